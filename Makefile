@@ -1,0 +1,34 @@
+# pg_trickle — PGXS build.  See README.md for the two commands most people need.
+
+EXTENSION = pg_trickle
+MODULE_big = pg_trickle
+DATA = sql/pg_trickle--0.1.0.sql
+PGFILEDESC = "pg_trickle - stream tables"
+
+OBJS = \
+	src/pg_trickle.o \
+	src/guc.o \
+	src/api/names.o \
+	src/api/create.o \
+	src/api/alter.o \
+	src/api/drop.o \
+	src/api/refresh.o \
+	src/api/inspect.o \
+	src/catalog/catalog.o \
+	src/catalog/depend.o \
+	src/catalog/events.o \
+	src/delta/analyze.o \
+	src/refresh/executor.o \
+	src/refresh/full.o \
+	src/refresh/guard.o \
+	src/refresh/sandbox.o \
+	src/scheduler/schedule.o
+
+# The server headers are included as system headers so that -Wextra applies
+# to our code only (PostgreSQL's inline functions have unused parameters).
+PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CFLAGS = -Wall -Wextra -Werror
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what building, testing and demonstrating pg_trickle needs, on
+# Debian 12 (bookworm) with apt.  Quick when everything is there already:
+# `apt-get update` runs only when a package is missing.
+#
+#   scripts/deps.sh
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+packages=(
+	"postgresql-$PG_MAJOR"            # server, initdb, pg_ctl, psql
+	"postgresql-server-dev-$PG_MAJOR" # headers, PGXS, pg_regress, pg_isolation_regress, TAP modules
+	postgresql-contrib
+	build-essential                   # gcc, make
+	libipc-run-perl                   # PostgreSQL's TAP test modules use IPC::Run (prove comes with perl)
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+	[[ $status == ii* ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+	echo "deps: all packages installed (${packages[*]})"
+else
+	command -v apt-get >/dev/null 2>&1 ||
+		die "apt-get not found; install by hand: ${missing[*]}"
+	section "Installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+check_pg_config
+id "$PGT_OS_USER" >/dev/null 2>&1 || ! is_root ||
+	die "OS user '$PGT_OS_USER' is missing although postgresql-common is installed"

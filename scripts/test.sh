@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# Run every test of pg_trickle: build with warnings as errors, install, then
+# run the pg_regress tests (test/sql/*.sql, in sorted order), the isolation
+# tests (test/specs/*.spec) and the TAP tests (test/t/*.pl), each against a
+# throwaway cluster started with test/pg_trickle.conf.  Ends with a line
+# "N passed, M failed"; exits non-zero when anything failed or nothing ran.
+#
+#   scripts/test.sh [--no-deps] [--no-build] [--keep] [NAME...]
+#
+# NAME selects tests by base name (10_create, 10_create.sql, t/001_crash.pl,
+# shell patterns such as '1*' work too); without NAMEs everything runs.
+#
+# Environment: PGT_TEST_CONF replaces test/pg_trickle.conf (for example to
+# check the test driver without the extension); PROVE_FLAGS is passed to
+# prove; PG_CONFIG, PG_MAJOR and PGT_OS_USER as in scripts/lib.sh.
+set -euo pipefail
+export LC_ALL=C
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	cat <<'EOT'
+usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [NAME...]
+
+  --no-deps    do not check/install Debian packages (scripts/deps.sh)
+  --no-build   do not run make / make install; test what is installed
+  --keep       keep the temporary work directory even when all tests pass
+  NAME...      run only these tests (base names or shell patterns)
+EOT
+}
+
+do_deps=1 do_build=1 keep=0
+names=()
+while (($#)); do
+	case $1 in
+	--no-deps) do_deps=0 ;;
+	--no-build) do_build=0 ;;
+	--keep) keep=1 ;;
+	-h | --help) usage; exit 0 ;;
+	--) shift; names+=("$@"); break ;;
+	-*) usage >&2; die "unknown option: $1" ;;
+	*) names+=("$1") ;;
+	esac
+	shift
+done
+
+cd "$PGT_ROOT"
+
+if ((do_deps)); then
+	section "Checking dependencies (scripts/deps.sh)"
+	scripts/deps.sh
+fi
+check_pg_config
+if ((do_build)); then
+	build_and_install
+fi
+
+conf=${PGT_TEST_CONF:-$PGT_ROOT/test/pg_trickle.conf}
+[[ -f $conf ]] || die "server configuration $conf not found"
+if [[ -z ${PGT_TEST_CONF:-} ]] && ! extension_installed; then
+	die "pg_trickle is not installed in $("$PG_CONFIG" --pkglibdir) (run without --no-build, or set PGT_TEST_CONF to a configuration without shared_preload_libraries)"
+fi
+
+bindir=$("$PG_CONFIG" --bindir)
+pgxs_test=$("$PG_CONFIG" --pkglibdir)/pgxs/src/test
+pg_regress=$pgxs_test/regress/pg_regress
+pg_isolation_regress=$pgxs_test/isolation/pg_isolation_regress
+perl_modules=$pgxs_test/perl
+
+# --- which tests ------------------------------------------------------------
+
+shopt -s nullglob
+
+# base_name NAME: NAME without directory and test file suffix.
+base_name() {
+	local n=${1##*/}
+	n=${n%.sql}
+	n=${n%.spec}
+	n=${n%.out}
+	echo "${n%.pl}"
+}
+
+declare -A name_used=()
+# selected TEST: true when TEST is to run (no NAMEs given, or one matches).
+selected() {
+	((${#names[@]} == 0)) && return 0
+	local n pattern hit=1
+	for n in "${names[@]}"; do
+		pattern=$(base_name "$n")
+		# shellcheck disable=SC2053 # NAME may be a shell pattern
+		if [[ $1 == $pattern ]]; then
+			name_used[$n]=1
+			hit=0
+		fi
+	done
+	return $hit
+}
+
+regress_tests=() isolation_tests=() tap_tests=()
+for f in test/sql/*.sql; do
+	b=$(base_name "$f")
+	if selected "$b"; then regress_tests+=("$b"); fi
+done
+for f in test/specs/*.spec; do
+	b=$(base_name "$f")
+	if selected "$b"; then isolation_tests+=("$b"); fi
+done
+for f in test/t/*.pl; do
+	b=$(base_name "$f")
+	if selected "$b"; then tap_tests+=("$b"); fi
+done
+for n in "${names[@]}"; do
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t)"
+done
+# Both drivers read test/expected/NAME.out, so a name may be used only once.
+for f in test/specs/*.spec; do
+	b=$(base_name "$f")
+	[[ ! -f test/sql/$b.sql ]] || die "test/sql/$b.sql and test/specs/$b.spec share one expected file test/expected/$b.out; rename one"
+done
+
+# --- work directory ---------------------------------------------------------
+
+# Everything runs as the server user in a fresh directory outside the
+# checkout, so the checkout's location and owner do not matter.
+work=$(mktemp -d /tmp/pg_trickle-test.XXXXXX)
+cp -R test "$work/test"
+cp "$conf" "$work/pg_trickle.conf"
+mkdir -p "$work/tap"
+give_to_server_user "$work"
+
+cleanup() {
+	local rc=$? pidfile
+	# Stop servers that an interrupted run left behind (only those in $work).
+	for pidfile in "$work"/*-instance/data/postmaster.pid "$work"/tap/tmp_check/*/pgdata/postmaster.pid; do
+		as_server_user "$work" "$bindir/pg_ctl" stop -m immediate -D "${pidfile%/postmaster.pid}" >/dev/null 2>&1 || true
+	done
+	if ((rc == 0 && !keep)); then
+		rm -rf "$work"
+	else
+		echo "test work directory kept: $work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+passed=0 failed=0
+failures=()
+
+# fail NAME: count one failed test.
+fail() {
+	failed=$((failed + 1))
+	failures+=("$1")
+}
+
+# show_file TITLE FILE HEAD|TAIL LINES: print part of FILE if it exists.
+show_file() {
+	[[ -s $2 ]] || return 0
+	printf '\n----- %s (%s) -----\n' "$1" "$2"
+	if [[ $3 == head ]]; then
+		head -n "$4" "$2"
+		(($(wc -l <"$2") <= $4)) || echo "[... $(($(wc -l <"$2") - $4)) more lines in $2]"
+	else
+		tail -n "$4" "$2"
+	fi
+	printf -- '----- end of %s -----\n' "$1"
+}
+
+# run_suite KIND DRIVER DBNAME PORT TEST...: run tests with pg_regress or
+# pg_isolation_regress in their own temporary instance and count results.
+run_suite() {
+	local kind=$1 driver=$2 dbname=$3 port=$4
+	shift 4
+	local out=$work/$kind.out rc line name result
+	local ran=0 suite_failed=0
+	local -A reported=()
+
+	set +e
+	as_server_user "$work" "$driver" \
+		--temp-instance="$work/$kind-instance" \
+		--temp-config="$work/pg_trickle.conf" \
+		--inputdir="$work/test" \
+		--outputdir="$work/$kind" \
+		--bindir="$bindir" \
+		--port="$port" \
+		--dbname="$dbname" \
+		--no-locale --encoding=UTF8 \
+		"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+
+	# PostgreSQL 15 prints one line per test:
+	#   test 10_create                    ... ok           25 ms
+	#   test 20_refresh                   ... FAILED       31 ms
+	# (members of a parallel group are indented instead of "test ").
+	while IFS= read -r line; do
+		if [[ $line =~ ^(test[[:space:]]+|[[:space:]]+)([^[:space:]]+)[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed\ \(ignored\)) ]]; then
+			name=${BASH_REMATCH[2]} result=${BASH_REMATCH[3]}
+			reported[$name]=1
+			ran=$((ran + 1))
+			if [[ $result == ok ]]; then
+				passed=$((passed + 1))
+			else
+				fail "$kind/$name"
+				suite_failed=1
+			fi
+		fi
+	done <"$out"
+
+	if ((ran < $#)); then
+		# initdb or the server failed, or the driver stopped early.
+		echo "$kind: only $ran of $# tests ran (exit status $rc)"
+		for name in "$@"; do
+			[[ -n ${reported[$name]:-} ]] || fail "$kind/$name (did not run)"
+		done
+		suite_failed=1
+	elif ((rc != 0 && !suite_failed)); then
+		echo "$kind: driver exited with status $rc although every test passed"
+		fail "$kind (driver exit status $rc)"
+		suite_failed=1
+	fi
+
+	if ((suite_failed)); then
+		show_file "$kind regression.diffs" "$work/$kind/regression.diffs" head 400
+		if ((ran < $# || rc > 1)); then
+			# The driver itself failed (exit status 2): show why.
+			show_file "$kind initdb log" "$work/$kind/log/initdb.log" tail 30
+			show_file "$kind server log" "$work/$kind/log/postmaster.log" tail 60
+		else
+			# Crashes and assertion failures, which a diff shows only as a lost connection.
+			grep -E "terminated by signal|was terminated|PANIC|TRAP:|exited with exit code [^01]" \
+				"$work/$kind/log/postmaster.log" 2>/dev/null | head -n 40 >"$work/$kind/crashes.log" || true
+			show_file "$kind server crashes" "$work/$kind/crashes.log" head 40
+		fi
+	fi
+}
+
+# --- pg_regress ---------------------------------------------------------------
+
+if ((${#regress_tests[@]})); then
+	section "pg_regress: ${#regress_tests[@]} tests from test/sql"
+	run_suite regress "$pg_regress" pgtrickle_regress "$(free_port 57010)" "${regress_tests[@]}"
+elif ((${#names[@]} == 0)); then
+	section "pg_regress: no tests in test/sql, skipped"
+fi
+
+# --- isolation ----------------------------------------------------------------
+
+if ((${#isolation_tests[@]})); then
+	section "isolation: ${#isolation_tests[@]} specs from test/specs"
+	run_suite isolation "$pg_isolation_regress" pgtrickle_isolation "$(free_port 57110)" "${isolation_tests[@]}"
+elif ((${#names[@]} == 0)); then
+	section "isolation: no specs in test/specs, skipped"
+fi
+
+# --- TAP ------------------------------------------------------------------------
+
+if ((${#tap_tests[@]})); then
+	section "TAP: ${#tap_tests[@]} files from test/t"
+	for t in "${tap_tests[@]}"; do
+		# The same environment PGXS's prove_installcheck gives the tests.
+		# shellcheck disable=SC2086 # PROVE_FLAGS holds several words
+		if as_server_user "$work/test" env \
+			PATH="$bindir:$PATH" \
+			PERL5LIB="$perl_modules${PERL5LIB:+:$PERL5LIB}" \
+			TESTDIR="$work/tap" \
+			PG_REGRESS="$pg_regress" \
+			TEMP_CONFIG="$work/pg_trickle.conf" \
+			prove ${PROVE_FLAGS:-} -I "$perl_modules" -I "$work/test" "t/$t.pl"; then
+			passed=$((passed + 1))
+		else
+			fail "tap/$t"
+			show_file "TAP log of $t" "$work/tap/tmp_check/log/regress_log_$t" tail 150
+		fi
+	done
+elif ((${#names[@]} == 0)); then
+	section "TAP: no files in test/t, skipped"
+fi
+
+# --- summary --------------------------------------------------------------------
+
+section "Summary"
+for name in "${failures[@]}"; do
+	note "FAILED: $name"
+done
+if ((passed + failed == 0)); then
+	note "no test ran"
+fi
+echo "$passed passed, $failed failed"
+((failed == 0 && passed > 0))

@@ -1,0 +1,376 @@
+/* pg_trickle 0.1.0 — install script.  See ../shared/design/SPEC.md for the contract. */
+
+\echo Use "CREATE EXTENSION pg_trickle" to load this file. \quit
+
+-- The control file names schema pgtrickle; CREATE EXTENSION creates it.
+GRANT USAGE ON SCHEMA pgtrickle TO PUBLIC;
+COMMENT ON SCHEMA pgtrickle IS 'pg_trickle: stream table API, catalog and views';
+
+-- Defining queries, one view per stream table, each an internal part of its
+-- storage table (so pg_depend protects sources and follows renames).
+CREATE SCHEMA pgtrickle_defs;
+REVOKE ALL ON SCHEMA pgtrickle_defs FROM PUBLIC;
+COMMENT ON SCHEMA pgtrickle_defs IS 'pg_trickle internal: the defining query of each stream table, kept as a view';
+
+-- Change buffers (filled by capture triggers of DIFFERENTIAL stream tables).
+CREATE SCHEMA pgtrickle_changes;
+REVOKE ALL ON SCHEMA pgtrickle_changes FROM PUBLIC;
+COMMENT ON SCHEMA pgtrickle_changes IS 'pg_trickle internal: change buffers of captured source rows; closed to PUBLIC';
+
+------------------------------------------------------------------------------
+-- Catalog
+------------------------------------------------------------------------------
+
+CREATE TABLE pgtrickle.pgt_stream_tables (
+	pgt_id bigserial PRIMARY KEY,
+	pgt_relid oid NOT NULL UNIQUE,
+	pgt_schema text NOT NULL,
+	pgt_name text NOT NULL,
+	defining_query text NOT NULL,
+	original_query text NOT NULL,
+	schedule text,
+	refresh_mode text NOT NULL
+		CHECK (refresh_mode IN ('FULL', 'DIFFERENTIAL')),
+	requested_refresh_mode text NOT NULL
+		CHECK (requested_refresh_mode IN ('FULL', 'DIFFERENTIAL', 'AUTO')),
+	status text NOT NULL DEFAULT 'INITIALIZING'
+		CHECK (status IN ('INITIALIZING', 'ACTIVE', 'PAUSED', 'SUSPENDED', 'ERROR')),
+	is_populated boolean NOT NULL DEFAULT false,
+	data_timestamp timestamptz,
+	last_refresh_at timestamptz,
+	consecutive_errors integer NOT NULL DEFAULT 0,
+	last_error_message text,
+	last_error_at timestamptz,
+	cdc_mode text NOT NULL DEFAULT 'trigger',
+	created_at timestamptz NOT NULL DEFAULT now(),
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	-- columns beyond SPEC section 4
+	pgt_query_relid oid NOT NULL UNIQUE,
+	fallback_reason text
+);
+COMMENT ON TABLE pgtrickle.pgt_stream_tables IS 'pg_trickle catalog: one row per stream table';
+COMMENT ON COLUMN pgtrickle.pgt_stream_tables.defining_query IS 'the defining query as PostgreSQL deparses it today (follows renames of sources)';
+COMMENT ON COLUMN pgtrickle.pgt_stream_tables.original_query IS 'the query text exactly as given to the last create or query change';
+COMMENT ON COLUMN pgtrickle.pgt_stream_tables.schedule IS 'schedule as given, trimmed; NULL means CALCULATED';
+COMMENT ON COLUMN pgtrickle.pgt_stream_tables.refresh_mode IS 'refresh mode in effect: FULL or DIFFERENTIAL';
+COMMENT ON COLUMN pgtrickle.pgt_stream_tables.requested_refresh_mode IS 'refresh mode asked for: FULL, DIFFERENTIAL or AUTO';
+COMMENT ON COLUMN pgtrickle.pgt_stream_tables.data_timestamp IS 'time of the snapshot at which the contents were last known equal to the query';
+COMMENT ON COLUMN pgtrickle.pgt_stream_tables.pgt_query_relid IS 'the view in pgtrickle_defs that holds the defining query';
+COMMENT ON COLUMN pgtrickle.pgt_stream_tables.fallback_reason IS 'why the mode in effect is FULL although AUTO was requested';
+
+CREATE TABLE pgtrickle.pgt_dependencies (
+	pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables ON DELETE CASCADE,
+	source_relid oid NOT NULL,
+	source_type text NOT NULL
+		CHECK (source_type IN ('TABLE', 'STREAM_TABLE', 'VIEW')),
+	cdc_mode text NOT NULL DEFAULT 'TRIGGER'
+		CHECK (cdc_mode IN ('TRIGGER', 'WAL', 'TRANSITIONING')),
+	columns_used text[] NOT NULL DEFAULT '{}',
+	PRIMARY KEY (pgt_id, source_relid)
+);
+CREATE INDEX pgt_dependencies_source_idx ON pgtrickle.pgt_dependencies (source_relid);
+COMMENT ON TABLE pgtrickle.pgt_dependencies IS 'pg_trickle catalog: one row per (stream table, source relation it reads)';
+COMMENT ON COLUMN pgtrickle.pgt_dependencies.columns_used IS 'source columns the defining query references';
+
+CREATE TABLE pgtrickle.pgt_refresh_history (
+	refresh_id bigserial PRIMARY KEY,
+	pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables ON DELETE CASCADE,
+	data_timestamp timestamptz,
+	start_time timestamptz NOT NULL,
+	end_time timestamptz,
+	action text NOT NULL
+		CHECK (action IN ('NO_DATA', 'FULL', 'DIFFERENTIAL', 'REINITIALIZE', 'SKIP')),
+	status text NOT NULL
+		CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'SKIPPED')),
+	rows_inserted bigint NOT NULL DEFAULT 0,
+	rows_deleted bigint NOT NULL DEFAULT 0,
+	delta_row_count bigint NOT NULL DEFAULT 0,
+	error_message text,
+	initiated_by text NOT NULL
+		CHECK (initiated_by IN ('SCHEDULER', 'MANUAL', 'INITIAL')),
+	reason text
+);
+CREATE INDEX pgt_refresh_history_pgt_idx ON pgtrickle.pgt_refresh_history (pgt_id, refresh_id DESC);
+COMMENT ON TABLE pgtrickle.pgt_refresh_history IS 'pg_trickle catalog: one row per refresh attempt, kept pg_trickle.history_retention_days';
+COMMENT ON COLUMN pgtrickle.pgt_refresh_history.reason IS 'why this action ran';
+
+GRANT SELECT ON pgtrickle.pgt_stream_tables, pgtrickle.pgt_dependencies,
+	pgtrickle.pgt_refresh_history TO PUBLIC;
+
+-- pg_dump keeps the catalog rows of an extension only when asked to.
+SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_stream_tables', '');
+SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_dependencies', '');
+SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_refresh_history', '');
+
+------------------------------------------------------------------------------
+-- Schedules
+------------------------------------------------------------------------------
+
+CREATE FUNCTION pgtrickle._schedule_seconds(schedule text, at timestamptz DEFAULT now())
+RETURNS double precision
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'pgt_schedule_seconds';
+COMMENT ON FUNCTION pgtrickle._schedule_seconds(text, timestamptz) IS
+	'seconds a schedule stands for at a time (cron: gap between its last two fire times); NULL for CALCULATED';
+
+CREATE FUNCTION pgtrickle._schedule_next_fire(schedule text, after timestamptz DEFAULT now())
+RETURNS timestamptz
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'pgt_schedule_next_fire';
+COMMENT ON FUNCTION pgtrickle._schedule_next_fire(text, timestamptz) IS
+	'first time after a given time at which a schedule is due; NULL for CALCULATED';
+
+-- The schedule in effect: the table's own, or for CALCULATED the most frequent
+-- of its readers (transitively), or pg_trickle.default_schedule_seconds.
+CREATE FUNCTION pgtrickle._effective_schedule(p_pgt_id bigint,
+	OUT effective_schedule text, OUT effective_seconds double precision)
+LANGUAGE sql STABLE
+AS $$
+	WITH RECURSIVE readers(pgt_id, path) AS (
+		SELECT p_pgt_id, ARRAY[p_pgt_id]
+	  UNION ALL
+		-- only a CALCULATED table takes its pace from its readers
+		SELECT d.pgt_id, r.path || d.pgt_id
+		FROM readers r
+		JOIN pgtrickle.pgt_stream_tables up ON up.pgt_id = r.pgt_id
+		JOIN pgtrickle.pgt_dependencies d ON d.source_relid = up.pgt_relid
+		WHERE up.schedule IS NULL AND NOT d.pgt_id = ANY (r.path)
+	),
+	candidates AS (
+		SELECT s.schedule AS sched,
+			   pgtrickle._schedule_seconds(s.schedule) AS secs
+		FROM readers r JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+		WHERE s.schedule IS NOT NULL
+	  UNION ALL
+		-- a CALCULATED table that nothing reads runs at the default pace
+		SELECT coalesce(current_setting('pg_trickle.default_schedule_seconds', true), '60') || 's',
+			   coalesce(current_setting('pg_trickle.default_schedule_seconds', true), '60')::double precision
+		FROM readers r JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+		WHERE s.schedule IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d
+						  WHERE d.source_relid = s.pgt_relid)
+	)
+	SELECT sched, secs FROM candidates ORDER BY secs, sched LIMIT 1
+$$;
+COMMENT ON FUNCTION pgtrickle._effective_schedule(bigint) IS
+	'schedule in effect for a stream table (resolves CALCULATED) and its interval in seconds';
+
+------------------------------------------------------------------------------
+-- API
+------------------------------------------------------------------------------
+
+CREATE FUNCTION pgtrickle.create_stream_table(name text, query text,
+	schedule text DEFAULT '1m',
+	refresh_mode text DEFAULT 'DIFFERENTIAL',
+	initialize boolean DEFAULT true,
+	cdc_mode text DEFAULT NULL)
+RETURNS void
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_create_stream_table';
+COMMENT ON FUNCTION pgtrickle.create_stream_table(text, text, text, text, boolean, text) IS
+	'create a stream table: a table kept equal to a query';
+
+CREATE FUNCTION pgtrickle.create_stream_table_if_not_exists(name text, query text,
+	schedule text DEFAULT '1m',
+	refresh_mode text DEFAULT 'DIFFERENTIAL',
+	initialize boolean DEFAULT true,
+	cdc_mode text DEFAULT NULL)
+RETURNS void
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_create_stream_table_if_not_exists';
+COMMENT ON FUNCTION pgtrickle.create_stream_table_if_not_exists(text, text, text, text, boolean, text) IS
+	'create a stream table unless a relation of that name exists (then a NOTICE)';
+
+CREATE FUNCTION pgtrickle.create_or_replace_stream_table(name text, query text,
+	schedule text DEFAULT '1m',
+	refresh_mode text DEFAULT 'DIFFERENTIAL',
+	initialize boolean DEFAULT true,
+	cdc_mode text DEFAULT NULL)
+RETURNS void
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_create_or_replace_stream_table';
+COMMENT ON FUNCTION pgtrickle.create_or_replace_stream_table(text, text, text, text, boolean, text) IS
+	'create a stream table, or alter an existing one in place to the given definition';
+
+CREATE FUNCTION pgtrickle.alter_stream_table(name text,
+	schedule text DEFAULT NULL,
+	refresh_mode text DEFAULT NULL,
+	status text DEFAULT NULL,
+	query text DEFAULT NULL)
+RETURNS void
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_alter_stream_table';
+COMMENT ON FUNCTION pgtrickle.alter_stream_table(text, text, text, text, text) IS
+	'change the schedule, refresh mode, status or defining query of a stream table (NULL = unchanged)';
+
+CREATE FUNCTION pgtrickle.drop_stream_table(name text, cascade boolean DEFAULT false)
+RETURNS void
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_drop_stream_table';
+COMMENT ON FUNCTION pgtrickle.drop_stream_table(text, boolean) IS
+	'drop a stream table; cascade => true also drops what reads it';
+
+CREATE FUNCTION pgtrickle.refresh_stream_table(name text)
+RETURNS void
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_refresh_stream_table';
+COMMENT ON FUNCTION pgtrickle.refresh_stream_table(text) IS
+	'bring a stream table up to date now, in the caller''s transaction';
+
+CREATE FUNCTION pgtrickle.pause_stream_table(name text)
+RETURNS void
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_pause_stream_table';
+COMMENT ON FUNCTION pgtrickle.pause_stream_table(text) IS
+	'stop scheduled refreshes of a stream table (changes are still captured)';
+
+CREATE FUNCTION pgtrickle.resume_stream_table(name text)
+RETURNS void
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_resume_stream_table';
+COMMENT ON FUNCTION pgtrickle.resume_stream_table(text) IS
+	'resume scheduled refreshes of a stream table and clear its errors';
+
+CREATE FUNCTION pgtrickle.verify_stream_table(name text)
+RETURNS TABLE(side text, row_data jsonb)
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_verify_stream_table';
+COMMENT ON FUNCTION pgtrickle.verify_stream_table(text) IS
+	'refresh, then list the rows in which the stream table differs from its query (none when consistent)';
+
+CREATE FUNCTION pgtrickle.explain_st(name text)
+RETURNS TABLE(property text, value text)
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_explain_st';
+COMMENT ON FUNCTION pgtrickle.explain_st(text) IS
+	'how a stream table is refreshed: mode, reasons, sources, the SQL a refresh runs, schedule';
+
+CREATE FUNCTION pgtrickle.get_refresh_history(name text, max_rows integer DEFAULT 20)
+RETURNS TABLE(refresh_id bigint, data_timestamp timestamptz,
+			  start_time timestamptz, end_time timestamptz,
+			  action text, status text, rows_inserted bigint,
+			  rows_deleted bigint, duration_ms double precision,
+			  error_message text, initiated_by text)
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_get_refresh_history';
+COMMENT ON FUNCTION pgtrickle.get_refresh_history(text, integer) IS
+	'the latest refresh attempts of a stream table, newest first';
+
+------------------------------------------------------------------------------
+-- Views
+------------------------------------------------------------------------------
+
+CREATE FUNCTION pgtrickle._scheduler_running()
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+	SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity
+				   WHERE backend_type = 'pg_trickle scheduler'
+					 AND datname = pg_catalog.current_database())
+$$;
+COMMENT ON FUNCTION pgtrickle._scheduler_running() IS
+	'whether a pg_trickle scheduler serves the current database';
+
+CREATE VIEW pgtrickle.stream_tables_info AS
+SELECT st.*,
+	   now() - st.data_timestamp AS staleness,
+	   (st.status = 'ACTIVE'
+		AND now() - coalesce(st.data_timestamp, st.created_at)
+			> 2 * make_interval(secs => eff.effective_seconds)) AS stale,
+	   eff.effective_schedule
+FROM pgtrickle.pgt_stream_tables st
+CROSS JOIN LATERAL pgtrickle._effective_schedule(st.pgt_id) eff;
+COMMENT ON VIEW pgtrickle.stream_tables_info IS
+	'stream tables with their staleness and the schedule in effect';
+
+CREATE VIEW pgtrickle.pg_stat_stream_tables AS
+SELECT i.pgt_id, i.pgt_schema, i.pgt_name, i.status, i.refresh_mode,
+	   i.schedule, i.effective_schedule, i.is_populated, i.data_timestamp,
+	   i.last_refresh_at, i.staleness, i.stale, i.consecutive_errors,
+	   coalesce(h.total_refreshes, 0) AS total_refreshes,
+	   coalesce(h.successful_refreshes, 0) AS successful_refreshes,
+	   coalesce(h.failed_refreshes, 0) AS failed_refreshes,
+	   coalesce(h.total_rows_inserted, 0) AS total_rows_inserted,
+	   coalesce(h.total_rows_deleted, 0) AS total_rows_deleted,
+	   h.avg_duration_ms,
+	   l.action AS last_action,
+	   l.status AS last_status,
+	   i.last_error_message
+FROM pgtrickle.stream_tables_info i
+LEFT JOIN LATERAL (
+	SELECT count(*) AS total_refreshes,
+		   count(*) FILTER (WHERE status = 'COMPLETED') AS successful_refreshes,
+		   count(*) FILTER (WHERE status = 'FAILED') AS failed_refreshes,
+		   sum(rows_inserted) AS total_rows_inserted,
+		   sum(rows_deleted) AS total_rows_deleted,
+		   avg(extract(epoch FROM end_time - start_time) * 1000)
+			   FILTER (WHERE status = 'COMPLETED')::double precision AS avg_duration_ms
+	FROM pgtrickle.pgt_refresh_history
+	WHERE pgt_id = i.pgt_id AND status <> 'RUNNING'
+) h ON true
+LEFT JOIN LATERAL (
+	SELECT action, status FROM pgtrickle.pgt_refresh_history
+	WHERE pgt_id = i.pgt_id ORDER BY refresh_id DESC LIMIT 1
+) l ON true;
+COMMENT ON VIEW pgtrickle.pg_stat_stream_tables IS
+	'per stream table refresh statistics (history within pg_trickle.history_retention_days)';
+
+CREATE VIEW pgtrickle.quick_health AS
+SELECT count(*) AS total_stream_tables,
+	   count(*) FILTER (WHERE status IN ('ERROR', 'SUSPENDED')) AS error_tables,
+	   count(*) FILTER (WHERE stale) AS stale_tables,
+	   count(*) FILTER (WHERE status = 'PAUSED') AS paused_tables,
+	   pgtrickle._scheduler_running() AS scheduler_running,
+	   CASE
+		   WHEN count(*) = 0 THEN 'EMPTY'
+		   WHEN count(*) FILTER (WHERE status IN ('ERROR', 'SUSPENDED')) > 0 THEN 'CRITICAL'
+		   WHEN count(*) FILTER (WHERE stale) > 0
+				OR NOT pgtrickle._scheduler_running() THEN 'WARNING'
+		   ELSE 'OK'
+	   END AS status
+FROM pgtrickle.stream_tables_info;
+COMMENT ON VIEW pgtrickle.quick_health IS
+	'one row: how many stream tables are in error, stale or paused, and whether the scheduler runs';
+
+GRANT SELECT ON pgtrickle.stream_tables_info, pgtrickle.pg_stat_stream_tables,
+	pgtrickle.quick_health TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Internal: write guard and catalog upkeep
+------------------------------------------------------------------------------
+
+CREATE FUNCTION pgtrickle._guard_write()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_guard_write';
+COMMENT ON FUNCTION pgtrickle._guard_write() IS
+	'trigger on every stream table: refuses writes that do not come from a refresh';
+
+CREATE FUNCTION pgtrickle._on_sql_drop()
+RETURNS event_trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_on_sql_drop';
+COMMENT ON FUNCTION pgtrickle._on_sql_drop() IS
+	'removes catalog rows of stream tables dropped by any command';
+
+CREATE FUNCTION pgtrickle._on_ddl_command_end()
+RETURNS event_trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_on_ddl_command_end';
+COMMENT ON FUNCTION pgtrickle._on_ddl_command_end() IS
+	'keeps names, defining queries and dependencies in the catalog in step with renames';
+
+CREATE EVENT TRIGGER pgtrickle_sql_drop ON sql_drop
+	EXECUTE FUNCTION pgtrickle._on_sql_drop();
+COMMENT ON EVENT TRIGGER pgtrickle_sql_drop IS
+	'pg_trickle: clean the catalog when a stream table is dropped';
+
+CREATE EVENT TRIGGER pgtrickle_ddl_command_end ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER VIEW',
+				 'ALTER MATERIALIZED VIEW', 'ALTER FOREIGN TABLE')
+	EXECUTE FUNCTION pgtrickle._on_ddl_command_end();
+COMMENT ON EVENT TRIGGER pgtrickle_ddl_command_end IS
+	'pg_trickle: follow renames of stream tables and their sources';
+
+REVOKE EXECUTE ON FUNCTION pgtrickle._guard_write(), pgtrickle._on_sql_drop(),
+	pgtrickle._on_ddl_command_end() FROM PUBLIC;

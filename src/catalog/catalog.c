@@ -1,0 +1,457 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  The only code that reads and writes rows of the pgt_* catalog tables.
+ *
+ * The catalog is readable by PUBLIC but written only by the extension, so
+ * every statement here runs as the owner of the catalog (the role that
+ * created the extension) with search_path fixed to pg_catalog: a caller's
+ * search_path must never decide which operator or function runs with the
+ * catalog owner's rights.  Each function opens its own SPI connection and
+ * hands back results allocated in the caller's memory context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "catalog/catalog.h"
+#include "compat.h"
+
+#define ST_COLUMNS \
+	"pgt_id, pgt_relid, pgt_query_relid, pgt_schema, pgt_name, " \
+	"defining_query, original_query, schedule, refresh_mode, " \
+	"requested_refresh_mode, status, is_populated, cdc_mode, " \
+	"consecutive_errors, fallback_reason"
+
+static Oid
+catalog_relid(void)
+{
+	Oid			nsp = get_namespace_oid("pgtrickle", true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return get_relname_relid("pgt_stream_tables", nsp);
+}
+
+/*
+ * Whether the extension's catalog exists in this database (event triggers
+ * fire while DROP EXTENSION is removing it).
+ */
+bool
+CatalogExists(void)
+{
+	return OidIsValid(catalog_relid());
+}
+
+Oid
+CatalogOwner(void)
+{
+	Oid			relid = catalog_relid();
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"pg_trickle\" is not installed in this database")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Switch to the catalog owner with search_path pinned: to pg_catalog, or,
+ * when creating a defining view, to the caller's path spelled out (names in
+ * the user's query resolve as the user wrote them; parse analysis runs no
+ * user code).
+ */
+void
+CatalogBeginAccess(CatalogAccess *acc, const char *search_path)
+{
+	GetUserIdAndSecContext(&acc->save_userid, &acc->save_sec_context);
+	SetUserIdAndSecContext(CatalogOwner(),
+						   acc->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	acc->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path",
+							 search_path ? search_path : PGT_SAFE_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+CatalogEndAccess(CatalogAccess *acc)
+{
+	AtEOXact_GUC(true, acc->save_nestlevel);
+	SetUserIdAndSecContext(acc->save_userid, acc->save_sec_context);
+}
+
+/*
+ * Run one statement as the catalog owner.  Results stay in SPI_tuptable
+ * until the caller's SPI_finish.
+ */
+static void
+catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
+			 const char *nulls, int expected)
+{
+	CatalogAccess acc;
+	int			rc;
+
+	CatalogBeginAccess(&acc, NULL);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	CatalogEndAccess(&acc);
+	if (rc < 0)
+		elog(ERROR, "catalog statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	if (expected >= 0 && SPI_processed != (uint64) expected)
+		elog(ERROR, "catalog statement touched " UINT64_FORMAT " rows instead of %d: %s",
+			 SPI_processed, expected, sql);
+}
+
+static char *
+get_text(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static StreamTable *
+tuple_to_stream_table(HeapTuple tup, TupleDesc desc)
+{
+	StreamTable *st = palloc0(sizeof(StreamTable));
+	bool		isnull;
+
+	st->pgt_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	st->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+	st->query_relid = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+	st->schema = get_text(tup, desc, 4);
+	st->name = get_text(tup, desc, 5);
+	st->defining_query = get_text(tup, desc, 6);
+	st->original_query = get_text(tup, desc, 7);
+	st->schedule = get_text(tup, desc, 8);
+	st->refresh_mode = get_text(tup, desc, 9);
+	st->requested_mode = get_text(tup, desc, 10);
+	st->status = get_text(tup, desc, 11);
+	st->is_populated = DatumGetBool(SPI_getbinval(tup, desc, 12, &isnull));
+	st->cdc_mode = get_text(tup, desc, 13);
+	st->consecutive_errors = DatumGetInt32(SPI_getbinval(tup, desc, 14, &isnull));
+	st->fallback_reason = get_text(tup, desc, 15);
+	return st;
+}
+
+/*
+ * The catalog row of the stream table stored in relid, or NULL when relid is
+ * not a stream table.
+ */
+StreamTable *
+CatalogGetByRelid(Oid relid)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	StreamTable *st = NULL;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	SPI_connect();
+	catalog_exec("SELECT " ST_COLUMNS " FROM pgtrickle.pgt_stream_tables"
+				 " WHERE pgt_relid = $1",
+				 1, argtypes, values, NULL, -1);
+	if (SPI_processed > 0)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		st = tuple_to_stream_table(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return st;
+}
+
+int64
+CatalogNextId(void)
+{
+	int64		id;
+	bool		isnull;
+
+	SPI_connect();
+	catalog_exec("SELECT pg_catalog.nextval('pgtrickle.pgt_stream_tables_pgt_id_seq')",
+				 0, NULL, NULL, NULL, 1);
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									 SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return id;
+}
+
+static Datum
+text_or_null(const char *s, char *null)
+{
+	*null = s ? ' ' : 'n';
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+void
+CatalogInsert(const StreamTable *st)
+{
+	Oid			argtypes[13] = {INT8OID, OIDOID, OIDOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[13];
+	char		nulls[14] = "             ";
+
+	values[0] = Int64GetDatum(st->pgt_id);
+	values[1] = ObjectIdGetDatum(st->relid);
+	values[2] = ObjectIdGetDatum(st->query_relid);
+	values[3] = text_or_null(st->schema, &nulls[3]);
+	values[4] = text_or_null(st->name, &nulls[4]);
+	values[5] = text_or_null(st->original_query, &nulls[5]);
+	values[6] = text_or_null(st->schedule, &nulls[6]);
+	values[7] = text_or_null(st->refresh_mode, &nulls[7]);
+	values[8] = text_or_null(st->requested_mode, &nulls[8]);
+	values[9] = text_or_null(st->status, &nulls[9]);
+	values[10] = text_or_null(st->cdc_mode, &nulls[10]);
+	values[11] = text_or_null(st->fallback_reason, &nulls[11]);
+	values[12] = text_or_null(st->original_query, &nulls[12]);
+
+	SPI_connect();
+	/* defining_query starts as the original text; DependSync deparses it */
+	catalog_exec("INSERT INTO pgtrickle.pgt_stream_tables"
+				 " (pgt_id, pgt_relid, pgt_query_relid, pgt_schema, pgt_name,"
+				 "  defining_query, original_query, schedule, refresh_mode,"
+				 "  requested_refresh_mode, status, cdc_mode, fallback_reason)"
+				 " VALUES ($1, $2, $3, $4, $5, $13, $6, $7, $8, $9, $10, $11, $12)",
+				 13, argtypes, values, nulls, 1);
+	SPI_finish();
+}
+
+void
+CatalogSetSchedule(int64 pgt_id, const char *schedule)
+{
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	char		nulls[3] = "  ";
+
+	values[0] = Int64GetDatum(pgt_id);
+	values[1] = text_or_null(schedule, &nulls[1]);
+	SPI_connect();
+	catalog_exec("UPDATE pgtrickle.pgt_stream_tables"
+				 " SET schedule = $2, updated_at = pg_catalog.now()"
+				 " WHERE pgt_id = $1",
+				 2, argtypes, values, nulls, 1);
+	SPI_finish();
+}
+
+void
+CatalogSetModes(int64 pgt_id, const char *mode, const char *requested,
+				const char *fallback_reason)
+{
+	Oid			argtypes[4] = {INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[5] = "    ";
+
+	values[0] = Int64GetDatum(pgt_id);
+	values[1] = CStringGetTextDatum(mode);
+	values[2] = CStringGetTextDatum(requested);
+	values[3] = text_or_null(fallback_reason, &nulls[3]);
+	SPI_connect();
+	catalog_exec("UPDATE pgtrickle.pgt_stream_tables"
+				 " SET refresh_mode = $2, requested_refresh_mode = $3,"
+				 "     fallback_reason = $4, updated_at = pg_catalog.now()"
+				 " WHERE pgt_id = $1",
+				 4, argtypes, values, nulls, 1);
+	SPI_finish();
+}
+
+/*
+ * Set the status.  clear_errors also forgets the error state (resume).
+ */
+void
+CatalogSetStatus(int64 pgt_id, const char *status, bool clear_errors)
+{
+	Oid			argtypes[3] = {INT8OID, TEXTOID, BOOLOID};
+	Datum		values[3];
+
+	values[0] = Int64GetDatum(pgt_id);
+	values[1] = CStringGetTextDatum(status);
+	values[2] = BoolGetDatum(clear_errors);
+	SPI_connect();
+	catalog_exec("UPDATE pgtrickle.pgt_stream_tables"
+				 " SET status = $2, updated_at = pg_catalog.now(),"
+				 "     consecutive_errors = CASE WHEN $3 THEN 0 ELSE consecutive_errors END,"
+				 "     last_error_message = CASE WHEN $3 THEN NULL ELSE last_error_message END,"
+				 "     last_error_at = CASE WHEN $3 THEN NULL ELSE last_error_at END"
+				 " WHERE pgt_id = $1",
+				 3, argtypes, values, NULL, 1);
+	SPI_finish();
+}
+
+/*
+ * A new defining query: the text as given, and its (maybe new) view.
+ */
+void
+CatalogSetQuery(int64 pgt_id, const char *query, Oid query_relid)
+{
+	Oid			argtypes[3] = {INT8OID, TEXTOID, OIDOID};
+	Datum		values[3];
+
+	values[0] = Int64GetDatum(pgt_id);
+	values[1] = CStringGetTextDatum(query);
+	values[2] = ObjectIdGetDatum(query_relid);
+	SPI_connect();
+	catalog_exec("UPDATE pgtrickle.pgt_stream_tables"
+				 " SET original_query = $2, pgt_query_relid = $3,"
+				 "     updated_at = pg_catalog.now()"
+				 " WHERE pgt_id = $1",
+				 3, argtypes, values, NULL, 1);
+	SPI_finish();
+}
+
+/*
+ * Record a successful refresh: its history row, and the new state of the
+ * stream table (populated, fresh as of data_timestamp, errors forgotten).
+ */
+void
+CatalogRecordRefresh(const StreamTable *st, const RefreshOutcome *o)
+{
+	Oid			argtypes[11] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID,
+	BOOLOID};
+	Datum		values[11];
+	char		nulls[12] = "           ";
+
+	values[0] = Int64GetDatum(st->pgt_id);
+	values[1] = TimestampTzGetDatum(o->data_timestamp);
+	values[2] = TimestampTzGetDatum(o->start_time);
+	values[3] = TimestampTzGetDatum(o->end_time);
+	values[4] = CStringGetTextDatum(o->action);
+	values[5] = Int64GetDatum(o->rows_inserted);
+	values[6] = Int64GetDatum(o->rows_deleted);
+	values[7] = Int64GetDatum(o->delta_row_count);
+	values[8] = CStringGetTextDatum(o->initiated_by);
+	values[9] = text_or_null(o->reason, &nulls[9]);
+	/* a refresh that changed nothing still proves freshness */
+	values[10] = BoolGetDatum(true);
+
+	SPI_connect();
+	catalog_exec("INSERT INTO pgtrickle.pgt_refresh_history"
+				 " (pgt_id, data_timestamp, start_time, end_time, action, status,"
+				 "  rows_inserted, rows_deleted, delta_row_count, initiated_by, reason)"
+				 " VALUES ($1, $2, $3, $4, $5, 'COMPLETED', $6, $7, $8, $9, $10)",
+				 11, argtypes, values, nulls, 1);
+	catalog_exec("UPDATE pgtrickle.pgt_stream_tables"
+				 " SET data_timestamp = $2, last_refresh_at = $4,"
+				 "     is_populated = $11, consecutive_errors = 0,"
+				 "     status = CASE status WHEN 'INITIALIZING' THEN 'ACTIVE'"
+				 "                          ELSE status END"
+				 " WHERE pgt_id = $1",
+				 11, argtypes, values, nulls, 1);
+	SPI_finish();
+}
+
+/*
+ * Forget stream tables whose storage table is gone, whatever dropped it
+ * (drop_stream_table, DROP TABLE, DROP ... CASCADE of a source, DROP OWNED,
+ * DROP SCHEMA).  Their dependencies and history go with them.
+ */
+void
+CatalogRemoveOrphans(void)
+{
+	SPI_connect();
+	catalog_exec("DELETE FROM pgtrickle.pgt_stream_tables s"
+				 " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+				 "                   WHERE c.oid = s.pgt_relid)",
+				 0, NULL, NULL, NULL, -1);
+	SPI_finish();
+}
+
+/* One text value from a one-row, one-column catalog query on pgt_id. */
+static char *
+catalog_text(const char *sql, int64 pgt_id)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(pgt_id)};
+	char	   *result = NULL;
+
+	SPI_connect();
+	catalog_exec(sql, 1, argtypes, values, NULL, -1);
+	if (SPI_processed > 0)
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 1);
+
+		if (value != NULL)
+			result = MemoryContextStrdup(outer, value);
+	}
+	SPI_finish();
+	return result;
+}
+
+/* The sources of a stream table, for explain_st. */
+char *
+CatalogSourcesText(int64 pgt_id)
+{
+	return catalog_text("SELECT pg_catalog.string_agg(pg_catalog.format('%s (%s%s)',"
+						"         d.source_relid::pg_catalog.regclass, d.source_type,"
+						"         CASE WHEN pg_catalog.cardinality(d.columns_used) > 0"
+						"              THEN ': ' OPERATOR(pg_catalog.||) pg_catalog.array_to_string(d.columns_used, ', ')"
+						"              ELSE '' END), '; '"
+						"         ORDER BY d.source_relid::pg_catalog.regclass::pg_catalog.text)"
+						"  FROM pgtrickle.pgt_dependencies d WHERE d.pgt_id = $1",
+						pgt_id);
+}
+
+/* The schedule in effect (CALCULATED resolved). */
+char *
+CatalogEffectiveSchedule(int64 pgt_id)
+{
+	return catalog_text("SELECT effective_schedule"
+						"  FROM pgtrickle._effective_schedule($1)",
+						pgt_id);
+}
+
+/* The latest refresh attempts, newest first, into a tuplestore. */
+void
+CatalogHistory(int64 pgt_id, int max_rows, Tuplestorestate *store,
+			   TupleDesc desc)
+{
+	Oid			argtypes[2] = {INT8OID, INT4OID};
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(pgt_id);
+	values[1] = Int32GetDatum(max_rows);
+	SPI_connect();
+	catalog_exec("SELECT refresh_id, data_timestamp, start_time, end_time,"
+				 "       action, status, rows_inserted, rows_deleted,"
+				 "       (pg_catalog.extract(epoch FROM end_time - start_time)"
+				 "        * 1000)::pg_catalog.float8,"
+				 "       error_message, initiated_by"
+				 "  FROM pgtrickle.pgt_refresh_history"
+				 " WHERE pgt_id = $1"
+				 " ORDER BY refresh_id DESC LIMIT $2",
+				 2, argtypes, values, NULL, -1);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		row[11];
+		bool		nulls[11];
+
+		for (int c = 0; c < 11; c++)
+			row[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+								   c + 1, &nulls[c]);
+		tuplestore_putvalues(store, desc, row, nulls);
+	}
+	SPI_finish();
+}

@@ -1,0 +1,91 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.h
+ *	  Reading and writing the pgt_* catalog tables.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGT_CATALOG_H
+#define PGT_CATALOG_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "access/tupdesc.h"
+#include "nodes/pg_list.h"
+#include "utils/tuplestore.h"
+
+/* One row of pgtrickle.pgt_stream_tables. */
+typedef struct StreamTable
+{
+	int64		pgt_id;
+	Oid			relid;			/* storage table */
+	Oid			query_relid;	/* defining view in pgtrickle_defs */
+	char	   *schema;
+	char	   *name;
+	char	   *defining_query;
+	char	   *original_query;
+	char	   *schedule;		/* NULL: CALCULATED */
+	char	   *refresh_mode;	/* in effect: FULL or DIFFERENTIAL */
+	char	   *requested_mode; /* FULL, DIFFERENTIAL or AUTO */
+	char	   *status;
+	bool		is_populated;
+	char	   *cdc_mode;
+	int			consecutive_errors;
+	char	   *fallback_reason;
+} StreamTable;
+
+/* What a finished refresh reports to the catalog. */
+typedef struct RefreshOutcome
+{
+	const char *action;			/* FULL, NO_DATA, DIFFERENTIAL, ... */
+	const char *initiated_by;	/* MANUAL, SCHEDULER, INITIAL */
+	const char *reason;
+	TimestampTz data_timestamp;
+	TimestampTz start_time;
+	TimestampTz end_time;
+	int64		rows_inserted;
+	int64		rows_deleted;
+	int64		delta_row_count;
+} RefreshOutcome;
+
+/* Running SQL as the owner of the catalog (catalog.c). */
+typedef struct CatalogAccess
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} CatalogAccess;
+
+extern bool CatalogExists(void);
+extern Oid	CatalogOwner(void);
+extern void CatalogBeginAccess(CatalogAccess *acc, const char *search_path);
+extern void CatalogEndAccess(CatalogAccess *acc);
+
+extern StreamTable *CatalogGetByRelid(Oid relid);
+extern int64 CatalogNextId(void);
+extern void CatalogInsert(const StreamTable *st);
+extern void CatalogSetSchedule(int64 pgt_id, const char *schedule);
+extern void CatalogSetModes(int64 pgt_id, const char *mode,
+							const char *requested, const char *fallback_reason);
+extern void CatalogSetStatus(int64 pgt_id, const char *status, bool clear_errors);
+extern void CatalogSetQuery(int64 pgt_id, const char *query, Oid query_relid);
+extern void CatalogRecordRefresh(const StreamTable *st, const RefreshOutcome *o);
+extern void CatalogRemoveOrphans(void);
+extern char *CatalogSourcesText(int64 pgt_id);
+extern char *CatalogEffectiveSchedule(int64 pgt_id);
+extern void CatalogHistory(int64 pgt_id, int max_rows,
+						   Tuplestorestate *store, TupleDesc desc);
+
+/* depend.c: the defining view, pg_depend and pgt_dependencies */
+extern Oid	DependCreateDefiningView(int64 pgt_id, const char *query,
+									 const char *search_path, Oid storage_relid);
+extern void DependReplaceDefiningView(Oid view_relid, const char *query,
+									  const char *search_path);
+extern void DependDropDefiningView(Oid view_relid);
+extern void DependSync(int64 pgt_id);
+extern void DependCheckCycle(int64 pgt_id);
+extern List *DependReaders(Oid relid);
+extern char *DependViewQuery(Oid view_relid);
+
+#endif							/* PGT_CATALOG_H */

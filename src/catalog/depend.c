@@ -1,0 +1,253 @@
+/*-------------------------------------------------------------------------
+ *
+ * depend.c
+ *	  The defining view of a stream table and the dependencies it carries.
+ *
+ * The defining query lives as a view pgtrickle_defs.st_<pgt_id> that is an
+ * INTERNAL part of the storage table.  PostgreSQL's dependency machinery then
+ * does the work users expect: DROP TABLE of a source names the stream table,
+ * CASCADE drops it, renames of sources and their columns are followed, and a
+ * column the query uses cannot be dropped.  pgt_dependencies is derived from
+ * the view's pg_depend rows, never maintained by hand.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "catalog/catalog.h"
+
+static void
+spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
+		 const char *search_path)
+{
+	CatalogAccess acc;
+	int			rc;
+
+	CatalogBeginAccess(&acc, search_path);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+	CatalogEndAccess(&acc);
+	if (rc < 0)
+		elog(ERROR, "statement failed (%s): %s", SPI_result_code_string(rc), sql);
+}
+
+/*
+ * Create the defining view of a new stream table and make it an internal
+ * part of the storage table.  The query resolves under the caller's
+ * search_path, exactly as the storage table's CREATE TABLE AS did.
+ */
+Oid
+DependCreateDefiningView(int64 pgt_id, const char *query,
+						 const char *search_path, Oid storage_relid)
+{
+	char	   *viewname = psprintf("st_" INT64_FORMAT, pgt_id);
+	Oid			nsp;
+	Oid			view_relid;
+	ObjectAddress view;
+	ObjectAddress table;
+
+	SPI_connect();
+	spi_exec(psprintf("CREATE VIEW pgtrickle_defs.%s AS\n%s\n",
+					  quote_identifier(viewname), query),
+			 0, NULL, NULL, search_path);
+	SPI_finish();
+
+	nsp = get_namespace_oid("pgtrickle_defs", false);
+	view_relid = get_relname_relid(viewname, nsp);
+	if (!OidIsValid(view_relid))
+		elog(ERROR, "defining view %s was not created", viewname);
+
+	ObjectAddressSet(view, RelationRelationId, view_relid);
+	ObjectAddressSet(table, RelationRelationId, storage_relid);
+	recordDependencyOn(&view, &table, DEPENDENCY_INTERNAL);
+	CommandCounterIncrement();
+	return view_relid;
+}
+
+/*
+ * Replace the query of a defining view whose output columns do not change.
+ */
+void
+DependReplaceDefiningView(Oid view_relid, const char *query,
+						  const char *search_path)
+{
+	SPI_connect();
+	spi_exec(psprintf("CREATE OR REPLACE VIEW %s AS\n%s\n",
+					  quote_qualified_identifier("pgtrickle_defs",
+												 get_rel_name(view_relid)),
+					  query),
+			 0, NULL, NULL, search_path);
+	SPI_finish();
+}
+
+/*
+ * Drop a defining view on its own (its storage table stays), to be created
+ * again for a query with other output columns.
+ */
+void
+DependDropDefiningView(Oid view_relid)
+{
+	ObjectAddress view;
+
+	ObjectAddressSet(view, RelationRelationId, view_relid);
+	performDeletion(&view, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+	CommandCounterIncrement();
+}
+
+/*
+ * The defining query as PostgreSQL deparses it now, every name qualified,
+ * without the trailing semicolon: ready to be used as a subquery.
+ */
+char *
+DependViewQuery(Oid view_relid)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(view_relid)};
+	char	   *result;
+	bool		isnull;
+
+	SPI_connect();
+	spi_exec("SELECT pg_catalog.btrim(pg_catalog.regexp_replace("
+			 "pg_catalog.pg_get_viewdef($1), ';\\s*$', ''), E' \\n\\t')",
+			 1, argtypes, values, NULL);
+	if (SPI_processed != 1)
+		elog(ERROR, "could not deparse defining view %u", view_relid);
+	result = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1, &isnull));
+	result = MemoryContextStrdup(outer, result);
+	SPI_finish();
+	return result;
+}
+
+/*
+ * Bring the derived columns of one stream table (pgt_id > 0) or of all of
+ * them (pgt_id = 0) in step with the system catalogs: its current name,
+ * its defining query as deparsed today, and its sources with the columns it
+ * reads, taken from pg_depend of the defining view.
+ */
+void
+DependSync(int64 pgt_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(pgt_id)};
+
+	SPI_connect();
+	spi_exec("UPDATE pgtrickle.pgt_stream_tables s"
+			 "   SET pgt_schema = n.nspname, pgt_name = c.relname,"
+			 "       defining_query = pg_catalog.btrim(pg_catalog.regexp_replace("
+			 "           pg_catalog.pg_get_viewdef(s.pgt_query_relid), ';\\s*$', ''),"
+			 "           E' \\n\\t')"
+			 "  FROM pg_catalog.pg_class c"
+			 "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			 " WHERE c.oid = s.pgt_relid AND ($1 = 0 OR s.pgt_id = $1)",
+			 1, argtypes, values, NULL);
+	spi_exec("DELETE FROM pgtrickle.pgt_dependencies"
+			 " WHERE $1 = 0 OR pgt_id = $1",
+			 1, argtypes, values, NULL);
+	spi_exec("INSERT INTO pgtrickle.pgt_dependencies"
+			 " (pgt_id, source_relid, source_type, cdc_mode, columns_used)"
+			 " SELECT s.pgt_id, d.refobjid,"
+			 "        CASE WHEN EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables u"
+			 "                          WHERE u.pgt_relid = d.refobjid)"
+			 "             THEN 'STREAM_TABLE'"
+			 "             WHEN c.relkind = 'v' THEN 'VIEW' ELSE 'TABLE' END,"
+			 "        'TRIGGER',"
+			 "        coalesce(pg_catalog.array_agg(a.attname::pg_catalog.text"
+			 "                  ORDER BY a.attnum) FILTER (WHERE a.attname IS NOT NULL),"
+			 "                 '{}')"
+			 "   FROM pgtrickle.pgt_stream_tables s"
+			 "   JOIN pg_catalog.pg_rewrite r ON r.ev_class = s.pgt_query_relid"
+			 "   JOIN pg_catalog.pg_depend d"
+			 "     ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+			 "    AND d.objid = r.oid"
+			 "    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			 "    AND d.refobjid <> s.pgt_query_relid"
+			 "   JOIN pg_catalog.pg_class c ON c.oid = d.refobjid"
+			 "   LEFT JOIN pg_catalog.pg_attribute a"
+			 "     ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+			 "    AND d.refobjsubid > 0"
+			 "  WHERE ($1 = 0 OR s.pgt_id = $1)"
+			 "    AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+			 "  GROUP BY s.pgt_id, d.refobjid, c.relkind",
+			 1, argtypes, values, NULL);
+	SPI_finish();
+}
+
+/*
+ * Refuse a stream table that reads itself, directly or through others.
+ */
+void
+DependCheckCycle(int64 pgt_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(pgt_id)};
+	char	   *cycle = NULL;
+
+	SPI_connect();
+	spi_exec("WITH RECURSIVE walk(relid, path) AS ("
+			 "   SELECT d.source_relid, ARRAY[s.pgt_relid]"
+			 "     FROM pgtrickle.pgt_dependencies d"
+			 "     JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)"
+			 "    WHERE d.pgt_id = $1 AND d.source_type = 'STREAM_TABLE'"
+			 "  UNION ALL"
+			 "   SELECT d.source_relid, w.path || w.relid"
+			 "     FROM walk w"
+			 "     JOIN pgtrickle.pgt_stream_tables s ON s.pgt_relid = w.relid"
+			 "     JOIN pgtrickle.pgt_dependencies d ON d.pgt_id = s.pgt_id"
+			 "    WHERE d.source_type = 'STREAM_TABLE' AND NOT w.relid = ANY (w.path))"
+			 " SELECT pg_catalog.array_to_string(ARRAY("
+			 "          SELECT r::pg_catalog.regclass::pg_catalog.text"
+			 "            FROM pg_catalog.unnest(w.path || w.relid) r), ' -> ')"
+			 "   FROM walk w"
+			 "  WHERE w.relid = (SELECT pgt_relid FROM pgtrickle.pgt_stream_tables"
+			 "                    WHERE pgt_id = $1)"
+			 "  LIMIT 1",
+			 1, argtypes, values, NULL);
+	if (SPI_processed > 0)
+		cycle = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (cycle)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_RECURSION),
+				 errmsg("stream tables would read each other in a cycle"),
+				 errdetail("The dependency cycle is %s.", cycle),
+				 errhint("A stream table can read other stream tables only when they do not read it back.")));
+	SPI_finish();
+}
+
+/*
+ * Names (schema-qualified, quoted as needed) of the stream tables that read
+ * the relation relid directly.
+ */
+List *
+DependReaders(Oid relid)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	List	   *result = NIL;
+
+	SPI_connect();
+	spi_exec("SELECT s.pgt_relid::pg_catalog.regclass::pg_catalog.text"
+			 "  FROM pgtrickle.pgt_dependencies d"
+			 "  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)"
+			 " WHERE d.source_relid = $1 ORDER BY 1",
+			 1, argtypes, values, NULL);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i],
+										SPI_tuptable->tupdesc, 1);
+
+		result = lappend(result, MemoryContextStrdup(outer, name));
+	}
+	SPI_finish();
+	return result;
+}

@@ -1,0 +1,42 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *	  The only place where pg_trickle looks at PG_VERSION_NUM.
+ *
+ * pg_trickle is built and tested on PostgreSQL 15; each difference in the
+ * server API up to 18 that the code meets is bridged here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGT_COMPAT_H
+#define PGT_COMPAT_H
+
+#include "postgres.h"
+
+#include "catalog/pg_class.h"
+#include "utils/acl.h"
+#include "utils/regproc.h"
+
+#if PG_VERSION_NUM < 150000
+#error "pg_trickle needs PostgreSQL 15 or later"
+#endif
+
+/* Ownership checks became generic in 16. */
+#if PG_VERSION_NUM >= 160000
+#define pgt_class_ownercheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define pgt_class_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
+#endif
+
+/* stringToQualifiedNameList grew a soft-error context in 16. */
+#if PG_VERSION_NUM >= 160000
+#define pgt_string_to_qualified_name_list(s) stringToQualifiedNameList((s), NULL)
+#else
+#define pgt_string_to_qualified_name_list(s) stringToQualifiedNameList(s)
+#endif
+
+/* Safe search_path for code that runs on behalf of someone else. */
+#define PGT_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
+
+#endif							/* PGT_COMPAT_H */

@@ -1,0 +1,82 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  Every pg_trickle configuration parameter.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "guc.h"
+
+bool		pgt_enabled = true;
+int			pgt_scheduler_interval_ms = 1000;
+int			pgt_min_schedule_seconds = 1;
+int			pgt_default_schedule_seconds = 60;
+int			pgt_max_concurrent_refreshes = 4;
+int			pgt_max_consecutive_errors = 3;
+int			pgt_history_retention_days = 30;
+int			pgt_cdc_mode = PGT_CDC_TRIGGER;
+
+static const struct config_enum_entry cdc_mode_options[] = {
+	{"trigger", PGT_CDC_TRIGGER, false},
+	{"wal", PGT_CDC_WAL, false},
+	{"auto", PGT_CDC_AUTO, false},
+	{NULL, 0, false}
+};
+
+void
+GucInit(void)
+{
+	DefineCustomBoolVariable("pg_trickle.enabled",
+							 "Lets the scheduler refresh stream tables.",
+							 "When off, the scheduler refreshes nothing; changes are still captured.",
+							 &pgt_enabled, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_trickle.scheduler_interval_ms",
+							"How often each scheduler wakes up to look for due stream tables.",
+							NULL,
+							&pgt_scheduler_interval_ms, 1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_trickle.min_schedule_seconds",
+							"Shortest schedule a stream table may be given.",
+							NULL,
+							&pgt_min_schedule_seconds, 1, 1, 86400 * 7,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_trickle.default_schedule_seconds",
+							"Refresh interval of a CALCULATED stream table that no other stream table reads.",
+							NULL,
+							&pgt_default_schedule_seconds, 60, 1, 86400 * 7,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_trickle.max_concurrent_refreshes",
+							"Most refreshes a database's scheduler runs at once.",
+							NULL,
+							&pgt_max_concurrent_refreshes, 4, 1, 64,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_trickle.max_consecutive_errors",
+							"Failed scheduled refreshes in a row after which a stream table is SUSPENDED.",
+							NULL,
+							&pgt_max_consecutive_errors, 3, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_trickle.history_retention_days",
+							"Days of refresh history kept in pgtrickle.pgt_refresh_history.",
+							NULL,
+							&pgt_history_retention_days, 30, 1, 36500,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_trickle.cdc_mode",
+							 "How changes of sources are captured by default.",
+							 "Only trigger is available; wal and auto are reserved for logical decoding.",
+							 &pgt_cdc_mode, PGT_CDC_TRIGGER, cdc_mode_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pg_trickle");
+}

@@ -1,0 +1,152 @@
+/*-------------------------------------------------------------------------
+ *
+ * executor.c
+ *	  Running one refresh: snapshot, owner's sandbox, apply, history.
+ *
+ * The caller holds ExclusiveLock on the storage table (readers go on, a
+ * second refresh of the same table waits).  One snapshot is taken after the
+ * lock and every statement of the refresh runs under it, also in READ
+ * COMMITTED, so that a change committing meanwhile is seen by all of the
+ * refresh or by none of it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "refresh/refresh.h"
+
+/* The storage table's current name, qualified and quoted. */
+char *
+RefreshStorageName(Oid relid)
+{
+	char	   *rel = get_rel_name(relid);
+
+	if (rel == NULL)
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  rel);
+}
+
+/* Output column names of a defining view, in order. */
+List *
+RefreshStorageColumns(Oid view_relid)
+{
+	Relation	rel = table_open(view_relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *cols = NIL;
+
+	for (int i = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped)
+			cols = lappend(cols, pstrdup(NameStr(TupleDescAttr(desc, i)->attname)));
+	table_close(rel, AccessShareLock);
+	return cols;
+}
+
+/*
+ * The snapshot a refresh reads at: taken now, seeing this transaction's
+ * own work.  The caller unregisters it.
+ */
+Snapshot
+RefreshTakeSnapshot(void)
+{
+	CommandCounterIncrement();
+	return RegisterSnapshot(GetTransactionSnapshot());
+}
+
+static const char *
+initiator_name(RefreshInitiator who)
+{
+	switch (who)
+	{
+		case REFRESH_SCHEDULER:
+			return "SCHEDULER";
+		case REFRESH_INITIAL:
+			return "INITIAL";
+		case REFRESH_MANUAL:
+		case REFRESH_REINITIALIZE:
+			break;
+	}
+	return "MANUAL";
+}
+
+/* Apply with the write guard lifted for this table only, whatever happens. */
+static void
+apply_guarded(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o)
+{
+	GuardAllowWrites(st->relid);
+	PG_TRY();
+	{
+		FullRefreshApply(st, snapshot, &o->rows_inserted, &o->rows_deleted);
+	}
+	PG_FINALLY();
+	{
+		GuardForbidWrites();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Refresh one stream table.  snapshot may be given by a caller that reads at
+ * the same snapshot afterwards (verify_stream_table); NULL takes one.
+ */
+void
+RefreshExecute(const StreamTable *st, RefreshInitiator who, Snapshot snapshot)
+{
+	bool		own_snapshot = (snapshot == NULL);
+	RefreshOutcome o = {0};
+	Sandbox		sb;
+
+	if (own_snapshot)
+		snapshot = RefreshTakeSnapshot();
+	o.data_timestamp = o.start_time = GetCurrentTimestamp();
+
+	SPI_connect();
+	SandboxEnter(&sb, st->relid);
+	apply_guarded(st, snapshot, &o);
+	SandboxLeave(&sb);
+	SPI_finish();
+
+	o.end_time = GetCurrentTimestamp();
+	o.action = who == REFRESH_REINITIALIZE ? "REINITIALIZE" : "FULL";
+	o.initiated_by = initiator_name(who);
+	o.delta_row_count = o.rows_inserted + o.rows_deleted;
+	if (who == REFRESH_INITIAL)
+		o.reason = "initial population";
+	else if (who == REFRESH_REINITIALIZE)
+		o.reason = "defining query changed";
+	else if (st->fallback_reason != NULL)
+		o.reason = psprintf("AUTO fell back to FULL: %s", st->fallback_reason);
+	else
+		o.reason = "configured FULL";
+	CatalogRecordRefresh(st, &o);
+
+	if (own_snapshot)
+		UnregisterSnapshot(snapshot);
+}
+
+/*
+ * Check, as a refresh would, that the owner may run the defining query,
+ * without reading anything (initialize => false).
+ */
+void
+RefreshProbe(const StreamTable *st)
+{
+	Sandbox		sb;
+
+	SPI_connect();
+	SandboxEnter(&sb, st->relid);
+	if (SPI_execute(psprintf("SELECT * FROM (\n%s\n) q LIMIT 0",
+							 DependViewQuery(st->query_relid)), true, 0) < 0)
+		elog(ERROR, "could not check the defining query");
+	SandboxLeave(&sb);
+	SPI_finish();
+}

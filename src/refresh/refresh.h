@@ -1,0 +1,54 @@
+/*-------------------------------------------------------------------------
+ *
+ * refresh.h
+ *	  The refresh executor: bringing one stream table up to date.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGT_REFRESH_H
+#define PGT_REFRESH_H
+
+#include "postgres.h"
+
+#include "utils/snapshot.h"
+
+#include "catalog/catalog.h"
+
+typedef enum RefreshInitiator
+{
+	REFRESH_MANUAL,
+	REFRESH_SCHEDULER,
+	REFRESH_INITIAL,
+	REFRESH_REINITIALIZE		/* after a change of the defining query */
+} RefreshInitiator;
+
+/* A refresh running as the stream table's owner (sandbox.c). */
+typedef struct Sandbox
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} Sandbox;
+
+extern void SandboxEnter(Sandbox *sb, Oid relid);
+extern void SandboxLeave(Sandbox *sb);
+
+/* guard.c */
+extern void GuardAllowWrites(Oid relid);
+extern void GuardForbidWrites(void);
+extern void GuardInstall(Oid relid);
+
+/* full.c */
+extern char *FullRefreshSql(const StreamTable *st);
+extern void FullRefreshApply(const StreamTable *st, Snapshot snapshot,
+							 int64 *rows_inserted, int64 *rows_deleted);
+
+/* executor.c */
+extern char *RefreshStorageName(Oid relid);
+extern List *RefreshStorageColumns(Oid relid);
+extern Snapshot RefreshTakeSnapshot(void);
+extern void RefreshExecute(const StreamTable *st, RefreshInitiator who,
+						   Snapshot snapshot);
+extern void RefreshProbe(const StreamTable *st);
+
+#endif							/* PGT_REFRESH_H */

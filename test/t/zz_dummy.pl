@@ -1,0 +1,11 @@
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+$node->start;
+is($node->safe_psql('postgres', 'SHOW timezone'), 'UTC', 'temp config applied');
+$node->stop;
+done_testing();
