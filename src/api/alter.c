@@ -41,10 +41,35 @@ column_type_sql(Oid type, int32 typmod, Oid collation)
 	return sql;
 }
 
+/* Whether a relation's columns are the query's, in order, names and types. */
+static bool
+same_columns(Oid relid, const QueryAnalysis *qa)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			pos = 0;
+	bool		same = true;
+
+	for (int i = 0; i < desc->natts && same; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		same = pos < list_length(qa->colnames) &&
+			strcmp(NameStr(att->attname), list_nth(qa->colnames, pos)) == 0 &&
+			att->atttypid == list_nth_oid(qa->coltypes, pos) &&
+			att->atttypmod == list_nth_int(qa->coltypmods, pos) &&
+			att->attcollation == list_nth_oid(qa->colcollations, pos);
+		pos++;
+	}
+	table_close(rel, AccessShareLock);
+	return same && pos == list_length(qa->colnames);
+}
+
 /*
- * ALTER TABLE commands that give the storage table the output columns of a
- * new query, matching columns by name; NULL when they already match in
- * order, names and types.
+ * ALTER TABLE subcommands that give the storage table the output columns of
+ * a new query, matching columns by name; "" when names and types match.
  */
 static char *
 storage_changes(Oid relid, const QueryAnalysis *qa)
@@ -52,8 +77,6 @@ storage_changes(Oid relid, const QueryAnalysis *qa)
 	Relation	rel = table_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	StringInfoData cmds;
-	bool		same = true;
-	int			pos = 0;
 
 	initStringInfo(&cmds);
 	for (int i = 0; i < desc->natts; i++)
@@ -65,14 +88,6 @@ storage_changes(Oid relid, const QueryAnalysis *qa)
 
 		if (att->attisdropped)
 			continue;
-		if (pos >= list_length(qa->colnames) ||
-			strcmp(NameStr(att->attname), list_nth(qa->colnames, pos)) != 0 ||
-			att->atttypid != list_nth_oid(qa->coltypes, pos) ||
-			att->atttypmod != list_nth_int(qa->coltypmods, pos) ||
-			att->attcollation != list_nth_oid(qa->colcollations, pos))
-			same = false;
-		pos++;
-
 		foreach(lc, qa->colnames)
 		{
 			if (strcmp(NameStr(att->attname), lfirst(lc)) == 0)
@@ -95,8 +110,6 @@ storage_changes(Oid relid, const QueryAnalysis *qa)
 											 list_nth_int(qa->coltypmods, j),
 											 list_nth_oid(qa->colcollations, j)));
 	}
-	if (pos != list_length(qa->colnames))
-		same = false;
 
 	for (int j = 0; j < list_length(qa->colnames); j++)
 	{
@@ -114,7 +127,7 @@ storage_changes(Oid relid, const QueryAnalysis *qa)
 											 list_nth_oid(qa->colcollations, j)));
 	}
 	table_close(rel, AccessShareLock);
-	return same ? NULL : cmds.data;
+	return cmds.data;
 }
 
 /*
@@ -134,12 +147,13 @@ StreamTableSetQuery(StreamTable *st, const char *query)
 
 	ApiResolveMode(qualified, st->requested_mode, qa, &mode, &fallback);
 
-	changes = storage_changes(st->relid, qa);
-	if (changes == NULL)
+	/* the storage table matches the defining view by names and types */
+	if (same_columns(st->query_relid, qa))
 		DependReplaceDefiningView(st->query_relid, qa->body, search_path);
 	else
 	{
-		DependDropDefiningView(st->query_relid);
+		changes = storage_changes(st->relid, qa);
+		DependDropDefiningView(st->query_relid, st->relid);
 		if (changes[0] != '\0')
 		{
 			SPI_connect();
@@ -149,7 +163,6 @@ StreamTableSetQuery(StreamTable *st, const char *query)
 				elog(ERROR, "could not change the columns of %s", qualified);
 			SPI_finish();
 		}
-		/* the columns match in names and types but not in order: recreated */
 		st->query_relid = DependCreateDefiningView(st->pgt_id, qa->body,
 												   search_path, st->relid);
 	}

@@ -39,9 +39,10 @@ verify_sql(const StreamTable *st)
 	foreach(lc, cols)
 		appendStringInfo(&list, "%s%s", list.len ? ", " : "",
 						 quote_identifier(lfirst(lc)));
-	return psprintf("WITH q AS (SELECT r::text AS t, to_jsonb(r) AS j"
+	/* r.* names the whole row even when the query has a column "r" */
+	return psprintf("WITH q AS (SELECT (r.*)::text AS t, to_jsonb(r.*) AS j"
 					"             FROM (\n%s\n) r),"
-					" s AS (SELECT r::text AS t, to_jsonb(r) AS j"
+					" s AS (SELECT (r.*)::text AS t, to_jsonb(r.*) AS j"
 					"         FROM (SELECT %s FROM %s) r),"
 					" qg AS (SELECT t, min(j::text) AS j, count(*) AS n FROM q GROUP BY t),"
 					" sg AS (SELECT t, min(j::text) AS j, count(*) AS n FROM s GROUP BY t)"

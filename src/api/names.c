@@ -250,12 +250,12 @@ ApiResolveMode(const char *stname, const char *requested, const QueryAnalysis *q
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("stream table %s cannot be refreshed differentially", stname),
-				 errdetail("The query uses a construct the differential engine does not support: %s.",
+				 errdetail("Differential refresh is not possible: %s.",
 						   qa->not_differential_reason),
 				 errhint("Use refresh_mode => 'FULL', or 'AUTO' to fall back to FULL refresh.")));
 	ereport(NOTICE,
 			(errmsg("stream table %s will be refreshed FULL", stname),
-			 errdetail("The differential engine does not support this query: %s.",
+			 errdetail("Differential refresh is not possible: %s.",
 					   qa->not_differential_reason)));
 	*mode = "FULL";
 	*fallback_reason = qa->not_differential_reason;

@@ -436,7 +436,7 @@ CatalogHistory(int64 pgt_id, int max_rows, Tuplestorestate *store,
 	SPI_connect();
 	catalog_exec("SELECT refresh_id, data_timestamp, start_time, end_time,"
 				 "       action, status, rows_inserted, rows_deleted,"
-				 "       (pg_catalog.extract(epoch FROM end_time - start_time)"
+				 "       (EXTRACT(epoch FROM end_time - start_time)"
 				 "        * 1000)::pg_catalog.float8,"
 				 "       error_message, initiated_by"
 				 "  FROM pgtrickle.pgt_refresh_history"

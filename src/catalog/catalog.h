@@ -82,7 +82,7 @@ extern Oid	DependCreateDefiningView(int64 pgt_id, const char *query,
 									 const char *search_path, Oid storage_relid);
 extern void DependReplaceDefiningView(Oid view_relid, const char *query,
 									  const char *search_path);
-extern void DependDropDefiningView(Oid view_relid);
+extern void DependDropDefiningView(Oid view_relid, Oid storage_relid);
 extern void DependSync(int64 pgt_id);
 extern void DependCheckCycle(int64 pgt_id);
 extern List *DependReaders(Oid relid);

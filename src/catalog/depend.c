@@ -93,10 +93,15 @@ DependReplaceDefiningView(Oid view_relid, const char *query,
  * again for a query with other output columns.
  */
 void
-DependDropDefiningView(Oid view_relid)
+DependDropDefiningView(Oid view_relid, Oid storage_relid)
 {
 	ObjectAddress view;
 
+	/* PostgreSQL never drops an internal part alone: unlink it first */
+	deleteDependencyRecordsForSpecific(RelationRelationId, view_relid,
+									   DEPENDENCY_INTERNAL,
+									   RelationRelationId, storage_relid);
+	CommandCounterIncrement();
 	ObjectAddressSet(view, RelationRelationId, view_relid);
 	performDeletion(&view, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
 	CommandCounterIncrement();
@@ -148,7 +153,10 @@ DependSync(int64 pgt_id)
 			 "           E' \\n\\t')"
 			 "  FROM pg_catalog.pg_class c"
 			 "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-			 " WHERE c.oid = s.pgt_relid AND ($1 = 0 OR s.pgt_id = $1)",
+			 " WHERE c.oid = s.pgt_relid AND ($1 = 0 OR s.pgt_id = $1)"
+	/* a query change recreates the view; DDL in between finds none */
+			 "   AND EXISTS (SELECT 1 FROM pg_catalog.pg_class v"
+			 "               WHERE v.oid = s.pgt_query_relid)",
 			 1, argtypes, values, NULL);
 	spi_exec("DELETE FROM pgtrickle.pgt_dependencies"
 			 " WHERE $1 = 0 OR pgt_id = $1",
@@ -216,7 +224,7 @@ DependCheckCycle(int64 pgt_id)
 		cycle = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	if (cycle)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_RECURSION),
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 				 errmsg("stream tables would read each other in a cycle"),
 				 errdetail("The dependency cycle is %s.", cycle),
 				 errhint("A stream table can read other stream tables only when they do not read it back.")));

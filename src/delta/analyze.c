@@ -129,6 +129,6 @@ AnalyzeDefiningQuery(const char *sql)
 
 	qa->differential_ok = false;
 	qa->not_differential_reason =
-		pstrdup("the differential refresh engine is not available in this version of pg_trickle");
+		pstrdup("the differential engine is not part of this version of pg_trickle");
 	return qa;
 }
