@@ -5,6 +5,7 @@
 #
 #   scripts/deps.sh
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packages=(

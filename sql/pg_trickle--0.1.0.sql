@@ -143,9 +143,12 @@ AS $$
 		WHERE s.schedule IS NOT NULL
 	  UNION ALL
 		-- a CALCULATED table that nothing reads runs at the default pace
-		SELECT coalesce(current_setting('pg_trickle.default_schedule_seconds', true), '60') || 's',
-			   coalesce(current_setting('pg_trickle.default_schedule_seconds', true), '60')::double precision
-		FROM readers r JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+		-- the setting reads like '1min': it has a unit
+		SELECT dflt.secs::bigint || 's', dflt.secs
+		FROM (SELECT extract(epoch FROM coalesce(
+					current_setting('pg_trickle.default_schedule_seconds', true),
+					'60')::interval)::double precision AS secs) dflt,
+			 readers r JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
 		WHERE s.schedule IS NULL
 		  AND NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d
 						  WHERE d.source_relid = s.pgt_relid)
