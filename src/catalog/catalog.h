@@ -85,6 +85,7 @@ extern void DependReplaceDefiningView(Oid view_relid, const char *query,
 extern void DependDropDefiningView(Oid view_relid, Oid storage_relid);
 extern void DependSync(int64 pgt_id);
 extern void DependCheckCycle(int64 pgt_id);
+extern void DependCheckStorageColumns(void);
 extern List *DependReaders(Oid relid);
 extern char *DependViewQuery(Oid view_relid);
 

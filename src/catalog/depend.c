@@ -259,3 +259,48 @@ DependReaders(Oid relid)
 	SPI_finish();
 	return result;
 }
+
+/*
+ * Refuse DDL that took a stream table's columns out of step with its
+ * defining query (a dropped, renamed, retyped or added column): refreshes
+ * would fail or fill the wrong columns.  Stream tables whose defining view is
+ * being replaced (no view right now) are skipped.
+ */
+void
+DependCheckStorageColumns(void)
+{
+	char	   *problem = NULL;
+
+	SPI_connect();
+	spi_exec("WITH sts AS ("
+			 "   SELECT s.pgt_relid, s.pgt_query_relid FROM pgtrickle.pgt_stream_tables s"
+			 "    WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+			 "                   WHERE c.oid = s.pgt_query_relid)),"
+			 " v AS ("
+			 "   SELECT sts.pgt_relid, a.attname, a.atttypid, a.atttypmod, a.attcollation"
+			 "     FROM sts JOIN pg_catalog.pg_attribute a ON a.attrelid = sts.pgt_query_relid"
+			 "    WHERE a.attnum > 0 AND NOT a.attisdropped),"
+			 " t AS ("
+			 "   SELECT sts.pgt_relid, a.attname, a.atttypid, a.atttypmod, a.attcollation"
+			 "     FROM sts JOIN pg_catalog.pg_attribute a ON a.attrelid = sts.pgt_relid"
+			 "    WHERE a.attnum > 0 AND NOT a.attisdropped"
+			 "      AND a.attname NOT LIKE '\\_\\_pgt\\_%')"
+			 " SELECT pg_catalog.format('%s (column %s)',"
+			 "        coalesce(v.pgt_relid, t.pgt_relid)::pg_catalog.regclass,"
+			 "        pg_catalog.quote_ident(coalesce(v.attname, t.attname)))"
+			 "   FROM v FULL JOIN t ON t.pgt_relid = v.pgt_relid AND t.attname = v.attname"
+			 "  WHERE v.attname IS NULL OR t.attname IS NULL"
+			 "     OR (t.atttypid, t.atttypmod, t.attcollation)"
+			 "        IS DISTINCT FROM (v.atttypid, v.atttypmod, v.attcollation)"
+			 "  LIMIT 1",
+			 0, NULL, NULL, NULL);
+	if (SPI_processed > 0)
+		problem = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot change the columns of stream table %s", problem),
+				 errdetail("The columns of a stream table are those of its defining query."),
+				 errhint("Change the query with pgtrickle.alter_stream_table(name, query => ...).")));
+	SPI_finish();
+}

@@ -38,6 +38,9 @@ pgt_on_ddl_command_end(PG_FUNCTION_ARGS)
 		elog(ERROR, "pgt_on_ddl_command_end must be called as an event trigger");
 
 	if (CatalogExists())
+	{
+		DependCheckStorageColumns();
 		DependSync(0);
+	}
 	PG_RETURN_VOID();
 }

@@ -64,10 +64,15 @@ BEGIN
 END
 $$;
 
--- check_all(): every stream table in the database equals its query.
+-- check_all(): every stream table in the database equals its query, and
+-- verify_stream_table (which refreshes first) finds no difference either.
 CREATE FUNCTION pgt_test.check_all() RETURNS TABLE(stream_table text, result text)
 LANGUAGE sql AS $$
-	SELECT s.pgt_relid::regclass::text, pgt_test.check(s.pgt_relid::regclass::text)
+	SELECT s.pgt_relid::regclass::text,
+		   pgt_test.check(s.pgt_relid::regclass::text)
+		   || CASE WHEN s.status = 'ERROR' THEN ''
+				   WHEN EXISTS (SELECT 1 FROM pgtrickle.verify_stream_table(s.pgt_relid::regclass::text))
+				   THEN ', verify found differences' ELSE ', verified' END
 	  FROM pgtrickle.pgt_stream_tables s ORDER BY 1
 $$;
 

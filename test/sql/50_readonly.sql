@@ -29,4 +29,14 @@ SELECT count(*) FROM ro_st;
 SELECT id FROM ro_st ORDER BY id FOR SHARE;
 SELECT pgt_test.refresh('ro_st');
 SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'ro_st'::regclass;
+-- its columns belong to the query: ALTER TABLE cannot change them
+SELECT pgt_test.err($$ALTER TABLE ro_st DROP COLUMN v$$);
+SELECT pgt_test.err($$ALTER TABLE ro_st RENAME COLUMN v TO w$$);
+SELECT pgt_test.err($$ALTER TABLE ro_st ALTER COLUMN v TYPE bigint$$);
+SELECT pgt_test.err($$ALTER TABLE ro_st ADD COLUMN extra int$$);
+-- what does not touch the columns is fine
+ALTER TABLE ro_st ADD PRIMARY KEY (id);
+ALTER TABLE ro_st SET (fillfactor = 90);
+COMMENT ON TABLE ro_st IS 'a stream table';
+SELECT pgt_test.refresh('ro_st');
 SELECT * FROM pgt_test.check_all();
