@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -454,4 +455,39 @@ CatalogHistory(int64 pgt_id, int max_rows, Tuplestorestate *store,
 		tuplestore_putvalues(store, desc, row, nulls);
 	}
 	SPI_finish();
+}
+
+/*
+ * The transaction that last wrote a stream table's catalog row (every
+ * refresh does), read at the latest snapshot rather than the transaction's.
+ */
+TransactionId
+CatalogLatestWriter(int64 pgt_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(pgt_id)};
+	SPIPlanPtr	plan;
+	TransactionId xid = InvalidTransactionId;
+	CatalogAccess acc;
+
+	SPI_connect();
+	CatalogBeginAccess(&acc, NULL);
+	plan = SPI_prepare("SELECT xmin::text::bigint FROM pgtrickle.pgt_stream_tables"
+					   " WHERE pgt_id = $1", 1, argtypes);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false, 1) < 0)
+		elog(ERROR, "could not read the catalog row of stream table " INT64_FORMAT,
+			 pgt_id);
+	CatalogEndAccess(&acc);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+
+		xid = (TransactionId) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc,
+														  1, &isnull));
+	}
+	SPI_finish();
+	return xid;
 }

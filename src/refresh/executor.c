@@ -20,6 +20,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "access/transam.h"
 #include "utils/timestamp.h"
 
 #include "refresh/refresh.h"
@@ -95,6 +96,27 @@ apply_guarded(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o)
 }
 
 /*
+ * In REPEATABLE READ and SERIALIZABLE a refresh reads at the transaction's
+ * snapshot, taken before the refresh got its lock.  If another refresh of
+ * this table committed after that snapshot, this one would start from a
+ * state it cannot see: refuse, as PostgreSQL does for concurrent updates.
+ */
+static void
+check_snapshot_not_stale(const StreamTable *st, Snapshot snapshot)
+{
+	TransactionId writer = CatalogLatestWriter(st->pgt_id);
+
+	if (TransactionIdIsNormal(writer) &&
+		!TransactionIdIsCurrentTransactionId(writer) &&
+		XidInMVCCSnapshot(writer, snapshot))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent refresh of stream table %s",
+						RefreshStorageName(st->relid)),
+				 errhint("Retry the transaction, or refresh in READ COMMITTED.")));
+}
+
+/*
  * Refresh one stream table.  snapshot may be given by a caller that reads at
  * the same snapshot afterwards (verify_stream_table); NULL takes one.
  */
@@ -108,6 +130,12 @@ RefreshExecute(const StreamTable *st, RefreshInitiator who, Snapshot snapshot)
 	if (own_snapshot)
 		snapshot = RefreshTakeSnapshot();
 	o.data_timestamp = o.start_time = GetCurrentTimestamp();
+	if (IsolationUsesXactSnapshot())
+	{
+		/* the snapshot is the transaction's: as old as its first statement */
+		check_snapshot_not_stale(st, snapshot);
+		o.data_timestamp = GetCurrentTransactionStartTimestamp();
+	}
 
 	SPI_connect();
 	SandboxEnter(&sb, st->relid);
