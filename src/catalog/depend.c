@@ -158,20 +158,16 @@ DependSync(int64 pgt_id)
 			 "   AND EXISTS (SELECT 1 FROM pg_catalog.pg_class v"
 			 "               WHERE v.oid = s.pgt_query_relid)",
 			 1, argtypes, values, NULL);
-	spi_exec("DELETE FROM pgtrickle.pgt_dependencies"
-			 " WHERE $1 = 0 OR pgt_id = $1",
-			 1, argtypes, values, NULL);
-	spi_exec("INSERT INTO pgtrickle.pgt_dependencies"
-			 " (pgt_id, source_relid, source_type, cdc_mode, columns_used)"
-			 " SELECT s.pgt_id, d.refobjid,"
+	/* upsert: rows keep their capture frontiers across renames */
+	spi_exec("WITH cur AS ("
+			 " SELECT s.pgt_id, d.refobjid AS source_relid,"
 			 "        CASE WHEN EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables u"
 			 "                          WHERE u.pgt_relid = d.refobjid)"
 			 "             THEN 'STREAM_TABLE'"
-			 "             WHEN c.relkind = 'v' THEN 'VIEW' ELSE 'TABLE' END,"
-			 "        'TRIGGER',"
+			 "             WHEN c.relkind = 'v' THEN 'VIEW' ELSE 'TABLE' END AS source_type,"
 			 "        coalesce(pg_catalog.array_agg(a.attname::pg_catalog.text"
 			 "                  ORDER BY a.attnum) FILTER (WHERE a.attname IS NOT NULL),"
-			 "                 '{}')"
+			 "                 '{}') AS columns_used"
 			 "   FROM pgtrickle.pgt_stream_tables s"
 			 "   JOIN pg_catalog.pg_rewrite r ON r.ev_class = s.pgt_query_relid"
 			 "   JOIN pg_catalog.pg_depend d"
@@ -185,7 +181,22 @@ DependSync(int64 pgt_id)
 			 "    AND d.refobjsubid > 0"
 			 "  WHERE ($1 = 0 OR s.pgt_id = $1)"
 			 "    AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
-			 "  GROUP BY s.pgt_id, d.refobjid, c.relkind",
+			 "  GROUP BY s.pgt_id, d.refobjid, c.relkind),"
+			 " gone AS ("
+			 " DELETE FROM pgtrickle.pgt_dependencies p"
+			 "  WHERE ($1 = 0 OR p.pgt_id = $1)"
+			 "    AND EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables s"
+			 "                 JOIN pg_catalog.pg_class v ON v.oid = s.pgt_query_relid"
+			 "                WHERE s.pgt_id = p.pgt_id)"
+			 "    AND NOT EXISTS (SELECT 1 FROM cur"
+			 "                     WHERE cur.pgt_id = p.pgt_id"
+			 "                       AND cur.source_relid = p.source_relid))"
+			 " INSERT INTO pgtrickle.pgt_dependencies"
+			 "        (pgt_id, source_relid, source_type, cdc_mode, columns_used)"
+			 " SELECT pgt_id, source_relid, source_type, 'TRIGGER', columns_used FROM cur"
+			 " ON CONFLICT (pgt_id, source_relid) DO UPDATE"
+			 "   SET source_type = EXCLUDED.source_type,"
+			 "       columns_used = EXCLUDED.columns_used",
 			 1, argtypes, values, NULL);
 	SPI_finish();
 }
