@@ -14,10 +14,17 @@ OBJS = \
 	src/api/drop.o \
 	src/api/refresh.o \
 	src/api/inspect.o \
+	src/capture/buffer.o \
+	src/capture/frontier.o \
+	src/capture/trigger.o \
 	src/catalog/catalog.o \
 	src/catalog/depend.o \
 	src/catalog/events.o \
 	src/delta/analyze.o \
+	src/delta/apply.o \
+	src/delta/rewrite.o \
+	src/delta/shape.o \
+	src/refresh/differential.o \
 	src/refresh/executor.o \
 	src/refresh/full.o \
 	src/refresh/guard.o \

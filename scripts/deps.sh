@@ -14,6 +14,8 @@ packages=(
 	postgresql-contrib
 	build-essential                   # gcc, make
 	libipc-run-perl                   # PostgreSQL's TAP test modules use IPC::Run (prove comes with perl)
+	python3-venv                      # test/random: a virtualenv for psycopg (scripts/test.sh makes it)
+	python3-pip
 )
 
 missing=()

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Run every test of pg_trickle: build with warnings as errors, install, then
 # run the pg_regress tests (test/sql/*.sql, in sorted order), the isolation
-# tests (test/specs/*.spec) and the TAP tests (test/t/*.pl), each against a
-# throwaway cluster started with test/pg_trickle.conf.  Ends with a line
-# "N passed, M failed"; exits non-zero when anything failed or nothing ran.
+# tests (test/specs/*.spec), the random workload driver (test/random/) and
+# the TAP tests (test/t/*.pl), each against a throwaway cluster started with
+# test/pg_trickle.conf (the random driver starts and configures its own).
+# Ends with a line "N passed, M failed" (each (seed, query) case of the
+# random driver counts as one test); exits non-zero when anything failed or
+# nothing ran.
 #
 #   scripts/test.sh [--no-deps] [--no-build] [--keep] [NAME...]
 #
 # NAME selects tests by base name (10_create, 10_create.sql, t/001_crash.pl,
-# shell patterns such as '1*' work too); without NAMEs everything runs.
+# shell patterns such as '1*' work too; NAME "random" is the random workload
+# driver); without NAMEs everything runs.
 #
 # Environment: PGT_TEST_CONF replaces test/pg_trickle.conf (for example to
 # check the test driver without the extension); PROVE_FLAGS is passed to
-# prove; PG_CONFIG, PG_MAJOR and PGT_OS_USER as in scripts/lib.sh.
+# prove; PGT_RANDOM_MODE is the refresh mode of the random driver's stream
+# tables (DIFFERENTIAL, the default, or FULL; off skips the driver), and
+# PGT_RANDOM_ARGS adds options to it (e.g. "--seeds 1-10 --rounds 8");
+# PG_CONFIG, PG_MAJOR and PGT_OS_USER as in scripts/lib.sh.
 set -euo pipefail
 export LC_ALL=C
 # shellcheck source=scripts/lib.sh
@@ -25,7 +32,8 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [NAME...]
   --no-deps    do not check/install Debian packages (scripts/deps.sh)
   --no-build   do not run make / make install; test what is installed
   --keep       keep the temporary work directory even when all tests pass
-  NAME...      run only these tests (base names or shell patterns)
+  NAME...      run only these tests (base names or shell patterns;
+               "random" is the random workload driver of test/random)
 EOT
 }
 
@@ -109,8 +117,16 @@ for f in test/t/*.pl; do
 	b=$(base_name "$f")
 	if selected "$b"; then tap_tests+=("$b"); fi
 done
+run_random=0
+if selected random; then run_random=1; fi
+random_mode=${PGT_RANDOM_MODE:-DIFFERENTIAL}
+case ${random_mode^^} in
+DIFFERENTIAL | FULL) random_mode=${random_mode^^} ;;
+OFF) run_random=0 ;;
+*) die "PGT_RANDOM_MODE must be DIFFERENTIAL, FULL or off, not '$random_mode'" ;;
+esac
 for n in "${names[@]}"; do
-	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t)"
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, and 'random')"
 done
 # Both drivers read test/expected/NAME.out, so a name may be used only once.
 for f in test/specs/*.spec; do
@@ -270,6 +286,58 @@ if ((${#isolation_tests[@]})); then
 	run_suite isolation "$pg_isolation_regress" pgtrickle_isolation "$(free_port 57110)" "${isolation_tests[@]}"
 elif ((${#names[@]} == 0)); then
 	section "isolation: no specs in test/specs, skipped"
+fi
+
+# --- random workload ---------------------------------------------------------------
+
+# run_random LABEL ARG...: run test/random/driver.py with ARGs; every
+# (seed, query) case it reports counts as one test.
+run_random() {
+	local label=$1
+	shift
+	local out=$work/random-$label.out rc line n_passed='' n_failed='' listed=0
+	set +e
+	as_server_user "$work" "$work/venv/bin/python" "$work/test/random/driver.py" \
+		--workdir "$work/random-$label-instance" --pg-config "$PG_CONFIG" "$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	while IFS= read -r line; do
+		if [[ $line =~ ^FAILED\ seed\ ([0-9]+)\ query\ ([^[:space:]]+) ]]; then
+			fail "random/$label seed ${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+			listed=$((listed + 1))
+		elif [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+			n_passed=${BASH_REMATCH[1]} n_failed=${BASH_REMATCH[2]}
+		fi
+	done <"$out"
+	if [[ -z $n_passed ]]; then
+		fail "random/$label (driver exit status $rc without a summary line; output in $out)"
+		return
+	fi
+	passed=$((passed + n_passed))
+	if ((n_failed > listed)); then
+		failed=$((failed + n_failed - listed))
+		failures+=("random/$label: $((n_failed - listed)) more failed cases (see the driver's output)")
+	fi
+	if ((rc != 0 && n_failed == 0)); then
+		fail "random/$label (driver exit status $rc although every case passed)"
+	fi
+}
+
+if ((run_random)); then
+	section "random workload: test/random/driver.py, $random_mode mode${PGT_RANDOM_ARGS:+ ($PGT_RANDOM_ARGS)}"
+	python=${PGT_PYTHON:-/usr/bin/python3}
+	if as_server_user "$work" "$python" -m venv "$work/venv" &&
+		as_server_user "$work" env PIP_DISABLE_PIP_VERSION_CHECK=1 "$work/venv/bin/pip" install \
+			--no-cache-dir -q -r "$work/test/random/requirements.txt"; then
+		# The oracle must be able to fail: tamper with stream tables, expect it to notice.
+		run_random self-test --self-test
+		# shellcheck disable=SC2086 # PGT_RANDOM_ARGS holds several words
+		run_random workload --mode "$random_mode" ${PGT_RANDOM_ARGS:-}
+	else
+		fail "random (could not create the Python virtualenv with test/random/requirements.txt)"
+	fi
+elif ((${#names[@]} == 0)); then
+	section "random workload: skipped (PGT_RANDOM_MODE=off)"
 fi
 
 # --- TAP ------------------------------------------------------------------------

@@ -377,3 +377,51 @@ COMMENT ON EVENT TRIGGER pgtrickle_ddl_command_end IS
 
 REVOKE EXECUTE ON FUNCTION pgtrickle._guard_write(), pgtrickle._on_sql_drop(),
 	pgtrickle._on_ddl_command_end() FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Change capture
+------------------------------------------------------------------------------
+
+-- Per (stream table, source): what its last refresh consumed of the source's
+-- change buffer.  NULL: nothing yet (the next refresh is a full one).
+ALTER TABLE pgtrickle.pgt_dependencies ADD COLUMN frontier pg_snapshot,
+	ADD COLUMN frontier_xid xid8, ADD COLUMN frontier_seq bigint;
+COMMENT ON COLUMN pgtrickle.pgt_dependencies.frontier IS
+	'snapshot of the last refresh: changes of transactions visible in it are consumed (NULL: none consumed yet)';
+COMMENT ON COLUMN pgtrickle.pgt_dependencies.frontier_xid IS
+	'transaction of the last refresh: its own changes are consumed up to frontier_seq';
+COMMENT ON COLUMN pgtrickle.pgt_dependencies.frontier_seq IS
+	'value of pgtrickle_changes.change_seq taken just after the last refresh';
+
+-- Orders the change rows of one transaction against its own refreshes; only
+-- compared within one transaction, so a backend may cache values.
+CREATE SEQUENCE pgtrickle_changes.change_seq CACHE 32;
+COMMENT ON SEQUENCE pgtrickle_changes.change_seq IS
+	'pg_trickle internal: sequence number of each captured statement and of each refresh frontier';
+
+-- Each change buffer pgtrickle_changes.changes_<source oid> is created when a
+-- DIFFERENTIAL stream table starts reading the source, with four triggers
+-- (pgt_capture_ins|upd|del|trunc) on the source that call this function.
+CREATE FUNCTION pgtrickle._capture()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_capture';
+COMMENT ON FUNCTION pgtrickle._capture() IS
+	'statement trigger on each source of a DIFFERENTIAL stream table: copies the changed rows into the source''s change buffer';
+
+REVOKE EXECUTE ON FUNCTION pgtrickle._capture() FROM PUBLIC;
+
+CREATE FUNCTION pgtrickle._capture_ddl_start()
+RETURNS event_trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_capture_ddl_start';
+COMMENT ON FUNCTION pgtrickle._capture_ddl_start() IS
+	'refuses ALTER TABLE ... ALTER COLUMN ... TYPE on a column whose changes are captured';
+
+REVOKE EXECUTE ON FUNCTION pgtrickle._capture_ddl_start() FROM PUBLIC;
+
+CREATE EVENT TRIGGER pgtrickle_capture_ddl_start ON ddl_command_start
+	WHEN TAG IN ('ALTER TABLE')
+	EXECUTE FUNCTION pgtrickle._capture_ddl_start();
+COMMENT ON EVENT TRIGGER pgtrickle_capture_ddl_start IS
+	'pg_trickle: keep the types of captured source columns as their change buffers have them';

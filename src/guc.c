@@ -19,6 +19,7 @@ int			pgt_max_concurrent_refreshes = 4;
 int			pgt_max_consecutive_errors = 3;
 int			pgt_history_retention_days = 30;
 int			pgt_cdc_mode = PGT_CDC_TRIGGER;
+double		pgt_differential_max_change_ratio = 0.15;
 
 static const struct config_enum_entry cdc_mode_options[] = {
 	{"trigger", PGT_CDC_TRIGGER, false},
@@ -77,6 +78,12 @@ GucInit(void)
 							 "Only trigger is available; wal and auto are reserved for logical decoding.",
 							 &pgt_cdc_mode, PGT_CDC_TRIGGER, cdc_mode_options,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pg_trickle.differential_max_change_ratio",
+							 "Share of a source's rows above which a pending change is applied by FULL refresh.",
+							 "A differential refresh whose change set exceeds this share of a source recomputes instead; the refresh history says so.",
+							 &pgt_differential_max_change_ratio, 0.15, 0.0, 1.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_trickle");
 }

@@ -25,6 +25,8 @@
 #include "utils/ruleutils.h"
 
 #include "api/api.h"
+#include "capture/capture.h"
+#include "delta/delta.h"
 #include "refresh/refresh.h"
 
 PG_FUNCTION_INFO_V1(pgt_alter_stream_table);
@@ -86,7 +88,8 @@ storage_changes(Oid relid, const QueryAnalysis *qa)
 		bool		found = false;
 		ListCell   *lc;
 
-		if (att->attisdropped)
+		/* hidden columns belong to the differential engine */
+		if (att->attisdropped || strncmp(NameStr(att->attname), "__pgt_", 6) == 0)
 			continue;
 		foreach(lc, qa->colnames)
 		{
@@ -131,6 +134,18 @@ storage_changes(Oid relid, const QueryAnalysis *qa)
 }
 
 /*
+ * Make a stream table ready for differential refresh: the hidden columns of
+ * its shape and capture on its sources.  Its next refresh must be a full
+ * one (initial population or REINITIALIZE), which sets the frontiers.
+ */
+void
+StreamTableEnableDifferential(const StreamTable *st)
+{
+	DeltaPrepareStorage(st, DifferentialShape(st));
+	CaptureAttach(st->pgt_id);
+}
+
+/*
  * Replace the defining query of a stream table and refill it.  The caller
  * holds at least ExclusiveLock on the storage table.
  */
@@ -172,6 +187,11 @@ StreamTableSetQuery(StreamTable *st, const char *query)
 	DependCheckCycle(st->pgt_id);
 
 	updated = CatalogGetByRelid(st->relid);
+	if (strcmp(mode, "DIFFERENTIAL") == 0)
+		StreamTableEnableDifferential(updated);
+	else
+		DeltaDropStorage(updated);
+	CaptureDetachUnused();
 	RefreshExecute(updated, REFRESH_REINITIALIZE, NULL);
 }
 
@@ -189,6 +209,20 @@ StreamTableSetMode(StreamTable *st, const char *requested)
 	ApiResolveMode(quote_qualified_identifier(st->schema, st->name),
 				   requested, qa, &mode, &fallback);
 	CatalogSetModes(st->pgt_id, mode, requested, fallback);
+	if (strcmp(mode, st->refresh_mode) == 0)
+		return;
+	st = CatalogGetByRelid(st->relid);
+	if (strcmp(mode, "DIFFERENTIAL") == 0)
+	{
+		StreamTableEnableDifferential(st);
+		RefreshExecute(st, REFRESH_REINITIALIZE, NULL);
+	}
+	else
+	{
+		/* the contents stay right; only the differential machinery goes */
+		DeltaDropStorage(st);
+		CaptureDetachUnused();
+	}
 }
 
 Datum

@@ -36,5 +36,6 @@ extern void ApiResolveMode(const char *stname, const char *requested,
 /* alter.c: also used by create_or_replace_stream_table */
 extern void StreamTableSetQuery(StreamTable *st, const char *query);
 extern void StreamTableSetMode(StreamTable *st, const char *requested);
+extern void StreamTableEnableDifferential(const StreamTable *st);
 
 #endif							/* PGT_API_H */

@@ -90,6 +90,8 @@ create_stream_table(const CreateArgs *args, RangeVar *rv)
 	st.fallback_reason = (char *) fallback;
 	CatalogInsert(&st);
 	DependSync(st.pgt_id);
+	if (strcmp(mode, "DIFFERENTIAL") == 0)
+		StreamTableEnableDifferential(CatalogGetByRelid(st.relid));
 
 	if (args->initialize)
 		RefreshExecute(CatalogGetByRelid(st.relid), REFRESH_INITIAL, NULL);

@@ -17,6 +17,7 @@
 #include "utils/builtins.h"
 
 #include "api/api.h"
+#include "capture/capture.h"
 #include "refresh/refresh.h"
 
 PG_FUNCTION_INFO_V1(pgt_drop_stream_table);
@@ -55,5 +56,6 @@ pgt_drop_stream_table(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not drop stream table %s", name);
 	SPI_finish();
 	CatalogRemoveOrphans();
+	CaptureDetachUnused();
 	PG_RETURN_VOID();
 }

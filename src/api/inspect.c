@@ -16,6 +16,8 @@
 #include "utils/tuplestore.h"
 
 #include "api/api.h"
+#include "capture/capture.h"
+#include "delta/delta.h"
 #include "refresh/refresh.h"
 
 PG_FUNCTION_INFO_V1(pgt_verify_stream_table);
@@ -107,6 +109,20 @@ put_property(ReturnSetInfo *rsinfo, const char *property, const char *value)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/* The statement a differential refresh runs, built as the owner would. */
+static char *
+differential_sql(const StreamTable *st)
+{
+	Sandbox		sb;
+	char	   *sql;
+
+	SandboxEnter(&sb, st->relid);
+	sql = DeltaApplySql(st, DifferentialShape(st),
+						CapturePendingChanges(st->pgt_id, GetActiveSnapshot()));
+	SandboxLeave(&sb);
+	return sql;
+}
+
 Datum
 pgt_explain_st(PG_FUNCTION_ARGS)
 {
@@ -135,7 +151,9 @@ pgt_explain_st(PG_FUNCTION_ARGS)
 	put_property(rsinfo, "fallback_reason",
 				 qa->differential_ok ? NULL : qa->not_differential_reason);
 	put_property(rsinfo, "full_refresh_sql", FullRefreshSql(st));
-	put_property(rsinfo, "differential_refresh_sql", NULL);
+	put_property(rsinfo, "differential_refresh_sql",
+				 strcmp(st->refresh_mode, "DIFFERENTIAL") == 0 ?
+				 differential_sql(st) : NULL);
 	put_property(rsinfo, "schedule", st->schedule ? st->schedule : "calculated");
 	effective = CatalogEffectiveSchedule(st->pgt_id);
 	put_property(rsinfo, "effective_schedule", effective);

@@ -14,6 +14,7 @@
 #include "commands/event_trigger.h"
 #include "fmgr.h"
 
+#include "capture/capture.h"
 #include "catalog/catalog.h"
 
 PG_FUNCTION_INFO_V1(pgt_on_sql_drop);
@@ -27,7 +28,10 @@ pgt_on_sql_drop(PG_FUNCTION_ARGS)
 
 	/* DROP EXTENSION pg_trickle removes the catalog itself */
 	if (CatalogExists())
+	{
 		CatalogRemoveOrphans();
+		CaptureDetachUnused();
+	}
 	PG_RETURN_VOID();
 }
 

@@ -19,6 +19,7 @@
 #include "utils/lsyscache.h"
 
 #include "delta/analyze.h"
+#include "delta/delta.h"
 
 /* internal column prefix (SPEC section 2) */
 #define PGT_INTERNAL_PREFIX "__pgt_"
@@ -127,8 +128,7 @@ AnalyzeDefiningQuery(const char *sql)
 		qa->colcollations = lappend_oid(qa->colcollations, exprCollation((Node *) tle->expr));
 	}
 
-	qa->differential_ok = false;
-	qa->not_differential_reason =
-		pstrdup("the differential engine is not part of this version of pg_trickle");
+	/* the engine decides from the same text, resolved the same way */
+	qa->differential_ok = DeltaBuildShape(qa->body, &qa->not_differential_reason) != NULL;
 	return qa;
 }

@@ -23,6 +23,7 @@
 #include "access/transam.h"
 #include "utils/timestamp.h"
 
+#include "capture/capture.h"
 #include "refresh/refresh.h"
 
 /* The storage table's current name, qualified and quoted. */
@@ -81,12 +82,16 @@ initiator_name(RefreshInitiator who)
 
 /* Apply with the write guard lifted for this table only, whatever happens. */
 static void
-apply_guarded(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o)
+apply_guarded(const StreamTable *st, RefreshInitiator who, Snapshot snapshot,
+			  RefreshOutcome *o)
 {
 	GuardAllowWrites(st->relid);
 	PG_TRY();
 	{
-		FullRefreshApply(st, snapshot, &o->rows_inserted, &o->rows_deleted);
+		if (strcmp(st->refresh_mode, "DIFFERENTIAL") == 0)
+			DifferentialRefresh(st, who, snapshot, o);
+		else
+			FullRefreshApply(st, snapshot, &o->rows_inserted, &o->rows_deleted);
 	}
 	PG_FINALLY();
 	{
@@ -139,22 +144,31 @@ RefreshExecute(const StreamTable *st, RefreshInitiator who, Snapshot snapshot)
 
 	SPI_connect();
 	SandboxEnter(&sb, st->relid);
-	apply_guarded(st, snapshot, &o);
+	apply_guarded(st, who, snapshot, &o);
 	SandboxLeave(&sb);
 	SPI_finish();
 
-	o.end_time = GetCurrentTimestamp();
-	o.action = who == REFRESH_REINITIALIZE ? "REINITIALIZE" : "FULL";
 	o.initiated_by = initiator_name(who);
-	o.delta_row_count = o.rows_inserted + o.rows_deleted;
-	if (who == REFRESH_INITIAL)
-		o.reason = "initial population";
-	else if (who == REFRESH_REINITIALIZE)
-		o.reason = "defining query changed";
-	else if (st->fallback_reason != NULL)
-		o.reason = psprintf("AUTO fell back to FULL: %s", st->fallback_reason);
-	else
-		o.reason = "configured FULL";
+	if (o.action == NULL)
+	{
+		o.action = who == REFRESH_REINITIALIZE ? "REINITIALIZE" : "FULL";
+		o.delta_row_count = o.rows_inserted + o.rows_deleted;
+		if (who == REFRESH_INITIAL)
+			o.reason = "initial population";
+		else if (who == REFRESH_REINITIALIZE)
+			o.reason = "defining query changed";
+		else if (st->fallback_reason != NULL)
+			o.reason = psprintf("AUTO fell back to FULL: %s", st->fallback_reason);
+		else
+			o.reason = "configured FULL";
+	}
+	if (strcmp(st->refresh_mode, "DIFFERENTIAL") == 0)
+	{
+		/* consumed: everything visible at this refresh's snapshot */
+		CaptureAdvanceFrontiers(st->pgt_id, snapshot);
+		CapturePrune(st->pgt_id);
+	}
+	o.end_time = GetCurrentTimestamp();
 	CatalogRecordRefresh(st, &o);
 
 	if (own_snapshot)

@@ -51,4 +51,10 @@ extern void RefreshExecute(const StreamTable *st, RefreshInitiator who,
 						   Snapshot snapshot);
 extern void RefreshProbe(const StreamTable *st);
 
+/* differential.c */
+struct DeltaShape;
+extern struct DeltaShape *DifferentialShape(const StreamTable *st);
+extern void DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
+								Snapshot snapshot, RefreshOutcome *o);
+
 #endif							/* PGT_REFRESH_H */

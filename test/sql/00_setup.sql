@@ -64,6 +64,30 @@ BEGIN
 END
 $$;
 
+-- drefresh(st): a refresh that must run DIFFERENTIAL (or find nothing to
+-- do), then the oracle and verify_stream_table.
+CREATE FUNCTION pgt_test.drefresh(st text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	act text;
+	why text;
+BEGIN
+	PERFORM pgtrickle.refresh_stream_table(st);
+	SELECT h.action, h.reason INTO act, why
+	  FROM pgtrickle.pgt_refresh_history h
+	  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+	 WHERE s.pgt_relid = st::regclass ORDER BY h.refresh_id DESC LIMIT 1;
+	IF act NOT IN ('DIFFERENTIAL', 'NO_DATA') THEN
+		RAISE EXCEPTION 'refresh of % ran % (%), not DIFFERENTIAL', st, act, why;
+	END IF;
+	PERFORM pgt_test.check(st);
+	IF EXISTS (SELECT 1 FROM pgtrickle.verify_stream_table(st)) THEN
+		RAISE EXCEPTION 'verify_stream_table(%) returned rows', st;
+	END IF;
+	RETURN act;
+END
+$$;
+
 -- check_all(): every stream table in the database equals its query, and
 -- verify_stream_table (which refreshes first) finds no difference either.
 CREATE FUNCTION pgt_test.check_all() RETURNS TABLE(stream_table text, result text)

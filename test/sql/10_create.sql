@@ -32,8 +32,12 @@ SELECT pgtrickle.create_stream_table('big_orders', 'SELECT id, amount FROM order
 SELECT schedule, refresh_mode FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'big_orders';
 SELECT pgt_test.check('big_orders');
 
--- AUTO resolves to FULL with a NOTICE naming the reason
-SELECT pgtrickle.create_stream_table('auto_orders', 'SELECT id FROM orders', '1m', 'AUTO');
+-- AUTO: DIFFERENTIAL when the engine supports the query, else FULL with a
+-- NOTICE naming the reason
+SELECT pgtrickle.create_stream_table('auto_diff', 'SELECT id FROM orders', '1m', 'AUTO');
+SELECT refresh_mode, requested_refresh_mode, fallback_reason FROM pgtrickle.pgt_stream_tables
+ WHERE pgt_name = 'auto_diff';
+SELECT pgtrickle.create_stream_table('auto_orders', 'SELECT id, to_char(amount, ''999.99'') AS shown FROM orders', '1m', 'AUTO');
 SELECT refresh_mode, requested_refresh_mode, fallback_reason FROM pgtrickle.pgt_stream_tables
  WHERE pgt_name = 'auto_orders';
 
@@ -104,8 +108,8 @@ SELECT pgt_test.err($$SELECT pgtrickle.create_or_replace_stream_table('orders', 
 -- errors: SQLSTATE, message, DETAIL and HINT (SPEC section 7)
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('order_totals', 'SELECT 1', '1m', 'FULL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('orders', 'SELECT 1', '1m', 'FULL')$$);
-SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('x', 'SELECT 1', '1m')$$);
-SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('x', 'SELECT 1', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('x', 'SELECT id, row_number() OVER () FROM orders', '1m')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('x', 'SELECT o.id FROM orders o LEFT JOIN orders p ON p.id = o.id + 1', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('x', 'SELECT 1', '1m', 'INCREMENTAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('x', 'SELECT 1', 'soon', 'FULL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('x', 'SELECT 1', '0s', 'FULL')$$);

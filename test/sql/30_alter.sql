@@ -96,7 +96,7 @@ SELECT original_query FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'st_a';
 -- argument errors
 SELECT pgt_test.err($$SELECT pgtrickle.alter_stream_table('region_sales', schedule => 'every day')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.alter_stream_table('region_sales', refresh_mode => 'fast')$$);
-SELECT pgt_test.err($$SELECT pgtrickle.alter_stream_table('region_sales', refresh_mode => 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.alter_stream_table('st_c', query => 'SELECT region FROM st_b LIMIT 1', refresh_mode => 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.alter_stream_table('region_sales', status => 'SUSPENDED')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.alter_stream_table('region_sales', status => 'ERROR')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.alter_stream_table('no_such_st', schedule => '1m')$$);

@@ -1,0 +1,127 @@
+/*-------------------------------------------------------------------------
+ *
+ * capture.h
+ *	  Change capture: buffers, capture triggers, snapshot frontiers and
+ *	  pruning for the sources of DIFFERENTIAL stream tables.
+ *
+ * The functions in the first part are what the rest of pg_trickle calls;
+ * the second part is shared by the files of this folder only.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGT_CAPTURE_H
+#define PGT_CAPTURE_H
+
+#include "postgres.h"
+
+#include "access/attnum.h"
+#include "nodes/pg_list.h"
+#include "storage/lockdefs.h"
+#include "utils/snapshot.h"
+
+/*
+ * Make every base source (pgt_dependencies.source_type 'TABLE' or
+ * 'STREAM_TABLE') of DIFFERENTIAL stream table pgt_id captured: its buffer
+ * exists with the needed columns, its four triggers exist, and the stream
+ * table's owner may read the buffer.  Idempotent and cheap when nothing is
+ * missing; call again after a query change, a switch to DIFFERENTIAL or a
+ * change of the stream table's owner.  Does nothing for a stream table whose
+ * mode in effect is not DIFFERENTIAL.
+ *
+ * When a source starts being captured, or gains columns this stream table
+ * needs, the stream table's frontier for it is reset to NULL: its next
+ * refresh must be a full one (CapturePendingChanges says so).  Must run
+ * before the snapshot of that refresh is taken.
+ */
+extern void CaptureAttach(int64 pgt_id);
+
+/*
+ * Drop the buffers (and with them the triggers) of sources no DIFFERENTIAL
+ * stream table reads any more, including buffers of dropped sources; take
+ * buffer rights away from roles that no longer own a consumer; forget the
+ * frontiers of stream tables that are not DIFFERENTIAL.  Cheap when there is
+ * nothing to do: safe to call from the sql_drop event trigger.
+ */
+extern void CaptureDetachUnused(void);
+
+/*
+ * After a refresh of pgt_id that read its sources at snapshot: record the
+ * frontier of each of its captured sources.  For a stream table that is not
+ * DIFFERENTIAL the frontiers are reset to NULL instead.
+ */
+extern void CaptureAdvanceFrontiers(int64 pgt_id, Snapshot snapshot);
+
+/*
+ * Pending changes of pgt_id at snapshot, one entry per captured source.
+ * rows counts change rows (each +1 or -1); truncated is true when a TRUNCATE
+ * is pending or when the stream table has no frontier for the source yet
+ * (never refreshed since capture started): either way its next refresh must
+ * be a full one.  source_rows_estimate is the planner's row estimate of the
+ * source.
+ */
+typedef struct CapturePending
+{
+	Oid			source_relid;
+	int64		rows;
+	bool		truncated;
+	int64		source_rows_estimate;
+} CapturePending;
+
+extern List *CapturePendingChanges(int64 pgt_id, Snapshot snapshot);
+
+/*
+ * Text of a subquery (no trailing semicolon) returning the pending change
+ * rows of one source for one stream table: one output column per attribute
+ * of the source, in attnum order (the captured value, a typed NULL for a
+ * column not captured, NULL::int4 "__pgt_dropped_<attnum>" for a dropped
+ * attribute), then __pgt_m bigint.  Constant for a given buffer layout; the
+ * frontier is read inside it.  Columns of a domain type come out with the
+ * domain's base type.
+ */
+extern char *CaptureDeltaSubquery(int64 pgt_id, Oid source_relid);
+
+/*
+ * After a refresh of pgt_id: delete buffer rows of its sources that every
+ * DIFFERENTIAL consumer has consumed.
+ */
+extern void CapturePrune(int64 pgt_id);
+
+/*
+ * Why changes of relation relid cannot be captured (a partitioned table, a
+ * partition, a foreign table, ...), as a sentence for errmsg, or NULL when
+ * they can.  For the analysis: AUTO falls back to FULL for such a source.
+ */
+extern const char *CaptureUnsupportedReason(Oid relid);
+
+/* ---- shared by buffer.c, trigger.c and frontier.c ---- */
+
+#define CAPTURE_SCHEMA "pgtrickle_changes"
+#define CAPTURE_SEQUENCE "change_seq"
+
+/* The four capture triggers, in the order of CaptureEvent. */
+typedef enum CaptureEvent
+{
+	CAPTURE_INSERT,
+	CAPTURE_UPDATE,
+	CAPTURE_DELETE,
+	CAPTURE_TRUNCATE,
+	CAPTURE_NEVENTS
+} CaptureEvent;
+
+extern const char *const CaptureTriggerNames[CAPTURE_NEVENTS];
+
+/* buffer.c */
+extern int	CaptureExecute(const char *sql, int nargs, Oid *argtypes,
+						   Datum *values, Snapshot snapshot, bool read_only);
+extern char *CaptureRelationName(Oid relid);
+extern char *CaptureBufferName(Oid source_relid);
+extern Oid	CaptureBufferRelid(Oid source_relid);
+extern AttrNumber *CaptureColumnMap(Oid buffer_relid, Oid source_relid,
+									int source_natts);
+extern bool CaptureLockConsumers(Oid source_relid, LOCKMODE mode, bool wait);
+
+/* trigger.c */
+extern bool CaptureTriggersPresent(Oid source_relid, const char *buffer_name);
+extern void CaptureInstallTriggers(Oid source_relid, Oid buffer_relid);
+
+#endif							/* PGT_CAPTURE_H */

@@ -1,0 +1,535 @@
+/*-------------------------------------------------------------------------
+ *
+ * trigger.c
+ *	  The capture trigger function pgtrickle._capture() and the four
+ *	  triggers that call it on each captured source.
+ *
+ * Statement-level AFTER INSERT / UPDATE / DELETE triggers with transition
+ * tables and an AFTER TRUNCATE trigger, enabled ALWAYS (replicas apply
+ * changes with session_replication_role = replica; those are changes too).
+ * Each firing runs one INSERT INTO buffer ... SELECT ... FROM <transition
+ * table> as the buffer's owner, so a writer needs no rights on the buffer.
+ *
+ * The INSERT is prepared once per trigger and kept in a backend-local hash
+ * keyed by the trigger's OID.  A relcache invalidation of the source or the
+ * buffer (DDL, but also VACUUM and ANALYZE) marks the entry for a check:
+ * the statement text is built again from the current layouts and the plan
+ * replaced only when the text differs, e.g. after the buffer gained
+ * columns.  The hot path builds nothing and never re-plans by itself.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+#include "utils/xid8.h"
+
+#include "capture/capture.h"
+#include "catalog/catalog.h"
+#include "compat.h"
+
+PG_FUNCTION_INFO_V1(pgt_capture);
+
+const char *const CaptureTriggerNames[CAPTURE_NEVENTS] = {
+	"pgt_capture_ins", "pgt_capture_upd", "pgt_capture_del", "pgt_capture_trunc"
+};
+
+static const char *const event_sql[CAPTURE_NEVENTS] = {
+	"INSERT", "UPDATE", "DELETE", "TRUNCATE"
+};
+
+static const char *const referencing_sql[CAPTURE_NEVENTS] = {
+	" REFERENCING NEW TABLE AS __pgt_new",
+	" REFERENCING OLD TABLE AS __pgt_old NEW TABLE AS __pgt_new",
+	" REFERENCING OLD TABLE AS __pgt_old",
+	""
+};
+
+static const int16 event_type[CAPTURE_NEVENTS] = {
+	TRIGGER_TYPE_INSERT, TRIGGER_TYPE_UPDATE, TRIGGER_TYPE_DELETE,
+	TRIGGER_TYPE_TRUNCATE
+};
+
+/* The prepared INSERT of one capture trigger. */
+typedef struct CapturePlan
+{
+	Oid			tgoid;			/* hash key */
+	bool		valid;			/* false: check before the next use */
+	uint32		generation;		/* bumped by every invalidation */
+	Oid			source_relid;
+	Oid			buffer_relid;
+	Oid			sequence_relid;
+	Oid			owner;			/* the buffer's, who runs the INSERT */
+	char	   *sql;			/* in TopMemoryContext */
+	SPIPlanPtr	plan;			/* kept */
+} CapturePlan;
+
+static HTAB *capture_plans = NULL;
+static bool capture_plans_stale = false;	/* some entry is invalid */
+
+static void
+capture_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	CapturePlan *p;
+
+	if (capture_plans == NULL)
+		return;
+	hash_seq_init(&status, capture_plans);
+	while ((p = hash_seq_search(&status)) != NULL)
+	{
+		if (!OidIsValid(relid) || p->source_relid == relid ||
+			p->buffer_relid == relid || p->sequence_relid == relid)
+		{
+			p->valid = false;
+			p->generation++;
+			capture_plans_stale = true;
+		}
+	}
+}
+
+static void
+init_plans(void)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(CapturePlan);
+	capture_plans = hash_create("pg_trickle capture plans", 64, &ctl,
+								HASH_ELEM | HASH_BLOBS);
+	CacheRegisterRelcacheCallback(capture_relcache_callback, (Datum) 0);
+}
+
+static void
+free_entry(CapturePlan *p)
+{
+	if (p->plan != NULL)
+		SPI_freeplan(p->plan);
+	if (p->sql != NULL)
+		pfree(p->sql);
+	p->plan = NULL;
+	p->sql = NULL;
+}
+
+/* Forget plans of buffers that no longer exist. */
+static void
+sweep_plans(void)
+{
+	HASH_SEQ_STATUS status;
+	CapturePlan *p;
+	List	   *gone = NIL;
+	ListCell   *lc;
+
+	capture_plans_stale = false;
+	hash_seq_init(&status, capture_plans);
+	while ((p = hash_seq_search(&status)) != NULL)
+		if (!p->valid && OidIsValid(p->buffer_relid) &&
+			!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(p->buffer_relid)))
+			gone = lappend_oid(gone, p->tgoid);
+	foreach(lc, gone)
+	{
+		Oid			tgoid = lfirst_oid(lc);
+
+		p = hash_search(capture_plans, &tgoid, HASH_FIND, NULL);
+		free_entry(p);
+		hash_search(capture_plans, &tgoid, HASH_REMOVE, NULL);
+	}
+	list_free(gone);
+}
+
+/*
+ * The INSERT that copies the captured columns of the transition table(s)
+ * into the buffer: $1 the writer's top-level xid8, $2 the sequence value.
+ */
+static char *
+insert_sql(CaptureEvent event, Relation src, Relation buf,
+		   const Trigger *trigger)
+{
+	TupleDesc	desc = RelationGetDescr(src);
+	AttrNumber *map = CaptureColumnMap(RelationGetRelid(buf),
+									   RelationGetRelid(src), desc->natts);
+	StringInfoData cols;
+	StringInfoData vals;
+	char	   *target;
+
+	initStringInfo(&cols);
+	initStringInfo(&vals);
+	for (int a = 1; a <= desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a - 1);
+
+		if (map[a] == 0 || att->attisdropped ||
+			map[a] > RelationGetNumberOfAttributes(buf))
+			continue;
+		appendStringInfo(&cols, ", %s",
+						 quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(buf),
+																map[a] - 1)->attname)));
+		appendStringInfo(&vals, ", %s", quote_identifier(NameStr(att->attname)));
+	}
+	target = psprintf("INSERT INTO %s (__pgt_xid, __pgt_seq, __pgt_mult%s)",
+					  quote_qualified_identifier(CAPTURE_SCHEMA,
+												 RelationGetRelationName(buf)),
+					  cols.data);
+	switch (event)
+	{
+		case CAPTURE_INSERT:
+			return psprintf("%s SELECT $1, $2, 1%s FROM %s", target, vals.data,
+							quote_identifier(trigger->tgnewtable));
+		case CAPTURE_DELETE:
+			return psprintf("%s SELECT $1, $2, -1%s FROM %s", target, vals.data,
+							quote_identifier(trigger->tgoldtable));
+		case CAPTURE_UPDATE:
+			return psprintf("%s SELECT $1, $2, -1%s FROM %s"
+							" UNION ALL SELECT $1, $2, 1%s FROM %s",
+							target, vals.data, quote_identifier(trigger->tgoldtable),
+							vals.data, quote_identifier(trigger->tgnewtable));
+		case CAPTURE_TRUNCATE:
+		case CAPTURE_NEVENTS:
+			break;
+	}
+	return psprintf("INSERT INTO %s (__pgt_xid, __pgt_seq, __pgt_mult)"
+					" VALUES ($1, $2, 0)",
+					quote_qualified_identifier(CAPTURE_SCHEMA,
+											   RelationGetRelationName(buf)));
+}
+
+/*
+ * Bring an entry up to date: find the buffer, build the statement, and
+ * prepare it again if its text changed.  Runs inside the trigger's SPI
+ * connection (the transition tables must be registered) and leaves the
+ * current user set to the buffer's owner.
+ */
+static void
+refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
+			  int save_sec_context)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	Relation	src = trigdata->tg_relation;
+	uint32		generation = p->generation;
+	Oid			nsp;
+	Oid			buffer_relid;
+	Relation	buf;
+	char	   *sql;
+
+	if (trigger->tgnargs != 1)
+		elog(ERROR, "trigger \"%s\" on %s must pass the change buffer's name to pgtrickle._capture()",
+			 trigger->tgname, RelationGetRelationName(src));
+	if ((event != CAPTURE_TRUNCATE && event != CAPTURE_DELETE && trigger->tgnewtable == NULL) ||
+		((event == CAPTURE_DELETE || event == CAPTURE_UPDATE) && trigger->tgoldtable == NULL))
+		elog(ERROR, "trigger \"%s\" on %s lacks its transition tables",
+			 trigger->tgname, RelationGetRelationName(src));
+
+	nsp = get_namespace_oid(CAPTURE_SCHEMA, false);
+	buffer_relid = get_relname_relid(trigger->tgargs[0], nsp);
+	if (!OidIsValid(buffer_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("change buffer %s of table %s does not exist",
+						quote_qualified_identifier(CAPTURE_SCHEMA, trigger->tgargs[0]),
+						RelationGetRelationName(src)),
+				 errhint("Set the stream tables that read table %s to refresh mode FULL and back to DIFFERENTIAL.",
+						 RelationGetRelationName(src))));
+	LockRelationOid(buffer_relid, RowExclusiveLock);
+	buf = relation_open(buffer_relid, NoLock);
+	if (buf->rd_rel->relkind != RELKIND_RELATION)
+		elog(ERROR, "change buffer %s is not a table", RelationGetRelationName(buf));
+
+	sql = insert_sql(event, src, buf, trigger);
+	p->source_relid = RelationGetRelid(src);
+	p->buffer_relid = buffer_relid;
+	p->owner = buf->rd_rel->relowner;
+	p->sequence_relid = get_relname_relid(CAPTURE_SEQUENCE, nsp);
+	if (!OidIsValid(p->sequence_relid))
+		elog(ERROR, "sequence %s.%s does not exist", CAPTURE_SCHEMA, CAPTURE_SEQUENCE);
+	relation_close(buf, NoLock);
+
+	/* as the buffer's owner: the writer may not even see its schema */
+	SetUserIdAndSecContext(p->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (p->plan == NULL || strcmp(p->sql, sql) != 0)
+	{
+		Oid			argtypes[2] = {XID8OID, INT8OID};
+		int			nestlevel = NewGUCNestLevel();
+		SPIPlanPtr	plan;
+
+		(void) set_config_option("search_path", PGT_SAFE_SEARCH_PATH,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		plan = SPI_prepare_cursor(sql, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
+		AtEOXact_GUC(true, nestlevel);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare change capture (%s): %s",
+				 SPI_result_code_string(SPI_result), sql);
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not keep the change capture plan");
+		free_entry(p);
+		p->plan = plan;
+		p->sql = MemoryContextStrdup(TopMemoryContext, sql);
+	}
+	/* an invalidation that arrived meanwhile means: check again next time */
+	p->valid = (p->generation == generation);
+}
+
+static CaptureEvent
+fired_event(TriggerData *trigdata)
+{
+	TriggerEvent ev = trigdata->tg_event;
+
+	if (!TRIGGER_FIRED_AFTER(ev) || !TRIGGER_FIRED_FOR_STATEMENT(ev))
+		elog(ERROR, "pgtrickle._capture() must be fired AFTER ... FOR EACH STATEMENT");
+	if (TRIGGER_FIRED_BY_INSERT(ev))
+		return CAPTURE_INSERT;
+	if (TRIGGER_FIRED_BY_UPDATE(ev))
+		return CAPTURE_UPDATE;
+	if (TRIGGER_FIRED_BY_DELETE(ev))
+		return CAPTURE_DELETE;
+	return CAPTURE_TRUNCATE;
+}
+
+static bool
+nothing_changed(TriggerData *trigdata, CaptureEvent event)
+{
+	switch (event)
+	{
+		case CAPTURE_INSERT:
+			return trigdata->tg_newtable != NULL &&
+				tuplestore_tuple_count(trigdata->tg_newtable) == 0;
+		case CAPTURE_DELETE:
+			return trigdata->tg_oldtable != NULL &&
+				tuplestore_tuple_count(trigdata->tg_oldtable) == 0;
+		case CAPTURE_UPDATE:
+			return trigdata->tg_newtable != NULL && trigdata->tg_oldtable != NULL &&
+				tuplestore_tuple_count(trigdata->tg_newtable) == 0 &&
+				tuplestore_tuple_count(trigdata->tg_oldtable) == 0;
+		case CAPTURE_TRUNCATE:
+		case CAPTURE_NEVENTS:
+			break;
+	}
+	return false;
+}
+
+/*
+ * pgtrickle._capture(buffer name): copy the rows a statement wrote into the
+ * source's change buffer.
+ */
+Datum
+pgt_capture(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	CaptureEvent event;
+	CapturePlan *p;
+	bool		found;
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		values[2];
+	int			rc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "pgtrickle._capture() must be called as a trigger");
+	event = fired_event(trigdata);
+	if (nothing_changed(trigdata, event))
+		return PointerGetDatum(NULL);
+
+	if (capture_plans == NULL)
+		init_plans();
+	if (capture_plans_stale)
+		sweep_plans();
+	p = hash_search(capture_plans, &trigdata->tg_trigger->tgoid, HASH_ENTER, &found);
+	if (!found)
+	{
+		memset(((char *) p) + sizeof(Oid), 0, sizeof(CapturePlan) - sizeof(Oid));
+		p->valid = false;
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "could not register the transition tables");
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	if (p->valid)
+	{
+		/* taking the lock may deliver invalidations */
+		LockRelationOid(p->buffer_relid, RowExclusiveLock);
+		SetUserIdAndSecContext(p->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	}
+	if (!p->valid)
+		refresh_entry(p, trigdata, event, save_sec_context);
+
+	values[0] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	values[1] = DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(p->sequence_relid));
+	rc = SPI_execute_plan(p->plan, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "change capture failed (%s): %s", SPI_result_code_string(rc), p->sql);
+
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/* ---- installing the triggers ---- */
+
+static Oid
+capture_function(void)
+{
+	return LookupFuncName(list_make2(makeString("pgtrickle"), makeString("_capture")),
+						  0, NULL, false);
+}
+
+/* Whether trigger t is the capture trigger for event, writing to buffer. */
+static bool
+trigger_is_right(const Trigger *t, CaptureEvent event, const char *buffer_name,
+				 Oid func)
+{
+	return t->tgfoid == func &&
+		t->tgtype == event_type[event] &&
+		t->tgnargs == 1 && strcmp(t->tgargs[0], buffer_name) == 0 &&
+		t->tgnattr == 0 && t->tgqual == NULL &&
+		((event != CAPTURE_INSERT && event != CAPTURE_UPDATE) ||
+		 (t->tgnewtable != NULL && strcmp(t->tgnewtable, "__pgt_new") == 0)) &&
+		((event != CAPTURE_DELETE && event != CAPTURE_UPDATE) ||
+		 (t->tgoldtable != NULL && strcmp(t->tgoldtable, "__pgt_old") == 0));
+}
+
+static const Trigger *
+find_trigger(Relation rel, const char *name)
+{
+	TriggerDesc *td = rel->trigdesc;
+
+	if (td == NULL)
+		return NULL;
+	for (int i = 0; i < td->numtriggers; i++)
+		if (strcmp(td->triggers[i].tgname, name) == 0)
+			return &td->triggers[i];
+	return NULL;
+}
+
+/* Whether the four triggers exist, are right and are enabled ALWAYS. */
+bool
+CaptureTriggersPresent(Oid source_relid, const char *buffer_name)
+{
+	Relation	rel = table_open(source_relid, AccessShareLock);
+	Oid			func = capture_function();
+	bool		ok = true;
+
+	for (int e = 0; e < CAPTURE_NEVENTS && ok; e++)
+	{
+		const Trigger *t = find_trigger(rel, CaptureTriggerNames[e]);
+
+		ok = t != NULL && t->tgenabled == TRIGGER_FIRES_ALWAYS &&
+			trigger_is_right(t, e, buffer_name, func);
+	}
+	table_close(rel, NoLock);
+	return ok;
+}
+
+/* ALTER TABLE ... ENABLE ALWAYS TRIGGER, without the utility command. */
+static void
+enable_always(Oid source_relid, Oid tgoid)
+{
+	Relation	tgrel = table_open(TriggerRelationId, RowExclusiveLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(tgoid));
+	scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "could not find trigger %u", tgoid);
+	if (((Form_pg_trigger) GETSTRUCT(tup))->tgenabled != TRIGGER_FIRES_ALWAYS)
+	{
+		HeapTuple	copy = heap_copytuple(tup);
+
+		((Form_pg_trigger) GETSTRUCT(copy))->tgenabled = TRIGGER_FIRES_ALWAYS;
+		CatalogTupleUpdate(tgrel, &copy->t_self, copy);
+		heap_freetuple(copy);
+		CacheInvalidateRelcacheByRelid(source_relid);
+	}
+	InvokeObjectPostAlterHook(TriggerRelationId, tgoid, 0);
+	systable_endscan(scan);
+	table_close(tgrel, RowExclusiveLock);
+	CommandCounterIncrement();
+}
+
+/*
+ * Give a source its four capture triggers (replacing wrong ones), enabled
+ * ALWAYS, as internal parts of the buffer.  The caller holds
+ * ShareRowExclusiveLock on the source.
+ */
+void
+CaptureInstallTriggers(Oid source_relid, Oid buffer_relid)
+{
+	char	   *buffer_name = CaptureBufferName(source_relid);
+	char	   *source = CaptureRelationName(source_relid);
+	Oid			func = capture_function();
+	ObjectAddress buffer;
+
+	ObjectAddressSet(buffer, RelationRelationId, buffer_relid);
+	for (int e = 0; e < CAPTURE_NEVENTS; e++)
+	{
+		Relation	rel = table_open(source_relid, ShareRowExclusiveLock);
+		const Trigger *t = find_trigger(rel, CaptureTriggerNames[e]);
+		bool		right = t != NULL && trigger_is_right(t, e, buffer_name, func);
+		Oid			tgoid = t != NULL ? t->tgoid : InvalidOid;
+		ObjectAddress trig;
+
+		table_close(rel, NoLock);
+		if (OidIsValid(tgoid) && !right)
+		{
+			/* somebody else's trigger with our name, or a stale one */
+			deleteDependencyRecordsForClass(TriggerRelationId, tgoid,
+											RelationRelationId, DEPENDENCY_INTERNAL);
+			CommandCounterIncrement();
+			ObjectAddressSet(trig, TriggerRelationId, tgoid);
+			performDeletion(&trig, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+			CommandCounterIncrement();
+			tgoid = InvalidOid;
+		}
+		if (!OidIsValid(tgoid))
+		{
+			SPI_connect();
+			CaptureExecute(psprintf("CREATE TRIGGER %s AFTER %s ON %s%s"
+									" FOR EACH STATEMENT"
+									" EXECUTE FUNCTION pgtrickle._capture(%s)",
+									CaptureTriggerNames[e], event_sql[e], source,
+									referencing_sql[e], quote_literal_cstr(buffer_name)),
+						   0, NULL, NULL, InvalidSnapshot, false);
+			SPI_finish();
+			CommandCounterIncrement();
+			tgoid = get_trigger_oid(source_relid, CaptureTriggerNames[e], false);
+			ObjectAddressSet(trig, TriggerRelationId, tgoid);
+			recordDependencyOn(&trig, &buffer, DEPENDENCY_INTERNAL);
+		}
+		enable_always(source_relid, tgoid);
+	}
+}

@@ -1,0 +1,502 @@
+/*-------------------------------------------------------------------------
+ *
+ * apply.c
+ *	  The statements that bring a storage table from its old contents to
+ *	  the new ones: by delta (DeltaApplySql) or from scratch (DeltaFullSql).
+ *
+ * Each is one SQL statement (data-modifying CTEs) returning the numbers of
+ * rows inserted, deleted and updated, run under the refresh's snapshot.
+ *
+ * SPJ shape: the delta is consolidated per distinct row (by its text form,
+ * looked up by __pgt_row_id, a hash by the column types' own hash
+ * functions); k copies are deleted or inserted.
+ *
+ * Aggregate shape: a CTE "n" computes the new state of every affected
+ * group, named exactly like the storage table's columns — merged from the
+ * stored state and the delta, or recomputed from the sources for a group
+ * whose min/max lost its extreme, or for every affected group when there is
+ * a HAVING (a group that failed it has no stored state).  The visible
+ * columns are the query's output expressions with each aggregate replaced
+ * by its state column, deparsed against the storage table ("n.col").
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
+
+#include "delta/delta.h"
+#include "refresh/refresh.h"
+
+#define HASH_OF(cols) psprintf("pg_catalog.hash_record_extended(ROW(%s), 0)", cols)
+
+typedef struct FinalizeContext
+{
+	const DeltaShape *shape;
+	Oid			relid;
+	bool		failed;
+} FinalizeContext;
+
+static Var *
+storage_var(Oid relid, const char *column)
+{
+	AttrNumber	attno = get_attnum(relid, column);
+	Oid			type;
+	int32		typmod;
+	Oid			coll;
+
+	if (attno == InvalidAttrNumber)
+		elog(ERROR, "storage table has no column \"%s\"", column);
+	get_atttypetypmodcoll(relid, attno, &type, &typmod, &coll);
+	return makeVar(1, attno, type, typmod, coll, 0);
+}
+
+static Node *
+finalize_mutator(Node *node, FinalizeContext *ctx)
+{
+	ListCell   *lc;
+	int			i;
+
+	if (node == NULL)
+		return NULL;
+	i = 0;
+	foreach(lc, ctx->shape->group_exprs)
+	{
+		if (equal(node, lfirst(lc)))
+			return (Node *) storage_var(ctx->relid, list_nth(ctx->shape->key_columns, i));
+		i++;
+	}
+	if (IsA(node, Aggref))
+	{
+		i = 0;
+		foreach(lc, ctx->shape->aggs)
+		{
+			i++;
+			if (equal(node, ((DeltaAgg *) lfirst(lc))->aggref))
+				return (Node *) storage_var(ctx->relid, psprintf("__pgt_agg%d", i));
+		}
+		elog(ERROR, "aggregate not found in shape");
+	}
+	if (IsA(node, Var))
+	{
+		ctx->failed = true;
+		return node;
+	}
+	return expression_tree_mutator(node, finalize_mutator, ctx);
+}
+
+/* An output expression over the state relation n, as SQL. */
+static char *
+finalize_sql(const DeltaShape *shape, Oid relid, Node *expr)
+{
+	FinalizeContext ctx = {shape, relid, false};
+	Node	   *mutated = finalize_mutator(expr, &ctx);
+
+	if (ctx.failed)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("an output column uses a column that is neither grouped nor aggregated")));
+	return deparse_expression(mutated, deparse_context_for("n", relid), true, false);
+}
+
+static char *
+positional_list(int n)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 1; i <= n; i++)
+		appendStringInfo(&buf, "%s__pgt_c%d", i > 1 ? ", " : "", i);
+	return buf.data;
+}
+
+static char *
+list_join(List *items, const char *prefix, const char *sep)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, items)
+		appendStringInfo(&buf, "%s%s%s", buf.len ? sep : "", prefix,
+						 quote_identifier(lfirst(lc)));
+	return buf.data;
+}
+
+static char *
+hidden_names(const DeltaShape *shape, const char *prefix, const char *sep)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, shape->hidden)
+		names = lappend(names, ((DeltaColumn *) lfirst(lc))->name);
+	return list_join(names, prefix, sep);
+}
+
+/* The visible columns, computed from n. */
+static char *
+visible_from_state(const DeltaShape *shape, Oid relid)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, shape->query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk)
+			continue;
+		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "",
+						 finalize_sql(shape, relid, (Node *) tle->expr));
+	}
+	return buf.data;
+}
+
+/* HAVING over n, or "true". */
+static char *
+having_over_state(const DeltaShape *shape, Oid relid)
+{
+	if (!shape->has_having)
+		return "true";
+	return psprintf("(%s)", finalize_sql(shape, relid, shape->query->havingQual));
+}
+
+/*
+ * State of the groups of an input relation i (the DeltaInputQuery), named
+ * like the storage columns: key columns, count, aggregate states.
+ */
+static char *
+state_select(const DeltaShape *shape)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	int			i = 0;
+
+	initStringInfo(&buf);
+	foreach(lc, shape->key_columns)
+	{
+		i++;
+		appendStringInfo(&buf, "i.__pgt_k%d AS %s, ", i, quote_identifier(lfirst(lc)));
+	}
+	appendStringInfoString(&buf, "pg_catalog.count(*) AS __pgt_count");
+	i = 0;
+	foreach(lc, shape->aggs)
+	{
+		DeltaAgg   *agg = lfirst(lc);
+		char	   *filter;
+		char	   *a;
+
+		i++;
+		filter = agg->aggref->aggfilter ? psprintf(" FILTER (WHERE i.__pgt_f%d)", i) : "";
+		a = psprintf("i.__pgt_a%d", i);
+		switch (agg->kind)
+		{
+			case AGG_COUNT_STAR:
+				appendStringInfo(&buf, ", pg_catalog.count(*)%s AS __pgt_agg%d", filter, i);
+				break;
+			case AGG_COUNT:
+				appendStringInfo(&buf, ", pg_catalog.count(%s)%s AS __pgt_agg%d", a, filter, i);
+				break;
+			case AGG_SUM:
+			case AGG_MIN:
+			case AGG_MAX:
+				appendStringInfo(&buf, ", pg_catalog.%s(%s)%s AS __pgt_agg%d, pg_catalog.count(%s)%s AS __pgt_agg%d_n",
+								 agg->kind == AGG_SUM ? "sum" : agg->kind == AGG_MIN ? "min" : "max",
+								 a, filter, i, a, filter, i);
+				break;
+			case AGG_AVG:
+				appendStringInfo(&buf, ", pg_catalog.avg(%s)%s AS __pgt_agg%d, pg_catalog.count(%s)%s AS __pgt_agg%d_n,"
+								 " pg_catalog.sum(%s::pg_catalog.numeric)%s AS __pgt_agg%d_s",
+								 a, filter, i, a, filter, i, a, filter, i);
+				break;
+		}
+	}
+	return buf.data;
+}
+
+static char *
+group_by_keys(const DeltaShape *shape, const char *prefix)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 1; i <= list_length(shape->key_columns); i++)
+		appendStringInfo(&buf, "%s%s__pgt_k%d", i > 1 ? ", " : "", prefix, i);
+	return buf.data;
+}
+
+static char *
+row_id_of(const DeltaShape *shape, const char *alias)
+{
+	if (shape->scalar)
+		return "0::pg_catalog.int8";
+	return HASH_OF(list_join(shape->key_columns, psprintf("%s.", alias), ", "));
+}
+
+char *
+DeltaFullSql(const StreamTable *st, const DeltaShape *shape)
+{
+	char	   *table = RefreshStorageName(st->relid);
+	char	   *visible = list_join(shape->visible, "", ", ");
+
+	if (shape->kind == SHAPE_SPJ)
+		return psprintf("WITH ins AS (INSERT INTO %s (%s, __pgt_row_id)"
+						" SELECT q.*, %s FROM (%s) q(%s)"
+						" RETURNING 1)"
+						" SELECT (SELECT pg_catalog.count(*) FROM ins), 0::pg_catalog.int8, 0::pg_catalog.int8",
+						table, visible,
+						HASH_OF(list_join(shape->visible, "q.", ", ")),
+						pg_get_querydef(shape->query, false),
+						visible);
+
+	return psprintf("WITH ins AS (INSERT INTO %s (%s, %s)"
+					" SELECT %s, %s FROM ("
+					"   SELECT s.*, %s AS __pgt_row_id FROM ("
+					"     SELECT %s FROM (%s) i %s%s) s) n"
+					" WHERE %s"
+					" RETURNING 1)"
+					" SELECT (SELECT pg_catalog.count(*) FROM ins), 0::pg_catalog.int8, 0::pg_catalog.int8",
+					table, visible, hidden_names(shape, "", ", "),
+					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "),
+					row_id_of(shape, "s"),
+					state_select(shape), pg_get_querydef(DeltaInputQuery(shape), false),
+					shape->scalar ? "" : "GROUP BY ", shape->scalar ? "" : group_by_keys(shape, "i."),
+					having_over_state(shape, st->relid));
+}
+
+static char *
+spj_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
+{
+	char	   *table = RefreshStorageName(st->relid);
+	int			n = list_length(shape->visible);
+	StringInfoData dcols;
+	StringInfoData picks;
+	StringInfoData gcols;
+
+	initStringInfo(&dcols);
+	initStringInfo(&picks);
+	initStringInfo(&gcols);
+	for (int i = 1; i <= n; i++)
+	{
+		appendStringInfo(&dcols, "%sd.__pgt_c%d", i > 1 ? ", " : "", i);
+		appendStringInfo(&picks, ", (pg_catalog.array_agg(d.__pgt_c%d))[1] AS __pgt_c%d", i, i);
+		appendStringInfo(&gcols, "%sg.__pgt_c%d", i > 1 ? ", " : "", i);
+	}
+	return psprintf("WITH d AS (SELECT * FROM (%s) d(%s, __pgt_m)),"
+					" g AS (SELECT ROW(%s)::pg_catalog.text AS __pgt_t, %s AS __pgt_h,"
+					"              pg_catalog.sum(d.__pgt_m) AS __pgt_n%s"
+					"         FROM d GROUP BY 1, 2 HAVING pg_catalog.sum(d.__pgt_m) <> 0),"
+					" k AS (SELECT x.ctid AS __pgt_ctid FROM g CROSS JOIN LATERAL ("
+					"         SELECT s.ctid FROM %s s"
+					"          WHERE s.__pgt_row_id = g.__pgt_h"
+					"            AND ROW(%s)::pg_catalog.text = g.__pgt_t"
+					"          LIMIT -g.__pgt_n) x"
+					"        WHERE g.__pgt_n < 0),"
+					" del AS (DELETE FROM %s t USING k WHERE t.ctid = k.__pgt_ctid RETURNING 1),"
+					" ins AS (INSERT INTO %s (%s, __pgt_row_id)"
+					"         SELECT %s, g.__pgt_h FROM g, pg_catalog.generate_series(1, g.__pgt_n)"
+					"          WHERE g.__pgt_n > 0 RETURNING 1)"
+					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
+					"        0::pg_catalog.int8",
+					DeltaQuerySql(st->pgt_id, shape->query, pending), positional_list(n),
+					dcols.data, HASH_OF(dcols.data), picks.data,
+					table, list_join(shape->visible, "s.", ", "),
+					table, table, list_join(shape->visible, "", ", "),
+					gcols.data);
+}
+
+/* Column type as SQL, for casts. */
+static char *
+type_sql(Oid type, int32 typmod)
+{
+	return format_type_with_typemod(type, typmod);
+}
+
+static char *
+agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
+{
+	char	   *table = RefreshStorageName(st->relid);
+	Query	   *input = DeltaInputQuery(shape);
+	StringInfoData g;			/* per-group delta */
+	StringInfoData m;			/* old state */
+	StringInfoData rc;			/* recompute condition */
+	StringInfoData n;			/* new state */
+	StringInfoData keymatch;	/* storage row = group */
+	StringInfoData rmatch;		/* input row in group, index-friendly */
+	StringInfoData set;
+	char	   *keep;
+	ListCell   *lc;
+	int			i;
+
+	initStringInfo(&g);
+	initStringInfo(&m);
+	initStringInfo(&rc);
+	initStringInfo(&n);
+	initStringInfo(&keymatch);
+	initStringInfo(&rmatch);
+	initStringInfo(&set);
+
+	i = 0;
+	foreach(lc, shape->key_columns)
+	{
+		const char *col = quote_identifier(lfirst(lc));
+
+		i++;
+		appendStringInfo(&g, "d.__pgt_k%d AS %s, ", i, col);
+		appendStringInfo(&keymatch, " AND s.%s IS NOT DISTINCT FROM g.%s", col, col);
+		appendStringInfo(&rmatch, " AND (i.__pgt_k%d = m.%s OR (i.__pgt_k%d IS NULL AND m.%s IS NULL))",
+						 i, col, i, col);
+		appendStringInfo(&n, "m.%s, ", col);
+	}
+	appendStringInfoString(&g, "pg_catalog.sum(d.__pgt_m) AS __pgt_dcount");
+	appendStringInfo(&n, "%s AS __pgt_row_id,"
+					 " (CASE WHEN m.__pgt_rc THEN coalesce(r.__pgt_count, 0)"
+					 "  ELSE coalesce(m.__pgt_ocount, 0) + coalesce(m.__pgt_dcount, 0) END)::pg_catalog.int8"
+					 " AS __pgt_count",
+					 row_id_of(shape, "m"));
+	appendStringInfoString(&rc, shape->has_having ? "true" : "false");
+
+	i = 0;
+	foreach(lc, shape->aggs)
+	{
+		DeltaAgg   *agg = lfirst(lc);
+		char	   *f;
+		char	   *a = psprintf("d.__pgt_a%d", i + 1);
+		char	   *res = type_sql(agg->restype, agg->restypmod);
+		char	   *newn;
+
+		i++;
+		f = agg->aggref->aggfilter ? psprintf("d.__pgt_f%d", i) : "true";
+		appendStringInfo(&m, ", s.__pgt_agg%d AS __pgt_o%d", i, i);
+		switch (agg->kind)
+		{
+			case AGG_COUNT_STAR:
+			case AGG_COUNT:
+				appendStringInfo(&g, ", pg_catalog.sum(d.__pgt_m) FILTER (WHERE %s%s) AS __pgt_d%d",
+								 f, agg->kind == AGG_COUNT ? psprintf(" AND %s IS NOT NULL", a) : "", i);
+				appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN coalesce(r.__pgt_agg%d, 0)"
+								 " ELSE coalesce(m.__pgt_o%d, 0) + coalesce(m.__pgt_d%d, 0) END)::%s AS __pgt_agg%d",
+								 i, i, i, res, i);
+				break;
+			case AGG_SUM:
+			case AGG_AVG:
+			case AGG_MIN:
+			case AGG_MAX:
+				appendStringInfo(&g, ", pg_catalog.sum(d.__pgt_m) FILTER (WHERE %s AND %s IS NOT NULL) AS __pgt_d%d_n",
+								 f, a, i);
+				appendStringInfo(&m, ", s.__pgt_agg%d_n AS __pgt_o%d_n", i, i);
+				newn = psprintf("(coalesce(m.__pgt_o%d_n, 0) + coalesce(m.__pgt_d%d_n, 0))", i, i);
+				appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN coalesce(r.__pgt_agg%d_n, 0)"
+								 " ELSE %s END)::pg_catalog.int8 AS __pgt_agg%d_n", i, newn, i);
+				if (agg->kind == AGG_SUM)
+				{
+					appendStringInfo(&g, ", pg_catalog.sum(%s::%s * d.__pgt_m) FILTER (WHERE %s AND %s IS NOT NULL) AS __pgt_d%d",
+									 a, res, f, a, i);
+					appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN r.__pgt_agg%d"
+									 " WHEN %s = 0 THEN NULL"
+									 " ELSE coalesce(m.__pgt_o%d, 0) + coalesce(m.__pgt_d%d, 0) END)::%s AS __pgt_agg%d",
+									 i, newn, i, i, res, i);
+				}
+				else if (agg->kind == AGG_AVG)
+				{
+					char	   *news = psprintf("(coalesce(m.__pgt_o%d_s, 0) + coalesce(m.__pgt_d%d_s, 0))", i, i);
+
+					appendStringInfo(&g, ", pg_catalog.sum(%s::pg_catalog.numeric * d.__pgt_m) FILTER (WHERE %s AND %s IS NOT NULL) AS __pgt_d%d_s",
+									 a, f, a, i);
+					appendStringInfo(&m, ", s.__pgt_agg%d_s AS __pgt_o%d_s", i, i);
+					appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN r.__pgt_agg%d_s ELSE %s END)::pg_catalog.numeric AS __pgt_agg%d_s",
+									 i, news, i);
+					appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN r.__pgt_agg%d"
+									 " WHEN %s = 0 THEN NULL ELSE %s / %s END)::%s AS __pgt_agg%d",
+									 i, newn, news, newn, res, i);
+				}
+				else
+				{
+					const char *fn = agg->kind == AGG_MIN ? "min" : "max";
+					const char *pick = agg->kind == AGG_MIN ? "LEAST" : "GREATEST";
+					const char *cmp = agg->kind == AGG_MIN ? "<=" : ">=";
+
+					appendStringInfo(&g, ", pg_catalog.%s(%s) FILTER (WHERE %s AND %s IS NOT NULL AND d.__pgt_m > 0) AS __pgt_d%d_ins"
+									 ", pg_catalog.%s(%s) FILTER (WHERE %s AND %s IS NOT NULL AND d.__pgt_m < 0) AS __pgt_d%d_del",
+									 fn, a, f, a, i, fn, a, f, a, i);
+					appendStringInfo(&rc, " OR (g.__pgt_d%d_del IS NOT NULL AND (s.__pgt_agg%d IS NULL OR g.__pgt_d%d_del %s s.__pgt_agg%d))",
+									 i, i, i, cmp, i);
+					appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN r.__pgt_agg%d"
+									 " WHEN %s = 0 THEN NULL ELSE %s(m.__pgt_o%d, m.__pgt_d%d_ins) END)::%s AS __pgt_agg%d",
+									 i, newn, pick, i, i, res, i);
+				}
+				break;
+		}
+	}
+	appendStringInfoString(&n, ", m.__pgt_ctid");
+
+	keep = psprintf("(%s) AND %s", shape->scalar ? "true" : "n.__pgt_count > 0",
+					having_over_state(shape, st->relid));
+
+	/* UPDATE sets the visible columns and the state, not the key */
+	{
+		int			vi = 0;
+
+		foreach(lc, shape->query->targetList)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+			if (tle->resjunk)
+				continue;
+			appendStringInfo(&set, "%s%s = %s", vi++ ? ", " : "", quote_identifier(tle->resname),
+							 finalize_sql(shape, st->relid, (Node *) tle->expr));
+		}
+		foreach(lc, shape->hidden)
+		{
+			DeltaColumn *col = lfirst(lc);
+
+			if (strcmp(col->name, "__pgt_row_id") == 0 ||
+				strncmp(col->name, "__pgt_key", 9) == 0)
+				continue;
+			appendStringInfo(&set, ", %s = n.%s", col->name, col->name);
+		}
+	}
+
+	return psprintf("WITH d AS (%s),"
+					" g AS (SELECT %s FROM d%s%s),"
+					" m AS (SELECT g.*, s.ctid AS __pgt_ctid, s.__pgt_count AS __pgt_ocount%s,"
+					"              (%s) AS __pgt_rc"
+					"         FROM g LEFT JOIN %s s ON %s%s),"
+					" n AS (SELECT %s FROM m LEFT JOIN LATERAL ("
+					"         SELECT %s FROM (%s) i WHERE m.__pgt_rc%s%s%s) r ON true),"
+					" del AS (DELETE FROM %s t USING n WHERE t.ctid = n.__pgt_ctid AND NOT (%s) RETURNING 1),"
+					" upd AS (UPDATE %s t SET %s FROM n WHERE t.ctid = n.__pgt_ctid AND %s RETURNING 1),"
+					" ins AS (INSERT INTO %s (%s, %s) SELECT %s, %s FROM n"
+					"          WHERE n.__pgt_ctid IS NULL AND %s RETURNING 1)"
+					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
+					"        (SELECT pg_catalog.count(*) FROM upd)",
+					DeltaQuerySql(st->pgt_id, input, pending),
+					g.data, shape->scalar ? "" : " GROUP BY ",
+					shape->scalar ? "" : group_by_keys(shape, "d."),
+					m.data, rc.data,
+					table, shape->scalar ? "true" : psprintf("s.__pgt_row_id = %s", row_id_of(shape, "g")),
+					keymatch.data,
+					n.data, state_select(shape), pg_get_querydef(input, false), rmatch.data,
+					shape->scalar ? "" : " GROUP BY ", shape->scalar ? "" : group_by_keys(shape, "i."),
+					table, keep,
+					table, set.data, keep,
+					table, list_join(shape->visible, "", ", "), hidden_names(shape, "", ", "),
+					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "),
+					keep);
+}
+
+/* The statement that applies the pending change of a stream table. */
+char *
+DeltaApplySql(const StreamTable *st, const DeltaShape *shape, List *pending)
+{
+	return shape->kind == SHAPE_SPJ ? spj_apply_sql(st, shape, pending)
+		: agg_apply_sql(st, shape, pending);
+}

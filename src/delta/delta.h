@@ -1,0 +1,85 @@
+/*-------------------------------------------------------------------------
+ *
+ * delta.h
+ *	  The differential engine: shapes, delta SQL and apply SQL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGT_DELTA_H
+#define PGT_DELTA_H
+
+#include "postgres.h"
+
+#include "nodes/parsenodes.h"
+
+#include "catalog/catalog.h"
+
+/* How the result of a defining query is kept in its storage table. */
+typedef enum DeltaShapeKind
+{
+	SHAPE_SPJ,					/* rows, identity = whole row */
+	SHAPE_AGGREGATE				/* groups, identity = group key */
+} DeltaShapeKind;
+
+typedef enum DeltaAggKind
+{
+	AGG_COUNT_STAR,
+	AGG_COUNT,
+	AGG_SUM,
+	AGG_AVG,
+	AGG_MIN,
+	AGG_MAX
+} DeltaAggKind;
+
+/* One aggregate of an aggregate shape and its state columns. */
+typedef struct DeltaAgg
+{
+	DeltaAggKind kind;
+	Aggref	   *aggref;
+	Oid			argtype;
+	Oid			restype;		/* the aggregate's result type */
+	int32		restypmod;
+	Oid			rescollation;
+} DeltaAgg;
+
+/* A hidden column the storage table needs. */
+typedef struct DeltaColumn
+{
+	char	   *name;
+	Oid			type;
+	int32		typmod;
+	Oid			collation;
+} DeltaColumn;
+
+typedef struct DeltaShape
+{
+	DeltaShapeKind kind;
+	Query	   *query;			/* analysed defining query (CTEs inlined) */
+	List	   *visible;		/* visible column names (char *) */
+	List	   *hidden;			/* DeltaColumn * the storage table needs */
+	/* SHAPE_AGGREGATE */
+	List	   *group_exprs;	/* Expr * */
+	List	   *key_columns;	/* storage column of each group expr */
+	List	   *aggs;			/* DeltaAgg * */
+	bool		scalar;			/* aggregates without GROUP BY: one row */
+	bool		has_having;
+	bool		has_minmax;
+} DeltaShape;
+
+/* shape.c */
+extern Query *DeltaParseQuery(const char *sql);
+extern bool DeltaSupported(Query *query, char **reason);
+extern DeltaShape *DeltaBuildShape(const char *sql, char **reason);
+extern void DeltaPrepareStorage(const StreamTable *st, const DeltaShape *shape);
+extern void DeltaDropStorage(const StreamTable *st);
+
+/* rewrite.c */
+extern char *DeltaQuerySql(int64 pgt_id, Query *query, List *pending);
+extern Query *DeltaInputQuery(const DeltaShape *shape);
+
+/* apply.c */
+extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,
+						   List *pending);
+extern char *DeltaFullSql(const StreamTable *st, const DeltaShape *shape);
+
+#endif							/* PGT_DELTA_H */

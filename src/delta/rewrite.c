@@ -1,0 +1,435 @@
+/*-------------------------------------------------------------------------
+ *
+ * rewrite.c
+ *	  The delta of a query, as SQL, by rewriting its analysed tree.
+ *
+ * For each FROM item X there are three versions: NEW(X), X as it is at the
+ * refresh snapshot; DELTA(X), its pending change with multiplicity __pgt_m;
+ * and OLD(X) = NEW(X) UNION ALL DELTA(X) with the multiplicity negated, the
+ * state at the previous refresh.  The delta of a join of items 1..n is
+ *
+ *	 sum over i of  OLD(1..i-1) x DELTA(i) x NEW(i+1..n)
+ *
+ * each term's multiplicity being the product of its items'.  A term is the
+ * original query with the range table entries of items 1..i replaced by
+ * subqueries whose output columns keep the attribute numbers of the items,
+ * so every Var, qual and expression of the query stays as it is; the term is
+ * then deparsed with pg_get_querydef.  No user text is pasted into SQL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "parser/parsetree.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+
+#include "capture/capture.h"
+#include "delta/delta.h"
+
+typedef struct DeltaContext
+{
+	int64		pgt_id;
+	List	   *pending;		/* CapturePending *, or NIL when unknown */
+} DeltaContext;
+
+/*
+ * The pending change of a captured source.  When the pending row count is
+ * known (counted under the refresh's snapshot, so exact), a LIMIT of the
+ * next power of two tells the planner how small the delta is — each term
+ * then starts from it and probes the other items' indexes — and a source
+ * with nothing pending drops out of the plan.  Powers of two keep the
+ * number of distinct statements, hence cached plans, small.
+ */
+static char *
+source_delta_sql(DeltaContext *ctx, Oid relid)
+{
+	char	   *sql = CaptureDeltaSubquery(ctx->pgt_id, relid);
+	ListCell   *lc;
+
+	foreach(lc, ctx->pending)
+	{
+		CapturePending *p = lfirst(lc);
+		int64		bound = 1;
+
+		if (p->source_relid != relid)
+			continue;
+		if (p->rows == 0)
+			return psprintf("SELECT * FROM (%s) x LIMIT 0", sql);
+		while (bound < p->rows)
+			bound *= 2;
+		return psprintf("SELECT * FROM (%s) x LIMIT " INT64_FORMAT, sql, bound);
+	}
+	return sql;
+}
+
+static char *delta_sql(DeltaContext *ctx, Query *q);
+
+/* The column names of a query's non-junk output, in order. */
+static List *
+output_names(Query *q)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, q->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk)
+			names = lappend(names, makeString(pstrdup(tle->resname ? tle->resname : "?column?")));
+	}
+	return names;
+}
+
+/* A comma-separated list of positional column aliases __pgt_c1..n. */
+static char *
+positional_aliases(int n)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 1; i <= n; i++)
+		appendStringInfo(&buf, "%s__pgt_c%d", i > 1 ? ", " : "", i);
+	return buf.data;
+}
+
+/*
+ * Versions of a base relation.  Their output keeps the relation's attribute
+ * numbers: columns 1..natts (dropped ones as NULL placeholders), then
+ * __pgt_m.
+ */
+static char *
+relation_columns(Oid relid, const char *alias)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		if (att->attisdropped)
+			appendStringInfo(&buf, "NULL::pg_catalog.int4 AS __pgt_dropped_%d", i + 1);
+		else
+			appendStringInfo(&buf, "%s.%s", alias,
+							 quote_identifier(NameStr(att->attname)));
+	}
+	table_close(rel, AccessShareLock);
+	return buf.data;
+}
+
+static char *
+relation_old_sql(DeltaContext *ctx, Oid relid)
+{
+	char	   *name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												  get_rel_name(relid));
+
+	return psprintf("SELECT %s, 1::pg_catalog.int8 AS __pgt_m FROM %s r"
+					" UNION ALL SELECT %s, -d.__pgt_m FROM (%s) d",
+					relation_columns(relid, "r"), name,
+					relation_columns(relid, "d"),
+					source_delta_sql(ctx, relid));
+}
+
+/* Versions of a subquery in FROM: its columns, then __pgt_m. */
+static char *
+subquery_old_sql(DeltaContext *ctx, Query *sub)
+{
+	int			n = list_length(output_names(sub));
+	char	   *aliases = positional_aliases(n);
+
+	StringInfoData dcols;
+
+	initStringInfo(&dcols);
+	for (int i = 1; i <= n; i++)
+		appendStringInfo(&dcols, "d.__pgt_c%d, ", i);
+	return psprintf("SELECT s.*, 1::pg_catalog.int8 AS __pgt_m FROM (%s) s(%s)"
+					" UNION ALL SELECT %s-d.__pgt_m FROM (%s) d(%s, __pgt_m)",
+					pg_get_querydef(sub, false), aliases,
+					dcols.data, delta_sql(ctx, sub), aliases);
+}
+
+/*
+ * Replace a range table entry by a subquery producing the same columns plus
+ * __pgt_m; the Vars pointing at it keep their attribute numbers.
+ */
+static void
+replace_with_subquery(RangeTblEntry *rte, const char *sql)
+{
+	Query	   *sub = DeltaParseQuery(sql);
+	List	   *colnames = list_copy(rte->eref->colnames);
+	bool		was_subquery = (rte->rtekind == RTE_SUBQUERY);
+
+	if (rte->alias == NULL)
+		rte->alias = makeAlias(rte->eref->aliasname, NIL);
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->security_barrier = false;
+	rte->relid = InvalidOid;
+	rte->relkind = 0;
+	rte->rellockmode = 0;
+	rte->tablesample = NULL;
+	rte->inh = false;
+	rte->requiredPerms = 0;
+	rte->checkAsUser = InvalidOid;
+	rte->selectedCols = NULL;
+	rte->insertedCols = NULL;
+	rte->updatedCols = NULL;
+	rte->extraUpdatedCols = NULL;
+	rte->eref = makeAlias(rte->eref->aliasname,
+						  lappend(colnames, makeString(pstrdup("__pgt_m"))));
+
+	/*
+	 * A subquery's versions name their columns positionally: the deparsed
+	 * alias must rename them back.  A relation's versions already carry its
+	 * column names (and "" for dropped ones, which must not be printed).
+	 */
+	rte->alias->colnames = was_subquery ? list_copy(rte->eref->colnames) : NIL;
+}
+
+/* Leaf items of a join tree, in order: range table indexes. */
+static void
+collect_items(Node *node, List **items)
+{
+	if (node == NULL)
+		return;
+	if (IsA(node, RangeTblRef))
+		*items = lappend_int(*items, ((RangeTblRef *) node)->rtindex);
+	else if (IsA(node, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			collect_items(lfirst(lc), items);
+	}
+	else if (IsA(node, JoinExpr))
+	{
+		collect_items(((JoinExpr *) node)->larg, items);
+		collect_items(((JoinExpr *) node)->rarg, items);
+	}
+	else
+		elog(ERROR, "unexpected join tree node %d", (int) nodeTag(node));
+}
+
+/* Whether an item can change at all (VALUES and functions cannot). */
+static bool
+item_changes(RangeTblEntry *rte)
+{
+	return rte->rtekind == RTE_RELATION || rte->rtekind == RTE_SUBQUERY;
+}
+
+static Expr *
+int8_product(Expr *left, Expr *right)
+{
+	Oid			opno = OpernameGetOprid(list_make1(makeString("*")), INT8OID, INT8OID);
+	OpExpr	   *op;
+
+	if (left == NULL)
+		return right;
+	op = (OpExpr *) make_opclause(opno, INT8OID, false, left, right,
+								  InvalidOid, InvalidOid);
+	set_opfuncid(op);
+	return (Expr *) op;
+}
+
+/*
+ * One telescoping term: items before position i at OLD, item i at DELTA,
+ * the rest at NEW.
+ */
+static char *
+join_term_sql(DeltaContext *ctx, Query *q, List *items, int i)
+{
+	Query	   *t = copyObject(q);
+	Expr	   *mult = NULL;
+	List	   *tlist = NIL;
+	ListCell   *lc;
+	int			resno = 0;
+
+	for (int j = 0; j <= i; j++)
+	{
+		int			rtindex = list_nth_int(items, j);
+		RangeTblEntry *rte = rt_fetch(rtindex, t->rtable);
+		char	   *sql;
+
+		if (!item_changes(rte))
+			continue;
+		if (rte->rtekind == RTE_RELATION)
+			sql = j < i ? relation_old_sql(ctx, rte->relid)
+				: source_delta_sql(ctx, rte->relid);
+		else
+			sql = j < i ? subquery_old_sql(ctx, rte->subquery)
+				: delta_sql(ctx, rte->subquery);
+		replace_with_subquery(rte, sql);
+		mult = int8_product(mult,
+							(Expr *) makeVar(rtindex, list_length(rte->eref->colnames),
+											 INT8OID, -1, InvalidOid, 0));
+	}
+
+	/* output: the query's columns and the term's multiplicity */
+	foreach(lc, t->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk)
+			continue;
+		tle = flatCopyTargetEntry(tle);
+		tle->resno = ++resno;
+		tle->ressortgroupref = 0;
+		tlist = lappend(tlist, tle);
+	}
+	tlist = lappend(tlist, makeTargetEntry(mult, ++resno, pstrdup("__pgt_m"), false));
+	t->targetList = tlist;
+	t->sortClause = NIL;
+	return pg_get_querydef(t, false);
+}
+
+/* The delta of a UNION ALL: its branches' deltas, cast to the union's types. */
+static void
+setop_delta(DeltaContext *ctx, Query *q, Node *node, StringInfo out)
+{
+	if (IsA(node, RangeTblRef))
+	{
+		RangeTblEntry *rte = rt_fetch(((RangeTblRef *) node)->rtindex, q->rtable);
+		SetOperationStmt *top = (SetOperationStmt *) q->setOperations;
+		List	   *names = output_names(rte->subquery);
+		StringInfoData cols;
+		ListCell   *lt;
+		ListCell   *lm;
+		int			i = 0;
+
+		initStringInfo(&cols);
+		forboth(lt, top->colTypes, lm, top->colTypmods)
+		{
+			appendStringInfo(&cols, "%sd.__pgt_c%d::%s", i > 0 ? ", " : "", i + 1,
+							 format_type_with_typemod(lfirst_oid(lt), lfirst_int(lm)));
+			i++;
+		}
+		if (out->len > 0)
+			appendStringInfoString(out, " UNION ALL ");
+		appendStringInfo(out, "SELECT %s, d.__pgt_m FROM (%s) d(%s, __pgt_m)",
+						 cols.data, delta_sql(ctx, rte->subquery),
+						 positional_aliases(list_length(names)));
+	}
+	else
+	{
+		SetOperationStmt *op = castNode(SetOperationStmt, node);
+
+		setop_delta(ctx, q, op->larg, out);
+		setop_delta(ctx, q, op->rarg, out);
+	}
+}
+
+/*
+ * The delta of a query: its output columns and __pgt_m.  A query that reads
+ * nothing that can change has an empty delta.
+ */
+static char *
+delta_sql(DeltaContext *ctx, Query *q)
+{
+	StringInfoData out;
+	List	   *items = NIL;
+	bool		any = false;
+
+	initStringInfo(&out);
+	if (q->setOperations != NULL)
+	{
+		setop_delta(ctx, q, q->setOperations, &out);
+		return out.data;
+	}
+
+	collect_items((Node *) q->jointree, &items);
+	for (int i = 0; i < list_length(items); i++)
+	{
+		if (!item_changes(rt_fetch(list_nth_int(items, i), q->rtable)))
+			continue;
+		if (any)
+			appendStringInfoString(&out, " UNION ALL ");
+		appendStringInfo(&out, "(%s)", join_term_sql(ctx, q, items, i));
+		any = true;
+	}
+	if (!any)
+	{
+		/* nothing can change: an empty delta of the right shape */
+		Query	   *t = copyObject(q);
+
+		t->jointree->quals = (Node *) makeBoolConst(false, false);
+		t->targetList = lappend(list_copy(t->targetList),
+								makeTargetEntry((Expr *) makeConst(INT8OID, -1, InvalidOid, 8,
+																   Int64GetDatum(1), false, true),
+												list_length(t->targetList) + 1,
+												pstrdup("__pgt_m"), false));
+		return pg_get_querydef(t, false);
+	}
+	return out.data;
+}
+
+/*
+ * SQL of the delta of query (an SPJ or UNION ALL query over captured
+ * sources) for stream table pgt_id: its output columns, then __pgt_m.
+ */
+char *
+DeltaQuerySql(int64 pgt_id, Query *query, List *pending)
+{
+	DeltaContext ctx = {pgt_id, pending};
+
+	return delta_sql(&ctx, query);
+}
+
+/*
+ * The input of an aggregate shape: the defining query's FROM and WHERE with
+ * the group keys (__pgt_k<j>), the aggregates' arguments (__pgt_a<i>) and
+ * FILTER conditions (__pgt_f<i>) as output, no grouping.
+ */
+Query *
+DeltaInputQuery(const DeltaShape *shape)
+{
+	Query	   *in = copyObject(shape->query);
+	List	   *tlist = NIL;
+	ListCell   *lc;
+	int			resno = 0;
+	int			i = 0;
+
+	foreach(lc, shape->group_exprs)
+	{
+		tlist = lappend(tlist, makeTargetEntry(copyObject(lfirst(lc)), ++resno,
+											   psprintf("__pgt_k%d", ++i), false));
+	}
+	i = 0;
+	foreach(lc, shape->aggs)
+	{
+		DeltaAgg   *agg = lfirst(lc);
+
+		i++;
+		if (agg->kind != AGG_COUNT_STAR)
+			tlist = lappend(tlist,
+							makeTargetEntry(copyObject(linitial_node(TargetEntry, agg->aggref->args)->expr),
+											++resno, psprintf("__pgt_a%d", i), false));
+		if (agg->aggref->aggfilter != NULL)
+			tlist = lappend(tlist, makeTargetEntry(copyObject(agg->aggref->aggfilter),
+												   ++resno, psprintf("__pgt_f%d", i), false));
+	}
+	if (tlist == NIL)
+		tlist = list_make1(makeTargetEntry((Expr *) makeBoolConst(true, false), ++resno,
+										   pstrdup("__pgt_none"), false));
+	in->targetList = tlist;
+	in->groupClause = NIL;
+	in->havingQual = NULL;
+	in->hasAggs = false;
+	in->distinctClause = NIL;
+	in->sortClause = NIL;
+	return in;
+}

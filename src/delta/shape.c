@@ -1,0 +1,564 @@
+/*-------------------------------------------------------------------------
+ *
+ * shape.c
+ *	  Which queries the differential engine supports, and how their result
+ *	  is kept in the storage table (the shape and its hidden columns).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/analyze.h"
+#include "parser/parser.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
+#include "utils/typcache.h"
+
+#include "delta/delta.h"
+#include "refresh/refresh.h"
+
+/*
+ * Replace references to CTEs by copies of their queries, so that the engine
+ * only meets subqueries in FROM.
+ */
+static void
+inline_ctes(Query *q, List *stack)
+{
+	ListCell   *lc;
+
+	/* lcons works in place: the caller keeps its own stack */
+	stack = lcons(q->cteList, list_copy(stack));
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_CTE && !rte->self_reference)
+		{
+			List	   *ctes = list_nth(stack, rte->ctelevelsup);
+			ListCell   *lc2;
+			Query	   *sub = NULL;
+
+			foreach(lc2, ctes)
+			{
+				CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc2);
+
+				if (strcmp(cte->ctename, rte->ctename) == 0)
+					sub = copyObject(castNode(Query, cte->ctequery));
+			}
+			if (sub == NULL)
+				elog(ERROR, "could not find CTE \"%s\"", rte->ctename);
+			if (rte->ctelevelsup > 0)
+				IncrementVarSublevelsUp((Node *) sub, rte->ctelevelsup, 1);
+			rte->rtekind = RTE_SUBQUERY;
+			rte->subquery = sub;
+			rte->ctename = NULL;
+			rte->ctelevelsup = 0;
+		}
+		if (rte->rtekind == RTE_SUBQUERY)
+			inline_ctes(rte->subquery, stack);
+	}
+}
+
+/*
+ * Parse and analyse a query the engine generated or deparsed (all names
+ * qualified), with its CTEs inlined.
+ */
+Query *
+DeltaParseQuery(const char *sql)
+{
+	List	   *raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	Query	   *q;
+
+	if (list_length(raw) != 1)
+		elog(ERROR, "expected one statement: %s", sql);
+	q = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, NULL, 0, NULL);
+	if (!q->hasRecursive)
+	{
+		inline_ctes(q, NIL);
+		q->cteList = NIL;
+	}
+	return q;
+}
+
+typedef struct SupportContext
+{
+	char	   *reason;
+} SupportContext;
+
+static bool
+refuse(SupportContext *ctx, const char *reason)
+{
+	if (ctx->reason == NULL)
+		ctx->reason = pstrdup(reason);
+	return true;
+}
+
+static bool check_query(Query *q, SupportContext *ctx, bool top);
+
+static bool
+check_expr_walker(Node *node, SupportContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varattno <= 0)
+			return refuse(ctx, "a system column or whole-row reference");
+		if (var->varlevelsup > 0)
+			return refuse(ctx, "a correlated reference to an outer query");
+		return false;
+	}
+	if (IsA(node, SubLink))
+		return refuse(ctx, "a subquery in an expression (EXISTS, IN or a scalar subquery)");
+	if (IsA(node, Query))
+		return check_query((Query *) node, ctx, false);
+	return expression_tree_walker(node, check_expr_walker, ctx);
+}
+
+static bool
+check_jointree(Node *node, SupportContext *ctx)
+{
+	if (node == NULL || IsA(node, RangeTblRef))
+		return false;
+	if (IsA(node, FromExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((FromExpr *) node)->fromlist)
+			if (check_jointree(lfirst(lc), ctx))
+				return true;
+		return false;
+	}
+	if (IsA(node, JoinExpr))
+	{
+		JoinExpr   *j = (JoinExpr *) node;
+
+		if (j->jointype != JOIN_INNER)
+			return refuse(ctx, "an outer join (LEFT, RIGHT or FULL JOIN)");
+		return check_jointree(j->larg, ctx) || check_jointree(j->rarg, ctx);
+	}
+	return refuse(ctx, "an unsupported FROM clause");
+}
+
+static bool
+check_setop(Node *node, SupportContext *ctx)
+{
+	if (IsA(node, RangeTblRef))
+		return false;
+	if (IsA(node, SetOperationStmt))
+	{
+		SetOperationStmt *op = (SetOperationStmt *) node;
+
+		if (op->op != SETOP_UNION || !op->all)
+			return refuse(ctx, "UNION, INTERSECT or EXCEPT without ALL");
+		return check_setop(op->larg, ctx) || check_setop(op->rarg, ctx);
+	}
+	return refuse(ctx, "an unsupported set operation");
+}
+
+/*
+ * Whether a query (top: the defining query itself) uses only what the
+ * engine can differentiate; ctx->reason names the first construct that is
+ * not.
+ */
+static bool
+check_query(Query *q, SupportContext *ctx, bool top)
+{
+	ListCell   *lc;
+
+	if (q->hasRecursive)
+		return refuse(ctx, "a recursive CTE");
+	if (q->hasWindowFuncs)
+		return refuse(ctx, "a window function");
+	if (q->hasTargetSRFs)
+		return refuse(ctx, "a set-returning function in the select list");
+	if (q->hasSubLinks)
+		return refuse(ctx, "a subquery in an expression (EXISTS, IN or a scalar subquery)");
+	if (q->limitCount || q->limitOffset)
+		return refuse(ctx, "LIMIT or OFFSET");
+	if (q->hasDistinctOn)
+		return refuse(ctx, "DISTINCT ON");
+	if (q->groupingSets)
+		return refuse(ctx, "GROUPING SETS, ROLLUP or CUBE");
+	if (!top && (q->hasAggs || q->groupClause || q->distinctClause))
+		return refuse(ctx, "an aggregate or DISTINCT in a subquery");
+	if (q->setOperations)
+	{
+		if (check_setop(q->setOperations, ctx))
+			return true;
+	}
+	else if (check_jointree((Node *) q->jointree, ctx))
+		return true;
+
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		switch (rte->rtekind)
+		{
+			case RTE_RELATION:
+				if (rte->relkind == RELKIND_VIEW)
+					return refuse(ctx, psprintf("view %s as a source", get_rel_name(rte->relid)));
+				if (rte->relkind == RELKIND_MATVIEW)
+					return refuse(ctx, psprintf("materialized view %s as a source", get_rel_name(rte->relid)));
+				if (rte->relkind == RELKIND_PARTITIONED_TABLE)
+					return refuse(ctx, psprintf("partitioned table %s as a source", get_rel_name(rte->relid)));
+				if (rte->relkind != RELKIND_RELATION)
+					return refuse(ctx, psprintf("%s as a source (not a plain table)", get_rel_name(rte->relid)));
+				if (rte->tablesample)
+					return refuse(ctx, "TABLESAMPLE");
+				break;
+			case RTE_SUBQUERY:
+				if (q->setOperations == NULL && check_query(rte->subquery, ctx, false))
+					return true;
+				if (q->setOperations != NULL && check_query(rte->subquery, ctx, false))
+					return true;
+				break;
+			case RTE_JOIN:
+			case RTE_VALUES:
+			case RTE_RESULT:
+				break;
+			case RTE_FUNCTION:
+				return refuse(ctx, "a function in FROM");
+			case RTE_CTE:
+				return refuse(ctx, "a CTE that cannot be inlined");
+			default:
+				return refuse(ctx, "an unsupported FROM item");
+		}
+	}
+	if (contain_mutable_functions((Node *) q->targetList) ||
+		contain_mutable_functions(q->jointree->quals) ||
+		contain_mutable_functions(q->havingQual))
+		return refuse(ctx, "a function that is not IMMUTABLE (its result can change without a change of the sources)");
+	if (expression_tree_walker((Node *) q->targetList, check_expr_walker, ctx) ||
+		check_expr_walker(q->jointree ? q->jointree->quals : NULL, ctx) ||
+		check_expr_walker(q->havingQual, ctx))
+		return true;
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_JOIN)
+			continue;
+		if (rte->rtekind == RTE_VALUES &&
+			expression_tree_walker((Node *) rte->values_lists, check_expr_walker, ctx))
+			return true;
+	}
+	foreach(lc, q->jointree ? q->jointree->fromlist : NIL)
+	{
+		Node	   *item = lfirst(lc);
+
+		if (IsA(item, JoinExpr) && check_expr_walker(((JoinExpr *) item)->quals, ctx))
+			return true;
+	}
+	return false;
+}
+
+static bool
+type_has_hash(Oid type)
+{
+	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC);
+
+	return OidIsValid(tc->hash_extended_proc);
+}
+
+bool
+DeltaSupported(Query *query, char **reason)
+{
+	SupportContext ctx = {NULL};
+
+	check_query(query, &ctx, true);
+	*reason = ctx.reason;
+	return ctx.reason == NULL;
+}
+
+static DeltaColumn *
+make_column(const char *name, Oid type, int32 typmod, Oid collation)
+{
+	DeltaColumn *col = palloc(sizeof(DeltaColumn));
+
+	col->name = pstrdup(name);
+	col->type = type;
+	col->typmod = typmod;
+	col->collation = collation;
+	return col;
+}
+
+static bool
+collect_aggrefs(Node *node, List **aggs)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref))
+	{
+		ListCell   *lc;
+
+		foreach(lc, *aggs)
+			if (equal(lfirst(lc), node))
+				return false;
+		*aggs = lappend(*aggs, node);
+		return false;
+	}
+	return expression_tree_walker(node, collect_aggrefs, aggs);
+}
+
+/* The engine's view of one aggregate, or NULL with a reason. */
+static DeltaAgg *
+classify_aggref(Aggref *aggref, char **reason)
+{
+	DeltaAgg   *agg = palloc0(sizeof(DeltaAgg));
+	char	   *name = get_func_name(aggref->aggfnoid);
+	Oid			nsp = get_func_namespace(aggref->aggfnoid);
+
+	agg->aggref = aggref;
+	agg->restype = aggref->aggtype;
+	agg->restypmod = -1;
+	agg->rescollation = aggref->aggcollid;
+	if (aggref->aggdistinct != NIL)
+	{
+		*reason = psprintf("%s(DISTINCT ...)", name);
+		return NULL;
+	}
+	if (aggref->aggorder != NIL || aggref->aggkind != AGGKIND_NORMAL ||
+		aggref->agglevelsup != 0 || nsp != PG_CATALOG_NAMESPACE)
+	{
+		*reason = psprintf("aggregate %s", name);
+		return NULL;
+	}
+	if (aggref->aggstar)
+	{
+		agg->kind = AGG_COUNT_STAR;
+		return agg;
+	}
+	if (list_length(aggref->args) != 1)
+	{
+		*reason = psprintf("aggregate %s with %d arguments", name, list_length(aggref->args));
+		return NULL;
+	}
+	agg->argtype = exprType((Node *) linitial_node(TargetEntry, aggref->args)->expr);
+	if (strcmp(name, "count") == 0)
+		agg->kind = AGG_COUNT;
+	else if (strcmp(name, "sum") == 0 || strcmp(name, "avg") == 0)
+	{
+		agg->kind = name[0] == 's' ? AGG_SUM : AGG_AVG;
+		if (agg->argtype != INT2OID && agg->argtype != INT4OID &&
+			agg->argtype != INT8OID && agg->argtype != NUMERICOID)
+		{
+			*reason = psprintf("%s over %s (only integer and numeric sums are exact under incremental maintenance)",
+							   name, format_type_be(agg->argtype));
+			return NULL;
+		}
+	}
+	else if (strcmp(name, "min") == 0)
+		agg->kind = AGG_MIN;
+	else if (strcmp(name, "max") == 0)
+		agg->kind = AGG_MAX;
+	else
+	{
+		*reason = psprintf("aggregate %s", name);
+		return NULL;
+	}
+	return agg;
+}
+
+/*
+ * The shape of a supported defining query (deparsed, qualified text), or
+ * NULL with *reason naming what the engine cannot differentiate.
+ */
+DeltaShape *
+DeltaBuildShape(const char *sql, char **reason)
+{
+	Query	   *q = DeltaParseQuery(sql);
+	DeltaShape *shape = palloc0(sizeof(DeltaShape));
+	List	   *aggrefs = NIL;
+	ListCell   *lc;
+	int			i;
+
+	*reason = NULL;
+	if (!DeltaSupported(q, reason))
+		return NULL;
+	shape->query = q;
+	foreach(lc, q->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (!tle->resjunk)
+			shape->visible = lappend(shape->visible, pstrdup(tle->resname));
+	}
+	shape->hidden = list_make1(make_column("__pgt_row_id", INT8OID, -1, InvalidOid));
+
+	if (!q->hasAggs && q->groupClause == NIL && q->distinctClause == NIL)
+	{
+		shape->kind = SHAPE_SPJ;
+		foreach(lc, q->targetList)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+			if (!tle->resjunk && !type_has_hash(exprType((Node *) tle->expr)))
+			{
+				*reason = psprintf("column \"%s\" of type %s, which has no hash function",
+								   tle->resname, format_type_be(exprType((Node *) tle->expr)));
+				return NULL;
+			}
+		}
+		return shape;
+	}
+
+	shape->kind = SHAPE_AGGREGATE;
+	shape->hidden = lappend(shape->hidden, make_column("__pgt_count", INT8OID, -1, InvalidOid));
+	if (q->distinctClause != NIL)
+	{
+		if (q->hasAggs || q->groupClause != NIL)
+		{
+			*reason = pstrdup("DISTINCT together with aggregates or GROUP BY");
+			return NULL;
+		}
+		foreach(lc, q->targetList)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+			if (tle->resjunk)
+				continue;
+			shape->group_exprs = lappend(shape->group_exprs, tle->expr);
+			shape->key_columns = lappend(shape->key_columns, pstrdup(tle->resname));
+		}
+	}
+	else
+	{
+		i = 0;
+		foreach(lc, q->groupClause)
+		{
+			SortGroupClause *sgc = lfirst_node(SortGroupClause, lc);
+			TargetEntry *tle = get_sortgroupclause_tle(sgc, q->targetList);
+
+			shape->group_exprs = lappend(shape->group_exprs, tle->expr);
+			i++;
+			if (!tle->resjunk)
+				shape->key_columns = lappend(shape->key_columns, pstrdup(tle->resname));
+			else
+			{
+				char	   *name = psprintf("__pgt_key%d", i);
+
+				shape->key_columns = lappend(shape->key_columns, name);
+				shape->hidden = lappend(shape->hidden,
+										make_column(name, exprType((Node *) tle->expr),
+													exprTypmod((Node *) tle->expr),
+													exprCollation((Node *) tle->expr)));
+			}
+		}
+	}
+	foreach(lc, shape->group_exprs)
+	{
+		if (!type_has_hash(exprType(lfirst(lc))))
+		{
+			*reason = psprintf("a grouping key of type %s, which has no hash function",
+							   format_type_be(exprType(lfirst(lc))));
+			return NULL;
+		}
+	}
+	shape->scalar = (q->groupClause == NIL && q->distinctClause == NIL);
+	shape->has_having = (q->havingQual != NULL);
+	if (shape->scalar && shape->has_having)
+	{
+		*reason = pstrdup("HAVING without GROUP BY");
+		return NULL;
+	}
+
+	(void) collect_aggrefs((Node *) q->targetList, &aggrefs);
+	(void) collect_aggrefs(q->havingQual, &aggrefs);
+	i = 0;
+	foreach(lc, aggrefs)
+	{
+		DeltaAgg   *agg = classify_aggref(lfirst(lc), reason);
+
+		if (agg == NULL)
+			return NULL;
+		i++;
+		shape->aggs = lappend(shape->aggs, agg);
+		shape->hidden = lappend(shape->hidden,
+								make_column(psprintf("__pgt_agg%d", i), agg->restype,
+											agg->restypmod, agg->rescollation));
+		if (agg->kind != AGG_COUNT_STAR && agg->kind != AGG_COUNT)
+			shape->hidden = lappend(shape->hidden,
+									make_column(psprintf("__pgt_agg%d_n", i), INT8OID, -1, InvalidOid));
+		if (agg->kind == AGG_AVG)
+			shape->hidden = lappend(shape->hidden,
+									make_column(psprintf("__pgt_agg%d_s", i), NUMERICOID, -1, InvalidOid));
+		if (agg->kind == AGG_MIN || agg->kind == AGG_MAX)
+			shape->has_minmax = true;
+	}
+	return shape;
+}
+
+static void
+exec_ddl(const char *sql)
+{
+	SPI_connect();
+	if (SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "could not change storage table: %s", sql);
+	SPI_finish();
+}
+
+/*
+ * Give the storage table the hidden columns of its shape (dropping hidden
+ * columns of an earlier shape) and the index on __pgt_row_id.  Runs as the
+ * caller, who owns the table or is a superuser.
+ */
+void
+DeltaPrepareStorage(const StreamTable *st, const DeltaShape *shape)
+{
+	char	   *table = RefreshStorageName(st->relid);
+	ListCell   *lc;
+
+	DeltaDropStorage(st);
+	foreach(lc, shape->hidden)
+	{
+		DeltaColumn *col = lfirst(lc);
+		char	   *type = format_type_with_typemod(col->type, col->typmod);
+
+		if (OidIsValid(col->collation) && col->collation != get_typcollation(col->type))
+			type = psprintf("%s COLLATE %s", type, generate_collation_name(col->collation));
+		exec_ddl(psprintf("ALTER TABLE %s ADD COLUMN %s %s", table,
+						  quote_identifier(col->name), type));
+	}
+	exec_ddl(psprintf("CREATE INDEX ON %s (__pgt_row_id)", table));
+}
+
+/* Drop every hidden __pgt_* column (their index goes with them). */
+void
+DeltaDropStorage(const StreamTable *st)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+	int			n;
+
+	SPI_connect();
+	if (SPI_execute(psprintf("SELECT attname FROM pg_catalog.pg_attribute"
+							 " WHERE attrelid = %u AND attnum > 0 AND NOT attisdropped"
+							 "   AND attname LIKE '\\_\\_pgt\\_%%'", st->relid),
+					false, 0) < 0)
+		elog(ERROR, "could not read columns of %s", st->name);
+	n = SPI_processed;
+	for (int k = 0; k < n; k++)
+		names = lappend(names, SPI_getvalue(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1));
+	foreach(lc, names)
+	{
+		if (SPI_execute(psprintf("ALTER TABLE %s DROP COLUMN %s",
+								 RefreshStorageName(st->relid),
+								 quote_identifier(lfirst(lc))), false, 0) < 0)
+			elog(ERROR, "could not drop hidden column");
+	}
+	SPI_finish();
+}

@@ -1,0 +1,154 @@
+/*-------------------------------------------------------------------------
+ *
+ * differential.c
+ *	  One refresh of a DIFFERENTIAL stream table: decide the action, apply.
+ *
+ * Runs inside the owner's sandbox with the write guard lifted, under the
+ * refresh's one snapshot.  The action:
+ *
+ *	 NO_DATA       nothing pending for any source: only the frontiers move;
+ *	 FULL          a TRUNCATE of a source is pending, or the change set is a
+ *				   large share of a source (pg_trickle.differential_max_change_ratio),
+ *				   or it is the initial population / a query change;
+ *	 DIFFERENTIAL  the delta statement of the shape.
+ *
+ * The caller advances the frontiers under the same snapshot afterwards.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "capture/capture.h"
+#include "delta/delta.h"
+#include "guc.h"
+#include "refresh/refresh.h"
+
+/* Run one apply statement; it returns (inserted, deleted, updated). */
+static void
+run_apply(const char *sql, Snapshot snapshot, RefreshOutcome *o)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+	bool		isnull;
+	int64		updated;
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare differential statement (%s): %s",
+			 SPI_result_code_string(SPI_result), sql);
+	if (SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot,
+							 false, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "differential statement failed: %s", sql);
+	o->rows_inserted += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1, &isnull));
+	o->rows_deleted += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 2, &isnull));
+	updated = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 3, &isnull));
+	/* an updated group is a deleted and an inserted row of the result */
+	o->rows_inserted += updated;
+	o->rows_deleted += updated;
+	SPI_freeplan(plan);
+}
+
+static void
+full_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
+		   RefreshOutcome *o)
+{
+	SPIPlanPtr	plan = SPI_prepare(psprintf("DELETE FROM %s", RefreshStorageName(st->relid)),
+								   0, NULL);
+
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot,
+							 false, true, 0) < 0)
+		elog(ERROR, "could not empty %s", st->name);
+	o->rows_deleted = SPI_processed;
+	SPI_freeplan(plan);
+	run_apply(DeltaFullSql(st, shape), snapshot, o);
+}
+
+/*
+ * The shape of a DIFFERENTIAL stream table's query, which must still be one
+ * the engine supports.
+ */
+DeltaShape *
+DifferentialShape(const StreamTable *st)
+{
+	char	   *reason;
+	DeltaShape *shape = DeltaBuildShape(DependViewQuery(st->query_relid), &reason);
+
+	if (shape == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("stream table %s cannot be refreshed differentially",
+						RefreshStorageName(st->relid)),
+				 errdetail("Differential refresh is not possible: %s.", reason),
+				 errhint("Use pgtrickle.alter_stream_table(name, refresh_mode => 'FULL').")));
+	return shape;
+}
+
+/* Below this many pending rows a delta is always cheaper than recomputing. */
+#define DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK 1000
+
+/* The reason outlives the SPI connection the refresh runs in. */
+static const char *
+reason(const char *fmt, const char *arg)
+{
+	return MemoryContextStrdup(CurTransactionContext, psprintf(fmt, arg));
+}
+
+void
+DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
+					Snapshot snapshot, RefreshOutcome *o)
+{
+	DeltaShape *shape = DifferentialShape(st);
+	List	   *pending;
+	ListCell   *lc;
+	int64		total = 0;
+
+	if (who == REFRESH_INITIAL || who == REFRESH_REINITIALIZE)
+	{
+		o->action = who == REFRESH_INITIAL ? "FULL" : "REINITIALIZE";
+		o->reason = who == REFRESH_INITIAL ? "initial population" : "defining query changed";
+		full_apply(st, shape, snapshot, o);
+		return;
+	}
+
+	pending = CapturePendingChanges(st->pgt_id, snapshot);
+	foreach(lc, pending)
+	{
+		CapturePending *p = lfirst(lc);
+		double		share = (double) p->rows / (double) Max(p->source_rows_estimate, 1);
+
+		total += p->rows;
+		if (p->truncated)
+		{
+			o->action = "FULL";
+			o->reason = reason("source %s truncated", get_rel_name(p->source_relid));
+			full_apply(st, shape, snapshot, o);
+			return;
+		}
+		if (p->rows > DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK &&
+			share > pgt_differential_max_change_ratio)
+		{
+			o->action = "FULL";
+			o->reason = reason(psprintf("FULL by cost: change set %.0f%%%% of source %%s", share * 100),
+							   get_rel_name(p->source_relid));
+			full_apply(st, shape, snapshot, o);
+			return;
+		}
+	}
+	o->delta_row_count = total;
+	if (total == 0)
+	{
+		o->action = "NO_DATA";
+		o->reason = "no pending change";
+		return;
+	}
+	o->action = "DIFFERENTIAL";
+	o->reason = reason(psprintf(INT64_FORMAT " pending change%%s", total), total == 1 ? "" : "s");
+	run_apply(DeltaApplySql(st, shape, pending), snapshot, o);
+}

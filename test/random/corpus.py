@@ -1,0 +1,362 @@
+"""Defining queries of the random workload driver (test/random/driver.py).
+
+Every entry has an id, a one-line comment saying what it covers, and the
+query.  The stream table of entry ID is named st_ID; a query that reads
+another stream table names it (st_OTHER) and the driver creates OTHER
+first (dependencies are found by that name).  Entries are listed so that a
+stream table always comes after the ones it reads.
+
+The queries stay inside what the differential engine supports (see
+src/delta/README.md): projection, WHERE, immutable functions, CASE, inner /
+cross / self / non-equi joins, UNION ALL, subqueries in FROM, non-recursive
+CTEs, GROUP BY with count/sum/avg/min/max and FILTER, HAVING, aggregates
+without GROUP BY, DISTINCT, and stream tables reading stream tables.  They
+avoid what would make the two sides differ without an engine bug: float
+arithmetic (sums are not associative), stable functions (date::text,
+to_char, text || non-text), division by a column.
+
+Schema (test/random/workload.py):
+  regions(id PK, name, zone)
+  customers(id PK, name, region_id, tier, active bool, created date)
+  products(id PK, name, category, price numeric)
+  orders(id PK, customer_id, order_date date, status, amount numeric, note)
+  items(order_id -> orders ON UPDATE/DELETE CASCADE, line, product_id, qty,
+        discount numeric, PK (order_id, line))
+  events(kind, val, amount, flag bool, day date)   -- no key, duplicate rows
+"""
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    comment: str
+    sql: str
+    deps: tuple = field(default=())
+
+    @property
+    def st(self):
+        return "st_" + self.id
+
+
+_ENTRIES = [
+    # --- projection, WHERE, expressions, NULLs -----------------------------
+    ("p01_projection",
+     "projection of a keyed table; NULLs pass through",
+     "SELECT id, name, region_id, tier FROM customers"),
+    ("p02_where_arith",
+     "WHERE with arithmetic and comparisons, computed output columns",
+     "SELECT id, customer_id, amount * 2 AS double_amount, amount - 10 AS less_ten "
+     "FROM orders WHERE amount > 50 AND status <> 'cancelled'"),
+    ("p03_functions",
+     "immutable functions: upper, length, coalesce, abs, nullif, round",
+     "SELECT id, upper(name) AS uname, length(name) AS name_len, "
+     "coalesce(tier, 'none') AS tier, abs(coalesce(region_id, 0) - 3) AS dist, "
+     "nullif(tier, 'bronze') AS not_bronze, round(id / 7.0, 2) AS seventh "
+     "FROM customers"),
+    ("p04_case",
+     "CASE in the select list and in WHERE",
+     "SELECT id, CASE WHEN amount IS NULL THEN 'unknown' WHEN amount < 50 THEN 'small' "
+     "WHEN amount < 200 THEN 'medium' ELSE 'large' END AS size, "
+     "CASE status WHEN 'paid' THEN 1 WHEN 'shipped' THEN 2 ELSE 0 END AS stage "
+     "FROM orders WHERE CASE WHEN note IS NULL THEN true ELSE length(note) < 9 END"),
+    ("p05_null_logic",
+     "IS NULL, IS DISTINCT FROM and three-valued logic in WHERE",
+     "SELECT id, status, amount, note FROM orders "
+     "WHERE (note IS NULL OR amount IS NULL OR status IS DISTINCT FROM 'paid') "
+     "AND NOT (amount IS NOT NULL AND amount > 250)"),
+    ("p06_bool_date",
+     "boolean and date columns: IS TRUE, IS NOT FALSE, date + int, extract",
+     "SELECT id, name, created + 30 AS due, extract(year FROM created) AS yr, "
+     "active IS NOT FALSE AS maybe_active FROM customers "
+     "WHERE active IS TRUE OR created >= DATE '2021-06-01'"),
+    ("p07_keyless_projection",
+     "keyless table with duplicate rows: every copy must be kept",
+     "SELECT kind, val, flag FROM events WHERE val IS NOT NULL"),
+    ("p08_keyless_all",
+     "every column of the keyless table, incl. rows that are all NULL",
+     "SELECT kind, val, amount, flag, day FROM events"),
+    ("p09_odd_names",
+     "output columns named like the oracle's alias (t), quoted and keyword names",
+     "SELECT id AS t, name AS st, price AS \"Price\", category AS \"select\" FROM products"),
+
+    # --- joins ---------------------------------------------------------------
+    ("j01_join2",
+     "inner join of 2 tables on an equality",
+     "SELECT o.id AS order_id, o.amount, c.name AS customer, c.tier "
+     "FROM orders o JOIN customers c ON c.id = o.customer_id"),
+    ("j02_join3",
+     "inner join of 3 tables (items, orders, products)",
+     "SELECT i.order_id, i.line, i.qty, p.name AS product, p.price, o.status "
+     "FROM items i JOIN orders o ON o.id = i.order_id JOIN products p ON p.id = i.product_id"),
+    ("j03_join4",
+     "inner join of 4 tables (items, orders, customers, regions), WHERE across tables",
+     "SELECT i.order_id, i.line, i.qty, c.id AS customer_id, r.name AS region, r.zone "
+     "FROM items i JOIN orders o ON o.id = i.order_id "
+     "JOIN customers c ON c.id = o.customer_id JOIN regions r ON r.id = c.region_id "
+     "WHERE i.qty IS NOT NULL OR r.zone IS NULL"),
+    ("j04_self_join",
+     "self-join: customers of the same region, with a non-equi a.id < b.id",
+     "SELECT a.id AS a_id, b.id AS b_id, a.region_id FROM customers a "
+     "JOIN customers b ON a.region_id = b.region_id AND a.id < b.id"),
+    ("j05_cross_join",
+     "cross join with a filter on one side",
+     "SELECT r.id AS region_id, p.id AS product_id, p.price "
+     "FROM regions r CROSS JOIN products p WHERE p.category = 'tools'"),
+    ("j06_non_equi",
+     "join on a range condition only (no equality)",
+     "SELECT o.id AS order_id, p.id AS product_id FROM orders o "
+     "JOIN products p ON o.amount BETWEEN p.price * 2 AND p.price * 2 + 5"),
+    ("j07_keyless_join",
+     "keyless table with duplicates joined to a keyed table",
+     "SELECT e.kind, e.val, r.name AS region FROM events e JOIN regions r ON r.id = e.val"),
+    ("j08_self_join_items",
+     "self-join of a composite-key table: pairs of lines of one order",
+     "SELECT a.order_id, a.line AS line_a, b.line AS line_b, "
+     "a.product_id = b.product_id AS same_product "
+     "FROM items a JOIN items b ON a.order_id = b.order_id AND a.line < b.line"),
+    ("j09_implicit_join",
+     "comma join, join and constant conditions in WHERE",
+     "SELECT o.id AS order_id, c.id AS customer_id, o.status FROM orders o, customers c "
+     "WHERE o.customer_id = c.id AND c.tier = 'gold' AND o.status IS NOT NULL"),
+    ("j10_join_or_cond",
+     "join condition with an expression and an OR",
+     "SELECT c.id AS customer_id, r.id AS region_id FROM customers c "
+     "JOIN regions r ON r.id = coalesce(c.region_id, 1) OR (c.tier = 'gold' AND r.zone = 'A')"),
+
+    # --- aggregates ----------------------------------------------------------
+    ("a01_count_null_key",
+     "count(*) and count(x) grouped by a nullable key (a NULL group)",
+     "SELECT status, count(*) AS n, count(amount) AS n_amount, count(note) AS n_note "
+     "FROM orders GROUP BY status"),
+    ("a02_sum_avg_min_max",
+     "sum/avg/min/max of a numeric grouped by a nullable key",
+     "SELECT customer_id, sum(amount) AS total, avg(amount) AS mean, "
+     "min(amount) AS lo, max(amount) AS hi FROM orders GROUP BY customer_id"),
+    ("a03_minmax_text",
+     "min/max over text and numeric, groups with only NULL prices",
+     "SELECT category, min(name) AS first_name, max(name) AS last_name, "
+     "min(price) AS cheapest, max(price) AS dearest, count(*) AS n "
+     "FROM products GROUP BY category"),
+    ("a04_filter",
+     "aggregates with FILTER (WHERE ...)",
+     "SELECT customer_id, count(*) FILTER (WHERE status = 'paid') AS paid, "
+     "sum(amount) FILTER (WHERE amount > 100) AS big_total, "
+     "max(order_date) FILTER (WHERE status IS NULL) AS last_unknown, "
+     "avg(amount) FILTER (WHERE note IS NOT NULL) AS noted_avg "
+     "FROM orders GROUP BY customer_id"),
+    ("a05_having_count",
+     "HAVING on count(*): groups enter and leave the result",
+     "SELECT customer_id, count(*) AS n, sum(amount) AS total "
+     "FROM orders GROUP BY customer_id HAVING count(*) >= 4"),
+    ("a06_having_or_null",
+     "HAVING with sum, min, OR and a NULL test on the key",
+     "SELECT status, sum(amount) AS total, min(order_date) AS first_day FROM orders "
+     "GROUP BY status HAVING sum(amount) > 4000 OR min(amount) IS NULL OR status IS NULL"),
+    ("a07_no_group",
+     "aggregates without GROUP BY over a table",
+     "SELECT count(*) AS n, count(amount) AS n_amount, sum(amount) AS total, "
+     "avg(amount) AS mean, min(order_date) AS first_day, max(order_date) AS last_day "
+     "FROM orders"),
+    ("a08_no_group_empty",
+     "aggregates without GROUP BY over an always empty input: one row (0, NULLs)",
+     "SELECT count(*) AS n, sum(qty) AS total, max(qty) AS top, avg(discount) AS mean "
+     "FROM items WHERE qty > 1000"),
+    ("a09_no_group_keyless",
+     "aggregates without GROUP BY over the keyless table (sometimes TRUNCATEd, empty)",
+     "SELECT count(*) AS n, count(val) AS n_val, sum(val) AS total, "
+     "min(kind) AS first_kind, max(day) AS last_day FROM events"),
+    ("a10_two_keys",
+     "GROUP BY two nullable keys",
+     "SELECT customer_id, status, count(*) AS n, sum(amount) AS total "
+     "FROM orders GROUP BY customer_id, status"),
+    ("a11_expr_keys",
+     "GROUP BY expressions (CASE, extract), by position",
+     "SELECT CASE WHEN amount IS NULL THEN 'none' WHEN amount < 100 THEN 'low' ELSE 'high' END AS band, "
+     "extract(year FROM order_date) AS yr, count(*) AS n, max(amount) AS hi "
+     "FROM orders GROUP BY 1, 2"),
+    ("a12_join_agg",
+     "aggregate over a 2-table join, grouped by a column of the joined table",
+     "SELECT c.region_id, count(*) AS n, sum(o.amount) AS revenue, avg(o.amount) AS mean "
+     "FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY c.region_id"),
+    ("a13_join3_agg",
+     "aggregate over a 3-table join with an expression argument",
+     "SELECT p.category, o.status, sum(i.qty * p.price) AS value, count(i.qty) AS n_qty, "
+     "min(p.price) AS cheapest FROM items i JOIN orders o ON o.id = i.order_id "
+     "JOIN products p ON p.id = i.product_id GROUP BY p.category, o.status"),
+    ("a14_join4_agg_filter",
+     "aggregate with FILTER over a 4-table join, grouped by region name",
+     "SELECT r.name AS region, count(*) AS lines, "
+     "sum(i.qty) FILTER (WHERE o.status = 'shipped') AS shipped_qty, max(o.amount) AS biggest "
+     "FROM items i JOIN orders o ON o.id = i.order_id "
+     "JOIN customers c ON c.id = o.customer_id JOIN regions r ON r.id = c.region_id "
+     "GROUP BY r.name"),
+    ("a15_keyless_agg",
+     "keyless table grouped by a nullable key: duplicates are counted",
+     "SELECT kind, count(*) AS n, count(val) AS n_val, sum(amount) AS total, "
+     "min(day) AS first_day, max(val) AS top FROM events GROUP BY kind"),
+    ("a16_self_join_agg",
+     "aggregate over a self-join",
+     "SELECT a.region_id, count(*) AS pairs, min(b.created) AS first_created "
+     "FROM customers a JOIN customers b ON a.region_id = b.region_id AND a.id <> b.id "
+     "GROUP BY a.region_id"),
+    ("a17_bool_keys",
+     "boolean and computed boolean group keys",
+     "SELECT active, tier IS NULL AS no_tier, count(*) AS n, min(created) AS first_created "
+     "FROM customers GROUP BY active, tier IS NULL"),
+    ("a18_sum_case",
+     "sum over CASE and coalesce arguments (sum of only NULLs is NULL)",
+     "SELECT product_id, sum(CASE WHEN discount IS NULL THEN qty END) AS undiscounted_qty, "
+     "sum(coalesce(qty, 0)) AS qty0, count(*) AS n FROM items GROUP BY product_id"),
+
+    # --- DISTINCT ------------------------------------------------------------
+    ("d01_distinct",
+     "SELECT DISTINCT on a nullable column",
+     "SELECT DISTINCT status FROM orders"),
+    ("d02_distinct_keyless",
+     "DISTINCT over the keyless table with duplicates and NULLs",
+     "SELECT DISTINCT kind, flag FROM events"),
+    ("d03_distinct_join4",
+     "DISTINCT over a 4-table join",
+     "SELECT DISTINCT c.region_id, p.category FROM items i "
+     "JOIN orders o ON o.id = i.order_id JOIN customers c ON c.id = o.customer_id "
+     "JOIN products p ON p.id = i.product_id"),
+
+    # --- UNION ALL -----------------------------------------------------------
+    ("u01_union_all",
+     "UNION ALL of two tables",
+     "SELECT id, 'customer' AS src, name FROM customers "
+     "UNION ALL SELECT id, 'product', name FROM products"),
+    ("u02_union_all_same",
+     "UNION ALL of overlapping filters on one table: rows appear twice",
+     "SELECT id, amount FROM orders WHERE amount > 100 "
+     "UNION ALL SELECT id, amount FROM orders WHERE status = 'paid'"),
+    ("u03_union_all_3",
+     "UNION ALL of three branches: keyless table, a filter, a join",
+     "SELECT kind AS label, val AS n FROM events "
+     "UNION ALL SELECT status, customer_id FROM orders WHERE customer_id < 10 "
+     "UNION ALL SELECT r.name, c.id FROM customers c JOIN regions r ON r.id = c.region_id"),
+    ("u04_agg_over_union_all",
+     "aggregate over a UNION ALL in a subquery",
+     "SELECT src, count(*) AS n, sum(amount) AS total, min(amount) AS lo FROM "
+     "(SELECT 'order' AS src, amount FROM orders UNION ALL SELECT 'event', amount FROM events) s "
+     "GROUP BY src"),
+    ("u05_distinct_union_all",
+     "DISTINCT over a UNION ALL",
+     "SELECT DISTINCT x FROM (SELECT region_id AS x FROM customers "
+     "UNION ALL SELECT val FROM events) s"),
+
+    # --- subqueries in FROM, CTEs --------------------------------------------
+    ("s01_subquery_from",
+     "subquery in FROM joined to a table",
+     "SELECT x.order_id, x.amount, c.name FROM "
+     "(SELECT id AS order_id, customer_id, amount FROM orders WHERE amount IS NOT NULL) x "
+     "JOIN customers c ON c.id = x.customer_id"),
+    ("s02_nested_subqueries",
+     "nested subqueries, a projection and a filter at each level",
+     "SELECT y.cid, y.doubled FROM (SELECT x.cid, x.amt * 2 AS doubled FROM "
+     "(SELECT customer_id AS cid, amount AS amt FROM orders WHERE status IS NOT NULL) x "
+     "WHERE x.amt > 20) y WHERE y.cid IS NOT NULL"),
+    ("s03_cte_join",
+     "non-recursive CTE joined to a table",
+     "WITH big AS (SELECT id, customer_id, amount FROM orders WHERE amount > 150) "
+     "SELECT b.id AS order_id, b.amount, c.tier FROM big b JOIN customers c ON c.id = b.customer_id"),
+    ("s04_cte_agg",
+     "aggregate over a CTE that joins two tables",
+     "WITH lines AS (SELECT i.order_id, i.qty * p.price AS v FROM items i "
+     "JOIN products p ON p.id = i.product_id) "
+     "SELECT order_id, sum(v) AS order_value, count(*) AS n_lines, min(v) AS smallest "
+     "FROM lines GROUP BY order_id"),
+    ("s05_cte_twice",
+     "a CTE referenced twice (self-join through the CTE)",
+     "WITH o AS (SELECT id, customer_id, amount FROM orders WHERE status IS NOT NULL) "
+     "SELECT a.id AS a_id, b.id AS b_id FROM o a JOIN o b "
+     "ON a.customer_id = b.customer_id AND a.id < b.id"),
+    ("s06_cte_chain_distinct",
+     "two CTEs, the second reading the first, DISTINCT on top",
+     "WITH act AS (SELECT id, region_id FROM customers WHERE active IS NOT FALSE), "
+     "ord AS (SELECT o.id, act.region_id FROM orders o JOIN act ON act.id = o.customer_id) "
+     "SELECT DISTINCT region_id FROM ord"),
+
+    # --- stream tables reading stream tables -----------------------------------
+    ("c01_chain_base",
+     "chain level 1: orders with their customer's region (SPJ)",
+     "SELECT o.id AS order_id, o.customer_id, o.amount, o.status, c.region_id "
+     "FROM orders o JOIN customers c ON c.id = o.customer_id"),
+    ("c02_chain_agg",
+     "chain level 2: aggregate over st_c01_chain_base, NULL group key",
+     "SELECT region_id, count(*) AS n, sum(amount) AS revenue, max(amount) AS biggest "
+     "FROM st_c01_chain_base GROUP BY region_id"),
+    ("c03_chain_agg_of_agg",
+     "chain level 3: aggregate over the aggregate st_c02_chain_agg",
+     "SELECT region_id IS NULL AS no_region, count(*) AS regions, sum(n) AS orders, "
+     "sum(revenue) AS revenue, min(biggest) AS min_biggest "
+     "FROM st_c02_chain_agg GROUP BY region_id IS NULL"),
+    ("c04_chain_join_base",
+     "aggregate stream table joined with a base table",
+     "SELECT s.customer_id, s.total, c.name, c.tier FROM st_a02_sum_avg_min_max s "
+     "JOIN customers c ON c.id = s.customer_id WHERE s.total IS NOT NULL"),
+    ("c05_chain_distinct",
+     "chain level 2: DISTINCT over an SPJ stream table",
+     "SELECT DISTINCT status, region_id FROM st_c01_chain_base"),
+    ("c06_chain_join_level3",
+     "chain level 3: st_c05_chain_distinct joined with regions",
+     "SELECT d.status, r.name AS region FROM st_c05_chain_distinct d "
+     "JOIN regions r ON r.id = d.region_id"),
+    ("c07_chain_keyless",
+     "chain over the keyless projection: duplicates flow through two levels",
+     "SELECT kind, val FROM st_p07_keyless_projection WHERE val > 2"),
+    ("c08_chain_union_all",
+     "UNION ALL of two stream tables",
+     "SELECT order_id AS id, amount FROM st_c01_chain_base "
+     "UNION ALL SELECT order_id, amount FROM st_s01_subquery_from"),
+]
+
+
+def _build():
+    ids = [e[0] for e in _ENTRIES]
+    if len(set(ids)) != len(ids):
+        raise RuntimeError("duplicate query id in corpus")
+    seen = set()
+    out = []
+    for qid, comment, sql in _ENTRIES:
+        deps = tuple(d for d in dict.fromkeys(re.findall(r"\bst_(\w+)", sql)) if d in ids)
+        for d in deps:
+            if d not in seen:
+                raise RuntimeError(f"corpus: {qid} reads st_{d}, which must come earlier")
+        out.append(Query(qid, comment, sql, deps))
+        seen.add(qid)
+    return out
+
+
+CORPUS = _build()
+BY_ID = {q.id: q for q in CORPUS}
+
+
+def closure(ids):
+    """The queries ids need (themselves and, transitively, what they read), in corpus order."""
+    want = set()
+
+    def add(qid):
+        if qid in want:
+            return
+        want.add(qid)
+        for d in BY_ID[qid].deps:
+            add(d)
+
+    for qid in ids:
+        add(qid)
+    return [q for q in CORPUS if q.id in want]
+
+
+def upstream(qid):
+    """qid and the stream tables it reads, transitively, upstream first."""
+    return closure([qid])
+
+
+if __name__ == "__main__":
+    for q in CORPUS:
+        print(f"{q.id:28} {q.comment}" + (f"  [reads {', '.join(q.deps)}]" if q.deps else ""))
+    print(f"{len(CORPUS)} queries")

@@ -1,0 +1,81 @@
+-- Differential refresh: UNION ALL, subqueries in FROM, CTEs, stream tables
+-- reading stream tables, refused constructs, switching modes.
+\pset format unaligned
+CREATE TABLE m_a (id int PRIMARY KEY, k int, v text);
+CREATE TABLE m_b (id int PRIMARY KEY, k int, v text);
+INSERT INTO m_a SELECT g, g % 4, 'a' || g FROM generate_series(1, 40) g;
+INSERT INTO m_b SELECT g, g % 6, 'b' || g FROM generate_series(1, 30) g;
+
+SELECT pgtrickle.create_stream_table('m_union',
+	'SELECT k, v FROM m_a WHERE k > 0 UNION ALL SELECT k, v FROM m_b UNION ALL SELECT 99, ''const''', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('m_sub',
+	'SELECT s.k, s.v, b.v AS bv FROM (SELECT k, v FROM m_a WHERE id % 2 = 0) s JOIN m_b b ON b.k = s.k', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('m_cte',
+	'WITH evens AS (SELECT id, k FROM m_a WHERE id % 2 = 0), odds AS (SELECT id, k FROM m_b WHERE id % 2 = 1)
+	 SELECT e.k, count(*) AS n FROM evens e JOIN odds o ON o.k = e.k GROUP BY e.k', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('m_union_agg',
+	'SELECT k, count(*) AS n FROM (SELECT k FROM m_a UNION ALL SELECT k FROM m_b) u GROUP BY k', '1m', 'DIFFERENTIAL');
+-- a chain: stream tables reading stream tables stay differential
+SELECT pgtrickle.create_stream_table('m_up', 'SELECT k, count(*) AS n, sum(id) AS s FROM m_a GROUP BY k', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('m_down', 'SELECT k, n * 10 AS n10 FROM m_up WHERE s > 10', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('m_down2', 'SELECT count(*) AS groups, sum(n10) AS total FROM m_down', '1m', 'DIFFERENTIAL');
+
+INSERT INTO m_a VALUES (41, 1, 'new'), (42, 5, 'five');
+UPDATE m_a SET k = 3 WHERE id < 6;
+DELETE FROM m_a WHERE id BETWEEN 30 AND 35;
+INSERT INTO m_b VALUES (31, 2, 'b31');
+UPDATE m_b SET v = 'changed' WHERE k = 2;
+DELETE FROM m_b WHERE id = 4;
+SELECT pgt_test.drefresh('m_union'), pgt_test.drefresh('m_sub'), pgt_test.drefresh('m_cte'),
+       pgt_test.drefresh('m_union_agg');
+SELECT pgt_test.drefresh('m_up'), pgt_test.drefresh('m_down'), pgt_test.drefresh('m_down2');
+DELETE FROM m_a WHERE k = 3;
+SELECT pgt_test.drefresh('m_up'), pgt_test.drefresh('m_down'), pgt_test.drefresh('m_down2');
+
+-- refused constructs: explicit DIFFERENTIAL fails naming the construct, AUTO falls back
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT a.id FROM m_a a LEFT JOIN m_b b ON b.k = a.k', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id, row_number() OVER (ORDER BY id) FROM m_a', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_a WHERE k IN (SELECT k FROM m_b)', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_a ORDER BY id LIMIT 3', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM m_a UNION SELECT k FROM m_b', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id, now() AS t FROM m_a', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT string_agg(v, '','') FROM m_a', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT count(DISTINCT k) FROM m_a', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT sum(k::float8) FROM m_a', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT DISTINCT ON (k) k, v FROM m_a', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k, v::json AS j FROM m_b', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r', '1m', 'DIFFERENTIAL')$$);
+CREATE VIEW m_view AS SELECT id, k FROM m_a;
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM m_view', '1m', 'DIFFERENTIAL')$$);
+SELECT pgtrickle.create_stream_table('m_auto', 'SELECT a.id, b.v FROM m_a a LEFT JOIN m_b b ON b.id = a.id', '1m', 'AUTO');
+SELECT property, value FROM pgtrickle.explain_st('m_auto')
+ WHERE property IN ('refresh_mode', 'requested_refresh_mode', 'differential_supported', 'fallback_reason');
+
+-- switching modes in place
+SELECT pgtrickle.alter_stream_table('m_union', refresh_mode => 'FULL');
+SELECT attname FROM pg_attribute WHERE attrelid = 'm_union'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+SELECT pgt_test.refresh('m_union');
+SELECT pgtrickle.alter_stream_table('m_union', refresh_mode => 'DIFFERENTIAL');
+INSERT INTO m_b VALUES (32, 3, 'b32');
+SELECT pgt_test.drefresh('m_union');
+-- a query change on a differential stream table keeps it differential
+SELECT pgtrickle.alter_stream_table('m_up', query => 'SELECT k, count(*) AS n, sum(id) AS s, max(v) AS top FROM m_a GROUP BY k');
+INSERT INTO m_a VALUES (43, 2, 'zz');
+SELECT pgt_test.drefresh('m_up'), pgt_test.drefresh('m_down'), pgt_test.drefresh('m_down2');
+SELECT pgt_test.refresh('m_auto');
+-- a source's change buffer and triggers go away with its last differential reader
+SELECT count(*) AS m_b_buffers FROM pg_class
+ WHERE relnamespace = 'pgtrickle_changes'::regnamespace AND relname = 'changes_' || 'm_b'::regclass::oid;
+SELECT count(*) AS m_b_capture_triggers FROM pg_trigger WHERE tgrelid = 'm_b'::regclass AND tgname LIKE 'pgt_capture%';
+SELECT pgtrickle.drop_stream_table('m_union');
+SELECT pgtrickle.drop_stream_table('m_sub');
+SELECT pgtrickle.alter_stream_table('m_cte', refresh_mode => 'FULL');
+SELECT pgt_test.refresh('m_cte');
+DROP TABLE m_union_agg;
+SELECT count(*) AS m_b_buffers FROM pg_class
+ WHERE relnamespace = 'pgtrickle_changes'::regnamespace AND relname = 'changes_' || 'm_b'::regclass::oid;
+SELECT count(*) AS m_b_capture_triggers FROM pg_trigger WHERE tgrelid = 'm_b'::regclass AND tgname LIKE 'pgt_capture%';
+-- m_a is still read differentially by m_up
+SELECT count(*) AS m_a_capture_triggers FROM pg_trigger WHERE tgrelid = 'm_a'::regclass AND tgname LIKE 'pgt_capture%';
+
+SELECT * FROM pgt_test.check_all();
