@@ -28,6 +28,7 @@ OBJS = \
 	src/refresh/executor.o \
 	src/refresh/full.o \
 	src/refresh/guard.o \
+	src/refresh/plancache.o \
 	src/refresh/sandbox.o \
 	src/scheduler/schedule.o
 

@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -28,20 +29,27 @@
 #include "guc.h"
 #include "refresh/refresh.h"
 
-/* Run one apply statement; it returns (inserted, deleted, updated). */
-static void
-run_apply(const char *sql, Snapshot snapshot, RefreshOutcome *o)
+static SPIPlanPtr
+prepare(const char *sql)
 {
 	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
-	bool		isnull;
-	int64		updated;
 
 	if (plan == NULL)
 		elog(ERROR, "could not prepare differential statement (%s): %s",
 			 SPI_result_code_string(SPI_result), sql);
+	return plan;
+}
+
+/* Run one apply statement; it returns (inserted, deleted, updated). */
+static void
+run_plan(SPIPlanPtr plan, Snapshot snapshot, RefreshOutcome *o)
+{
+	bool		isnull;
+	int64		updated;
+
 	if (SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot,
 							 false, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "differential statement failed: %s", sql);
+		elog(ERROR, "differential statement failed");
 	o->rows_inserted += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 													SPI_tuptable->tupdesc, 1, &isnull));
 	o->rows_deleted += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
@@ -51,7 +59,53 @@ run_apply(const char *sql, Snapshot snapshot, RefreshOutcome *o)
 	/* an updated group is a deleted and an inserted row of the result */
 	o->rows_inserted += updated;
 	o->rows_deleted += updated;
+}
+
+static void
+run_apply(const char *sql, Snapshot snapshot, RefreshOutcome *o)
+{
+	SPIPlanPtr	plan = prepare(sql);
+
+	run_plan(plan, snapshot, o);
 	SPI_freeplan(plan);
+}
+
+/*
+ * The delta statement of a stream table for these pending changes, from
+ * the backend's plan cache or built and kept now.  The key holds what the
+ * statement is made of (see plancache.c).
+ */
+static SPIPlanPtr
+delta_plan(const StreamTable *st, List *pending)
+{
+	StringInfoData key;
+	Oid		   *relids = palloc(sizeof(Oid) * (2 * list_length(pending) + 1));
+	int			nrelids = 0;
+	ListCell   *lc;
+	SPIPlanPtr	plan;
+
+	initStringInfo(&key);
+	appendStringInfo(&key, "%u/%u", st->relid, st->query_relid);
+	relids[nrelids++] = st->relid;
+	foreach(lc, pending)
+	{
+		CapturePending *p = lfirst(lc);
+		int			bits = 0;
+
+		while (bits < 62 && ((int64) 1 << bits) < p->rows)
+			bits++;
+		appendStringInfo(&key, "/%u:%d", p->source_relid, p->rows == 0 ? -1 : bits);
+		relids[nrelids++] = p->source_relid;
+		relids[nrelids++] = CaptureBufferRelid(p->source_relid);
+	}
+	appendStringInfo(&key, "/%s", st->defining_query);
+
+	plan = PlanCacheLookup(st->pgt_id, key.data);
+	if (plan == NULL)
+		plan = PlanCacheStore(st->pgt_id, key.data,
+							  prepare(DeltaApplySql(st, DifferentialShape(st), pending)),
+							  relids, nrelids);
+	return plan;
 }
 
 static void
@@ -104,7 +158,6 @@ void
 DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 					Snapshot snapshot, RefreshOutcome *o)
 {
-	DeltaShape *shape = DifferentialShape(st);
 	List	   *pending;
 	ListCell   *lc;
 	int64		total = 0;
@@ -113,7 +166,7 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 	{
 		o->action = who == REFRESH_INITIAL ? "FULL" : "REINITIALIZE";
 		o->reason = who == REFRESH_INITIAL ? "initial population" : "defining query changed";
-		full_apply(st, shape, snapshot, o);
+		full_apply(st, DifferentialShape(st), snapshot, o);
 		return;
 	}
 
@@ -128,7 +181,7 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 		{
 			o->action = "FULL";
 			o->reason = reason("source %s truncated", get_rel_name(p->source_relid));
-			full_apply(st, shape, snapshot, o);
+			full_apply(st, DifferentialShape(st), snapshot, o);
 			return;
 		}
 		if (p->rows > DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK &&
@@ -137,7 +190,7 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 			o->action = "FULL";
 			o->reason = reason(psprintf("FULL by cost: change set %.0f%%%% of source %%s", share * 100),
 							   get_rel_name(p->source_relid));
-			full_apply(st, shape, snapshot, o);
+			full_apply(st, DifferentialShape(st), snapshot, o);
 			return;
 		}
 	}
@@ -150,5 +203,5 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 	}
 	o->action = "DIFFERENTIAL";
 	o->reason = reason(psprintf(INT64_FORMAT " pending change%%s", total), total == 1 ? "" : "s");
-	run_apply(DeltaApplySql(st, shape, pending), snapshot, o);
+	run_plan(delta_plan(st, pending), snapshot, o);
 }

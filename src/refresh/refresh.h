@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "utils/snapshot.h"
 
 #include "catalog/catalog.h"
@@ -50,6 +51,11 @@ extern Snapshot RefreshTakeSnapshot(void);
 extern void RefreshExecute(const StreamTable *st, RefreshInitiator who,
 						   Snapshot snapshot);
 extern void RefreshProbe(const StreamTable *st);
+
+/* plancache.c */
+extern SPIPlanPtr PlanCacheLookup(int64 pgt_id, const char *key);
+extern SPIPlanPtr PlanCacheStore(int64 pgt_id, const char *key, SPIPlanPtr plan,
+								 const Oid *relids, int nrelids);
 
 /* differential.c */
 struct DeltaShape;

@@ -538,7 +538,12 @@ class SeedRun:
                 if step[0] == "sql":
                     for stmt, params in step[1]:
                         self.logln(tag, f"{stmt}  {params!r}" if params is not None else stmt)
-                        conn.execute(stmt, params)
+                        if isinstance(params, workload.Copy):
+                            with conn.cursor() as cur, cur.copy(stmt) as copy:
+                                for row in params.rows:
+                                    copy.write_row(row)
+                        else:
+                            conn.execute(stmt, params)
                         if timing:
                             # Spread the writes out so that refreshes fall between them.
                             time.sleep(timing.uniform(0, 0.01))

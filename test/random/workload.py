@@ -375,6 +375,71 @@ def _events_refill(r):
     return stmts
 
 
+def _op_churn(r):
+    """One row inserted, changed (also its key) and maybe deleted again in one transaction."""
+    row = order_row(r, r.randint(MAX_ORDER + 1, MAX_ORDER + 100))
+    new_id = r.randint(MAX_ORDER + 101, MAX_ORDER + 200)
+    stmts = [(INSERT["orders"] + " ON CONFLICT (id) DO NOTHING", row),
+             ("INSERT INTO items SELECT id, 1, %s::int, 2, NULL FROM orders WHERE id = %s "
+              "ON CONFLICT (order_id, line) DO NOTHING", (r.randint(1, MAX_PRODUCT), row[0])),
+             ("UPDATE orders SET amount = coalesce(amount, 0) + 1, status = %s WHERE id = %s",
+              (r.choice(STATUSES), row[0])),
+             ("UPDATE orders SET id = %(new)s WHERE id = %(old)s "
+              "AND NOT EXISTS (SELECT 1 FROM orders WHERE id = %(new)s)", {"new": new_id, "old": row[0]})]
+    if r.random() < 0.6:
+        stmts.append(("DELETE FROM orders WHERE id IN (%s, %s)", (row[0], new_id)))
+    if r.random() < 0.3:
+        # and a change that is undone: no net change
+        cid = r.randint(1, MAX_CUSTOMER)
+        stmts += [("UPDATE customers SET tier = 'temp' || coalesce(tier, '') WHERE id = %s", (cid,)),
+                  ("UPDATE customers SET tier = nullif(substr(tier, 5), '') WHERE id = %s", (cid,))]
+    return stmts
+
+
+def _op_writable_cte(r):
+    """Delete and insert in one statement (a data-modifying WITH)."""
+    a = r.randint(1, MAX_ORDER)
+    return [r.choice((
+        # move orders to other ids; their items go with the delete (cascade)
+        ("WITH moved AS (DELETE FROM orders WHERE id BETWEEN %s AND %s RETURNING *) "
+         "INSERT INTO orders SELECT id + 1000, customer_id, order_date, status, amount, note "
+         "FROM moved ON CONFLICT (id) DO NOTHING", (a, a + r.randint(0, 5))),
+        # change a product and log it in the keyless table
+        ("WITH changed AS (UPDATE products SET price = coalesce(price, 1) + 1 WHERE id = %s "
+         "RETURNING category, price) "
+         "INSERT INTO events SELECT category, 1, price, true, NULL FROM changed",
+         (r.randint(1, MAX_PRODUCT),)),
+    ))]
+
+
+def _op_merge(r):
+    """MERGE: insert, update and delete in one statement."""
+    lo = r.randint(1, MAX_CUSTOMER)
+    hi = lo + r.randint(0, 8)
+    return [("MERGE INTO customers c USING (SELECT g AS id FROM generate_series(%s::int, %s::int) g) s "
+             "ON c.id = s.id "
+             "WHEN MATCHED AND c.id %% 3 = 0 THEN DELETE "
+             "WHEN MATCHED THEN UPDATE SET region_id = (coalesce(c.region_id, 0) + 1) %% 8, tier = %s "
+             "WHEN NOT MATCHED THEN INSERT VALUES (s.id, 'merged' || s.id::text, %s::int, NULL, true, NULL)",
+             (lo, hi, r.choice(TIERS), r.randint(1, MAX_REGION)))]
+
+
+class Copy:
+    """Rows for COPY ... FROM STDIN (the driver sends them with psycopg's copy)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __repr__(self):
+        return f"COPY rows {self.rows!r}"
+
+
+def _op_copy(r):
+    rows = [event_row(r) for _ in range(r.randint(1, 4))]
+    rows += [rows[0]] * r.randint(0, 2)
+    return [("COPY events (kind, val, amount, flag, day) FROM STDIN", Copy(rows))]
+
+
 def _op_truncate(r):
     which = r.random()
     if which < 0.5:
@@ -404,6 +469,10 @@ _OPS = (
     (_op_update_items, 4),
     (_op_delete, 6),
     (_op_events, 8),
+    (_op_churn, 3),
+    (_op_writable_cte, 1),
+    (_op_merge, 1),
+    (_op_copy, 1),
 )
 _OP_FUNCS = [f for f, _ in _OPS]
 _OP_WEIGHTS = [w for _, w in _OPS]
