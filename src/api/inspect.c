@@ -73,6 +73,7 @@ pgt_verify_stream_table(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	/* refresh, then compare at the refresh's own snapshot */
+	RefreshLockSources(st);
 	snapshot = RefreshTakeSnapshot();
 	RefreshExecute(st, REFRESH_MANUAL, snapshot);
 

@@ -491,3 +491,30 @@ CatalogLatestWriter(int64 pgt_id)
 	SPI_finish();
 	return xid;
 }
+
+/* The relations a stream table reads directly (pgt_dependencies). */
+List *
+CatalogSourceRelids(int64 pgt_id)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(pgt_id)};
+	List	   *result = NIL;
+
+	SPI_connect();
+	catalog_exec("SELECT source_relid FROM pgtrickle.pgt_dependencies"
+				 " WHERE pgt_id = $1 ORDER BY source_relid",
+				 1, argtypes, values, NULL, -1);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		result = lappend_oid(result, relid);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return result;
+}

@@ -73,6 +73,7 @@ extern void CatalogSetQuery(int64 pgt_id, const char *query, Oid query_relid);
 extern void CatalogRecordRefresh(const StreamTable *st, const RefreshOutcome *o);
 extern void CatalogRemoveOrphans(void);
 extern TransactionId CatalogLatestWriter(int64 pgt_id);
+extern List *CatalogSourceRelids(int64 pgt_id);
 extern char *CatalogSourcesText(int64 pgt_id);
 extern char *CatalogEffectiveSchedule(int64 pgt_id);
 extern void CatalogHistory(int64 pgt_id, int max_rows,

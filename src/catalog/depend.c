@@ -154,6 +154,12 @@ DependSync(int64 pgt_id)
 			 "  FROM pg_catalog.pg_class c"
 			 "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 			 " WHERE c.oid = s.pgt_relid AND ($1 = 0 OR s.pgt_id = $1)"
+	/* write only what changed: DDL elsewhere must not touch every row */
+			 "   AND (s.pgt_schema, s.pgt_name, s.defining_query) IS DISTINCT FROM"
+			 "       (n.nspname::pg_catalog.text, c.relname::pg_catalog.text,"
+			 "        pg_catalog.btrim(pg_catalog.regexp_replace("
+			 "           pg_catalog.pg_get_viewdef(s.pgt_query_relid), ';\\s*$', ''),"
+			 "           E' \\n\\t'))"
 	/* a query change recreates the view; DDL in between finds none */
 			 "   AND EXISTS (SELECT 1 FROM pg_catalog.pg_class v"
 			 "               WHERE v.oid = s.pgt_query_relid)",
@@ -194,9 +200,17 @@ DependSync(int64 pgt_id)
 			 " INSERT INTO pgtrickle.pgt_dependencies"
 			 "        (pgt_id, source_relid, source_type, cdc_mode, columns_used)"
 			 " SELECT pgt_id, source_relid, source_type, 'TRIGGER', columns_used FROM cur"
+	/* ON CONFLICT locks the row it meets: leave unchanged rows alone */
+			 "  WHERE NOT EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies p"
+			 "                     WHERE p.pgt_id = cur.pgt_id"
+			 "                       AND p.source_relid = cur.source_relid"
+			 "                       AND p.source_type = cur.source_type"
+			 "                       AND p.columns_used = cur.columns_used)"
 			 " ON CONFLICT (pgt_id, source_relid) DO UPDATE"
 			 "   SET source_type = EXCLUDED.source_type,"
-			 "       columns_used = EXCLUDED.columns_used",
+			 "       columns_used = EXCLUDED.columns_used"
+			 " WHERE (pgt_dependencies.source_type, pgt_dependencies.columns_used)"
+			 "       IS DISTINCT FROM (EXCLUDED.source_type, EXCLUDED.columns_used)",
 			 1, argtypes, values, NULL);
 	SPI_finish();
 }

@@ -20,6 +20,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "storage/lmgr.h"
 #include "access/transam.h"
 #include "utils/timestamp.h"
 
@@ -55,13 +56,28 @@ RefreshStorageColumns(Oid view_relid)
 
 /*
  * The snapshot a refresh reads at: taken now, seeing this transaction's
- * own work.  The caller unregisters it.
+ * own work.  The caller unregisters it.  Call RefreshLockSources first.
  */
 Snapshot
 RefreshTakeSnapshot(void)
 {
 	CommandCounterIncrement();
 	return RegisterSnapshot(GetTransactionSnapshot());
+}
+
+/*
+ * Lock the sources before the snapshot is taken.  TRUNCATE (and other
+ * rewrites) are not MVCC-safe: a refresh whose snapshot predates a TRUNCATE
+ * it then waits for would read the new, emptied relation with an old
+ * snapshot and compute a state that never existed.
+ */
+void
+RefreshLockSources(const StreamTable *st)
+{
+	ListCell   *lc;
+
+	foreach(lc, CatalogSourceRelids(st->pgt_id))
+		LockRelationOid(lfirst_oid(lc), AccessShareLock);
 }
 
 static const char *
@@ -133,7 +149,10 @@ RefreshExecute(const StreamTable *st, RefreshInitiator who, Snapshot snapshot)
 	Sandbox		sb;
 
 	if (own_snapshot)
+	{
+		RefreshLockSources(st);
 		snapshot = RefreshTakeSnapshot();
+	}
 	o.data_timestamp = o.start_time = GetCurrentTimestamp();
 	if (IsolationUsesXactSnapshot())
 	{
@@ -166,7 +185,15 @@ RefreshExecute(const StreamTable *st, RefreshInitiator who, Snapshot snapshot)
 	{
 		/* consumed: everything visible at this refresh's snapshot */
 		CaptureAdvanceFrontiers(st->pgt_id, snapshot);
-		CapturePrune(st->pgt_id);
+
+		/*
+		 * Pruning is upkeep, not part of the refresh: at a transaction
+		 * snapshot it could meet rows another refresh already pruned, or miss
+		 * a consumer that committed since, so it waits for a READ COMMITTED
+		 * refresh.
+		 */
+		if (!IsolationUsesXactSnapshot())
+			CapturePrune(st->pgt_id);
 	}
 	o.end_time = GetCurrentTimestamp();
 	CatalogRecordRefresh(st, &o);

@@ -47,6 +47,7 @@ extern void FullRefreshApply(const StreamTable *st, Snapshot snapshot,
 /* executor.c */
 extern char *RefreshStorageName(Oid relid);
 extern List *RefreshStorageColumns(Oid relid);
+extern void RefreshLockSources(const StreamTable *st);
 extern Snapshot RefreshTakeSnapshot(void);
 extern void RefreshExecute(const StreamTable *st, RefreshInitiator who,
 						   Snapshot snapshot);
