@@ -165,6 +165,8 @@ CREATE TABLE orders (
     customer_id int NOT NULL REFERENCES customers,
     amount      numeric(10,2) NOT NULL
 );
+\echo '    An index on the join key: differential refreshes look orders up by customer.'
+CREATE INDEX ON orders (customer_id);
 INSERT INTO customers VALUES (1, 'Ada', 'EU'), (2, 'Grace', 'US'), (3, 'Linus', 'EU');
 INSERT INTO orders VALUES (1, 1, 120.00), (2, 1, 35.50), (3, 2, 99.99), (4, 3, 10.00);
 
@@ -174,54 +176,114 @@ CREATE EXTENSION pg_trickle;
 
 \echo
 \echo '### 3. A stream table: a table defined by a query, filled when it is created.'
-\echo '    refresh_mode => FULL: the differential engine is not in this version yet.'
+\echo '    Its refresh mode is DIFFERENTIAL, the default: from now on pg_trickle captures'
+\echo '    the changes of customers and orders, and a refresh applies only those.'
 SELECT pgtrickle.create_stream_table(
     'customer_totals',
     $$SELECT c.id AS customer_id, c.name, c.region,
-             count(o.id) AS order_count,
-             coalesce(sum(o.amount), 0) AS revenue
-        FROM customers c LEFT JOIN orders o ON o.customer_id = c.id
+             count(*) AS order_count, sum(o.amount) AS revenue
+        FROM customers c JOIN orders o ON o.customer_id = c.id
        GROUP BY c.id, c.name, c.region$$,
-    schedule     => '1m',
-    refresh_mode => 'FULL');
-SELECT * FROM customer_totals ORDER BY customer_id;
+    schedule => '1m');
+SELECT customer_id, name, region, order_count, revenue FROM customer_totals ORDER BY customer_id;
+\echo '    It also has hidden __pgt_* columns (row identity, aggregate state), so name the'
+\echo '    columns you select rather than using *:'
+SELECT string_agg(attname, ', ' ORDER BY attnum) AS all_columns
+  FROM pg_attribute
+ WHERE attrelid = 'customer_totals'::regclass AND attnum > 0 AND NOT attisdropped;
 
 \echo
-\echo '### 4. A stream table that reads another stream table'
+\echo '### 4. A stream table that reads another stream table, DIFFERENTIAL as well:'
+\echo '    what a refresh of customer_totals applies is captured like any change.'
 SELECT pgtrickle.create_stream_table(
     'region_totals',
     $$SELECT region, count(*) AS customers,
              sum(order_count) AS orders, sum(revenue) AS revenue
         FROM customer_totals
        GROUP BY region$$,
-    schedule     => '1m',
-    refresh_mode => 'FULL');
-SELECT * FROM region_totals ORDER BY region;
+    schedule => '1m');
+SELECT region, customers, orders, revenue FROM region_totals ORDER BY region;
 
 \echo
-\echo '### 5. Change the sources: a new customer, new orders, an update, a delete'
+\echo '### 5. Not every query can be maintained differentially.  An outer join (to count'
+\echo '    customers without orders too) is refused in DIFFERENTIAL mode, naming why ...'
+DO $$
+DECLARE
+    detail text;
+    hint text;
+BEGIN
+    PERFORM pgtrickle.create_stream_table(
+        'customer_activity',
+        $q$SELECT c.id AS customer_id, c.name, count(o.id) AS order_count
+             FROM customers c LEFT JOIN orders o ON o.customer_id = c.id
+            GROUP BY c.id, c.name$q$);
+    RAISE EXCEPTION 'an outer join was accepted for DIFFERENTIAL refresh';
+EXCEPTION WHEN feature_not_supported THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    RAISE NOTICE 'refused (SQLSTATE %): %', SQLSTATE, SQLERRM
+        USING DETAIL = detail, HINT = hint;
+END $$;
+\echo '    ... and with refresh_mode => AUTO it becomes a FULL stream table, with a NOTICE.'
+\echo '    It is recomputed at every refresh: the contrast to the two above.'
+SELECT pgtrickle.create_stream_table(
+    'customer_activity',
+    $$SELECT c.id AS customer_id, c.name, count(o.id) AS order_count
+        FROM customers c LEFT JOIN orders o ON o.customer_id = c.id
+       GROUP BY c.id, c.name$$,
+    schedule     => '1m',
+    refresh_mode => 'AUTO');
+SELECT pgt_name, refresh_mode, requested_refresh_mode, fallback_reason
+  FROM pgtrickle.pgt_stream_tables ORDER BY pgt_id;
+
+\echo
+\echo '### 6. Change the sources: a new customer, new orders, an update, a delete'
 INSERT INTO customers VALUES (4, 'Barbara', 'US');
 INSERT INTO orders VALUES (5, 4, 250.00), (6, 2, 15.00);
 UPDATE orders SET amount = 40.00 WHERE id = 2;
 DELETE FROM orders WHERE id = 4;
+\echo '    Triggers copied the changed rows into change buffers, one per source'
+\echo '    (an UPDATE is captured as its old and its new row):'
+SELECT string_agg(format('SELECT %L AS source, count(*) AS captured_changes FROM pgtrickle_changes.%I',
+                         c.relname, 'changes_' || c.oid), ' UNION ALL ' ORDER BY c.relname)
+  FROM pg_class c WHERE c.oid IN ('customers'::regclass, 'orders'::regclass) \gexec
 \echo '    The stream tables still hold the result of their last refresh:'
-SELECT * FROM customer_totals ORDER BY customer_id;
+SELECT customer_id, name, region, order_count, revenue FROM customer_totals ORDER BY customer_id;
 
 \echo
-\echo '### 6. Refresh, upstream table first.  (The background scheduler that does this'
+\echo '### 7. Refresh, upstream table first.  (The background scheduler that does this'
 \echo '    on each table''s schedule comes in a later version.)'
 SELECT pgtrickle.refresh_stream_table('customer_totals');
 SELECT pgtrickle.refresh_stream_table('region_totals');
-SELECT * FROM customer_totals ORDER BY customer_id;
-SELECT * FROM region_totals ORDER BY region;
+SELECT pgtrickle.refresh_stream_table('customer_activity');
+SELECT customer_id, name, region, order_count, revenue FROM customer_totals ORDER BY customer_id;
+SELECT region, customers, orders, revenue FROM region_totals ORDER BY region;
+SELECT customer_id, name, order_count FROM customer_activity ORDER BY customer_id;
 
 \echo
-\echo '### 7. Verify: refresh, then compare with the query.  No rows = consistent.'
+\echo '### 8. The refresh history says what each refresh did and why: the DIFFERENTIAL'
+\echo '    tables applied their pending changes (a changed row counts as one deleted and'
+\echo '    one inserted), the FULL one recomputed everything.  The 6 changes of region_totals'
+\echo '    applied are the rows the refresh of customer_totals deleted and inserted.'
+SELECT h.refresh_id, s.pgt_name, h.action, h.reason, h.rows_inserted, h.rows_deleted
+  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ ORDER BY h.refresh_id;
+
+\echo
+\echo '### 9. Refresh again with nothing changed: NO_DATA, nothing to apply.'
+SELECT pgtrickle.refresh_stream_table('customer_totals');
+SELECT pgtrickle.refresh_stream_table('region_totals');
+SELECT h.refresh_id, s.pgt_name, h.action, h.reason, h.rows_inserted, h.rows_deleted
+  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ ORDER BY h.refresh_id DESC LIMIT 2;
+
+\echo
+\echo '### 10. Verify: refresh, then compare with the query.  No rows = consistent.'
 SELECT * FROM pgtrickle.verify_stream_table('customer_totals');
 SELECT * FROM pgtrickle.verify_stream_table('region_totals');
+SELECT * FROM pgtrickle.verify_stream_table('customer_activity');
 
 \echo
-\echo '### 8. Stream tables are read-only, and their sources are protected'
+\echo '### 11. Stream tables are read-only, and their sources are protected'
 DO $$
 BEGIN
     DELETE FROM customer_totals;
@@ -242,16 +304,22 @@ EXCEPTION WHEN dependent_objects_still_exist THEN
 END $$;
 
 \echo
-\echo '### 9. Monitoring: statistics, refresh history, overall health'
-\echo '    (quick_health says WARNING: there is no scheduler running yet)'
-SELECT * FROM pgtrickle.pg_stat_stream_tables ORDER BY pgt_id \gx
-SELECT refresh_id, action, status, rows_inserted, rows_deleted, initiated_by
-  FROM pgtrickle.get_refresh_history('customer_totals');
-SELECT * FROM pgtrickle.quick_health;
+\echo '### 12. How each table is refreshed: explain_st.  (Its differential_refresh_sql is'
+\echo '    the statement a differential refresh runs; EXPLAIN it to check index use.)'
+SELECT t.name, e.property, e.value
+  FROM (VALUES (1, 'region_totals'), (2, 'customer_activity')) AS t(n, name),
+       LATERAL pgtrickle.explain_st(t.name) WITH ORDINALITY AS e(property, value, i)
+ WHERE e.property IN ('refresh_mode', 'requested_refresh_mode', 'sources',
+                      'differential_supported', 'fallback_reason')
+ ORDER BY t.n, e.i;
 
 \echo
-\echo '### 10. How a stream table is refreshed'
-SELECT * FROM pgtrickle.explain_st('region_totals');
+\echo '### 13. Monitoring: statistics per stream table, and overall health'
+\echo '    (quick_health says WARNING: there is no scheduler running yet)'
+SELECT pgt_name, refresh_mode, status, last_action, total_refreshes,
+       total_rows_inserted, total_rows_deleted, stale
+  FROM pgtrickle.pg_stat_stream_tables ORDER BY pgt_id;
+SELECT * FROM pgtrickle.quick_health;
 SQL
 	warn "the demo session stopped at an error (above); the server is still running"
 	note "connect: psql -h $dir -p $port -U postgres    stop: scripts/demo.sh stop"

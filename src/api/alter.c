@@ -215,7 +215,7 @@ StreamTableSetMode(StreamTable *st, const char *requested)
 	if (strcmp(mode, "DIFFERENTIAL") == 0)
 	{
 		StreamTableEnableDifferential(st);
-		RefreshExecute(st, REFRESH_REINITIALIZE, NULL);
+		RefreshExecute(st, REFRESH_MODE_SWITCH, NULL);
 	}
 	else
 	{

@@ -458,7 +458,7 @@ add_columns(Relation src, Oid buffer_relid, Bitmapset *cols)
 							 bms_next_member(cols, -1) == a ? "" : ",", def);
 	}
 	if (create)
-		appendStringInfoChar(&sql, ')');
+		appendStringInfoString(&sql, ") USING heap");
 
 	SPI_connect();
 	CaptureExecute(sql.data, 0, NULL, NULL, InvalidSnapshot, false);

@@ -7,22 +7,37 @@
  * Statement-level AFTER INSERT / UPDATE / DELETE triggers with transition
  * tables and an AFTER TRUNCATE trigger, enabled ALWAYS (replicas apply
  * changes with session_replication_role = replica; those are changes too).
- * Each firing runs one INSERT INTO buffer ... SELECT ... FROM <transition
- * table> as the buffer's owner, so a writer needs no rights on the buffer.
+ * Each firing copies the rows of its transition table(s) into the buffer in
+ * one batch, whatever the writer's rights on the buffer.
  *
- * The INSERT is prepared once per trigger and kept in a backend-local hash
- * keyed by the trigger's OID.  A relcache invalidation of the source or the
- * buffer (DDL, but also VACUUM and ANALYZE) marks the entry for a check:
- * the statement text is built again from the current layouts and the plan
- * replaced only when the text differs, e.g. after the buffer gained
- * columns.  The hot path builds nothing and never re-plans by itself.
+ * Two ways to write the batch, chosen per trigger when its entry is built:
+ *
+ * - direct (the normal case: the buffer is a bare table, as buffer.c makes
+ *	 it): the transition tuples are read in C and written with
+ *	 table_multi_insert, like COPY does.  No executor, no plan, no rights to
+ *	 check (the same as running as the buffer's owner); per-statement cost
+ *	 is a few microseconds plus the heap and WAL writes themselves.
+ * - SQL (the buffer has indexes, constraints, triggers, rules or policies,
+ *	 or a column type that differs): one INSERT INTO buffer ... SELECT ...
+ *	 FROM <transition table>, run through SPI as the buffer's owner with the
+ *	 transition tables registered, prepared once and kept.
+ *
+ * Entries live in a backend-local hash keyed by the trigger's OID.  A
+ * relcache invalidation of the source or the buffer (DDL, but also VACUUM
+ * and ANALYZE) marks an entry for a check before its next use: the column
+ * map and statement are built again from the current layouts, and a kept
+ * plan is replaced only when the statement text differs (the buffer gained
+ * columns, a column was renamed).  The hot path builds nothing.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/hio.h"
 #include "access/relation.h"
+#include "access/tableam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
@@ -30,10 +45,14 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "executor/tuptable.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -48,9 +67,11 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "storage/bufmgr.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
 #include "utils/xid8.h"
 
 #include "capture/capture.h"
@@ -79,7 +100,7 @@ static const int16 event_type[CAPTURE_NEVENTS] = {
 	TRIGGER_TYPE_TRUNCATE
 };
 
-/* The prepared INSERT of one capture trigger. */
+/* How one capture trigger writes to its buffer. */
 typedef struct CapturePlan
 {
 	Oid			tgoid;			/* hash key */
@@ -88,10 +109,19 @@ typedef struct CapturePlan
 	Oid			source_relid;
 	Oid			buffer_relid;
 	Oid			sequence_relid;
-	Oid			owner;			/* the buffer's, who runs the INSERT */
-	char	   *sql;			/* in TopMemoryContext */
-	SPIPlanPtr	plan;			/* kept */
+	Oid			owner;			/* the buffer's, who runs the SQL */
+	bool		direct;			/* write tuples directly, not through SQL */
+	int			buffer_natts;
+	AttrNumber *source_attnum;	/* per buffer column: source attnum or 0 */
+	char	   *sql;			/* the INSERT (TopMemoryContext) */
+	SPIPlanPtr	plan;			/* prepared sql, kept; NULL until needed */
 } CapturePlan;
+
+/* Tuples per table_multi_insert call, and bytes. */
+#define CAPTURE_BATCH_TUPLES 1000
+#define CAPTURE_BATCH_BYTES (64 * 1024)
+/* From this many rows on, write through a bulk-insert ring buffer. */
+#define CAPTURE_BULK_ROWS 1000
 
 static HTAB *capture_plans = NULL;
 static bool capture_plans_stale = false;	/* some entry is invalid */
@@ -136,8 +166,11 @@ free_entry(CapturePlan *p)
 		SPI_freeplan(p->plan);
 	if (p->sql != NULL)
 		pfree(p->sql);
+	if (p->source_attnum != NULL)
+		pfree(p->source_attnum);
 	p->plan = NULL;
 	p->sql = NULL;
+	p->source_attnum = NULL;
 }
 
 /* Forget plans of buffers that no longer exist. */
@@ -223,14 +256,54 @@ insert_sql(CaptureEvent event, Relation src, Relation buf,
 }
 
 /*
- * Bring an entry up to date: find the buffer, build the statement, and
- * prepare it again if its text changed.  Runs inside the trigger's SPI
- * connection (the transition tables must be registered) and leaves the
- * current user set to the buffer's owner.
+ * Whether tuples can be written to the buffer directly: a heap with nothing
+ * else to maintain (no indexes, constraints, triggers, rules, policies) and
+ * every captured column of the type its source column stores.
+ */
+static bool
+direct_possible(Relation src, Relation buf, const AttrNumber *source_attnum)
+{
+	TupleDesc	bdesc = RelationGetDescr(buf);
+
+	if (buf->rd_rel->relam != HEAP_TABLE_AM_OID ||
+		buf->rd_rel->relhasindex || buf->rd_rel->relhasrules ||
+		buf->rd_rel->relhastriggers || buf->rd_rel->relrowsecurity ||
+		(bdesc->constr != NULL && bdesc->constr->num_check > 0) ||
+		bdesc->natts < 3 ||
+		TupleDescAttr(bdesc, 0)->atttypid != XID8OID ||
+		TupleDescAttr(bdesc, 1)->atttypid != INT8OID ||
+		TupleDescAttr(bdesc, 2)->atttypid != INT2OID)
+		return false;
+	for (int i = 3; i < bdesc->natts; i++)
+	{
+		Form_pg_attribute batt = TupleDescAttr(bdesc, i);
+		Form_pg_attribute satt;
+		int32		typmod;
+
+		if (batt->attisdropped || source_attnum[i] == 0)
+		{
+			/* written as NULL */
+			if (!batt->attisdropped && (batt->attnotnull || batt->atthasdef ||
+										batt->attgenerated))
+				return false;
+			continue;
+		}
+		satt = TupleDescAttr(RelationGetDescr(src), source_attnum[i] - 1);
+		typmod = satt->atttypmod;
+		if (getBaseTypeAndTypmod(satt->atttypid, &typmod) != batt->atttypid ||
+			typmod != batt->atttypmod || batt->attgenerated)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Bring an entry up to date: find the buffer, map its columns to the
+ * source's, decide how to write, build the INSERT, and drop a kept plan
+ * whose text changed.
  */
 static void
-refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
-			  int save_sec_context)
+refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event)
 {
 	Trigger    *trigger = trigdata->tg_trigger;
 	Relation	src = trigdata->tg_relation;
@@ -238,6 +311,8 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 	Oid			nsp;
 	Oid			buffer_relid;
 	Relation	buf;
+	AttrNumber *map;
+	AttrNumber *source_attnum;
 	char	   *sql;
 
 	if (trigger->tgnargs != 1)
@@ -263,7 +338,30 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 	if (buf->rd_rel->relkind != RELKIND_RELATION)
 		elog(ERROR, "change buffer %s is not a table", RelationGetRelationName(buf));
 
+	/* invert the map: for each buffer column, the source column it copies */
+	map = CaptureColumnMap(buffer_relid, RelationGetRelid(src),
+						   RelationGetNumberOfAttributes(src));
+	source_attnum = MemoryContextAllocZero(TopMemoryContext,
+										   sizeof(AttrNumber) * RelationGetNumberOfAttributes(buf));
+	for (int a = 1; a <= RelationGetNumberOfAttributes(src); a++)
+		if (map[a] > 3 && map[a] <= RelationGetNumberOfAttributes(buf) &&
+			!TupleDescAttr(RelationGetDescr(src), a - 1)->attisdropped)
+			source_attnum[map[a] - 1] = a;
+
 	sql = insert_sql(event, src, buf, trigger);
+	if (p->plan != NULL && strcmp(p->sql, sql) != 0)
+	{
+		SPI_freeplan(p->plan);
+		p->plan = NULL;
+	}
+	if (p->sql != NULL)
+		pfree(p->sql);
+	p->sql = MemoryContextStrdup(TopMemoryContext, sql);
+	if (p->source_attnum != NULL)
+		pfree(p->source_attnum);
+	p->source_attnum = source_attnum;
+	p->buffer_natts = RelationGetNumberOfAttributes(buf);
+	p->direct = direct_possible(src, buf, source_attnum);
 	p->source_relid = RelationGetRelid(src);
 	p->buffer_relid = buffer_relid;
 	p->owner = buf->rd_rel->relowner;
@@ -272,9 +370,172 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 		elog(ERROR, "sequence %s.%s does not exist", CAPTURE_SCHEMA, CAPTURE_SEQUENCE);
 	relation_close(buf, NoLock);
 
-	/* as the buffer's owner: the writer may not even see its schema */
+	/* an invalidation that arrived meanwhile means: check again next time */
+	p->valid = (p->generation == generation);
+}
+
+/*
+ * Append the rows of one transition table to the buffer with multiplicity
+ * mult.  Values are copied as they are: each captured buffer column has the
+ * type its source column stores (a domain's base type).  Out-of-line
+ * values of the source are fetched and stored again by the heap's toaster.
+ */
+static void
+insert_direct_rows(CapturePlan *p, Relation src, Relation buf,
+				   Tuplestorestate *rows, int16 mult, Datum xid, Datum seq,
+				   BulkInsertState bistate)
+{
+	TupleDesc	bdesc = RelationGetDescr(buf);
+	TupleTableSlot *in = MakeSingleTupleTableSlot(RelationGetDescr(src),
+												  &TTSOpsMinimalTuple);
+	int			nslots = Min(tuplestore_tuple_count(rows), CAPTURE_BATCH_TUPLES);
+	TupleTableSlot **batch = palloc(sizeof(TupleTableSlot *) * nslots);
+	Datum	   *values = palloc(sizeof(Datum) * bdesc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * bdesc->natts);
+	CommandId	cid = GetCurrentCommandId(true);
+	int			nbatch = 0;
+	Size		bytes = 0;
+	int			readptr;
+
+	for (int i = 0; i < nslots; i++)
+		batch[i] = MakeSingleTupleTableSlot(bdesc, &TTSOpsHeapTuple);
+	values[0] = xid;
+	values[1] = seq;
+	values[2] = Int16GetDatum(mult);
+	isnull[0] = isnull[1] = isnull[2] = false;
+	for (int i = 3; i < bdesc->natts; i++)
+	{
+		values[i] = (Datum) 0;
+		isnull[i] = true;
+	}
+
+	/* a read pointer of our own: other triggers read the same tuplestore */
+	readptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+	tuplestore_select_read_pointer(rows, readptr);
+	tuplestore_rescan(rows);
+
+	while (tuplestore_gettupleslot(rows, true, false, in))
+	{
+		HeapTuple	tuple;
+
+		slot_getallattrs(in);
+		for (int i = 3; i < bdesc->natts; i++)
+		{
+			AttrNumber	a = p->source_attnum[i];
+
+			if (a != 0)
+			{
+				values[i] = in->tts_values[a - 1];
+				isnull[i] = in->tts_isnull[a - 1];
+			}
+		}
+		/* copies the values out of the tuplestore's memory */
+		tuple = heap_form_tuple(bdesc, values, isnull);
+		bytes += tuple->t_len;
+		ExecStoreHeapTuple(tuple, batch[nbatch++], true);
+
+		if (nbatch == nslots || bytes >= CAPTURE_BATCH_BYTES)
+		{
+			table_multi_insert(buf, batch, nbatch, cid, 0, bistate);
+			for (int i = 0; i < nbatch; i++)
+				ExecClearTuple(batch[i]);
+			nbatch = 0;
+			bytes = 0;
+		}
+	}
+	if (nbatch > 0)
+		table_multi_insert(buf, batch, nbatch, cid, 0, bistate);
+
+	for (int i = 0; i < nslots; i++)
+		ExecDropSingleTupleTableSlot(batch[i]);
+	pfree(batch);
+	pfree(values);
+	pfree(isnull);
+	ExecDropSingleTupleTableSlot(in);
+}
+
+static void
+insert_direct(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
+			  Datum xid, Datum seq)
+{
+	Relation	src = trigdata->tg_relation;
+	Relation	buf = table_open(p->buffer_relid, RowExclusiveLock);
+	int64		nrows = 0;
+	BulkInsertState bistate = NULL;
+
+	if (trigdata->tg_oldtable != NULL && event != CAPTURE_INSERT)
+		nrows += tuplestore_tuple_count(trigdata->tg_oldtable);
+	if (trigdata->tg_newtable != NULL && event != CAPTURE_DELETE)
+		nrows += tuplestore_tuple_count(trigdata->tg_newtable);
+	if (nrows > CAPTURE_BATCH_TUPLES)
+	{
+		/*
+		 * Keep the target page pinned between batches, but without the
+		 * bulk-write ring: the next refresh reads these pages, they had
+		 * better stay in shared buffers.
+		 */
+		bistate = GetBulkInsertState();
+		FreeAccessStrategy(bistate->strategy);
+		bistate->strategy = NULL;
+	}
+
+	switch (event)
+	{
+		case CAPTURE_INSERT:
+			insert_direct_rows(p, src, buf, trigdata->tg_newtable, 1, xid, seq, bistate);
+			break;
+		case CAPTURE_DELETE:
+			insert_direct_rows(p, src, buf, trigdata->tg_oldtable, -1, xid, seq, bistate);
+			break;
+		case CAPTURE_UPDATE:
+			insert_direct_rows(p, src, buf, trigdata->tg_oldtable, -1, xid, seq, bistate);
+			insert_direct_rows(p, src, buf, trigdata->tg_newtable, 1, xid, seq, bistate);
+			break;
+		case CAPTURE_TRUNCATE:
+		case CAPTURE_NEVENTS:
+			{
+				/* the marker: no columns */
+				TupleDesc	bdesc = RelationGetDescr(buf);
+				Datum	   *values = palloc0(sizeof(Datum) * bdesc->natts);
+				bool	   *isnull = palloc(sizeof(bool) * bdesc->natts);
+
+				memset(isnull, true, sizeof(bool) * bdesc->natts);
+				values[0] = xid;
+				values[1] = seq;
+				values[2] = Int16GetDatum(0);
+				isnull[0] = isnull[1] = isnull[2] = false;
+				simple_heap_insert(buf, heap_form_tuple(bdesc, values, isnull));
+			}
+			break;
+	}
+	if (bistate != NULL)
+	{
+		FreeBulkInsertState(bistate);
+		table_finish_bulk_insert(buf, 0);
+	}
+	table_close(buf, NoLock);
+}
+
+/*
+ * The same through SQL: the INSERT, prepared once, run as the buffer's
+ * owner (the writer may not even see its schema) with the transition
+ * tables registered under their names.
+ */
+static void
+insert_sql_plan(CapturePlan *p, TriggerData *trigdata, Datum xid, Datum seq)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		values[2] = {xid, seq};
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "could not register the transition tables");
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(p->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	if (p->plan == NULL || strcmp(p->sql, sql) != 0)
+	if (p->plan == NULL)
 	{
 		Oid			argtypes[2] = {XID8OID, INT8OID};
 		int			nestlevel = NewGUCNestLevel();
@@ -283,19 +544,20 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 		(void) set_config_option("search_path", PGT_SAFE_SEARCH_PATH,
 								 PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
-		plan = SPI_prepare_cursor(sql, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
+		plan = SPI_prepare_cursor(p->sql, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
 		AtEOXact_GUC(true, nestlevel);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare change capture (%s): %s",
-				 SPI_result_code_string(SPI_result), sql);
+				 SPI_result_code_string(SPI_result), p->sql);
 		if (SPI_keepplan(plan) != 0)
 			elog(ERROR, "could not keep the change capture plan");
-		free_entry(p);
 		p->plan = plan;
-		p->sql = MemoryContextStrdup(TopMemoryContext, sql);
 	}
-	/* an invalidation that arrived meanwhile means: check again next time */
-	p->valid = (p->generation == generation);
+	rc = SPI_execute_plan(p->plan, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "change capture failed (%s): %s", SPI_result_code_string(rc), p->sql);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	SPI_finish();
 }
 
 static CaptureEvent
@@ -347,10 +609,8 @@ pgt_capture(PG_FUNCTION_ARGS)
 	CaptureEvent event;
 	CapturePlan *p;
 	bool		found;
-	Oid			save_userid;
-	int			save_sec_context;
-	Datum		values[2];
-	int			rc;
+	Datum		xid;
+	Datum		seq;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "pgtrickle._capture() must be called as a trigger");
@@ -368,30 +628,21 @@ pgt_capture(PG_FUNCTION_ARGS)
 		memset(((char *) p) + sizeof(Oid), 0, sizeof(CapturePlan) - sizeof(Oid));
 		p->valid = false;
 	}
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
-		elog(ERROR, "could not register the transition tables");
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	if (p->valid)
 	{
 		/* taking the lock may deliver invalidations */
 		LockRelationOid(p->buffer_relid, RowExclusiveLock);
-		SetUserIdAndSecContext(p->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	}
 	if (!p->valid)
-		refresh_entry(p, trigdata, event, save_sec_context);
+		refresh_entry(p, trigdata, event);
 
-	values[0] = FullTransactionIdGetDatum(GetTopFullTransactionId());
-	values[1] = DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(p->sequence_relid));
-	rc = SPI_execute_plan(p->plan, values, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "change capture failed (%s): %s", SPI_result_code_string(rc), p->sql);
-
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	SPI_finish();
+	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	/* the sequence belongs to the catalog owner, not to the writer */
+	seq = Int64GetDatum(nextval_internal(p->sequence_relid, false));
+	if (p->direct)
+		insert_direct(p, trigdata, event, xid, seq);
+	else
+		insert_sql_plan(p, trigdata, xid, seq);
 	return PointerGetDatum(NULL);
 }
 

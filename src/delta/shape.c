@@ -24,6 +24,7 @@
 #include "utils/ruleutils.h"
 #include "utils/typcache.h"
 
+#include "capture/capture.h"
 #include "delta/delta.h"
 #include "refresh/refresh.h"
 
@@ -161,8 +162,12 @@ check_setop(Node *node, SupportContext *ctx)
 	{
 		SetOperationStmt *op = (SetOperationStmt *) node;
 
-		if (op->op != SETOP_UNION || !op->all)
-			return refuse(ctx, "UNION, INTERSECT or EXCEPT without ALL");
+		if (op->op == SETOP_INTERSECT)
+			return refuse(ctx, op->all ? "INTERSECT ALL" : "INTERSECT");
+		if (op->op == SETOP_EXCEPT)
+			return refuse(ctx, op->all ? "EXCEPT ALL" : "EXCEPT");
+		if (!op->all)
+			return refuse(ctx, "UNION without ALL (use UNION ALL, or SELECT DISTINCT over it)");
 		return check_setop(op->larg, ctx) || check_setop(op->rarg, ctx);
 	}
 	return refuse(ctx, "an unsupported set operation");
@@ -217,6 +222,13 @@ check_query(Query *q, SupportContext *ctx, bool top)
 					return refuse(ctx, psprintf("partitioned table %s as a source", get_rel_name(rte->relid)));
 				if (rte->relkind != RELKIND_RELATION)
 					return refuse(ctx, psprintf("%s as a source (not a plain table)", get_rel_name(rte->relid)));
+				{
+					/* what capture cannot follow (partitions, inheritance) */
+					const char *why = CaptureUnsupportedReason(rte->relid);
+
+					if (why != NULL)
+						return refuse(ctx, psprintf("source %s: %s", get_rel_name(rte->relid), why));
+				}
 				if (rte->tablesample)
 					return refuse(ctx, "TABLESAMPLE");
 				break;

@@ -122,6 +122,7 @@ full_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
 	o->rows_deleted = SPI_processed;
 	SPI_freeplan(plan);
 	run_apply(DeltaFullSql(st, shape), snapshot, o);
+	o->delta_row_count = o->rows_inserted + o->rows_deleted;
 }
 
 /*
@@ -162,10 +163,18 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 	ListCell   *lc;
 	int64		total = 0;
 
-	if (who == REFRESH_INITIAL || who == REFRESH_REINITIALIZE)
+	if (who == REFRESH_INITIAL || !st->is_populated)
 	{
-		o->action = who == REFRESH_INITIAL ? "FULL" : "REINITIALIZE";
-		o->reason = who == REFRESH_INITIAL ? "initial population" : "defining query changed";
+		o->action = "FULL";
+		o->reason = "initial population";
+		full_apply(st, DifferentialShape(st), snapshot, o);
+		return;
+	}
+	if (who == REFRESH_REINITIALIZE || who == REFRESH_MODE_SWITCH)
+	{
+		o->action = "REINITIALIZE";
+		o->reason = who == REFRESH_REINITIALIZE ? "defining query changed"
+			: "switched to DIFFERENTIAL";
 		full_apply(st, DifferentialShape(st), snapshot, o);
 		return;
 	}

@@ -91,6 +91,7 @@ initiator_name(RefreshInitiator who)
 			return "INITIAL";
 		case REFRESH_MANUAL:
 		case REFRESH_REINITIALIZE:
+		case REFRESH_MODE_SWITCH:
 			break;
 	}
 	return "MANUAL";
@@ -170,7 +171,8 @@ RefreshExecute(const StreamTable *st, RefreshInitiator who, Snapshot snapshot)
 	o.initiated_by = initiator_name(who);
 	if (o.action == NULL)
 	{
-		o.action = who == REFRESH_REINITIALIZE ? "REINITIALIZE" : "FULL";
+		o.action = who == REFRESH_REINITIALIZE || who == REFRESH_MODE_SWITCH ?
+			"REINITIALIZE" : "FULL";
 		o.delta_row_count = o.rows_inserted + o.rows_deleted;
 		if (who == REFRESH_INITIAL)
 			o.reason = "initial population";

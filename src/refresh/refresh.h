@@ -20,7 +20,8 @@ typedef enum RefreshInitiator
 	REFRESH_MANUAL,
 	REFRESH_SCHEDULER,
 	REFRESH_INITIAL,
-	REFRESH_REINITIALIZE		/* after a change of the defining query */
+	REFRESH_REINITIALIZE,		/* after a change of the defining query */
+	REFRESH_MODE_SWITCH			/* after a switch to DIFFERENTIAL */
 } RefreshInitiator;
 
 /* A refresh running as the stream table's owner (sandbox.c). */

@@ -47,15 +47,37 @@ SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k, v::
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r', '1m', 'DIFFERENTIAL')$$);
 CREATE VIEW m_view AS SELECT id, k FROM m_a;
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM m_view', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM m_a EXCEPT ALL SELECT k FROM m_b', '1m', 'DIFFERENTIAL')$$);
+-- sources capture cannot follow: AUTO falls back to FULL, DIFFERENTIAL says why
+CREATE TABLE m_parted (id int, k int) PARTITION BY RANGE (id);
+CREATE TABLE m_part1 PARTITION OF m_parted FOR VALUES FROM (0) TO (100);
+INSERT INTO m_parted VALUES (1, 1), (2, 2);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_parted', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_part1', '1m', 'DIFFERENTIAL')$$);
+SELECT pgtrickle.create_stream_table('m_from_part', 'SELECT id, k FROM m_part1', '1m', 'AUTO');
+SELECT pgt_test.refresh('m_from_part');
+SELECT pgtrickle.drop_stream_table('m_from_part');
+DROP TABLE m_parted;
 SELECT pgtrickle.create_stream_table('m_auto', 'SELECT a.id, b.v FROM m_a a LEFT JOIN m_b b ON b.id = a.id', '1m', 'AUTO');
 SELECT property, value FROM pgtrickle.explain_st('m_auto')
  WHERE property IN ('refresh_mode', 'requested_refresh_mode', 'differential_supported', 'fallback_reason');
+
+-- initialize => false: the first refresh is the initial population
+SELECT pgtrickle.create_stream_table('m_lazy', 'SELECT id, v FROM m_a WHERE k = 1', '1m', 'DIFFERENTIAL', false);
+INSERT INTO m_a VALUES (44, 1, 'lazy');
+SELECT pgt_test.refresh('m_lazy');
+SELECT action, reason FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ WHERE s.pgt_name = 'm_lazy' ORDER BY refresh_id LIMIT 1;
+INSERT INTO m_a VALUES (45, 1, 'later');
+SELECT pgt_test.drefresh('m_lazy');
 
 -- switching modes in place
 SELECT pgtrickle.alter_stream_table('m_union', refresh_mode => 'FULL');
 SELECT attname FROM pg_attribute WHERE attrelid = 'm_union'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
 SELECT pgt_test.refresh('m_union');
 SELECT pgtrickle.alter_stream_table('m_union', refresh_mode => 'DIFFERENTIAL');
+SELECT action, reason FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ WHERE s.pgt_name = 'm_union' ORDER BY refresh_id DESC LIMIT 1;
 INSERT INTO m_b VALUES (32, 3, 'b32');
 SELECT pgt_test.drefresh('m_union');
 -- a query change on a differential stream table keeps it differential
