@@ -28,26 +28,34 @@
  * change of the stream table's owner.  Does nothing for a stream table whose
  * mode in effect is not DIFFERENTIAL.
  *
- * When a source starts being captured, or gains columns this stream table
- * needs, the stream table's frontier for it is reset to NULL: its next
- * refresh must be a full one (CapturePendingChanges says so).  Must run
- * before the snapshot of that refresh is taken.
+ * When a source starts being captured, or gains columns a consumer needs,
+ * the frontiers of the consumers concerned are reset to NULL: their next
+ * refresh must be a full one (CapturePendingChanges says so).  Must run in
+ * the transaction of, and before the snapshot of, the stream table's first
+ * refresh; refuses (0A000) in REPEATABLE READ or SERIALIZABLE when the
+ * stream table has no frontier yet, as that snapshot predates its locks.
+ * Partitioned tables, partitions, inheritance parents and children,
+ * foreign tables and materialized views are refused (0A000).
  */
 extern void CaptureAttach(int64 pgt_id);
 
 /*
  * Drop the buffers (and with them the triggers) of sources no DIFFERENTIAL
- * stream table reads any more, including buffers of dropped sources; take
- * buffer rights away from roles that no longer own a consumer; forget the
- * frontiers of stream tables that are not DIFFERENTIAL.  Cheap when there is
- * nothing to do: safe to call from the sql_drop event trigger.
+ * stream table reads any more (a buffer of a dropped source goes with the
+ * source already); make each remaining buffer readable by exactly the
+ * owners of its consumers (after a drop or an ALTER ... OWNER); forget the
+ * frontiers of stream tables that are not DIFFERENTIAL.  One catalog query
+ * when there is nothing to do: meant for the sql_drop and ddl_command_end
+ * event triggers as well as for drop and mode changes.
  */
 extern void CaptureDetachUnused(void);
 
 /*
- * After a refresh of pgt_id that read its sources at snapshot: record the
- * frontier of each of its captured sources.  For a stream table that is not
- * DIFFERENTIAL the frontiers are reset to NULL instead.
+ * After a refresh of pgt_id that read its sources at snapshot, in the same
+ * transaction: record the frontier of each of its captured sources.  For a
+ * stream table that is not DIFFERENTIAL the frontiers are reset to NULL
+ * instead.  Nothing may write to its sources between the snapshot and this
+ * call in this transaction (such rows would count as consumed).
  */
 extern void CaptureAdvanceFrontiers(int64 pgt_id, Snapshot snapshot);
 

@@ -859,8 +859,8 @@ def self_test(opts, results, admin_dsn, log_dir):
     rules = [
         (("DIFFERENTIAL", "DIFFERENTIAL", "COMPLETED", "change set 3% of source"), True),
         (("DIFFERENTIAL", "NO_DATA", "COMPLETED", "no pending change"), True),
-        (("DIFFERENTIAL", "FULL", "COMPLETED", "source truncated"), True),
-        (("DIFFERENTIAL", "FULL", "COMPLETED", "change set 60% of source, above cost limit"), True),
+        (("DIFFERENTIAL", "FULL", "COMPLETED", "source orders truncated"), True),
+        (("DIFFERENTIAL", "FULL", "COMPLETED", "FULL by cost: change set 60% of source items"), True),
         (("DIFFERENTIAL", "FULL", "COMPLETED", "configured FULL"), False),
         (("DIFFERENTIAL", "FULL", "COMPLETED", None), False),
         (("DIFFERENTIAL", "REINITIALIZE", "COMPLETED", "query changed"), False),
