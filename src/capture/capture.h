@@ -90,7 +90,10 @@ extern char *CaptureDeltaSubquery(int64 pgt_id, Oid source_relid);
 
 /*
  * After a refresh of pgt_id: delete buffer rows of its sources that every
- * DIFFERENTIAL consumer has consumed.
+ * DIFFERENTIAL consumer has consumed.  Does nothing in REPEATABLE READ or
+ * SERIALIZABLE (its snapshot could miss a consumer that committed since),
+ * nor for a source whose consumers are being changed or pruned by another
+ * transaction: a later prune catches up.
  */
 extern void CapturePrune(int64 pgt_id);
 

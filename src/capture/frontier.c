@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -217,11 +218,20 @@ CaptureAdvanceFrontiers(int64 pgt_id, Snapshot snapshot)
 	SPI_finish();
 }
 
+/*
+ * The DELETE must see every consumer that committed before it took the
+ * consumer lock: a transaction snapshot may be older than that, so pruning
+ * happens only in READ COMMITTED (the next such refresh catches up).
+ */
 void
 CapturePrune(int64 pgt_id)
 {
-	List	   *sources = captured_sources(pgt_id);
+	List	   *sources;
 	ListCell   *lc;
+
+	if (IsolationUsesXactSnapshot())
+		return;
+	sources = captured_sources(pgt_id);
 
 	foreach(lc, sources)
 	{

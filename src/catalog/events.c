@@ -45,6 +45,8 @@ pgt_on_ddl_command_end(PG_FUNCTION_ARGS)
 	{
 		DependCheckStorageColumns();
 		DependSync(0);
+		/* e.g. a new owner of a stream table needs rights on its buffers */
+		CaptureDetachUnused();
 	}
 	PG_RETURN_VOID();
 }

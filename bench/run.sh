@@ -1,0 +1,744 @@
+#!/usr/bin/env bash
+# pg_trickle benchmarks: one command, one throwaway cluster, one results table.
+#
+#   bench/run.sh [--quick] [--only NAME[,NAME...]] [--keep] [--reps N]
+#                [--no-deps] [--no-build]
+#
+# Run as root from the checkout.  Installs the Debian packages the project
+# needs (scripts/deps.sh), builds and installs the extension (make install),
+# starts a PostgreSQL 15 server tuned for benchmarking in a fresh
+# /tmp/pg_trickle-bench.XXXXXX directory as the postgres OS user, loads the
+# data, measures, prints a markdown table and writes it to
+# bench/results/latest.md (git-ignored).  The server is stopped and the
+# directory removed at the end unless --keep.  See bench/README.md.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+BENCH=$PGT_ROOT/bench
+ALL_SCENARIOS=(refresh nodata capture scaling)
+# psql prints "Time: ..." in the client's language; parse the C locale.
+export LC_ALL=C LANG=C
+unset PGOPTIONS PGDATABASE PGHOST PGPORT PGUSER
+
+usage() {
+	cat <<'EOT'
+usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--keep] [--reps N]
+                    [--no-deps] [--no-build]
+
+  --quick       10x smaller data and shorter pgbench runs (a smoke test, < 3 min)
+  --only NAME   run only these scenarios (repeatable or comma-separated):
+                  refresh  DIFFERENTIAL vs FULL vs REFRESH MATERIALIZED VIEW
+                           (aggregate, 3-table join, join + aggregate; 0.1 % and 1 %)
+                  nodata   cost of a refresh with no pending change
+                  capture  DML cost with vs without a DIFFERENTIAL stream table
+                  scaling  refresh of a fixed change as the source grows
+  --keep        keep the cluster running and its directory (prints how to connect)
+  --reps N      repetitions per measurement, the median is reported (default 3)
+  --no-deps     do not run scripts/deps.sh
+  --no-build    do not run make / make install (benchmark what is installed)
+EOT
+}
+
+quick=0 keep=0 do_deps=1 do_build=1 reps=3 only=()
+while (($#)); do
+	case $1 in
+	--quick) quick=1 ;;
+	--keep) keep=1 ;;
+	--only | --reps)
+		(($# >= 2)) || die "$1 needs an argument"
+		if [[ $1 == --only ]]; then IFS=, read -ra names <<<"$2"; only+=("${names[@]}"); else reps=$2; fi
+		shift
+		;;
+	--only=*) IFS=, read -ra names <<<"${1#--only=}"; only+=("${names[@]}") ;;
+	--reps=*) reps=${1#--reps=} ;;
+	--no-deps) do_deps=0 ;;
+	--no-build) do_build=0 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; die "unknown argument: $1" ;;
+	esac
+	shift
+done
+[[ $reps =~ ^[1-9][0-9]*$ ]] || die "--reps needs a positive integer, not '$reps'"
+for name in "${only[@]}"; do
+	[[ " ${ALL_SCENARIOS[*]} " == *" $name "* ]] || die "unknown scenario '$name' (known: ${ALL_SCENARIOS[*]})"
+done
+selected() {
+	((${#only[@]} == 0)) && return 0
+	[[ " ${only[*]} " == *" $1 "* ]]
+}
+
+# --- sizes ----------------------------------------------------------------------
+# --quick divides every size by 10 (and shortens the pgbench runs).
+if ((quick)); then
+	n_regions=100 n_customers=10000 n_orders=100000
+	cap_rows=10000 pgbench_secs=3
+	scale_sizes=(10000 100000 1000000) scale_change=100
+else
+	n_regions=1000 n_customers=100000 n_orders=1000000
+	cap_rows=100000 pgbench_secs=15
+	scale_sizes=(100000 1000000 10000000) scale_change=1000
+fi
+pcts=(0.1 1)
+nodata_reps=200
+# Capture overheads are small against the noise of a shared machine: more
+# alternating runs there (at least 5 of each variant).
+cap_reps=$((reps < 5 ? 5 : reps))
+queries=(agg join join_agg)
+declare -A qlabel=([agg]="GROUP BY aggregate" [join]="3-table join" [join_agg]="join + aggregate")
+scale_queries=(agg join_agg)
+
+# human N: 100000 -> 100k, 10000000 -> 10M.
+human() {
+	local n=$1
+	if ((n >= 1000000 && n % 1000000 == 0)); then echo "$((n / 1000000))M"
+	elif ((n >= 1000 && n % 1000 == 0)); then echo "$((n / 1000))k"
+	else echo "$n"; fi
+}
+
+# --- prepare ------------------------------------------------------------------------
+is_root || die "run bench/run.sh as root (it installs the extension and runs the server as '$PGT_OS_USER')"
+t_start=$SECONDS
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+if ((do_deps)); then
+	section "Checking dependencies (scripts/deps.sh)"
+	"$PGT_ROOT/scripts/deps.sh"
+fi
+check_pg_config
+if ((do_build)); then
+	build_and_install
+fi
+extension_installed || die "pg_trickle is not installed (run without --no-build)"
+
+section "Starting a throwaway PostgreSQL server for benchmarking"
+work=$(mktemp -d /tmp/pg_trickle-bench.XXXXXX)
+chmod 700 "$work"
+mkdir -p "$work/logs" "$work/scripts"
+give_to_server_user "$work"
+raw=$work/raw.tsv metaf=$work/meta.tsv
+: >"$raw"
+server_started=0 current_log=
+
+on_exit() {
+	local rc=$?
+	set +e
+	if ((rc != 0)); then
+		if [[ -n $current_log && -f $current_log ]]; then
+			warn "last output ($current_log):"
+			tail -n 25 "$current_log" >&2
+		fi
+		if [[ -f $work/server.log ]]; then
+			warn "server log ($work/server.log):"
+			tail -n 15 "$work/server.log" >&2
+		fi
+	fi
+	if ((keep)); then
+		if ((server_started)); then
+			section "Kept the server running (--keep)"
+			note "connect: $(pg_bin psql) -h $work -p $port -U postgres bench"
+			note "stop:    runuser -u $PGT_OS_USER -- $(pg_bin pg_ctl) stop -D $work/data"
+			note "remove:  rm -rf $work   (after stopping)"
+		else
+			note "work directory kept: $work"
+		fi
+		return
+	fi
+	if ((server_started)); then
+		as_server_user "$work" "$(pg_bin pg_ctl)" stop -D "$work/data" -m fast -w >/dev/null 2>&1 ||
+			warn "could not stop the server in $work"
+	fi
+	# Only ever delete the directory this run created.
+	if [[ $work == /tmp/pg_trickle-bench.* && -d $work ]]; then
+		rm -rf "$work"
+	fi
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+port=$(free_port 55700 "$work")
+if ! as_server_user "$work" "$(pg_bin initdb)" -D "$work/data" -U postgres \
+	--auth-local=trust --auth-host=reject --no-locale -E UTF8 >"$work/initdb.log" 2>&1; then
+	cat "$work/initdb.log" >&2
+	die "initdb failed"
+fi
+cat >>"$work/data/postgresql.conf" <<EOF
+
+# --- pg_trickle benchmark (bench/run.sh); see bench/README.md ---
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$work'
+shared_preload_libraries = 'pg_trickle'
+pg_trickle.enabled = off            # only the benchmark refreshes
+shared_buffers = 1GB
+work_mem = 64MB
+maintenance_work_mem = 512MB
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+synchronous_commit = off            # fsync stays on; commits do not wait for the WAL flush
+autovacuum = off                    # the benchmark VACUUMs between rounds instead
+jit = off                           # JIT compile time is large and noisy at these sizes
+lc_messages = 'C'
+timezone = 'UTC'
+log_min_messages = warning
+EOF
+# The server loads the library once, at start: describe that one.
+lib=$("$PG_CONFIG" --pkglibdir)/pg_trickle.so
+lib_time=$(date -u -r "$lib" '+%Y-%m-%d %H:%M:%S UTC')
+if ! as_server_user "$work" "$(pg_bin pg_ctl)" start -D "$work/data" -l "$work/server.log" -w -t 120 >/dev/null; then
+	die "the server did not start"
+fi
+server_started=1
+note "directory: $work, port $port (unix socket only)"
+
+PSQL=("$(pg_bin psql)" -X -h "$work" -p "$port" -U postgres -v ON_ERROR_STOP=1)
+
+# sql TEXT: run TEXT in the bench database, print the result unaligned.
+sql() {
+	local out
+	if ! out=$(PGOPTIONS='-c client_min_messages=warning' "${PSQL[@]}" -d bench -qAt -c "$1" 2>&1); then
+		printf '%s\n' "$out" >&2
+		die "SQL failed: $1"
+	fi
+	[[ -z $out ]] || printf '%s\n' "$out"
+}
+
+# run_file NAME FILE [psql args]: run FILE untimed, output to logs/NAME.out.
+run_file() {
+	local name=$1 file=$2
+	shift 2
+	current_log=$work/logs/$name.out
+	"${PSQL[@]}" -d bench -q -f "$file" "$@" >"$current_log" 2>&1 || die "$name failed (see above)"
+}
+
+# timed NAME FILE: run a generated script in one session and keep its
+# timings.  Each timed statement follows a line `\echo @@ KEY`; psql's
+# \timing prints the client-side wall time of every statement, and the first
+# "Time:" after a marker is the one of its statement.
+timed() {
+	local name=$1 file=$2
+	current_log=$work/logs/$name.out
+	"${PSQL[@]}" -d bench -q -f "$file" >"$current_log" 2>&1 || die "$name failed (see above)"
+	awk '/^@@ / { k = $2; next }
+	     /^Time: / { if (k != "") { print k "\t" $2; k = "" } }' "$current_log" >>"$raw"
+}
+
+# script NAME: start a generated script; echo its path.
+script() {
+	local f=$work/scripts/$1.sql
+	printf '%s\n' '\set ON_ERROR_STOP 1' '\o /dev/null' '\timing on' >"$f"
+	echo "$f"
+}
+
+# refresh_stmt SET METHOD: the statement that refreshes one member of a set.
+refresh_stmt() {
+	case $2 in
+	diff) echo "SELECT pgtrickle.refresh_stream_table('bench.st_$1_diff');" ;;
+	full) echo "SELECT pgtrickle.refresh_stream_table('bench.st_$1_full');" ;;
+	mv) echo "REFRESH MATERIALIZED VIEW bench.mv_$1;" ;;
+	esac
+}
+
+declare -A have_diff=()
+# create_set SET QUERY ORDERS: materialized view, FULL stream table, and the
+# DIFFERENTIAL one when the engine accepts it.
+create_set() {
+	local set=$1 q=$2 orders=$3
+	sql "SELECT bench.create_mv('$set', '$q', '$orders')"
+	sql "SELECT bench.create_full('$set', '$q', '$orders')"
+	have_diff[$set]=$(sql "SELECT bench.try_create_diff('$set', '$q', '$orders')")
+	sql "SELECT bench.note('rows/$set', (SELECT count(*) FROM bench.mv_$set)::text)"
+	if [[ ${have_diff[$set]} == t ]]; then
+		note "$set: materialized view, FULL and DIFFERENTIAL stream tables"
+	else
+		note "$set: materialized view and FULL stream table; DIFFERENTIAL refused: $(sql "SELECT value FROM bench.meta WHERE key = 'diff/$set'")"
+	fi
+}
+
+# probe_diffs CHANGE_SQL SETS...: after CHANGE_SQL (a small change to the
+# sources), refresh each DIFFERENTIAL member once; one that fails is dropped
+# and reported as n/a with its error.
+probe_diffs() {
+	local change=$1 set any=0
+	shift
+	for set in "$@"; do [[ ${have_diff[$set]:-f} == t ]] && any=1; done
+	((any)) || return 0
+	sql "$change" >/dev/null
+	for set in "$@"; do
+		[[ ${have_diff[$set]:-f} == t ]] || continue
+		if [[ $(sql "SELECT bench.probe_diff('$set')") != t ]]; then
+			sql "SELECT bench.drop_diff('$set')" >/dev/null
+			have_diff[$set]=f
+			note "$set: DIFFERENTIAL stream table dropped, its refresh failed: $(sql "SELECT value FROM bench.meta WHERE key = 'diff/$set'")"
+		fi
+	done
+}
+
+# methods SET ROTATION: the refresh methods of a set, rotated so that no
+# method always runs first after a change (cache effects even out).
+methods() {
+	local all=(diff full mv) m=() i n
+	[[ ${have_diff[$1]:-f} == t ]] || all=(full mv)
+	n=${#all[@]}
+	for ((i = 0; i < n; i++)); do m+=("${all[$(((i + $2) % n))]}"); done
+	echo "${m[@]}"
+}
+
+# emit_round FILE KEYPREFIX SETS...: refresh every member of every set once,
+# timed, rotation by the round number in $round.
+emit_round() {
+	local f=$1 prefix=$2 set m qi=0
+	shift 2
+	for set in "$@"; do
+		for m in $(methods "$set" $((round + qi))); do
+			printf '\\echo @@ %s/%s/%s\n%s\n' "$prefix" "${set#sc_}" "$m" "$(refresh_stmt "$set" "$m")" >>"$f"
+		done
+		qi=$((qi + 1))
+	done
+}
+
+# emit_warmup FILE SETS...: one small change refreshed differentially,
+# untimed, so that timed differential refreshes run with cached plans (as in
+# the long-lived scheduler).
+emit_warmup() {
+	local f=$1 orders=$2 set any=0
+	shift 2
+	for set in "$@"; do [[ ${have_diff[$set]:-f} == t ]] && any=1; done
+	((any)) || return 0
+	echo "SELECT bench.apply_changes('$orders', 'orders', 10);" >>"$f"
+	for set in "$@"; do
+		[[ ${have_diff[$set]:-f} == t ]] && refresh_stmt "$set" diff >>"$f"
+	done
+	echo "VACUUM;" >>"$f"
+}
+
+loaded_dims=0 loaded_orders=0
+ensure_dims() {
+	((loaded_dims)) && return 0
+	note "loading regions ($(human $n_regions)) and customers ($(human $n_customers))"
+	run_file load_main "$BENCH/sql/load_main.sql" -v n_regions=$n_regions -v n_customers=$n_customers
+	loaded_dims=1
+}
+ensure_orders() {
+	ensure_dims
+	((loaded_orders)) && return 0
+	note "loading orders ($(human $n_orders))"
+	run_file load_orders "$BENCH/sql/load_orders.sql" -v tbl=bench.orders -v n=$n_orders -v n_customers=$n_customers
+	loaded_orders=1
+}
+
+declare -A elapsed=()
+
+"${PSQL[@]}" -d postgres -qAt -c "CREATE DATABASE bench" >/dev/null
+run_file functions "$BENCH/sql/functions.sql"
+pg_version=$(sql "SELECT current_setting('server_version')")
+
+# --- 1. refresh: DIFFERENTIAL vs FULL vs REFRESH MATERIALIZED VIEW ---------------------
+scenario_refresh() {
+	section "1. Refresh after a change: DIFFERENTIAL vs FULL vs REFRESH MATERIALIZED VIEW"
+	ensure_orders
+	local q f pct
+	for q in "${queries[@]}"; do create_set "$q" "$q" bench.orders; done
+	probe_diffs "SELECT bench.change_round(0.01)" "${queries[@]}"
+	sql "VACUUM ANALYZE"
+	sql "CHECKPOINT"
+	f=$(script refresh)
+	emit_warmup "$f" bench.orders "${queries[@]}"
+	for pct in "${pcts[@]}"; do
+		for ((round = 1; round <= reps; round++)); do
+			echo "SELECT bench.change_round($pct);" >>"$f"
+			emit_round "$f" "refresh/$pct" "${queries[@]}"
+			echo "VACUUM;" >>"$f"
+		done
+		for q in "${queries[@]}"; do echo "SELECT bench.check_set('$q', 'refresh-$pct', $reps);" >>"$f"; done
+	done
+	note "measuring: ${#pcts[@]} change sizes x $reps rounds"
+	timed refresh "$f"
+	for q in "${queries[@]}"; do sql "SELECT bench.drop_set('$q')"; done
+	sql "VACUUM"
+}
+
+# --- 4. NO_DATA refresh -------------------------------------------------------------------
+scenario_nodata() {
+	section "4. Refresh with no pending change ($nodata_reps repetitions)"
+	ensure_orders
+	local f i
+	sql "SELECT pgtrickle.create_stream_table('bench.st_tiny_full',
+	       'SELECT id, name FROM bench.regions WHERE id <= 10', schedule => '1d', refresh_mode => 'FULL')"
+	have_diff[nd]=$(sql "SELECT bench.try_create_diff('nd', 'agg', 'bench.orders')")
+	probe_diffs "SELECT bench.apply_changes('bench.orders', 'orders', 10)" nd
+	sql "VACUUM ANALYZE"
+	f=$(script nodata)
+	for i in 1 2 3; do
+		[[ ${have_diff[nd]} == t ]] && refresh_stmt nd diff >>"$f"
+		echo "SELECT pgtrickle.refresh_stream_table('bench.st_tiny_full');" >>"$f"
+	done
+	for ((i = 1; i <= nodata_reps; i++)); do
+		if [[ ${have_diff[nd]} == t ]]; then
+			printf '\\echo @@ nodata/diff\n%s\n' "$(refresh_stmt nd diff)" >>"$f"
+		fi
+		printf '\\echo @@ nodata/tiny_full\n%s\n' "SELECT pgtrickle.refresh_stream_table('bench.st_tiny_full');" >>"$f"
+	done
+	if [[ ${have_diff[nd]} == t ]]; then
+		echo "SELECT bench.note('nodata/actions', bench.recent_actions('st_nd_diff', $nodata_reps));" >>"$f"
+	fi
+	timed nodata "$f"
+	sql "SELECT bench.drop_set('nd')"
+	sql "SELECT pgtrickle.drop_stream_table('bench.st_tiny_full')"
+}
+
+# --- 2. capture overhead ----------------------------------------------------------------------
+cap_state=without
+cap_set_state() {
+	[[ $1 == "$cap_state" ]] && return 0
+	if [[ $1 == with ]]; then
+		[[ $(sql "SELECT bench.try_create_diff('cap', 'cap')") == t ]] || die "could not create bench.st_cap_diff again"
+	else
+		sql "SELECT bench.drop_set('cap')"
+	fi
+	cap_state=$1
+}
+cap_after() {
+	[[ $cap_state == with ]] && sql "SELECT pgtrickle.refresh_stream_table('bench.st_cap_diff')"
+	sql "VACUUM"
+}
+
+scenario_capture() {
+	section "2. Capture overhead: DML with vs without a DIFFERENTIAL stream table"
+	note "loading bench.cap ($(human $cap_rows) rows)"
+	run_file load_capture "$BENCH/sql/load_capture.sql" -v n=$cap_rows
+	have_diff[cap]=$(sql "SELECT bench.try_create_diff('cap', 'cap')")
+	probe_diffs "INSERT INTO bench.cap VALUES (0, 0, 0, 'probe'); DELETE FROM bench.cap WHERE id = 0" cap
+	if [[ ${have_diff[cap]} == t ]]; then
+		cap_state=with
+	else
+		note "DIFFERENTIAL refused: measuring without a stream table only"
+	fi
+	sql "CHECKPOINT"
+	local r v f order tps out
+	# Bulk DML, alternating which variant goes first.
+	for ((r = 1; r <= cap_reps; r++)); do
+		if ((r % 2)); then order=(without with); else order=(with without); fi
+		for v in "${order[@]}"; do
+			[[ $v == with && ${have_diff[cap]} != t ]] && continue
+			cap_set_state "$v"
+			f=$(script "capture-$r-$v")
+			cat >>"$f" <<EOF
+INSERT INTO bench.cap VALUES (0, 0, 0, 'warm-up');
+DELETE FROM bench.cap WHERE id = 0;
+\\echo @@ capture/insert/$v
+INSERT INTO bench.cap SELECT $cap_rows + g, g % 1000, g % 97, 'new ' || g FROM generate_series(1, $cap_rows) g;
+\\echo @@ capture/update/$v
+UPDATE bench.cap SET v = v + 1 WHERE id > $cap_rows;
+\\echo @@ capture/delete/$v
+DELETE FROM bench.cap WHERE id > $cap_rows;
+EOF
+			timed "capture-$r-$v" "$f"
+			cap_after
+		done
+	done
+	# Single-row updates with pgbench, alternating the same way.
+	for ((r = 1; r <= cap_reps; r++)); do
+		if ((r % 2)); then order=(without with); else order=(with without); fi
+		for v in "${order[@]}"; do
+			[[ $v == with && ${have_diff[cap]} != t ]] && continue
+			cap_set_state "$v"
+			current_log=$work/logs/pgbench-$r-$v.out
+			"$(pg_bin pgbench)" -n -h "$work" -p "$port" -U postgres -c 1 -T "$pgbench_secs" \
+				-f "$BENCH/sql/pgbench_update.sql" -D rows=$cap_rows bench >"$current_log" 2>&1 ||
+				die "pgbench failed"
+			tps=$(awk '/^tps = / { print $3; exit }' "$current_log")
+			[[ -n $tps ]] || die "no tps in pgbench output"
+			printf 'capture/pgbench/%s\t%s\n' "$v" "$tps" >>"$raw"
+			cap_after
+		done
+	done
+	cap_set_state without
+}
+
+# --- 3. scaling ---------------------------------------------------------------------------------
+scenario_scaling() {
+	section "3. Scaling: a change of $(human $scale_change) rows as the source grows ($(for n in "${scale_sizes[@]}"; do human "$n"; done | paste -sd ' '))"
+	ensure_dims
+	local n q f t0
+	for n in "${scale_sizes[@]}"; do
+		t0=$SECONDS
+		note "loading bench.sc_orders ($(human "$n") rows)"
+		run_file "load_sc_$n" "$BENCH/sql/load_orders.sql" -v tbl=bench.sc_orders -v n="$n" -v n_customers=$n_customers
+		for q in "${scale_queries[@]}"; do create_set "sc_$q" "$q" bench.sc_orders; done
+		probe_diffs "SELECT bench.apply_changes('bench.sc_orders', 'orders', 10)" "${scale_queries[@]/#/sc_}"
+		sql "VACUUM ANALYZE"
+		sql "CHECKPOINT"
+		note "loaded and created in $((SECONDS - t0)) s; measuring"
+		f=$(script "scaling-$n")
+		emit_warmup "$f" bench.sc_orders "${scale_queries[@]/#/sc_}"
+		for ((round = 1; round <= reps; round++)); do
+			echo "SELECT bench.apply_changes('bench.sc_orders', 'orders', $scale_change);" >>"$f"
+			emit_round "$f" "scaling/$n" "${scale_queries[@]/#/sc_}"
+			echo "VACUUM;" >>"$f"
+		done
+		for q in "${scale_queries[@]}"; do echo "SELECT bench.check_set('sc_$q', 'scaling-$n', $reps);" >>"$f"; done
+		timed "scaling-$n" "$f"
+		for q in "${scale_queries[@]}"; do sql "SELECT bench.drop_set('sc_$q')"; done
+		sql "DROP TABLE bench.sc_orders"
+		sql "VACUUM"
+		note "$(human "$n") done in $((SECONDS - t0)) s"
+	done
+}
+
+for s in "${ALL_SCENARIOS[@]}"; do
+	selected "$s" || continue
+	t0=$SECONDS
+	"scenario_$s"
+	elapsed[$s]=$((SECONDS - t0))
+done
+
+"${PSQL[@]}" -d bench -qAt -F $'\t' -c "SELECT key, value FROM bench.meta ORDER BY key" >"$metaf"
+current_log=
+
+# --- report -----------------------------------------------------------------------------------------
+# Medians (and p90) of the raw samples; cells with "n/a" when a sample is missing.
+samples() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$raw" | sort -g; }
+med() { samples "$1" | awk '{ a[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+p90() { samples "$1" | awk '{ a[NR] = $1 } END { if (NR == 0) exit; i = int(NR * 0.9 + 0.999999); if (i < 1) i = 1; print a[i] }'; }
+nsamples() { samples "$1" | wc -l; }
+meta() { awk -F'\t' -v k="$1" '$1 == k { print $2; exit }' "$metaf"; }
+ms() { if [[ -n $1 ]]; then awk -v x="$1" 'BEGIN { if (x < 10) printf "%.2f", x; else if (x < 1000) printf "%.1f", x; else printf "%.0f", x }'; fi; }
+# ratio A B: A / B as "12.3×"; empty when either is missing.
+ratio() {
+	[[ -n $1 && -n $2 ]] || return 0
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) exit; r = a / b; if (r >= 100) printf "%.0f×", r; else if (r >= 10) printf "%.1f×", r; else printf "%.2f×", r }'
+}
+ratio_value() { if [[ -n $1 && -n $2 ]]; then awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.6f", a / b }'; fi; }
+# pr KEY_A KEY_B: median over rounds of A_i / B_i, where the i-th samples of
+# both keys were measured in the same round, back to back (same data for the
+# refresh methods, adjacent alternating runs for capture).  Pairing cancels
+# drift of the machine better than a ratio of medians.  Empty when a side is
+# missing.
+pr() {
+	paste <(awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$raw") \
+		<(awk -F'\t' -v k="$2" '$1 == k { print $2 }' "$raw") |
+		awk -F'\t' 'NF == 2 && $1 != "" && $2 > 0 { print $1 / $2 }' | sort -g |
+		awk '{ a[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) printf "%.6f", a[(NR + 1) / 2]; else printf "%.6f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+# fmt_ratio X: "12.3×".
+fmt_ratio() { if [[ -n $1 ]]; then awk -v r="$1" 'BEGIN { if (r >= 100) printf "%.0f×", r; else if (r >= 10) printf "%.1f×", r; else printf "%.2f×", r }'; fi; }
+# pcell KEY_A KEY_B: the paired ratio, or n/a.
+pcell() { local r; r=$(fmt_ratio "$(pr "$1" "$2")"); echo "${r:-n/a}"; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+
+# diff_na SET: the text of a cell whose DIFFERENTIAL value is missing.
+diff_na() {
+	local why
+	why=$(meta "diff/$1")
+	if [[ $why == *"differential engine is not part"* || -z $why ]]; then
+		echo "n/a (differential engine not available)"
+	elif [[ $why == "n/a: refresh failed: "* ]]; then
+		echo "n/a (DIFFERENTIAL refresh failed: ${why#n/a: refresh failed: })"
+	else
+		echo "n/a (refused: ${why#n/a: })"
+	fi
+}
+# check_summary "WHAT: RESULT"...: "yes (N checks)" or the ones that failed.
+check_summary() {
+	local c bad=()
+	(($#)) || { echo "not checked"; return; }
+	for c in "$@"; do [[ $c == *": ok" ]] || bad+=("$c"); done
+	if ((${#bad[@]} == 0)); then echo "yes ($# of $# checks)"; else echo "**NO**: ${bad[*]/%/;}"; fi
+}
+cell() { if [[ -n $1 ]]; then ms "$1"; else echo "${2:-n/a}"; fi; }
+rcell() { local r; r=$(ratio "$1" "$2"); echo "${r:-n/a}"; }
+
+report=$work/report.md
+targets=()
+{
+	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	mem=$(awk '/^MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
+	commit=$(git -C "$PGT_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [[ -n $(git -C "$PGT_ROOT" status --porcelain -- src sql Makefile 2>/dev/null) ]]; then commit="$commit + uncommitted changes"; fi
+	echo "# pg_trickle benchmark results"
+	echo
+	echo "* date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores (${cpu:-unknown CPU}), $mem RAM"
+	if ((do_build)); then
+		echo "* PostgreSQL $pg_version; pg_trickle $commit (built and installed by this run)"
+	else
+		echo "* PostgreSQL $pg_version; pg_trickle as installed (--no-build; library installed $lib_time), checkout $commit"
+	fi
+	echo "* load average (1, 5, 15 min) at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg) — other work on the machine shows up as noise"
+	if ((quick)); then
+		echo "* run: \`bench/run.sh --quick\` — every size 10× smaller than the targets name; indicative only"
+	else
+		echo "* run: \`bench/run.sh\`$( ((${#only[@]})) && echo " --only ${only[*]}")"
+	fi
+	printf '%s %s\n' "* each time is the median of $reps runs (client-side wall time, psql \`\\timing\`), all measured in this run on the same data;" \
+		"each ratio between methods is the median of the per-round ratios (both sides measured back to back in the same round)"
+	echo "* server: shared_buffers 1GB, work_mem 64MB, maintenance_work_mem 512MB, max_wal_size 8GB, checkpoint_timeout 30min, fsync on, synchronous_commit off, autovacuum off (VACUUM between rounds), jit off"
+	echo
+
+	if selected refresh; then
+		echo "## 1. Refresh after a change (ms)"
+		echo
+		echo "Sources: orders $(human $n_orders) rows, customers $(human $n_customers), regions $(human $n_regions)." \
+			"Each round changes the given share of the rows of **each** source (½ updates, ¼ inserts, ¼ deletes; at least one row)" \
+			"in one transaction, then refreshes everything once. Outputs: aggregate $(meta rows/agg) rows, join $(meta rows/join) rows, join + aggregate $(meta rows/join_agg) rows."
+		echo
+		echo "| query | changed | DIFFERENTIAL | FULL | REFRESH MATERIALIZED VIEW | MV ÷ DIFF | FULL ÷ DIFF | FULL ÷ MV |"
+		echo "|---|---|---|---|---|---|---|---|"
+		for pct in "${pcts[@]}"; do
+			for q in "${queries[@]}"; do
+				d=$(med "refresh/$pct/$q/diff") fu=$(med "refresh/$pct/$q/full") mv=$(med "refresh/$pct/$q/mv")
+				na=$(diff_na "$q")
+				k=refresh/$pct/$q
+				echo "| ${qlabel[$q]} | $pct % | $(cell "$d" "$na") | $(cell "$fu") | $(cell "$mv") | $(pcell "$k/mv" "$k/diff") | $(pcell "$k/full" "$k/diff") | $(pcell "$k/full" "$k/mv") |"
+			done
+		done
+		echo
+		for pct in "${pcts[@]}"; do echo "* changes per round at $pct %: $(meta "changes/$pct")"; done
+		checks=()
+		for pct in "${pcts[@]}"; do
+			for q in "${queries[@]}"; do
+				for k in full diff; do
+					c=$(meta "check/refresh-$pct/$q/$k")
+					[[ -n $c ]] && checks+=("$q $k @$pct %: $c")
+				done
+			done
+		done
+		echo "* stream tables equal to the materialized view after the last round of each change size: $(check_summary "${checks[@]}")"
+		acts=()
+		for pct in "${pcts[@]}"; do
+			for q in "${queries[@]}"; do
+				a=$(meta "actions/refresh-$pct/$q")
+				[[ -n $a ]] && acts+=("$q @$pct %: $a")
+			done
+		done
+		((${#acts[@]})) && echo "* what the timed DIFFERENTIAL refreshes recorded in the refresh history: $(printf '%s; ' "${acts[@]}" | sed 's/; $//')"
+		echo
+		for q in "${queries[@]}"; do
+			r=$(pr "refresh/0.1/$q/mv" "refresh/0.1/$q/diff")
+			if [[ -z $r ]]; then status="not measurable: $(diff_na "$q")"
+			elif ge "$r" 50; then status="met ($(fmt_ratio "$r"))"
+			else status="not met ($(fmt_ratio "$r"))"; fi
+			targets+=("| DIFFERENTIAL ≥ 50× faster than REFRESH MATERIALIZED VIEW at 0.1 %, ${qlabel[$q]} over $(human $n_orders) rows | $status |")
+		done
+	fi
+
+	if selected capture; then
+		echo "## 2. Capture overhead"
+		echo
+		echo "bench.cap: $(human $cap_rows) rows. \"with\" = a DIFFERENTIAL stream table (\`$(sql "SELECT bench.query_text('cap')" | tr -s ' \n' ' ' | sed 's/ *$//')\`) reads the table;" \
+			"\"without\" = no stream table (created and dropped between runs). Medians of $cap_reps runs of each; runs alternate which variant goes first; after each run the stream table is refreshed and the table vacuumed (untimed)."
+		echo
+		echo "| operation | without | with DIFFERENTIAL stream table | overhead | target | noise: max ÷ min of the \"without\" runs |"
+		echo "|---|---|---|---|---|---|"
+		na=$(diff_na cap)
+		for op in insert update delete; do
+			a=$(med "capture/$op/without") b=$(med "capture/$op/with")
+			echo "| bulk ${op^^} of $(human $cap_rows) rows (ms) | $(cell "$a") | $(cell "$b" "$na") | $(pcell "capture/$op/with" "capture/$op/without") (with ÷ without) | ≤ 1.5× | $(rcell "$(samples "capture/$op/without" | tail -n 1)" "$(samples "capture/$op/without" | head -n 1)") |"
+			r=$(pr "capture/$op/with" "capture/$op/without")
+			if [[ -z $r ]]; then status="not measurable: $na"
+			elif le "$r" 1.5; then status="met ($(fmt_ratio "$r"))"
+			else status="not met ($(fmt_ratio "$r"))"; fi
+			targets+=("| capture overhead of a bulk ${op^^} of $(human $cap_rows) rows ≤ 1.5× | $status |")
+		done
+		a=$(med capture/pgbench/without) b=$(med capture/pgbench/with)
+		tps() { [[ -n $1 ]] && printf '%.0f' "$1" || echo "${2:-n/a}"; }
+		echo "| single-row UPDATE by key, \`pgbench -c 1 -T $pgbench_secs\` (TPS) | $(tps "$a") | $(tps "$b" "$na") | $(pcell capture/pgbench/without capture/pgbench/with) (without ÷ with) | ≤ 1.3× | $(rcell "$(samples capture/pgbench/without | tail -n 1)" "$(samples capture/pgbench/without | head -n 1)") |"
+		r=$(pr capture/pgbench/without capture/pgbench/with)
+		if [[ -z $r ]]; then status="not measurable: $na"
+		elif le "$r" 1.3; then status="met ($(fmt_ratio "$r"))"
+		else status="not met ($(fmt_ratio "$r"))"; fi
+		targets+=("| capture overhead of single-row UPDATEs (pgbench TPS) ≤ 1.3× | $status |")
+		echo
+	fi
+
+	if selected scaling; then
+		echo "## 3. Scaling: refresh of a change of $(human $scale_change) rows as the source grows (ms)"
+		echo
+		echo "bench.sc_orders of each size (loaded with INSERT ... SELECT generate_series, logged, indexes built after loading, VACUUM ANALYZE)," \
+			"joined with customers ($(human $n_customers)) and regions ($(human $n_regions)) for join + aggregate." \
+			"Each round changes $(human $scale_change) rows of sc_orders (½ updates, ¼ inserts, ¼ deletes)."
+		echo
+		hdr="| source rows |" sep="|---|"
+		for q in "${scale_queries[@]}"; do
+			hdr+=" ${qlabel[$q]}: DIFFERENTIAL | FULL | REFRESH MV |"
+			sep+="---|---|---|"
+		done
+		echo "$hdr"
+		echo "$sep"
+		for n in "${scale_sizes[@]}"; do
+			line="| $(human "$n") |"
+			for q in "${scale_queries[@]}"; do
+				line+=" $(cell "$(med "scaling/$n/$q/diff")" "$(diff_na "sc_$q")") | $(cell "$(med "scaling/$n/$q/full")") | $(cell "$(med "scaling/$n/$q/mv")") |"
+			done
+			echo "$line"
+		done
+		first=${scale_sizes[0]} last=${scale_sizes[-1]}
+		line="| growth $(human "$first") → $(human "$last") |"
+		for q in "${scale_queries[@]}"; do
+			line+=" $(rcell "$(med "scaling/$last/$q/diff")" "$(med "scaling/$first/$q/diff")") | $(rcell "$(med "scaling/$last/$q/full")" "$(med "scaling/$first/$q/full")") | $(rcell "$(med "scaling/$last/$q/mv")" "$(med "scaling/$first/$q/mv")") |"
+			a=$(med "scaling/$first/$q/diff") b=$(med "scaling/$last/$q/diff")
+			r=$(ratio_value "$b" "$a")
+			if [[ -z $r ]]; then status="not measurable: $(diff_na "sc_$q")"
+			elif ! ge "$r" 2; then status="met ($(ratio "$b" "$a"))"
+			else status="not met ($(ratio "$b" "$a"))"; fi
+			targets+=("| DIFFERENTIAL refresh of $(human $scale_change) changed rows grows < 2× from $(human "$first") to $(human "$last") source rows, ${qlabel[$q]} | $status |")
+		done
+		echo "$line"
+		echo
+		checks=()
+		for n in "${scale_sizes[@]}"; do
+			for q in "${scale_queries[@]}"; do
+				for k in full diff; do
+					c=$(meta "check/scaling-$n/sc_$q/$k")
+					[[ -n $c ]] && checks+=("$q $k @$(human "$n"): $c")
+				done
+			done
+		done
+		echo "* stream tables equal to the materialized view after the last round of each source size: $(check_summary "${checks[@]}")"
+		acts=()
+		for n in "${scale_sizes[@]}"; do
+			for q in "${scale_queries[@]}"; do
+				a=$(meta "actions/scaling-$n/sc_$q")
+				[[ -n $a ]] && acts+=("$q @$(human "$n"): $a")
+			done
+		done
+		((${#acts[@]})) && echo "* what the timed DIFFERENTIAL refreshes recorded in the refresh history: $(printf '%s; ' "${acts[@]}" | sed 's/; $//')"
+		echo
+	fi
+
+	if selected nodata; then
+		echo "## 4. Refresh with no pending change ($nodata_reps runs, ms)"
+		echo
+		echo "| refresh | median | p90 | runs | actions recorded |"
+		echo "|---|---|---|---|---|"
+		d=$(med nodata/diff)
+		if [[ -n $d ]]; then
+			echo "| DIFFERENTIAL, aggregate over orders ($(human $n_orders) rows), nothing pending | $(ms "$d") | $(ms "$(p90 nodata/diff)") | $(nsamples nodata/diff) | $(meta nodata/actions) |"
+		else
+			echo "| DIFFERENTIAL, aggregate over orders ($(human $n_orders) rows), nothing pending | $(diff_na nd) | | | |"
+		fi
+		echo "| FULL, 10-row stream table (reference: fixed cost of a refresh call) | $(ms "$(med nodata/tiny_full)") | $(ms "$(p90 nodata/tiny_full)") | $(nsamples nodata/tiny_full) | FULL |"
+		echo
+	fi
+
+	echo "## Targets"
+	echo
+	echo "| target | this run |"
+	echo "|---|---|"
+	((${#targets[@]})) && printf '%s\n' "${targets[@]}"
+	echo
+	total=$((SECONDS - t_start))
+	line="Run time: $((total / 60)) min $((total % 60)) s in total (build and load included)"
+	for s in "${ALL_SCENARIOS[@]}"; do
+		[[ -n ${elapsed[$s]:-} ]] && line+="; $s $((elapsed[$s] / 60)) min $((elapsed[$s] % 60)) s"
+	done
+	echo "$line."
+} >"$report"
+
+mkdir -p "$BENCH/results"
+cp "$report" "$BENCH/results/latest.md"
+cp "$raw" "$BENCH/results/latest.raw.tsv"
+cp "$metaf" "$BENCH/results/latest.meta.tsv"
+section "Results (also in bench/results/latest.md)"
+echo
+cat "$report"
