@@ -246,12 +246,72 @@ int8_product(Expr *left, Expr *right)
 	return (Expr *) op;
 }
 
+/* Which version of a FROM item a join term reads. */
+typedef enum ItemVersion
+{
+	V_NEW,						/* as it is now, multiplicity 1 */
+	V_DELTA,					/* its pending change */
+	V_NEG_DELTA,				/* its pending change, multiplicity negated */
+	V_OLD						/* NEW UNION ALL NEG_DELTA, in one subquery */
+} ItemVersion;
+
+/* At most this many earlier items are split into NEW and NEG_DELTA terms. */
+#define MAX_SPLIT_ITEMS 5
+
+/* Whether a FROM item has pending changes (true when unknown). */
+static bool
+item_pending(DeltaContext *ctx, RangeTblEntry *rte)
+{
+	if (rte->rtekind == RTE_RELATION)
+	{
+		ListCell   *lc;
+
+		foreach(lc, ctx->pending)
+		{
+			CapturePending *p = lfirst(lc);
+
+			if (p->source_relid == rte->relid)
+				return p->rows > 0;
+		}
+		return true;
+	}
+	if (rte->rtekind == RTE_SUBQUERY)
+	{
+		ListCell   *lc;
+
+		foreach(lc, rte->subquery->rtable)
+			if (item_pending(ctx, lfirst_node(RangeTblEntry, lc)))
+				return true;
+	}
+	return false;
+}
+
+static char *
+relation_neg_delta_sql(DeltaContext *ctx, Oid relid)
+{
+	return psprintf("SELECT %s, -d.__pgt_m AS __pgt_m FROM (%s) d",
+					relation_columns(relid, "d"), source_delta_sql(ctx, relid));
+}
+
+static char *
+subquery_neg_delta_sql(DeltaContext *ctx, Query *sub)
+{
+	int			n = list_length(output_names(sub));
+	StringInfoData dcols;
+
+	initStringInfo(&dcols);
+	for (int i = 1; i <= n; i++)
+		appendStringInfo(&dcols, "d.__pgt_c%d, ", i);
+	return psprintf("SELECT %s-d.__pgt_m FROM (%s) d(%s, __pgt_m)",
+					dcols.data, delta_sql(ctx, sub), positional_aliases(n));
+}
+
 /*
- * One telescoping term: items before position i at OLD, item i at DELTA,
- * the rest at NEW.
+ * One join term: each item read in the given version; the multiplicity is
+ * the product of the non-NEW items'.
  */
 static char *
-join_term_sql(DeltaContext *ctx, Query *q, List *items, int i)
+join_term_sql(DeltaContext *ctx, Query *q, List *items, const ItemVersion *versions)
 {
 	Query	   *t = copyObject(q);
 	Expr	   *mult = NULL;
@@ -259,20 +319,29 @@ join_term_sql(DeltaContext *ctx, Query *q, List *items, int i)
 	ListCell   *lc;
 	int			resno = 0;
 
-	for (int j = 0; j <= i; j++)
+	for (int j = 0; j < list_length(items); j++)
 	{
 		int			rtindex = list_nth_int(items, j);
 		RangeTblEntry *rte = rt_fetch(rtindex, t->rtable);
-		char	   *sql;
+		bool		rel = (rte->rtekind == RTE_RELATION);
+		char	   *sql = NULL;
 
-		if (!item_changes(rte))
-			continue;
-		if (rte->rtekind == RTE_RELATION)
-			sql = j < i ? relation_old_sql(ctx, rte->relid)
-				: source_delta_sql(ctx, rte->relid);
-		else
-			sql = j < i ? subquery_old_sql(ctx, rte->subquery)
-				: delta_sql(ctx, rte->subquery);
+		switch (versions[j])
+		{
+			case V_NEW:
+				continue;
+			case V_DELTA:
+				sql = rel ? source_delta_sql(ctx, rte->relid) : delta_sql(ctx, rte->subquery);
+				break;
+			case V_NEG_DELTA:
+				sql = rel ? relation_neg_delta_sql(ctx, rte->relid)
+					: subquery_neg_delta_sql(ctx, rte->subquery);
+				break;
+			case V_OLD:
+				sql = rel ? relation_old_sql(ctx, rte->relid)
+					: subquery_old_sql(ctx, rte->subquery);
+				break;
+		}
 		replace_with_subquery(rte, sql);
 		mult = int8_product(mult,
 							(Expr *) makeVar(rtindex, list_length(rte->eref->colnames),
@@ -295,6 +364,47 @@ join_term_sql(DeltaContext *ctx, Query *q, List *items, int i)
 	t->targetList = tlist;
 	t->sortClause = NIL;
 	return pg_get_querydef(t, false);
+}
+
+/*
+ * The terms that start from item i's delta.  The items before it are at
+ * their OLD version, OLD = NEW + NEG_DELTA: each is split into a term with
+ * the plain item — which the planner reaches by index probes driven by the
+ * delta — and one with its negated delta, small against small.  Items with
+ * nothing pending are only NEW; beyond MAX_SPLIT_ITEMS changed items the
+ * rest stay OLD in one subquery.
+ */
+static void
+item_terms(DeltaContext *ctx, Query *q, List *items, int i, StringInfo out)
+{
+	int			n = list_length(items);
+	ItemVersion *versions = palloc(sizeof(ItemVersion) * n);
+	int		   *split = palloc(sizeof(int) * n);
+	int			nsplit = 0;
+
+	for (int j = 0; j < n; j++)
+	{
+		RangeTblEntry *rte = rt_fetch(list_nth_int(items, j), q->rtable);
+
+		versions[j] = V_NEW;
+		if (j == i)
+			versions[j] = V_DELTA;
+		else if (j < i && item_changes(rte) && item_pending(ctx, rte))
+		{
+			if (nsplit < MAX_SPLIT_ITEMS)
+				split[nsplit++] = j;
+			else
+				versions[j] = V_OLD;
+		}
+	}
+	for (int mask = 0; mask < (1 << nsplit); mask++)
+	{
+		for (int k = 0; k < nsplit; k++)
+			versions[split[k]] = (mask & (1 << k)) ? V_NEG_DELTA : V_NEW;
+		if (out->len > 0)
+			appendStringInfoString(out, " UNION ALL ");
+		appendStringInfo(out, "(%s)", join_term_sql(ctx, q, items, versions));
+	}
 }
 
 /* The delta of a UNION ALL: its branches' deltas, cast to the union's types. */
@@ -354,11 +464,11 @@ delta_sql(DeltaContext *ctx, Query *q)
 	collect_items((Node *) q->jointree, &items);
 	for (int i = 0; i < list_length(items); i++)
 	{
-		if (!item_changes(rt_fetch(list_nth_int(items, i), q->rtable)))
+		RangeTblEntry *rte = rt_fetch(list_nth_int(items, i), q->rtable);
+
+		if (!item_changes(rte) || !item_pending(ctx, rte))
 			continue;
-		if (any)
-			appendStringInfoString(&out, " UNION ALL ");
-		appendStringInfo(&out, "(%s)", join_term_sql(ctx, q, items, i));
+		item_terms(ctx, q, items, i, &out);
 		any = true;
 	}
 	if (!any)
