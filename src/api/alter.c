@@ -173,7 +173,7 @@ StreamTableSetQuery(StreamTable *st, const char *query)
 		{
 			SPI_connect();
 			if (SPI_execute(psprintf("ALTER TABLE %s %s",
-									 RefreshStorageName(st->relid), changes),
+									 CatalogRelationName(st->relid), changes),
 							false, 0) < 0)
 				elog(ERROR, "could not change the columns of %s", qualified);
 			SPI_finish();

@@ -41,17 +41,17 @@ pgt_drop_stream_table(PG_FUNCTION_ARGS)
 		foreach(lc, readers)
 			appendStringInfo(&detail, "%sstream table %s reads stream table %s",
 							 detail.len ? "\n" : "", (char *) lfirst(lc),
-							 RefreshStorageName(st->relid));
+							 CatalogRelationName(st->relid));
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 				 errmsg("cannot drop stream table %s because other stream tables read it",
-						RefreshStorageName(st->relid)),
+						CatalogRelationName(st->relid)),
 				 errdetail("%s", detail.data),
 				 errhint("Use cascade => true to drop them too.")));
 	}
 
 	SPI_connect();
-	if (SPI_execute(psprintf("DROP TABLE %s%s", RefreshStorageName(st->relid),
+	if (SPI_execute(psprintf("DROP TABLE %s%s", CatalogRelationName(st->relid),
 							 cascade ? " CASCADE" : ""), false, 0) < 0)
 		elog(ERROR, "could not drop stream table %s", name);
 	SPI_finish();

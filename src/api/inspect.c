@@ -56,7 +56,7 @@ verify_sql(const StreamTable *st)
 					"   FROM sg LEFT JOIN qg ON qg.t = sg.t,"
 					"        generate_series(1, sg.n - coalesce(qg.n, 0))",
 					DependViewQuery(st->query_relid), list.data,
-					RefreshStorageName(st->relid));
+					CatalogRelationName(st->relid));
 }
 
 Datum

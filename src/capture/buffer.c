@@ -125,18 +125,6 @@ CaptureExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	return rc;
 }
 
-/* A relation's name, schema-qualified and quoted as needed. */
-char *
-CaptureRelationName(Oid relid)
-{
-	char	   *name = get_rel_name(relid);
-
-	if (name == NULL)
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  name);
-}
-
 /* The name of a source's buffer, unqualified. */
 char *
 CaptureBufferName(Oid source_relid)
@@ -248,7 +236,7 @@ check_capturable(Oid relid)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("%s", reason),
 				 errdetail("Table %s is read by a stream table with refresh mode DIFFERENTIAL.",
-						   CaptureRelationName(relid)),
+						   CatalogRelationName(relid)),
 				 errhint("Use refresh_mode => 'FULL' or 'AUTO' for stream tables that read it.")));
 }
 
@@ -387,7 +375,7 @@ column_definition(Form_pg_attribute att)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("column \"%s\" of table %s cannot be captured",
 							NameStr(att->attname),
-							CaptureRelationName(att->attrelid)),
+							CatalogRelationName(att->attrelid)),
 					 errdetail("pg_trickle reserves that name for change buffers.")));
 
 	sql = psprintf("%s %s", quote_identifier(NameStr(att->attname)),
@@ -632,7 +620,7 @@ check_fresh_snapshot(Oid source_relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot start capturing changes of %s in a %s transaction",
-						CaptureRelationName(source_relid),
+						CatalogRelationName(source_relid),
 						XactIsoLevel == XACT_SERIALIZABLE ? "SERIALIZABLE" : "REPEATABLE READ"),
 				 errdetail("Changes committed after the transaction's snapshot was taken would be lost."),
 				 errhint("Create the stream table, or switch it to DIFFERENTIAL, in a READ COMMITTED transaction.")));
@@ -903,10 +891,10 @@ pgt_capture_ddl_start(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("cannot change the type of column \"%s\" of table %s",
-							cmd->name, CaptureRelationName(relid)),
+							cmd->name, CatalogRelationName(relid)),
 					 errdetail("Changes of the column are captured for stream tables with refresh mode DIFFERENTIAL."),
 					 errhint("Set the stream tables that read table %s to refresh mode FULL first.",
-							 CaptureRelationName(relid))));
+							 CatalogRelationName(relid))));
 	}
 	PG_RETURN_VOID();
 }

@@ -124,7 +124,6 @@ extern const char *const CaptureTriggerNames[CAPTURE_NEVENTS];
 /* buffer.c */
 extern int	CaptureExecute(const char *sql, int nargs, Oid *argtypes,
 						   Datum *values, Snapshot snapshot, bool read_only);
-extern char *CaptureRelationName(Oid relid);
 extern char *CaptureBufferName(Oid source_relid);
 extern Oid	CaptureBufferRelid(Oid source_relid);
 extern AttrNumber *CaptureColumnMap(Oid buffer_relid, Oid source_relid,

@@ -78,7 +78,7 @@ buffer_of(int64 pgt_id, Oid source_relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("changes of table %s are not captured",
-						CaptureRelationName(source_relid)),
+						CatalogRelationName(source_relid)),
 				 errdetail("Stream table " INT64_FORMAT " reads it with refresh mode DIFFERENTIAL.",
 						   pgt_id),
 				 errhint("Set the stream table to refresh mode FULL and back to DIFFERENTIAL.")));

@@ -741,7 +741,7 @@ void
 CaptureInstallTriggers(Oid source_relid, Oid buffer_relid)
 {
 	char	   *buffer_name = CaptureBufferName(source_relid);
-	char	   *source = CaptureRelationName(source_relid);
+	char	   *source = CatalogRelationName(source_relid);
 	Oid			func = capture_function();
 	ObjectAddress buffer;
 

@@ -36,6 +36,18 @@
 	"requested_refresh_mode, status, is_populated, cdc_mode, " \
 	"consecutive_errors, fallback_reason"
 
+/* A relation's current name, schema-qualified and quoted as needed. */
+char *
+CatalogRelationName(Oid relid)
+{
+	char	   *name = get_rel_name(relid);
+
+	if (name == NULL)
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  name);
+}
+
 static Oid
 catalog_relid(void)
 {

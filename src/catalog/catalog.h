@@ -57,6 +57,7 @@ typedef struct CatalogAccess
 	int			save_nestlevel;
 } CatalogAccess;
 
+extern char *CatalogRelationName(Oid relid);
 extern bool CatalogExists(void);
 extern Oid	CatalogOwner(void);
 extern void CatalogBeginAccess(CatalogAccess *acc, const char *search_path);

@@ -106,17 +106,6 @@ finalize_sql(const DeltaShape *shape, Oid relid, Node *expr)
 }
 
 static char *
-positional_list(int n)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (int i = 1; i <= n; i++)
-		appendStringInfo(&buf, "%s__pgt_c%d", i > 1 ? ", " : "", i);
-	return buf.data;
-}
-
-static char *
 list_join(List *items, const char *prefix, const char *sep)
 {
 	StringInfoData buf;
@@ -244,7 +233,7 @@ row_id_of(const DeltaShape *shape, const char *alias)
 char *
 DeltaFullSql(const StreamTable *st, const DeltaShape *shape)
 {
-	char	   *table = RefreshStorageName(st->relid);
+	char	   *table = CatalogRelationName(st->relid);
 	char	   *visible = list_join(shape->visible, "", ", ");
 
 	if (shape->kind == SHAPE_SPJ)
@@ -275,7 +264,7 @@ DeltaFullSql(const StreamTable *st, const DeltaShape *shape)
 static char *
 spj_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 {
-	char	   *table = RefreshStorageName(st->relid);
+	char	   *table = CatalogRelationName(st->relid);
 	int			n = list_length(shape->visible);
 	StringInfoData dcols;
 	StringInfoData picks;
@@ -306,7 +295,7 @@ spj_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 					"          WHERE g.__pgt_n > 0 RETURNING 1)"
 					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
 					"        0::pg_catalog.int8",
-					DeltaQuerySql(st->pgt_id, shape->query, pending), positional_list(n),
+					DeltaQuerySql(st->pgt_id, shape->query, pending), DeltaPositionalNames(n),
 					dcols.data, HASH_OF(dcols.data), picks.data,
 					table, list_join(shape->visible, "s.", ", "),
 					table, table, list_join(shape->visible, "", ", "),
@@ -323,7 +312,7 @@ type_sql(Oid type, int32 typmod)
 static char *
 agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 {
-	char	   *table = RefreshStorageName(st->relid);
+	char	   *table = CatalogRelationName(st->relid);
 	Query	   *input = DeltaInputQuery(shape);
 	StringInfoData g;			/* per-group delta */
 	StringInfoData m;			/* old state */

@@ -76,6 +76,7 @@ extern void DeltaDropStorage(const StreamTable *st);
 /* rewrite.c */
 extern char *DeltaQuerySql(int64 pgt_id, Query *query, List *pending);
 extern Query *DeltaInputQuery(const DeltaShape *shape);
+extern char *DeltaPositionalNames(int n);
 
 /* apply.c */
 extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,

@@ -92,8 +92,8 @@ output_names(Query *q)
 }
 
 /* A comma-separated list of positional column aliases __pgt_c1..n. */
-static char *
-positional_aliases(int n)
+char *
+DeltaPositionalNames(int n)
 {
 	StringInfoData buf;
 
@@ -150,7 +150,7 @@ static char *
 subquery_old_sql(DeltaContext *ctx, Query *sub)
 {
 	int			n = list_length(output_names(sub));
-	char	   *aliases = positional_aliases(n);
+	char	   *aliases = DeltaPositionalNames(n);
 
 	StringInfoData dcols;
 
@@ -303,7 +303,7 @@ subquery_neg_delta_sql(DeltaContext *ctx, Query *sub)
 	for (int i = 1; i <= n; i++)
 		appendStringInfo(&dcols, "d.__pgt_c%d, ", i);
 	return psprintf("SELECT %s-d.__pgt_m FROM (%s) d(%s, __pgt_m)",
-					dcols.data, delta_sql(ctx, sub), positional_aliases(n));
+					dcols.data, delta_sql(ctx, sub), DeltaPositionalNames(n));
 }
 
 /*
@@ -432,7 +432,7 @@ setop_delta(DeltaContext *ctx, Query *q, Node *node, StringInfo out)
 			appendStringInfoString(out, " UNION ALL ");
 		appendStringInfo(out, "SELECT %s, d.__pgt_m FROM (%s) d(%s, __pgt_m)",
 						 cols.data, delta_sql(ctx, rte->subquery),
-						 positional_aliases(list_length(names)));
+						 DeltaPositionalNames(list_length(names)));
 	}
 	else
 	{

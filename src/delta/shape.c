@@ -531,7 +531,7 @@ exec_ddl(const char *sql)
 void
 DeltaPrepareStorage(const StreamTable *st, const DeltaShape *shape)
 {
-	char	   *table = RefreshStorageName(st->relid);
+	char	   *table = CatalogRelationName(st->relid);
 	ListCell   *lc;
 
 	DeltaDropStorage(st);
@@ -568,7 +568,7 @@ DeltaDropStorage(const StreamTable *st)
 	foreach(lc, names)
 	{
 		if (SPI_execute(psprintf("ALTER TABLE %s DROP COLUMN %s",
-								 RefreshStorageName(st->relid),
+								 CatalogRelationName(st->relid),
 								 quote_identifier(lfirst(lc))), false, 0) < 0)
 			elog(ERROR, "could not drop hidden column");
 	}

@@ -112,7 +112,7 @@ static void
 full_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
 		   RefreshOutcome *o)
 {
-	SPIPlanPtr	plan = SPI_prepare(psprintf("DELETE FROM %s", RefreshStorageName(st->relid)),
+	SPIPlanPtr	plan = SPI_prepare(psprintf("DELETE FROM %s", CatalogRelationName(st->relid)),
 								   0, NULL);
 
 	if (plan == NULL ||
@@ -139,7 +139,7 @@ DifferentialShape(const StreamTable *st)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("stream table %s cannot be refreshed differentially",
-						RefreshStorageName(st->relid)),
+						CatalogRelationName(st->relid)),
 				 errdetail("Differential refresh is not possible: %s.", reason),
 				 errhint("Use pgtrickle.alter_stream_table(name, refresh_mode => 'FULL').")));
 	return shape;

@@ -27,18 +27,6 @@
 #include "capture/capture.h"
 #include "refresh/refresh.h"
 
-/* The storage table's current name, qualified and quoted. */
-char *
-RefreshStorageName(Oid relid)
-{
-	char	   *rel = get_rel_name(relid);
-
-	if (rel == NULL)
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  rel);
-}
-
 /* Output column names of a defining view, in order. */
 List *
 RefreshStorageColumns(Oid view_relid)
@@ -134,7 +122,7 @@ check_snapshot_not_stale(const StreamTable *st, Snapshot snapshot)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not serialize access due to concurrent refresh of stream table %s",
-						RefreshStorageName(st->relid)),
+						CatalogRelationName(st->relid)),
 				 errhint("Retry the transaction, or refresh in READ COMMITTED.")));
 }
 

@@ -35,7 +35,7 @@ FullRefreshSql(const StreamTable *st)
 		appendStringInfo(&list, "%s%s", list.len ? ", " : "",
 						 quote_identifier(lfirst(lc)));
 	return psprintf("INSERT INTO %s (%s)\nSELECT %s FROM (\n%s\n) q",
-					RefreshStorageName(st->relid), list.data, list.data,
+					CatalogRelationName(st->relid), list.data, list.data,
 					DependViewQuery(st->query_relid));
 }
 
@@ -62,7 +62,7 @@ FullRefreshApply(const StreamTable *st, Snapshot snapshot,
 				 int64 *rows_inserted, int64 *rows_deleted)
 {
 	*rows_deleted = execute_at(psprintf("DELETE FROM %s",
-										RefreshStorageName(st->relid)),
+										CatalogRelationName(st->relid)),
 							   snapshot);
 	*rows_inserted = execute_at(FullRefreshSql(st), snapshot);
 }

@@ -44,7 +44,7 @@ GuardForbidWrites(void)
 void
 GuardInstall(Oid relid)
 {
-	char	   *table = RefreshStorageName(relid);
+	char	   *table = CatalogRelationName(relid);
 	CatalogAccess acc;
 
 	SPI_connect();

@@ -46,7 +46,6 @@ extern void FullRefreshApply(const StreamTable *st, Snapshot snapshot,
 							 int64 *rows_inserted, int64 *rows_deleted);
 
 /* executor.c */
-extern char *RefreshStorageName(Oid relid);
 extern List *RefreshStorageColumns(Oid relid);
 extern void RefreshLockSources(const StreamTable *st);
 extern Snapshot RefreshTakeSnapshot(void);
