@@ -456,9 +456,11 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 
 	return psprintf("WITH d AS (%s),"
 					" g AS (SELECT %s FROM d%s%s),"
-					" m AS (SELECT g.*, s.ctid AS __pgt_ctid, s.__pgt_count AS __pgt_ocount%s,"
+					" m AS (SELECT g.*, s.__pgt_ctid, s.__pgt_count AS __pgt_ocount%s,"
 					"              (%s) AS __pgt_rc"
-					"         FROM g LEFT JOIN %s s ON %s%s),"
+	/* one probe of the __pgt_row_id index per group, whatever the estimates */
+					"         FROM g LEFT JOIN LATERAL (SELECT s.*, s.ctid AS __pgt_ctid FROM %s s"
+					"                                    WHERE %s%s LIMIT 1) s ON true),"
 					" n AS (SELECT %s FROM m LEFT JOIN LATERAL ("
 					"         SELECT %s FROM (%s) i WHERE m.__pgt_rc%s%s%s) r ON true),"
 					" del AS (DELETE FROM %s t USING n WHERE t.ctid = n.__pgt_ctid AND NOT (%s) RETURNING 1),"

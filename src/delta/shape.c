@@ -546,6 +546,13 @@ DeltaPrepareStorage(const StreamTable *st, const DeltaShape *shape)
 						  quote_identifier(col->name), type));
 	}
 	exec_ddl(psprintf("CREATE INDEX ON %s (__pgt_row_id)", table));
+
+	/*
+	 * Groups are updated in place without touching __pgt_row_id: room on
+	 * each page lets those updates be HOT, sparing the index.
+	 */
+	if (shape->kind == SHAPE_AGGREGATE)
+		exec_ddl(psprintf("ALTER TABLE %s SET (fillfactor = 85)", table));
 }
 
 /* Drop every hidden __pgt_* column (their index goes with them). */
