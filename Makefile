@@ -30,7 +30,11 @@ OBJS = \
 	src/refresh/guard.o \
 	src/refresh/plancache.o \
 	src/refresh/sandbox.o \
-	src/scheduler/schedule.o
+	src/scheduler/dbguard.o \
+	src/scheduler/launcher.o \
+	src/scheduler/schedule.o \
+	src/scheduler/scheduler.o \
+	src/scheduler/shmem.o
 
 # The server headers are included as system headers so that -Wextra applies
 # to our code only (PostgreSQL's inline functions have unused parameters).

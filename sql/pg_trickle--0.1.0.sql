@@ -425,3 +425,18 @@ CREATE EVENT TRIGGER pgtrickle_capture_ddl_start ON ddl_command_start
 	EXECUTE FUNCTION pgtrickle._capture_ddl_start();
 COMMENT ON EVENT TRIGGER pgtrickle_capture_ddl_start IS
 	'pg_trickle: keep the types of captured source columns as their change buffers have them';
+
+------------------------------------------------------------------------------
+-- Scheduler
+------------------------------------------------------------------------------
+
+CREATE FUNCTION pgtrickle._wake_launcher()
+RETURNS boolean
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_wake_launcher';
+COMMENT ON FUNCTION pgtrickle._wake_launcher() IS
+	'asks the pg_trickle launcher to start the scheduler of this database now';
+REVOKE EXECUTE ON FUNCTION pgtrickle._wake_launcher() FROM PUBLIC;
+
+-- CREATE EXTENSION: have this database's scheduler started right away.
+SELECT pgtrickle._wake_launcher();

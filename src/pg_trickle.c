@@ -9,7 +9,10 @@
 
 #include "fmgr.h"
 
+#include "miscadmin.h"
+
 #include "guc.h"
+#include "scheduler/worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -19,4 +22,12 @@ void
 _PG_init(void)
 {
 	GucInit();
+	DatabaseGuardInit();
+
+	/* the scheduler needs shared memory and a launcher: preloading only */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		SchedulerShmemInit();
+		LauncherRegister();
+	}
 }

@@ -24,6 +24,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
+#include "access/xact.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -529,4 +530,92 @@ CatalogSourceRelids(int64 pgt_id)
 	}
 	SPI_finish();
 	return result;
+}
+
+/* The catalog row of a stream table by id, or NULL. */
+StreamTable *
+CatalogGetById(int64 pgt_id)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	StreamTable *st = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(pgt_id)};
+
+	SPI_connect();
+	catalog_exec("SELECT " ST_COLUMNS " FROM pgtrickle.pgt_stream_tables"
+				 " WHERE pgt_id = $1",
+				 1, argtypes, values, NULL, -1);
+	if (SPI_processed > 0)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		st = tuple_to_stream_table(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return st;
+}
+
+/*
+ * Record a failed scheduled refresh: a FAILED history row and the error
+ * state.  An error that retrying cannot heal sets ERROR; a transient one
+ * counts, and SUSPENDED follows after max_errors in a row.  Returns the
+ * number of consecutive errors.
+ */
+int
+CatalogRecordFailure(int64 pgt_id, TimestampTz started, const char *message,
+					 bool transient, int max_errors)
+{
+	Oid			argtypes[5] = {INT8OID, TIMESTAMPTZOID, TEXTOID, BOOLOID, INT4OID};
+	Datum		values[5];
+	int			errors = 0;
+
+	values[0] = Int64GetDatum(pgt_id);
+	values[1] = TimestampTzGetDatum(started);
+	values[2] = CStringGetTextDatum(message ? message : "unknown error");
+	values[3] = BoolGetDatum(transient);
+	values[4] = Int32GetDatum(max_errors);
+	SPI_connect();
+	catalog_exec("INSERT INTO pgtrickle.pgt_refresh_history"
+				 " (pgt_id, start_time, end_time, action, status, error_message,"
+				 "  initiated_by, reason)"
+				 " SELECT $1, $2, pg_catalog.clock_timestamp(), refresh_mode, 'FAILED', $3,"
+				 "        'SCHEDULER', CASE WHEN $4 THEN 'transient error: will retry'"
+				 "                          ELSE 'the query fails: needs attention' END"
+				 "   FROM pgtrickle.pgt_stream_tables WHERE pgt_id = $1",
+				 5, argtypes, values, NULL, -1);
+	catalog_exec("UPDATE pgtrickle.pgt_stream_tables"
+				 "   SET consecutive_errors = consecutive_errors + 1,"
+				 "       last_error_message = $3, last_error_at = pg_catalog.now(),"
+				 "       status = CASE WHEN NOT $4 THEN 'ERROR'"
+				 "                     WHEN consecutive_errors + 1 >= $5 THEN 'SUSPENDED'"
+				 "                     ELSE status END"
+				 " WHERE pgt_id = $1 RETURNING consecutive_errors",
+				 5, argtypes, values, NULL, -1);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+
+		errors = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	return errors;
+}
+
+/* Scheduler upkeep: prune refresh history past its retention. */
+void
+CatalogUpkeep(void)
+{
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	catalog_exec("DELETE FROM pgtrickle.pgt_refresh_history"
+				 " WHERE coalesce(end_time, start_time) < pg_catalog.now()"
+				 "       - pg_catalog.make_interval(days => pg_catalog.current_setting("
+				 "           'pg_trickle.history_retention_days')::pg_catalog.int4)",
+				 0, NULL, NULL, NULL, -1);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
 }

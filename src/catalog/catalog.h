@@ -64,6 +64,11 @@ extern void CatalogBeginAccess(CatalogAccess *acc, const char *search_path);
 extern void CatalogEndAccess(CatalogAccess *acc);
 
 extern StreamTable *CatalogGetByRelid(Oid relid);
+extern StreamTable *CatalogGetById(int64 pgt_id);
+extern int	CatalogRecordFailure(int64 pgt_id, TimestampTz started,
+								 const char *message, bool transient,
+								 int max_errors);
+extern void CatalogUpkeep(void);
 extern int64 CatalogNextId(void);
 extern void CatalogInsert(const StreamTable *st);
 extern void CatalogSetSchedule(int64 pgt_id, const char *schedule);

@@ -1,0 +1,241 @@
+/*-------------------------------------------------------------------------
+ *
+ * launcher.c
+ *	  The launcher: one scheduler per database that has pg_trickle.
+ *
+ * The launcher (backend_type "pg_trickle launcher") is registered when the
+ * library is in shared_preload_libraries and starts only once recovery has
+ * finished, so nothing runs on a standby until it is promoted.  It cannot
+ * see which databases have the extension without connecting, so at start
+ * it tries every connectable database once; a scheduler that finds no
+ * extension marks its slot and exits, and is started again only when
+ * CREATE EXTENSION in that database wakes the launcher.  A scheduler that
+ * dies is started again at the next round.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "scheduler/worker.h"
+
+PGDLLEXPORT void pgt_launcher_main(Datum main_arg);
+PGDLLEXPORT void pgt_scheduler_main(Datum main_arg);
+
+PG_FUNCTION_INFO_V1(pgt_wake_launcher);
+
+#define LAUNCHER_NAP_MS 10000
+
+void
+LauncherRegister(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 10;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_trickle");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pgt_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_trickle launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_trickle launcher");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* Connectable, non-template databases. */
+static List *
+list_databases(void)
+{
+	List	   *result = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	MemoryContext outer = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (db->datallowconn && !db->datistemplate)
+		{
+			MemoryContext old = MemoryContextSwitchTo(outer);
+
+			result = lappend_oid(result, db->oid);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return result;
+}
+
+static void
+start_scheduler(Oid dboid)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_trickle");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pgt_scheduler_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_trickle scheduler for database %u", dboid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_trickle scheduler");
+	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(LOG,
+				(errmsg("pg_trickle launcher could not start a scheduler for database %u", dboid),
+				 errhint("Raise max_worker_processes.")));
+}
+
+/* Start schedulers where one should run and none does. */
+static void
+launch_round(bool first)
+{
+	List	   *dbs = list_databases();
+	ListCell   *lc;
+	TimestampTz now = GetCurrentTimestamp();
+	Oid			wake;
+
+	SpinLockAcquire(&PgtShared->mutex);
+	wake = PgtShared->wake_database;
+	PgtShared->wake_database = InvalidOid;
+	SpinLockRelease(&PgtShared->mutex);
+
+	foreach(lc, dbs)
+	{
+		Oid			dboid = lfirst_oid(lc);
+		PgtDatabaseSlot *slot;
+		bool		start = false;
+
+		SpinLockAcquire(&PgtShared->mutex);
+		slot = SchedulerSlot(dboid, true);
+		if (slot != NULL && slot->pid == 0 && slot->hold_until <= now &&
+			(first || !slot->no_extension || dboid == wake))
+		{
+			slot->no_extension = false;
+			/* claimed until the scheduler replaces it with its own pid */
+			slot->pid = -1;
+			slot->hold_until = TimestampTzPlusMilliseconds(now, LAUNCHER_NAP_MS);
+			start = true;
+		}
+		else if (slot != NULL && slot->pid == -1 && slot->hold_until <= now)
+			slot->pid = 0;		/* a start that never came up: retry next round */
+		SpinLockRelease(&PgtShared->mutex);
+		if (start)
+			start_scheduler(dboid);
+	}
+}
+
+void
+pgt_launcher_main(Datum main_arg pg_attribute_unused())
+{
+	bool		first = true;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	SpinLockAcquire(&PgtShared->mutex);
+	PgtShared->launcher_latch = MyLatch;
+	SpinLockRelease(&PgtShared->mutex);
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending)
+			break;
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		launch_round(first);
+		first = false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 LAUNCHER_NAP_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+
+	SpinLockAcquire(&PgtShared->mutex);
+	PgtShared->launcher_latch = NULL;
+	SpinLockRelease(&PgtShared->mutex);
+	proc_exit(0);
+}
+
+/*
+ * Called at the end of CREATE EXTENSION: have a scheduler started in this
+ * database now.  Nothing to do when the library is not preloaded.
+ */
+Datum
+pgt_wake_launcher(PG_FUNCTION_ARGS)
+{
+	if (PgtShared == NULL)
+		PG_RETURN_BOOL(false);
+	SpinLockAcquire(&PgtShared->mutex);
+	PgtShared->wake_database = MyDatabaseId;
+	if (PgtShared->launcher_latch)
+		SetLatch(PgtShared->launcher_latch);
+	SpinLockRelease(&PgtShared->mutex);
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * Keep the scheduler of a database away for a while and stop the one that
+ * runs, so that DROP DATABASE, ALTER DATABASE ... RENAME and CREATE
+ * DATABASE ... TEMPLATE, which need it free of connections, go through.
+ */
+void
+LauncherHoldDatabase(Oid dboid)
+{
+	pid_t		pid = 0;
+
+	if (PgtShared == NULL || !OidIsValid(dboid))
+		return;
+	for (int i = 0; i < 100; i++)
+	{
+		PgtDatabaseSlot *slot;
+
+		SpinLockAcquire(&PgtShared->mutex);
+		slot = SchedulerSlot(dboid, false);
+		if (slot != NULL)
+		{
+			slot->hold_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 15000);
+			if (slot->pid == -1)
+				slot->pid = 0;	/* a scheduler on its way finds no claim */
+			pid = slot->pid;
+		}
+		SpinLockRelease(&PgtShared->mutex);
+		if (pid <= 0)
+			return;
+		if (i == 0)
+			(void) kill(pid, SIGTERM);
+		pg_usleep(50000);
+	}
+}
