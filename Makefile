@@ -20,6 +20,7 @@ OBJS = \
 	src/catalog/catalog.o \
 	src/catalog/depend.o \
 	src/catalog/events.o \
+	src/catalog/health.o \
 	src/delta/analyze.o \
 	src/delta/apply.o \
 	src/delta/rewrite.o \

@@ -438,5 +438,195 @@ COMMENT ON FUNCTION pgtrickle._wake_launcher() IS
 	'asks the pg_trickle launcher to start the scheduler of this database now';
 REVOKE EXECUTE ON FUNCTION pgtrickle._wake_launcher() FROM PUBLIC;
 
+
+------------------------------------------------------------------------------
+-- Observability
+------------------------------------------------------------------------------
+
+-- What check_cdc_health reads of a change buffer: the rows one stream table
+-- has not consumed yet and the buffer's size.  Counted in C as the catalog
+-- owner (buffers are closed to PUBLIC); only the numbers come out.
+CREATE FUNCTION pgtrickle._cdc_buffer_usage(p_pgt_id bigint, p_source_relid oid,
+	OUT pending_rows bigint, OUT total_bytes bigint)
+RETURNS record
+LANGUAGE c STABLE STRICT
+AS 'MODULE_PATHNAME', 'pgt_cdc_buffer_usage';
+COMMENT ON FUNCTION pgtrickle._cdc_buffer_usage(bigint, oid) IS
+	'rows of a source''s change buffer a stream table has not consumed, and the buffer''s size (NULL: no buffer, or locked by DDL)';
+
+-- One row per (stream table, source).  Sources of DIFFERENTIAL stream tables
+-- that are tables or stream tables are captured (cdc_mode from
+-- pgt_dependencies); every other source is reported with cdc_mode 'NONE'
+-- and only the check that it still exists.  Runs with the caller's rights:
+-- everything but the buffers is readable by PUBLIC.
+CREATE FUNCTION pgtrickle.check_cdc_health()
+RETURNS TABLE(pgt_schema text, pgt_name text,
+			  source_schema text, source_table text, source_relid oid,
+			  cdc_mode text, slot_name text, lag_bytes bigint,
+			  confirmed_lsn pg_lsn, buffer_rows bigint, buffer_bytes bigint,
+			  healthy boolean, issue text, alert text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET IntervalStyle = postgres
+AS $$
+	WITH pairs AS (
+		SELECT st.pgt_id, st.pgt_schema, st.pgt_name, st.status,
+			   st.is_populated,
+			   coalesce(st.data_timestamp, st.created_at) AS fresh_as_of,
+			   d.source_relid, d.frontier, d.cdc_mode AS dep_cdc_mode,
+			   st.refresh_mode = 'DIFFERENTIAL'
+				   AND d.source_type IN ('TABLE', 'STREAM_TABLE') AS captured,
+			   c.oid IS NOT NULL AS source_exists,
+			   n.nspname::text AS source_schema, c.relname::text AS source_table
+		FROM pgtrickle.pgt_stream_tables st
+		JOIN pgtrickle.pgt_dependencies d ON d.pgt_id = st.pgt_id
+		LEFT JOIN pg_class c ON c.oid = d.source_relid
+		LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+	),
+	checked AS (
+		SELECT p.*,
+			   p.captured AND p.source_exists AND NOT EXISTS (
+				   SELECT 1 FROM pg_class b
+				   JOIN pg_namespace bn ON bn.oid = b.relnamespace
+				   WHERE bn.nspname = 'pgtrickle_changes'
+					 AND b.relname = 'changes_' || p.source_relid) AS buffer_missing,
+			   trg.missing, trg.disabled, trg.not_always, trg.unexpected,
+			   u.pending_rows, u.total_bytes,
+			   eff.effective_schedule, eff.effective_seconds
+		FROM pairs p
+		LEFT JOIN LATERAL (
+			SELECT array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.oid IS NULL) AS missing,
+				   array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.tgenabled = 'D') AS disabled,
+				   array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.tgenabled IN ('O', 'R')) AS not_always,
+				   (SELECT array_agg(x.tgname::text ORDER BY x.tgname)
+					  FROM pg_trigger x
+					 WHERE p.captured AND p.source_exists
+					   AND x.tgrelid = p.source_relid
+					   AND x.tgfoid = 'pgtrickle._capture()'::regprocedure
+					   AND x.tgname <> ALL (ARRAY['pgt_capture_ins', 'pgt_capture_upd',
+												  'pgt_capture_del', 'pgt_capture_trunc'])) AS unexpected
+			FROM unnest(ARRAY['pgt_capture_ins', 'pgt_capture_upd',
+							  'pgt_capture_del', 'pgt_capture_trunc']) WITH ORDINALITY w(name, ord)
+			LEFT JOIN pg_trigger t
+				   ON t.tgrelid = p.source_relid AND t.tgname = w.name
+				  AND t.tgfoid = 'pgtrickle._capture()'::regprocedure
+			WHERE p.captured AND p.source_exists
+		) trg ON true
+		-- STRICT: a NULL argument skips the call (a join qual would not)
+		LEFT JOIN LATERAL pgtrickle._cdc_buffer_usage(
+			CASE WHEN p.captured AND p.source_exists THEN p.pgt_id END,
+			p.source_relid) u ON true
+		LEFT JOIN LATERAL pgtrickle._effective_schedule(p.pgt_id) eff ON true
+	),
+	judged AS (
+		SELECT k.*,
+			   array_remove(ARRAY[
+				   CASE WHEN NOT k.source_exists THEN 'source table dropped' END,
+				   CASE WHEN k.buffer_missing
+						THEN 'change buffer pgtrickle_changes.changes_' || k.source_relid || ' missing' END,
+				   CASE WHEN k.missing IS NOT NULL
+						THEN 'capture trigger' || CASE WHEN cardinality(k.missing) > 1 THEN 's' ELSE '' END
+							 || ' missing: ' || array_to_string(k.missing, ', ') END,
+				   CASE WHEN k.disabled IS NOT NULL
+						THEN 'capture trigger' || CASE WHEN cardinality(k.disabled) > 1 THEN 's' ELSE '' END
+							 || ' disabled: ' || array_to_string(k.disabled, ', ') END,
+				   CASE WHEN k.not_always IS NOT NULL
+						THEN 'capture trigger' || CASE WHEN cardinality(k.not_always) > 1 THEN 's' ELSE '' END
+							 || ' not enabled ALWAYS: ' || array_to_string(k.not_always, ', ') END,
+				   CASE WHEN k.unexpected IS NOT NULL
+						THEN 'other capture trigger' || CASE WHEN cardinality(k.unexpected) > 1 THEN 's' ELSE '' END
+							 || ' on the source: ' || array_to_string(k.unexpected, ', ') END
+			   ], NULL) AS critical,
+			   array_remove(ARRAY[
+				   CASE WHEN k.captured AND k.source_exists AND NOT k.buffer_missing
+							 AND k.is_populated AND k.frontier IS NULL
+						THEN 'no frontier: the next refresh is a full one; the buffer is not pruned until then' END,
+				   CASE WHEN k.pending_rows > 0
+							 AND now() - k.fresh_as_of > 2 * make_interval(secs => k.effective_seconds)
+						THEN format('buffer growing: no refresh consumed changes for %s (effective schedule %s%s)',
+									date_trunc('second', now() - k.fresh_as_of),
+									k.effective_schedule,
+									CASE WHEN k.status <> 'ACTIVE' THEN ', status ' || k.status ELSE '' END) END
+			   ], NULL) AS warnings
+		FROM checked k
+	)
+	SELECT j.pgt_schema, j.pgt_name, j.source_schema, j.source_table, j.source_relid,
+		   CASE WHEN j.captured THEN j.dep_cdc_mode ELSE 'NONE' END,
+		   NULL::text, NULL::bigint, NULL::pg_lsn,
+		   j.pending_rows, j.total_bytes,
+		   cardinality(j.critical) + cardinality(j.warnings) = 0,
+		   nullif(array_to_string(j.critical || j.warnings, '; '), ''),
+		   CASE WHEN cardinality(j.critical) > 0 THEN 'critical'
+				WHEN cardinality(j.warnings) > 0 THEN 'warning' END
+	FROM judged j
+	ORDER BY j.pgt_schema, j.pgt_name, j.source_schema, j.source_table, j.source_relid
+$$;
+COMMENT ON FUNCTION pgtrickle.check_cdc_health() IS
+	'one row per (stream table, source): capture mode, change buffer size, and whether capture is healthy (issue, alert)';
+
+-- Refresh history is kept pg_trickle.history_retention_days; the scheduler
+-- calls this.  A row's age is its end_time (start_time while it has none);
+-- end_time >= start_time, so the index on start_time finds the candidates.
+CREATE INDEX pgt_refresh_history_start_idx ON pgtrickle.pgt_refresh_history (start_time);
+
+CREATE FUNCTION pgtrickle._prune_history()
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH cutoff AS (
+		SELECT now() - make_interval(days => coalesce(
+				   nullif(current_setting('pg_trickle.history_retention_days', true), '')::integer,
+				   30)) AS t
+	), gone AS (
+		DELETE FROM pgtrickle.pgt_refresh_history h
+		USING cutoff
+		WHERE h.start_time < cutoff.t
+		  AND coalesce(h.end_time, h.start_time) < cutoff.t
+		RETURNING 1
+	)
+	SELECT count(*) FROM gone
+$$;
+COMMENT ON FUNCTION pgtrickle._prune_history() IS
+	'deletes refresh history older than pg_trickle.history_retention_days (by end_time, or start_time without one); returns the number of rows deleted';
+
+-- A RUNNING history row is written by the scheduler, in a transaction of its
+-- own, before the refresh starts; the refresh's transaction finishes it.  A
+-- refresh holds ExclusiveLock on the storage table until it commits or rolls
+-- back, so a RUNNING row of a stream table on which no transaction holds
+-- ExclusiveLock or AccessExclusiveLock has no refresh behind it any more: its
+-- refresh was interrupted (server restart, backend crash).  The scheduler
+-- calls this when it starts.
+CREATE FUNCTION pgtrickle._fail_interrupted_refreshes()
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH failed AS (
+		UPDATE pgtrickle.pgt_refresh_history h
+		   SET status = 'FAILED',
+			   error_message = 'refresh interrupted (server restart or backend crash)',
+			   end_time = greatest(now(), h.start_time)
+		  FROM pgtrickle.pgt_stream_tables st
+		 WHERE h.status = 'RUNNING'
+		   AND st.pgt_id = h.pgt_id
+		   AND NOT EXISTS (
+			   SELECT 1 FROM pg_locks l
+			   WHERE l.locktype = 'relation'
+				 AND l.database = (SELECT oid FROM pg_database
+								   WHERE datname = current_database())
+				 AND l.relation = st.pgt_relid
+				 AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock')
+				 AND l.granted)
+		RETURNING 1
+	)
+	SELECT count(*) FROM failed
+$$;
+COMMENT ON FUNCTION pgtrickle._fail_interrupted_refreshes() IS
+	'marks RUNNING refresh history rows with no refresh behind them (no lock on the storage table) as FAILED; returns the number of rows';
+
+REVOKE EXECUTE ON FUNCTION pgtrickle._prune_history(),
+	pgtrickle._fail_interrupted_refreshes() FROM PUBLIC;
+
 -- CREATE EXTENSION: have this database's scheduler started right away.
 SELECT pgtrickle._wake_launcher();

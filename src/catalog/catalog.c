@@ -607,6 +607,7 @@ CatalogRecordFailure(int64 pgt_id, TimestampTz started, const char *message,
 void
 CatalogUpkeep(void)
 {
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();

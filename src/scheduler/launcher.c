@@ -92,7 +92,7 @@ list_databases(void)
 }
 
 static void
-start_scheduler(Oid dboid)
+start_scheduler(Oid dboid, bool woken)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
@@ -106,6 +106,8 @@ start_scheduler(Oid dboid)
 	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_trickle scheduler for database %u", dboid);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_trickle scheduler");
 	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
+	/* woken by CREATE EXTENSION: its transaction may not have committed yet */
+	worker.bgw_extra[0] = woken ? 1 : 0;
 	worker.bgw_notify_pid = MyProcPid;
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 		ereport(LOG,
@@ -132,23 +134,25 @@ launch_round(bool first)
 		Oid			dboid = lfirst_oid(lc);
 		PgtDatabaseSlot *slot;
 		bool		start = false;
+		bool		woken = (dboid == wake);
 
 		SpinLockAcquire(&PgtShared->mutex);
 		slot = SchedulerSlot(dboid, true);
 		if (slot != NULL && slot->pid == 0 && slot->hold_until <= now &&
-			(first || !slot->no_extension || dboid == wake))
+			(first || !slot->no_extension || woken))
 		{
 			slot->no_extension = false;
 			/* claimed until the scheduler replaces it with its own pid */
 			slot->pid = -1;
-			slot->hold_until = TimestampTzPlusMilliseconds(now, LAUNCHER_NAP_MS);
+			slot->claimed_at = now;
 			start = true;
 		}
-		else if (slot != NULL && slot->pid == -1 && slot->hold_until <= now)
-			slot->pid = 0;		/* a start that never came up: retry next round */
+		else if (slot != NULL && slot->pid == -1 &&
+				 TimestampDifferenceExceeds(slot->claimed_at, now, 6 * LAUNCHER_NAP_MS))
+			slot->pid = 0;		/* a start that never came up: retry */
 		SpinLockRelease(&PgtShared->mutex);
 		if (start)
-			start_scheduler(dboid);
+			start_scheduler(dboid, woken);
 	}
 }
 

@@ -57,6 +57,7 @@ extension_present(void)
 {
 	bool		present;
 
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	present = OidIsValid(get_extension_oid("pg_trickle", true)) && CatalogExists();
 	CommitTransactionCommand();
@@ -200,7 +201,8 @@ refresh_one(int64 pgt_id)
 	{
 		StreamTable *st;
 
-		StartTransactionCommand();
+		SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		st = CatalogGetById(pgt_id);
 		if (st != NULL && ConditionalLockRelationOid(st->relid, ExclusiveLock))
@@ -241,7 +243,8 @@ refresh_one(int64 pgt_id)
 		bool		transient = error_is_transient(edata->sqlerrcode);
 		int			errors;
 
-		StartTransactionCommand();
+		SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		errors = CatalogRecordFailure(pgt_id, started, edata->message, transient,
 									  pgt_max_consecutive_errors);
@@ -271,8 +274,11 @@ run_round(MemoryContext round)
 	ListCell   *lc;
 	TimestampTz now = GetCurrentTimestamp();
 
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	/* the list must outlive the transaction that read it */
+	MemoryContextSwitchTo(round);
 	due = due_tables();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -336,11 +342,19 @@ pgt_scheduler_main(Datum main_arg)
 		proc_exit(0);
 	before_shmem_exit(on_exit_release, BoolGetDatum(false));
 
-	if (!extension_present())
+	/* started by CREATE EXTENSION: give its transaction time to commit */
+	for (int i = 0; !extension_present(); i++)
 	{
-		cancel_before_shmem_exit(on_exit_release, BoolGetDatum(false));
-		release_slot(true);
-		proc_exit(0);
+		if (MyBgworkerEntry->bgw_extra[0] == 0 || i >= 100 || ShutdownRequestPending)
+		{
+			cancel_before_shmem_exit(on_exit_release, BoolGetDatum(false));
+			release_slot(true);
+			proc_exit(0);
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
 	}
 	round = AllocSetContextCreate(TopMemoryContext, "pg_trickle scheduler round",
 								  ALLOCSET_DEFAULT_SIZES);

@@ -23,6 +23,7 @@ typedef struct PgtDatabaseSlot
 	pid_t		pid;			/* its scheduler, 0 when none runs */
 	bool		no_extension;	/* the scheduler found no pg_trickle there */
 	TimestampTz hold_until;		/* do not start a scheduler before this */
+	TimestampTz claimed_at;		/* pid -1: when the launcher started one */
 } PgtDatabaseSlot;
 
 typedef struct PgtSchedulerShared
