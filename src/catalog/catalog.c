@@ -611,11 +611,7 @@ CatalogUpkeep(void)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
-	catalog_exec("DELETE FROM pgtrickle.pgt_refresh_history"
-				 " WHERE coalesce(end_time, start_time) < pg_catalog.now()"
-				 "       - pg_catalog.make_interval(days => pg_catalog.current_setting("
-				 "           'pg_trickle.history_retention_days')::pg_catalog.int4)",
-				 0, NULL, NULL, NULL, -1);
+	catalog_exec("SELECT pgtrickle._prune_history()", 0, NULL, NULL, NULL, -1);
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
