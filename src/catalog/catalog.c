@@ -334,6 +334,60 @@ CatalogSetQuery(int64 pgt_id, const char *query, Oid query_relid)
 }
 
 /*
+ * The scheduler announces a refresh with a RUNNING history row, committed
+ * before the refresh starts, so that a refresh cut off by a crash leaves a
+ * trace (_fail_interrupted_refreshes marks it FAILED).  The refresh then
+ * completes that row instead of adding one.
+ */
+static int64 running_refresh_id = 0;
+
+int64
+CatalogStartRunning(int64 pgt_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(pgt_id)};
+	int64		id = 0;
+
+	SPI_connect();
+	catalog_exec("INSERT INTO pgtrickle.pgt_refresh_history"
+				 " (pgt_id, start_time, action, status, initiated_by, reason)"
+				 " SELECT pgt_id, pg_catalog.clock_timestamp(), refresh_mode, 'RUNNING',"
+				 "        'SCHEDULER', 'scheduled'"
+				 "   FROM pgtrickle.pgt_stream_tables WHERE pgt_id = $1"
+				 " RETURNING refresh_id",
+				 1, argtypes, values, NULL, -1);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+
+		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	return id;
+}
+
+void
+CatalogSetRunning(int64 refresh_id)
+{
+	running_refresh_id = refresh_id;
+}
+
+/* Drop an announcement no refresh completed (the table was busy). */
+void
+CatalogForgetRunning(int64 refresh_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(refresh_id)};
+
+	SPI_connect();
+	catalog_exec("DELETE FROM pgtrickle.pgt_refresh_history"
+				 " WHERE refresh_id = $1 AND status = 'RUNNING'",
+				 1, argtypes, values, NULL, -1);
+	SPI_finish();
+}
+
+/*
  * Record a successful refresh: its history row, and the new state of the
  * stream table (populated, fresh as of data_timestamp, errors forgotten).
  */
@@ -360,11 +414,32 @@ CatalogRecordRefresh(const StreamTable *st, const RefreshOutcome *o)
 	values[10] = BoolGetDatum(true);
 
 	SPI_connect();
-	catalog_exec("INSERT INTO pgtrickle.pgt_refresh_history"
-				 " (pgt_id, data_timestamp, start_time, end_time, action, status,"
-				 "  rows_inserted, rows_deleted, delta_row_count, initiated_by, reason)"
-				 " VALUES ($1, $2, $3, $4, $5, 'COMPLETED', $6, $7, $8, $9, $10)",
-				 11, argtypes, values, nulls, 1);
+	if (running_refresh_id > 0 && strcmp(o->initiated_by, "SCHEDULER") == 0)
+	{
+		Oid			types2[12];
+		Datum		values2[12];
+		char		nulls2[13];
+
+		memcpy(types2, argtypes, sizeof(argtypes));
+		memcpy(values2, values, sizeof(values));
+		memcpy(nulls2, nulls, sizeof(nulls));
+		types2[11] = INT8OID;
+		values2[11] = Int64GetDatum(running_refresh_id);
+		nulls2[11] = ' ';
+		nulls2[12] = '\0';
+		catalog_exec("UPDATE pgtrickle.pgt_refresh_history"
+					 " SET data_timestamp = $2, end_time = $4, action = $5,"
+					 "     status = 'COMPLETED', rows_inserted = $6, rows_deleted = $7,"
+					 "     delta_row_count = $8, reason = $10"
+					 " WHERE refresh_id = $12",
+					 12, types2, values2, nulls2, 1);
+	}
+	else
+		catalog_exec("INSERT INTO pgtrickle.pgt_refresh_history"
+					 " (pgt_id, data_timestamp, start_time, end_time, action, status,"
+					 "  rows_inserted, rows_deleted, delta_row_count, initiated_by, reason)"
+					 " VALUES ($1, $2, $3, $4, $5, 'COMPLETED', $6, $7, $8, $9, $10)",
+					 11, argtypes, values, nulls, 1);
 	catalog_exec("UPDATE pgtrickle.pgt_stream_tables"
 				 " SET data_timestamp = $2, last_refresh_at = $4,"
 				 "     is_populated = $11, consecutive_errors = 0,"
@@ -576,14 +651,29 @@ CatalogRecordFailure(int64 pgt_id, TimestampTz started, const char *message,
 	values[3] = BoolGetDatum(transient);
 	values[4] = Int32GetDatum(max_errors);
 	SPI_connect();
-	catalog_exec("INSERT INTO pgtrickle.pgt_refresh_history"
-				 " (pgt_id, start_time, end_time, action, status, error_message,"
-				 "  initiated_by, reason)"
-				 " SELECT $1, $2, pg_catalog.clock_timestamp(), refresh_mode, 'FAILED', $3,"
-				 "        'SCHEDULER', CASE WHEN $4 THEN 'transient error: will retry'"
-				 "                          ELSE 'the query fails: needs attention' END"
-				 "   FROM pgtrickle.pgt_stream_tables WHERE pgt_id = $1",
-				 5, argtypes, values, NULL, -1);
+	if (running_refresh_id > 0)
+	{
+		Oid			types2[2] = {INT8OID, TEXTOID};
+		Datum		values2[2];
+
+		values2[0] = Int64GetDatum(running_refresh_id);
+		values2[1] = values[2];
+		catalog_exec("UPDATE pgtrickle.pgt_refresh_history"
+					 " SET status = 'FAILED', end_time = pg_catalog.clock_timestamp(),"
+					 "     error_message = $2,"
+					 "     reason = 'failed'"
+					 " WHERE refresh_id = $1",
+					 2, types2, values2, NULL, -1);
+	}
+	if (SPI_processed == 0 || running_refresh_id == 0)
+		catalog_exec("INSERT INTO pgtrickle.pgt_refresh_history"
+					 " (pgt_id, start_time, end_time, action, status, error_message,"
+					 "  initiated_by, reason)"
+					 " SELECT $1, $2, pg_catalog.clock_timestamp(), refresh_mode, 'FAILED', $3,"
+					 "        'SCHEDULER', CASE WHEN $4 THEN 'transient error: will retry'"
+					 "                          ELSE 'the query fails: needs attention' END"
+					 "   FROM pgtrickle.pgt_stream_tables WHERE pgt_id = $1",
+					 5, argtypes, values, NULL, -1);
 	catalog_exec("UPDATE pgtrickle.pgt_stream_tables"
 				 "   SET consecutive_errors = consecutive_errors + 1,"
 				 "       last_error_message = $3, last_error_at = pg_catalog.now(),"
@@ -601,6 +691,20 @@ CatalogRecordFailure(int64 pgt_id, TimestampTz started, const char *message,
 	}
 	SPI_finish();
 	return errors;
+}
+
+/* At scheduler start: refreshes cut off by a crash or restart are FAILED. */
+void
+CatalogFailInterrupted(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	catalog_exec("SELECT pgtrickle._fail_interrupted_refreshes()", 0, NULL, NULL, NULL, -1);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
 }
 
 /* Scheduler upkeep: prune refresh history past its retention. */

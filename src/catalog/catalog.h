@@ -69,6 +69,10 @@ extern int	CatalogRecordFailure(int64 pgt_id, TimestampTz started,
 								 const char *message, bool transient,
 								 int max_errors);
 extern void CatalogUpkeep(void);
+extern int64 CatalogStartRunning(int64 pgt_id);
+extern void CatalogSetRunning(int64 refresh_id);
+extern void CatalogForgetRunning(int64 refresh_id);
+extern void CatalogFailInterrupted(void);
 extern int64 CatalogNextId(void);
 extern void CatalogInsert(const StreamTable *st);
 extern void CatalogSetSchedule(int64 pgt_id, const char *schedule);

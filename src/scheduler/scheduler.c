@@ -196,6 +196,16 @@ refresh_one(int64 pgt_id)
 	ErrorData  *volatile edata = NULL;
 	TimestampTz started = GetCurrentTimestamp();
 	char	   *volatile name = NULL;
+	int64		refresh_id;
+
+	/* announced first, in its own transaction: a crash leaves a trace */
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	refresh_id = CatalogStartRunning(pgt_id);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	CatalogSetRunning(refresh_id);
 
 	PG_TRY();
 	{
@@ -233,7 +243,15 @@ refresh_one(int64 pgt_id)
 
 	if (edata == NULL)
 	{
+		CatalogSetRunning(0);
 		clear_retry(pgt_id);
+		/* skipped (table busy or no longer due): the announcement goes */
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		CatalogForgetRunning(refresh_id);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
 		return;
 	}
 
@@ -264,6 +282,7 @@ refresh_one(int64 pgt_id)
 		AbortCurrentTransaction();
 	}
 	PG_END_TRY();
+	CatalogSetRunning(0);
 	FreeErrorData(edata);
 }
 
@@ -356,6 +375,7 @@ pgt_scheduler_main(Datum main_arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+	CatalogFailInterrupted();
 	round = AllocSetContextCreate(TopMemoryContext, "pg_trickle scheduler round",
 								  ALLOCSET_DEFAULT_SIZES);
 
