@@ -169,21 +169,18 @@ tuple_to_stream_table(HeapTuple tup, TupleDesc desc)
 	return st;
 }
 
-/*
- * The catalog row of the stream table stored in relid, or NULL when relid is
- * not a stream table.
- */
-StreamTable *
-CatalogGetByRelid(Oid relid)
+/* The catalog row matching "column = value", or NULL. */
+static StreamTable *
+get_stream_table(const char *column, Oid type, Datum value)
 {
 	MemoryContext outer = CurrentMemoryContext;
 	StreamTable *st = NULL;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Oid			argtypes[1] = {type};
+	Datum		values[1] = {value};
 
 	SPI_connect();
-	catalog_exec("SELECT " ST_COLUMNS " FROM pgtrickle.pgt_stream_tables"
-				 " WHERE pgt_relid = $1",
+	catalog_exec(psprintf("SELECT " ST_COLUMNS " FROM pgtrickle.pgt_stream_tables"
+						  " WHERE %s = $1", column),
 				 1, argtypes, values, NULL, -1);
 	if (SPI_processed > 0)
 	{
@@ -194,6 +191,16 @@ CatalogGetByRelid(Oid relid)
 	}
 	SPI_finish();
 	return st;
+}
+
+/*
+ * The catalog row of the stream table stored in relid, or NULL when relid is
+ * not a stream table.
+ */
+StreamTable *
+CatalogGetByRelid(Oid relid)
+{
+	return get_stream_table("pgt_relid", OIDOID, ObjectIdGetDatum(relid));
 }
 
 int64
@@ -611,24 +618,7 @@ CatalogSourceRelids(int64 pgt_id)
 StreamTable *
 CatalogGetById(int64 pgt_id)
 {
-	MemoryContext outer = CurrentMemoryContext;
-	StreamTable *st = NULL;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(pgt_id)};
-
-	SPI_connect();
-	catalog_exec("SELECT " ST_COLUMNS " FROM pgtrickle.pgt_stream_tables"
-				 " WHERE pgt_id = $1",
-				 1, argtypes, values, NULL, -1);
-	if (SPI_processed > 0)
-	{
-		MemoryContext spi = MemoryContextSwitchTo(outer);
-
-		st = tuple_to_stream_table(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-		MemoryContextSwitchTo(spi);
-	}
-	SPI_finish();
-	return st;
+	return get_stream_table("pgt_id", INT8OID, Int64GetDatum(pgt_id));
 }
 
 /*
