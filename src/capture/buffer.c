@@ -685,30 +685,9 @@ attach_source(int64 pgt_id, Oid source_relid)
 void
 CaptureAttach(int64 pgt_id)
 {
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(pgt_id)};
-	List	   *sources = NIL;
+	/* called once the stream table's mode is DIFFERENTIAL */
+	List	   *sources = CaptureSources(pgt_id);
 	ListCell   *lc;
-	MemoryContext outer = CurrentMemoryContext;
-
-	SPI_connect();
-	CaptureExecute("SELECT d.source_relid"
-				   CONSUMERS
-				   "   AND d.pgt_id = $1"
-				   " ORDER BY d.source_relid",
-				   1, argtypes, values, InvalidSnapshot, false);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc,
-														   1, &isnull));
-		MemoryContext spi = MemoryContextSwitchTo(outer);
-
-		sources = lappend_oid(sources, relid);
-		MemoryContextSwitchTo(spi);
-	}
-	SPI_finish();
 
 	foreach(lc, sources)
 		attach_source(pgt_id, lfirst_oid(lc));

@@ -96,6 +96,7 @@ extern char *CaptureDeltaSubquery(int64 pgt_id, Oid source_relid);
  * transaction: a later prune catches up.
  */
 extern void CapturePrune(int64 pgt_id);
+extern List *CaptureSources(int64 pgt_id);
 
 /*
  * Why changes of relation relid cannot be captured (a partitioned table, a

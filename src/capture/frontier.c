@@ -41,8 +41,8 @@
 	" ELSE NOT pg_catalog.pg_visible_in_snapshot(" b ".__pgt_xid, " f ".frontier) END"
 
 /* The captured sources of a stream table, by OID. */
-static List *
-captured_sources(int64 pgt_id)
+List *
+CaptureSources(int64 pgt_id)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(pgt_id)};
@@ -146,7 +146,7 @@ CaptureDeltaSubquery(int64 pgt_id, Oid source_relid)
 List *
 CapturePendingChanges(int64 pgt_id, Snapshot snapshot)
 {
-	List	   *sources = captured_sources(pgt_id);
+	List	   *sources = CaptureSources(pgt_id);
 	List	   *result = NIL;
 	ListCell   *lc;
 
@@ -231,7 +231,7 @@ CapturePrune(int64 pgt_id)
 
 	if (IsolationUsesXactSnapshot())
 		return;
-	sources = captured_sources(pgt_id);
+	sources = CaptureSources(pgt_id);
 
 	foreach(lc, sources)
 	{
