@@ -8,10 +8,10 @@
     CREATE STREAM TABLE   no stream table of that name yet (an existing
                           table or view of that name is dropped first, in the
                           same transaction)
-    REPLACE STREAM TABLE  --full-refresh (see should_full_refresh, which
-                          honours `full_refresh: false`): drop and create in
-                          one transaction, so readers wait instead of seeing
-                          an empty or missing table
+    REINITIALIZE STREAM TABLE  --full-refresh (see should_full_refresh,
+                          which honours `full_refresh: false`): the query is
+                          handed to alter_stream_table even if unchanged,
+                          which recomputes the contents from scratch in place
     ALTER STREAM TABLE    the query, schedule, refresh mode or status differ
                           from the catalog: one alter_stream_table call, in
                           place (no drop; the table keeps its OID when the
@@ -68,21 +68,17 @@
       {%- do statements.append(dbt_pgtrickle.pgtrickle_alter_stream_table_sql(name_sql, status='PAUSED')) -%}
     {%- endif -%}
 
-  {%- elif full_refresh_mode -%}
-    {%- set action = 'REPLACE' -%}
-    {%- do statements.append(dbt_pgtrickle.pgtrickle_drop_stream_table_sql(name_sql)) -%}
-    {%- do statements.append(dbt_pgtrickle.pgtrickle_create_stream_table_sql(name_sql, sql, schedule, refresh_mode, initialize, cdc_mode)) -%}
-    {%- if status == 'PAUSED' -%}
-      {%- do statements.append(dbt_pgtrickle.pgtrickle_alter_stream_table_sql(name_sql, status='PAUSED')) -%}
-    {%- endif -%}
-    {%- do adapter.cache_dropped(target_relation) -%}
-
   {%- else -%}
     {%- set new_query = none -%}
     {%- set new_schedule = none -%}
     {%- set new_mode = none -%}
     {%- set new_status = none -%}
-    {%- if current['original_query'] != sql -%}
+    {#- A full refresh hands the query over even when it is unchanged: the
+        extension then rebuilds the contents from scratch, in place (one
+        transaction, same table, stream tables that read it keep working),
+        where drop + create would be refused while other stream tables read
+        it. -#}
+    {%- if current['original_query'] != sql or full_refresh_mode -%}
       {%- set new_query = sql -%}
       {%- do changed.append('query') -%}
     {%- endif -%}
@@ -106,11 +102,11 @@
       {%- do changed.append('status') -%}
     {%- endif -%}
     {%- if cdc_mode is not none and (cdc_mode | lower) != (current['cdc_mode'] | lower) -%}
-      {{ log("pg_trickle: " ~ target_relation ~ ": cdc_mode '" ~ cdc_mode ~ "' differs from '" ~ current['cdc_mode'] ~ "'; it is set at creation only, run with --full-refresh to apply it", info=true) }}
+      {{ log("pg_trickle: " ~ target_relation ~ ": cdc_mode '" ~ cdc_mode ~ "' differs from '" ~ current['cdc_mode'] ~ "'; it is set at creation only: drop the stream table (run-operation pgtrickle_drop_stream_table) and run again to apply it", info=true) }}
     {%- endif -%}
 
     {%- if changed | length > 0 -%}
-      {%- set action = 'ALTER' -%}
+      {%- set action = 'REINITIALIZE' if full_refresh_mode else 'ALTER' -%}
       {%- do statements.append(dbt_pgtrickle.pgtrickle_alter_stream_table_sql(name_sql,
             schedule=new_schedule, refresh_mode=new_mode, status=new_status,
             query=new_query, calculated=('schedule' in changed and schedule is none))) -%}
@@ -132,13 +128,13 @@ select pgt_id, status from pgtrickle.pgt_stream_tables where pgt_id = {{ current
       what was done instead. -#}
   {%- set messages = {
         'CREATE': 'CREATE STREAM TABLE',
-        'REPLACE': 'REPLACE STREAM TABLE',
+        'REINITIALIZE': 'REINITIALIZE STREAM TABLE',
         'ALTER': 'ALTER STREAM TABLE (' ~ changed | join(', ') ~ ')',
         'UNCHANGED': 'STREAM TABLE UNCHANGED'} -%}
   {%- do store_raw_result(name='main', message=messages[action], code=action, rows_affected=none) -%}
   {{ log("pg_trickle: " ~ target_relation ~ ": " ~ messages[action], info=true) }}
 
-  {%- set created = action in ('CREATE', 'REPLACE') -%}
+  {%- set created = action == 'CREATE' -%}
   {%- do dbt_pgtrickle.pgtrickle_ensure_indexes(target_relation) -%}
 
   {{ run_hooks(post_hooks, inside_transaction=True) }}

@@ -1,7 +1,8 @@
 {{ config(
     materialized='stream_table',
-    schedule='1m',
-    refresh_mode='DIFFERENTIAL'
+    schedule=var('order_totals_schedule', '1m'),
+    refresh_mode=var('order_totals_refresh_mode', 'DIFFERENTIAL'),
+    status=var('order_totals_status', none)
 ) }}
 
 SELECT customer_id,
