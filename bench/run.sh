@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 BENCH=$PGT_ROOT/bench
-ALL_SCENARIOS=(refresh nodata capture scaling)
+ALL_SCENARIOS=(refresh nodata capture scaling latency idle)
 # psql prints "Time: ..." in the client's language; parse the C locale.
 export LC_ALL=C LANG=C
 unset PGOPTIONS PGDATABASE PGHOST PGPORT PGUSER
@@ -33,6 +33,8 @@ usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--keep] [--reps N]
                   nodata   cost of a refresh with no pending change
                   capture  DML cost with vs without a DIFFERENTIAL stream table
                   scaling  refresh of a fixed change as the source grows
+                  latency  commit-to-visible time through the scheduler (schedule '1s')
+                  idle     CPU of the scheduler with 100 idle stream tables
   --keep        keep the cluster running and its directory (prints how to connect)
   --reps N      repetitions per measurement, the median is reported (default 3)
   --no-deps     do not run scripts/deps.sh
@@ -81,6 +83,10 @@ else
 fi
 pcts=(0.1 1)
 nodata_reps=200
+# Scheduler scenarios: changes timed for latency, idle stream tables and the
+# length of each CPU window (--quick: fewer changes, shorter windows).
+if ((quick)); then lat_changes=20 idle_secs=15; else lat_changes=200 idle_secs=60; fi
+lat_poll_ms=10 lat_pause_ms=2000 lat_timeout_s=10 idle_n=100
 # Capture overheads are small against the noise of a shared machine: more
 # alternating runs there (at least 5 of each variant).
 cap_reps=$((reps < 5 ? 5 : reps))
@@ -377,11 +383,24 @@ scenario_nodata() {
 			printf '\\echo @@ nodata/diff\n%s\n' "$(refresh_stmt nd diff)" >>"$f"
 		fi
 		printf '\\echo @@ nodata/tiny_full\n%s\n' "SELECT pgtrickle.refresh_stream_table('bench.st_tiny_full');" >>"$f"
+		# the fixed cost of any statement: round trip, parse, commit
+		printf '\\echo @@ nodata/select1\n%s\n' "SELECT 1;" >>"$f"
 	done
 	if [[ ${have_diff[nd]} == t ]]; then
 		echo "SELECT bench.note('nodata/actions', bench.recent_actions('st_nd_diff', $nodata_reps));" >>"$f"
 	fi
 	timed nodata "$f"
+	if [[ ${have_diff[nd]} == t ]]; then
+		# Inside the server: a manual refresh's history row spans from after
+		# the lock and snapshot to just before the history write and commit.
+		"${PSQL[@]}" -d bench -qAt -F $'\t' -c "
+			SELECT 'nodata/diff_server', extract(epoch FROM end_time - start_time) * 1000
+			  FROM (SELECT h.start_time, h.end_time
+			          FROM pgtrickle.pgt_refresh_history h
+			          JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+			         WHERE s.pgt_schema = 'bench' AND s.pgt_name = 'st_nd_diff' AND h.action = 'NO_DATA'
+			         ORDER BY h.refresh_id DESC LIMIT $nodata_reps) x" >>"$raw"
+	fi
 	sql "SELECT bench.drop_set('nd')"
 	sql "SELECT pgtrickle.drop_stream_table('bench.st_tiny_full')"
 }
@@ -485,6 +504,144 @@ scenario_scaling() {
 	done
 }
 
+# --- 5, 6. Scheduler scenarios: latency and idle ---------------------------------------------
+# Only these run with the scheduler refreshing: pg_trickle.enabled = on (and
+# autovacuum on, as in production: the scheduler writes history and catalog
+# rows all the time) through ALTER SYSTEM and a reload, undone afterwards.
+# The other scenarios' stream tables are dropped at their end, so nothing
+# else is due.
+sched_loaded=0 sched_pid='' launcher_pid=''
+clk_tck=$(getconf CLK_TCK)
+
+# wait_until SQL SECONDS WHAT: poll SQL (a boolean) every 0.2 s.
+wait_until() {
+	local i
+	for ((i = 0; i < $2 * 5; i++)); do
+		[[ $(sql "$1") == t ]] && return 0
+		sleep 0.2
+	done
+	die "$3 (waited $2 s)"
+}
+worker_pid() { sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_trickle $1' ${2:-} ORDER BY backend_start LIMIT 1"; }
+
+sched_on() {
+	if ((!sched_loaded)); then
+		run_file scheduler "$BENCH/sql/scheduler.sql"
+		sql "VACUUM ANALYZE bench.lat_src, bench.idle_src"
+		sched_loaded=1
+	fi
+	sql "ALTER SYSTEM SET pg_trickle.enabled = on"
+	sql "ALTER SYSTEM SET autovacuum = on"
+	sql "SELECT pg_reload_conf()" >/dev/null
+	wait_until "SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler' AND datname = 'bench'" 30 \
+		"no pg_trickle scheduler runs in database bench"
+	sched_pid=$(worker_pid scheduler "AND datname = 'bench'")
+	launcher_pid=$(worker_pid launcher)
+	sql "SELECT bench.note('sched/interval_ms', setting || ' ' || unit) FROM pg_settings WHERE name = 'pg_trickle.scheduler_interval_ms'"
+	# the scheduler reads the new setting when it wakes (at most one interval)
+	sleep 2
+}
+sched_off() {
+	sql "ALTER SYSTEM RESET pg_trickle.enabled"
+	sql "ALTER SYSTEM RESET autovacuum"
+	sql "SELECT pg_reload_conf()" >/dev/null
+}
+
+scenario_latency() {
+	section "5. Commit-to-visible latency through the scheduler (schedule '1s', $lat_changes changes)"
+	sched_on
+	sql "SELECT pgtrickle.create_stream_table('bench.st_lat', 'SELECT id, grp, v FROM bench.lat_src',
+	       schedule => '1s', refresh_mode => 'DIFFERENTIAL')" >/dev/null
+	# taken over by the scheduler: a few scheduled refreshes first
+	wait_until "SELECT count(*) >= 3 FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+	             WHERE s.pgt_schema = 'bench' AND s.pgt_name = 'st_lat' AND h.initiated_by = 'SCHEDULER' AND h.status = 'COMPLETED'" 30 \
+		"the scheduler does not refresh bench.st_lat"
+	note "measuring: $lat_changes changes, each after a random pause of 0-$lat_pause_ms ms, polled every $lat_poll_ms ms"
+	sql "CALL bench.measure_latency($lat_changes, $lat_poll_ms, $lat_pause_ms, $lat_timeout_s)"
+	"${PSQL[@]}" -d bench -qAt -F $'\t' -c "
+		SELECT 'latency/visible', extract(epoch FROM visible_at - committed_at) * 1000
+		  FROM bench.lat_obs WHERE visible_at IS NOT NULL
+		UNION ALL SELECT 'latency/refresh_start', to_start_ms FROM bench.lat_refreshes()
+		UNION ALL SELECT 'latency/refresh_end', to_end_ms FROM bench.lat_refreshes()
+		UNION ALL SELECT 'latency/gap', g FROM bench.refresh_gaps('st_lat') g
+		UNION ALL SELECT 'latency/duration', extract(epoch FROM h.end_time - h.start_time) * 1000
+		  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+		 WHERE s.pgt_schema = 'bench' AND s.pgt_name = 'st_lat' AND h.initiated_by = 'SCHEDULER' AND h.status = 'COMPLETED'" >>"$raw"
+	sql "SELECT bench.note('latency/timeouts', count(*)::text) FROM bench.lat_obs WHERE visible_at IS NULL"
+	sql "SELECT bench.note('latency/actions', string_agg(action || ' ×' || c, ', ' ORDER BY c DESC))
+	       FROM (SELECT action, count(*) AS c FROM bench.lat_refreshes() GROUP BY action) x"
+	sql "SELECT bench.note('latency/polls', round(avg(polls), 1)::text) FROM bench.lat_obs"
+	sql "SELECT pgtrickle.drop_stream_table('bench.st_lat')" >/dev/null
+	sched_off
+}
+
+# proc_cpu PID: user + system CPU time of one process so far, in clock ticks.
+proc_cpu() {
+	local line st
+	read -r line <"/proc/$1/stat" || die "process $1 is gone"
+	# after "pid (comm) ": state ppid ... utime stime (fields 14 and 15)
+	read -r -a st <<<"${line##*) }"
+	echo $((st[11] + st[12]))
+}
+# server_cpu: CPU of the whole server so far, in clock ticks: the postmaster
+# (its own and that of the children it reaped: cutime, cstime) and every
+# live child.
+server_cpu() {
+	local pm f line st t=0
+	read -r pm <"$work/data/postmaster.pid"
+	for f in /proc/[0-9]*/stat; do
+		read -r line <"$f" 2>/dev/null || continue
+		read -r -a st <<<"${line##*) }"
+		if [[ ${line%% *} == "$pm" ]]; then
+			t=$((t + st[11] + st[12] + st[13] + st[14]))
+		elif [[ ${st[1]} == "$pm" ]]; then
+			t=$((t + st[11] + st[12]))
+		fi
+	done
+	echo "$t"
+}
+# pct TICKS SECONDS: CPU time as % of one core.
+cpu_pct() { awk -v t="$1" -v s="$2" -v hz="$clk_tck" 'BEGIN { printf "%.4f", t / hz / s * 100 }'; }
+
+# cpu_window KEY: measure idle_secs seconds of CPU of the scheduler, the
+# launcher and the whole server, with no client connected, and what the
+# scheduler refreshed meanwhile (from the refresh history).
+cpu_window() {
+	local key=$1 t0 t1 s0 s1 l0 l1 a0 a1 secs win n acts med p90
+	note "$key: measuring $idle_secs s"
+	sql "SELECT bench.note('$key/load', '$(cut -d' ' -f1 /proc/loadavg)')"
+	s0=$(proc_cpu "$sched_pid") l0=$(proc_cpu "$launcher_pid") a0=$(server_cpu) t0=$(date +%s.%N)
+	sleep "$idle_secs"
+	s1=$(proc_cpu "$sched_pid") l1=$(proc_cpu "$launcher_pid") a1=$(server_cpu) t1=$(date +%s.%N)
+	[[ $(worker_pid scheduler "AND datname = 'bench'") == "$sched_pid" ]] || die "the scheduler was restarted during the window"
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	printf '%s/scheduler\t%s\n%s/launcher\t%s\n%s/server\t%s\n%s/scheduler_ms\t%s\n' \
+		"$key" "$(cpu_pct $((s1 - s0)) "$secs")" "$key" "$(cpu_pct $((l1 - l0)) "$secs")" \
+		"$key" "$(cpu_pct $((a1 - a0)) "$secs")" "$key" $(((s1 - s0) * 1000 / clk_tck)) >>"$raw"
+	win=$(sql "SELECT bench.sched_window($t0, $t1)")
+	IFS=$'\t' read -r n acts med p90 <<<"$win"
+	printf '%s/refreshes\t%s\n' "$key" "$n" >>"$raw"
+	[[ -n $med ]] && printf '%s/refresh_med\t%s\n%s/refresh_p90\t%s\n' "$key" "$med" "$key" "$p90" >>"$raw"
+	sql "SELECT bench.note('$key/actions', '$acts')"
+	note "$key: scheduler $(cpu_pct $((s1 - s0)) "$secs") % of one core, $n scheduled refreshes ($acts)"
+}
+
+scenario_idle() {
+	section "6. Scheduler CPU: no stream table, then $idle_n idle ones (schedule '1m', then '1s'); windows of $idle_secs s"
+	sched_on
+	cpu_window idle/none
+	note "creating $idle_n DIFFERENTIAL stream tables (schedule '1m')"
+	sql "SELECT bench.create_idle($idle_n, '1m')" >/dev/null
+	sql "VACUUM ANALYZE"
+	sleep 2
+	cpu_window idle/1m
+	sql "SELECT bench.alter_idle('1s')" >/dev/null
+	sleep 3
+	cpu_window idle/1s
+	sql "SELECT bench.drop_idle()" >/dev/null
+	sched_off
+}
+
 for s in "${ALL_SCENARIOS[@]}"; do
 	selected "$s" || continue
 	t0=$SECONDS
@@ -499,7 +656,9 @@ current_log=
 # Medians (and p90) of the raw samples; cells with "n/a" when a sample is missing.
 samples() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$raw" | sort -g; }
 med() { samples "$1" | awk '{ a[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-p90() { samples "$1" | awk '{ a[NR] = $1 } END { if (NR == 0) exit; i = int(NR * 0.9 + 0.999999); if (i < 1) i = 1; print a[i] }'; }
+# pctl KEY P: the P-th percentile (nearest rank) of the samples.
+pctl() { samples "$1" | awk -v p="$2" '{ a[NR] = $1 } END { if (NR == 0) exit; i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; print a[i] }'; }
+p90() { pctl "$1" 90; }
 nsamples() { samples "$1" | wc -l; }
 meta() { awk -F'\t' -v k="$1" '$1 == k { print $2; exit }' "$metaf"; }
 ms() { if [[ -n $1 ]]; then awk -v x="$1" 'BEGIN { if (x < 10) printf "%.2f", x; else if (x < 1000) printf "%.1f", x; else printf "%.0f", x }'; fi; }
@@ -547,6 +706,8 @@ check_summary() {
 	if ((${#bad[@]} == 0)); then echo "yes ($# of $# checks)"; else echo "**NO**: ${bad[*]/%/;}"; fi
 }
 cell() { if [[ -n $1 ]]; then ms "$1"; else echo "${2:-n/a}"; fi; }
+# pct X: a CPU percentage.
+pct() { if [[ -n $1 ]]; then awk -v x="$1" 'BEGIN { if (x < 10) printf "%.2f", x; else printf "%.1f", x }'; else echo n/a; fi; }
 rcell() { local r; r=$(ratio "$1" "$2"); echo "${r:-n/a}"; }
 
 report=$work/report.md
@@ -573,6 +734,9 @@ targets=()
 	printf '%s %s\n' "* each time is the median of $reps runs (client-side wall time, psql \`\\timing\`), all measured in this run on the same data;" \
 		"each ratio between methods is the median of the per-round ratios (both sides measured back to back in the same round)"
 	echo "* server: shared_buffers 1GB, work_mem 64MB, maintenance_work_mem 512MB, max_wal_size 8GB, checkpoint_timeout 30min, fsync on, synchronous_commit off, autovacuum off (VACUUM between rounds), jit off"
+	if selected latency || selected idle; then
+		echo "* scheduler scenarios (latency, idle): \`pg_trickle.enabled = on\` and \`autovacuum = on\` while they run (ALTER SYSTEM and a reload, reset afterwards); the other scenarios never have the scheduler refresh"
+	fi
 	echo
 
 	if selected refresh; then
@@ -709,16 +873,95 @@ targets=()
 	if selected nodata; then
 		echo "## 4. Refresh with no pending change ($nodata_reps runs, ms)"
 		echo
-		echo "| refresh | median | p90 | runs | actions recorded |"
-		echo "|---|---|---|---|---|"
+		echo "The three statements alternate, one after the other, in one session. \"÷ SELECT 1\" is the median of the per-run ratios."
+		echo
+		echo "| refresh | median | p90 | runs | ÷ \`SELECT 1\` | actions recorded |"
+		echo "|---|---|---|---|---|---|"
 		d=$(med nodata/diff)
 		if [[ -n $d ]]; then
-			echo "| DIFFERENTIAL, aggregate over orders ($(human $n_orders) rows), nothing pending | $(ms "$d") | $(ms "$(p90 nodata/diff)") | $(nsamples nodata/diff) | $(meta nodata/actions) |"
+			echo "| DIFFERENTIAL, aggregate over orders ($(human $n_orders) rows), nothing pending: client-side | $(ms "$d") | $(ms "$(p90 nodata/diff)") | $(nsamples nodata/diff) | $(pcell nodata/diff nodata/select1) | $(meta nodata/actions) |"
+			echo "| the same refreshes inside the server (history \`end_time - start_time\`: after lock and snapshot, before the history write and commit) | $(ms "$(med nodata/diff_server)") | $(ms "$(p90 nodata/diff_server)") | $(nsamples nodata/diff_server) | | |"
 		else
-			echo "| DIFFERENTIAL, aggregate over orders ($(human $n_orders) rows), nothing pending | $(diff_na nd) | | | |"
+			echo "| DIFFERENTIAL, aggregate over orders ($(human $n_orders) rows), nothing pending | $(diff_na nd) | | | | |"
 		fi
-		echo "| FULL, 10-row stream table (reference: fixed cost of a refresh call) | $(ms "$(med nodata/tiny_full)") | $(ms "$(p90 nodata/tiny_full)") | $(nsamples nodata/tiny_full) | FULL |"
+		echo "| FULL, 10-row stream table (reference: fixed cost of a refresh call) | $(ms "$(med nodata/tiny_full)") | $(ms "$(p90 nodata/tiny_full)") | $(nsamples nodata/tiny_full) | $(pcell nodata/tiny_full nodata/select1) | FULL |"
+		echo "| \`SELECT 1\` (reference: round trip and commit of any statement) | $(ms "$(med nodata/select1)") | $(ms "$(p90 nodata/select1)") | $(nsamples nodata/select1) | 1× | |"
 		echo
+		if [[ -n $d ]]; then
+			status=$(le "$d" 1 && echo met || echo "not met")
+			targets+=("| NO_DATA refresh < 1 ms: \`refresh_stream_table\` with nothing pending, client-side median | $status ($(ms "$d") ms; \`SELECT 1\` $(ms "$(med nodata/select1)") ms, inside the server $(ms "$(med nodata/diff_server)") ms) |")
+		else
+			targets+=("| NO_DATA refresh < 1 ms | not measurable: $(diff_na nd) |")
+		fi
+	fi
+
+	if selected latency; then
+		echo "## 5. Commit-to-visible latency through the scheduler (ms)"
+		echo
+		echo "A DIFFERENTIAL stream table \`SELECT id, grp, v FROM bench.lat_src\` (1k rows) with schedule \`'1s'\`, refreshed only by the scheduler" \
+			"(\`pg_trickle.enabled = on\`, \`pg_trickle.scheduler_interval_ms\` = $(meta sched/interval_ms))." \
+			"$lat_changes changes, one at a time: a random pause of 0-$lat_pause_ms ms (so that commits fall anywhere in the scheduler's cycle), an INSERT of one row and its commit," \
+			"then a new statement (a new snapshot, as any reader) every $lat_poll_ms ms until the row is in the stream table. Times are taken in the server (\`clock_timestamp()\` in a procedure), so no client round trip is included."
+		echo
+		echo "| measure | p50 | p90 | p99 | max | n |"
+		echo "|---|---|---|---|---|---|"
+		for k in visible refresh_start refresh_end duration gap; do
+			case $k in
+			visible) label="**commit → visible to a reader** (polled every $lat_poll_ms ms: late by at most that)" ;;
+			refresh_start) label="commit → start of the scheduled refresh that brought the change (waiting for the scheduler)" ;;
+			refresh_end) label="commit → end of that refresh (just before its commit)" ;;
+			duration) label="a scheduled refresh of this table: history \`end_time - start_time\` (from its RUNNING announcement)" ;;
+			gap) label="gap between the starts of consecutive scheduled refreshes of this table (the period kept)" ;;
+			esac
+			echo "| $label | $(cell "$(med "latency/$k")") | $(cell "$(pctl "latency/$k" 90)") | $(cell "$(pctl "latency/$k" 99)") | $(cell "$(pctl "latency/$k" 100)") | $(nsamples "latency/$k") |"
+		done
+		echo
+		echo "* changes not visible within $lat_timeout_s s: $(meta latency/timeouts); polls per change: $(meta latency/polls) on average"
+		echo "* what the refreshes that brought the changes recorded: $(meta latency/actions)"
+		echo
+	fi
+
+	if selected idle; then
+		echo "## 6. Scheduler CPU with idle stream tables (% of one core)"
+		echo
+		echo "The scheduler of database bench with no stream table, then with $idle_n DIFFERENTIAL stream tables" \
+			"(\`SELECT grp, count(*), sum(v) FROM bench.idle_src WHERE grp = k GROUP BY grp\`, 10k-row source) whose source never changes:" \
+			"first with schedule \`'1m'\` (the default), then all altered to \`'1s'\` (each due every second: a NO_DATA refresh each time)." \
+			"Each window lasts $idle_secs s with no client connected. CPU is user + system time from \`/proc/PID/stat\`:" \
+			"the scheduler and the launcher; the whole server = the postmaster and all its children, including refresh workers and ones that exited during the window (the postmaster's cutime/cstime)." \
+			"Refreshes and their durations are from the refresh history (\`initiated_by = 'SCHEDULER'\`, started in the window)."
+		echo
+		echo "| stream tables | scheduler | launcher | whole server | scheduled refreshes in the window | refresh duration, median / p90 (ms) | whole-server CPU per refresh, above the baseline (ms) | load average at start |"
+		echo "|---|---|---|---|---|---|---|---|"
+		base=$(med idle/none/server)
+		for v in none 1m 1s; do
+			case $v in
+			none) label="none (baseline)" ;;
+			*) label="$idle_n, schedule '$v'" ;;
+			esac
+			k=idle/$v n=$(med "idle/$v/refreshes")
+			per=''
+			if [[ -n $n && $n -gt 0 && -n $base ]]; then
+				per=$(awk -v a="$(med "$k/server")" -v b="$base" -v s="$idle_secs" -v n="$n" 'BEGIN { printf "%.2f", (a - b) / 100 * s * 1000 / n }')
+			fi
+			dur=''
+			[[ -n $(med "$k/refresh_med") ]] && dur="$(ms "$(med "$k/refresh_med")") / $(ms "$(med "$k/refresh_p90")")"
+			echo "| $label | $(pct "$(med "$k/scheduler")") | $(pct "$(med "$k/launcher")") | $(pct "$(med "$k/server")") | ${n:-n/a} ($(meta "$k/actions")) | ${dur:-} | ${per:-} | $(meta "$k/load") |"
+		done
+		echo
+		for v in 1m 1s; do
+			a=$(med "idle/$v/server")
+			[[ -n $a ]] || continue
+			status=$(le "$a" 2 && echo met || echo "not met")
+			what="the default schedule '1m'"
+			[[ $v == 1s ]] && what="schedule '1s' (a NO_DATA refresh of each every second)"
+			targets+=("| $idle_n idle stream tables cost < 2 % of one core (whole server), $what | $status ($(pct "$a") %; scheduler alone $(pct "$(med "idle/$v/scheduler")") %; no stream table: $(pct "$base") %) |")
+		done
+		m=$(med idle/1s/refresh_med)
+		if [[ -n $m ]]; then
+			status=$(le "$m" 1 && echo met || echo "not met")
+			targets+=("| NO_DATA refresh < 1 ms: scheduled refreshes of the idle stream tables, history median (announcement → end) | $status ($(ms "$m") ms, p90 $(ms "$(med idle/1s/refresh_p90)") ms) |")
+		fi
 	fi
 
 	echo "## Targets"
