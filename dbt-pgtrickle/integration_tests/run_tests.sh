@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Integration tests of the dbt-pgtrickle package with real dbt: for each
+# pinned dbt version, install dbt-core and dbt-postgres from PyPI into a
+# virtualenv, then run scenarios.py (every scenario against a fresh database
+# of one throwaway PostgreSQL cluster with pg_trickle preloaded).
+# Prints one line per scenario ("ok ..." / "FAILED ...") and ends with
+# "N passed, M failed"; exits non-zero when anything failed.
+#
+#   dbt-pgtrickle/integration_tests/run_tests.sh [--workdir DIR] [VERSION...]
+#
+# VERSION is a dbt-core version of the matrix below (default: all).  The
+# work directory (default: a new /tmp/pgt-dbt.XXXXXX, removed after a run
+# that passed) holds the virtualenvs, which are reused when --workdir names
+# the same directory again, the cluster, and a copy of the package (the
+# scenarios edit model files).  PG_CONFIG, PG_MAJOR and PGT_OS_USER as in
+# scripts/lib.sh; PGT_PYTHON is the Python that makes the virtualenvs.
+set -euo pipefail
+export LC_ALL=C.UTF-8
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# shellcheck source=../../scripts/lib.sh
+source "$here/../../scripts/lib.sh"
+
+# dbt-core version, dbt-postgres version, main target, other target (for
+# the scenario that checks the other connection mode), native freshness.
+# 1.7 is the oldest the package claims (require-dbt-version); 1.11 is the
+# newest that installs without network access beyond PyPI (dbt-core 1.12
+# downloads a parser wheel from GitHub while installing).  dbt-postgres 1.9
+# and later have the `autocommit` profile setting, so 1.11 runs everything in
+# autocommit mode and checks the default mode once.
+matrix=(
+	"1.7.19 1.7.19 default - no"
+	"1.11.16 1.11.0 autocommit default yes"
+)
+
+workdir='' keep_work=0
+wanted=()
+while (($#)); do
+	case $1 in
+	--workdir) workdir=$2; keep_work=1; shift ;;
+	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+	*) wanted+=("$1") ;;
+	esac
+	shift
+done
+
+check_pg_config
+extension_installed || die "pg_trickle is not installed in $("$PG_CONFIG" --pkglibdir)"
+bindir=$("$PG_CONFIG" --bindir)
+python=${PGT_PYTHON:-/usr/bin/python3}
+
+if [[ -z $workdir ]]; then
+	workdir=$(mktemp -d /tmp/pgt-dbt.XXXXXX)
+fi
+mkdir -p "$workdir"
+workdir=$(cd "$workdir" && pwd -P)
+# The server user must reach the cluster directory through the work dir.
+chmod 755 "$workdir"
+cluster=$workdir/cluster
+rm -rf "$cluster"
+mkdir -p "$cluster"
+give_to_server_user "$cluster"
+
+passed=0 failed=0
+failures=()
+
+cleanup() {
+	local rc=$?
+	if [[ -f $cluster/data/postmaster.pid ]]; then
+		as_server_user "$cluster" "$bindir/pg_ctl" stop -m fast -D "$cluster/data" >/dev/null 2>&1 || true
+	fi
+	if ((rc == 0 && failed == 0 && !keep_work)); then
+		rm -rf "$workdir"
+	else
+		echo "dbt test work directory kept: $workdir"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+section "dbt: starting a PostgreSQL cluster in $cluster"
+as_server_user "$cluster" "$bindir/initdb" -D "$cluster/data" -A trust -U postgres \
+	--no-locale -E UTF8 >"$cluster/initdb.log" 2>&1 ||
+	{ cat "$cluster/initdb.log"; die "initdb failed"; }
+port=$(free_port 57300 "$cluster")
+cat >>"$cluster/data/postgresql.conf" <<EOF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$cluster'
+shared_preload_libraries = 'pg_trickle'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+timezone = 'UTC'
+log_timezone = 'UTC'
+lc_messages = 'C'
+# Deterministic checks refresh by hand; the scheduler scenario turns it on.
+pg_trickle.enabled = off
+EOF
+as_server_user "$cluster" "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w start >/dev/null ||
+	{ tail -n 30 "$cluster/server.log"; die "the server did not start"; }
+export PGHOST=$cluster PGPORT=$port PGUSER=postgres
+"$bindir/psql" -X -q -d postgres -v ON_ERROR_STOP=1 -c "create role pgt_reader"
+
+for entry in "${matrix[@]}"; do
+	read -r core_version postgres_version target other_target native_freshness <<<"$entry"
+	label=dbt-${core_version%.*}
+	if ((${#wanted[@]})); then
+		want=0
+		for w in "${wanted[@]}"; do [[ $w == "$core_version" || $w == "${core_version%.*}" ]] && want=1; done
+		((want)) || continue
+	fi
+	section "dbt $core_version (dbt-postgres $postgres_version), target $target"
+
+	venv=$workdir/venv-$core_version
+	marker=$venv/.pgt-installed-$core_version-$postgres_version
+	if [[ ! -f $marker ]]; then
+		rm -rf "$venv"
+		if "$python" -m venv "$venv" &&
+			env PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/pip" install -q \
+				"dbt-core==$core_version" "dbt-postgres==$postgres_version"; then
+			touch "$marker"
+		else
+			failed=$((failed + 1))
+			failures+=("$label (could not install dbt-core $core_version / dbt-postgres $postgres_version)")
+			echo "FAILED $label: could not install dbt"
+			continue
+		fi
+	fi
+	"$venv/bin/dbt" --version | sed -n '1,12p' | grep -E 'installed|postgres' | sed 's/^/    /'
+
+	# A copy of the package: scenarios edit model files, and dbt writes
+	# target/, logs/ and dbt_packages/ next to the project.
+	copy=$workdir/pkg-$core_version
+	rm -rf "$copy"
+	mkdir -p "$copy/dbt-pgtrickle"
+	(cd "$here/.." && tar cf - --exclude=target --exclude=logs --exclude=dbt_packages --exclude=package-lock.yml . ) |
+		(cd "$copy/dbt-pgtrickle" && tar xf -)
+
+	database=pgt_${label//[.-]/_}
+	"$bindir/psql" -X -q -d postgres -v ON_ERROR_STOP=1 \
+		-c "drop database if exists $database" -c "create database $database"
+	"$bindir/psql" -X -q -d "$database" -v ON_ERROR_STOP=1 -c "create extension pg_trickle"
+
+	args=(--dbt "$venv/bin/dbt" --project "$copy/dbt-pgtrickle/integration_tests"
+		--label "$label" --target "$target")
+	[[ $other_target == - ]] || args+=(--other-target "$other_target")
+	[[ $native_freshness == yes ]] && args+=(--native-freshness)
+	out=$workdir/$label.out
+	set +e
+	PGDATABASE=$database DBT_PROFILES_DIR=$copy/dbt-pgtrickle/integration_tests \
+		DBT_SEND_ANONYMOUS_USAGE_STATS=false DO_NOT_TRACK=1 \
+		"$venv/bin/python" "$copy/dbt-pgtrickle/integration_tests/scenarios.py" "${args[@]}" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1 || true)
+	if [[ -z $summary ]]; then
+		failed=$((failed + 1))
+		failures+=("$label (scenarios.py exited with $rc without a summary)")
+		continue
+	fi
+	passed=$((passed + ${summary%% passed*}))
+	n_failed=${summary#*, }
+	failed=$((failed + ${n_failed%% failed}))
+	while IFS= read -r line; do
+		failures+=("${line#FAILED }")
+	done < <(grep -E '^FAILED ' "$out" | cut -c1-200 || true)
+done
+
+section "dbt: summary"
+for f in "${failures[@]}"; do
+	note "FAILED ${f%%:*}"
+done
+if ((failed)); then
+	note "server log: $cluster/server.log"
+fi
+echo "$passed passed, $failed failed"
+((failed == 0 && passed > 0))
