@@ -12,13 +12,15 @@
 #
 # NAME selects tests by base name (10_create, 10_create.sql, t/001_crash.pl,
 # shell patterns such as '1*' work too; NAME "random" is the random workload
-# driver); without NAMEs everything runs.
+# driver; NAME "dbt" is the dbt package's integration tests); without NAMEs
+# everything runs.
 #
 # Environment: PGT_TEST_CONF replaces test/pg_trickle.conf (for example to
 # check the test driver without the extension); PROVE_FLAGS is passed to
 # prove; PGT_RANDOM_MODE is the refresh mode of the random driver's stream
 # tables (DIFFERENTIAL, the default, or FULL; off skips the driver), and
 # PGT_RANDOM_ARGS adds options to it (e.g. "--seeds 1-10 --rounds 8");
+# PGT_DBT=off skips the dbt tests, PGT_DBT_WORKDIR keeps their virtualenvs;
 # PG_CONFIG, PG_MAJOR and PGT_OS_USER as in scripts/lib.sh.
 set -euo pipefail
 export LC_ALL=C
@@ -33,7 +35,8 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [NAME...]
   --no-build   do not run make / make install; test what is installed
   --keep       keep the temporary work directory even when all tests pass
   NAME...      run only these tests (base names or shell patterns;
-               "random" is the random workload driver of test/random)
+               "random" is the random workload driver of test/random,
+               "dbt" the integration tests of dbt-pgtrickle/)
 EOT
 }
 
@@ -119,6 +122,8 @@ for f in test/t/*.pl; do
 done
 run_random=0
 if selected random; then run_random=1; fi
+run_dbt=0
+if selected dbt && [[ ${PGT_DBT:-on} != off ]]; then run_dbt=1; fi
 random_mode=${PGT_RANDOM_MODE:-DIFFERENTIAL}
 case ${random_mode^^} in
 DIFFERENTIAL | FULL) random_mode=${random_mode^^} ;;
@@ -126,7 +131,7 @@ OFF) run_random=0 ;;
 *) die "PGT_RANDOM_MODE must be DIFFERENTIAL, FULL or off, not '$random_mode'" ;;
 esac
 for n in "${names[@]}"; do
-	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, and 'random')"
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random' and 'dbt')"
 done
 # Both drivers read test/expected/NAME.out, so a name may be used only once.
 for f in test/specs/*.spec; do
@@ -338,6 +343,43 @@ if ((run_random)); then
 	fi
 elif ((${#names[@]} == 0)); then
 	section "random workload: skipped (PGT_RANDOM_MODE=off)"
+fi
+
+# --- dbt package -----------------------------------------------------------------
+
+# dbt-pgtrickle/integration_tests/run_tests.sh installs pinned dbt versions
+# from PyPI, starts its own cluster and reports one line per scenario; each
+# scenario counts as one test.
+if ((run_dbt)); then
+	section "dbt: dbt-pgtrickle/integration_tests/run_tests.sh"
+	dbt_out=$work/dbt.out dbt_passed='' dbt_failed=0 dbt_listed=0
+	set +e
+	PG_CONFIG=$PG_CONFIG dbt-pgtrickle/integration_tests/run_tests.sh \
+		--workdir "${PGT_DBT_WORKDIR:-$work/dbt}" 2>&1 | tee "$dbt_out"
+	dbt_rc=${PIPESTATUS[0]}
+	set -e
+	while IFS= read -r line; do
+		if [[ $line =~ ^FAILED\ (dbt-[^:[:space:]]+) ]]; then
+			fail "dbt/${BASH_REMATCH[1]}"
+			dbt_listed=$((dbt_listed + 1))
+		elif [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+			dbt_passed=${BASH_REMATCH[1]} dbt_failed=${BASH_REMATCH[2]}
+		fi
+	done <"$dbt_out"
+	if [[ -z $dbt_passed ]]; then
+		fail "dbt (run_tests.sh exit status $dbt_rc without a summary line)"
+	else
+		passed=$((passed + dbt_passed))
+		if ((dbt_failed > dbt_listed)); then
+			failed=$((failed + dbt_failed - dbt_listed))
+			failures+=("dbt: $((dbt_failed - dbt_listed)) more failed (see its output)")
+		fi
+		if ((dbt_rc != 0 && dbt_failed == 0)); then
+			fail "dbt (run_tests.sh exit status $dbt_rc although every scenario passed)"
+		fi
+	fi
+elif ((${#names[@]} == 0)); then
+	section "dbt: skipped (PGT_DBT=off)"
 fi
 
 # --- TAP ------------------------------------------------------------------------

@@ -138,7 +138,7 @@ for entry in "${matrix[@]}"; do
 		(cd "$copy/dbt-pgtrickle" && tar xf -)
 
 	database=pgt_${label//[.-]/_}
-	"$bindir/psql" -X -q -d postgres -v ON_ERROR_STOP=1 \
+	PGOPTIONS="-c client_min_messages=warning" "$bindir/psql" -X -q -d postgres -v ON_ERROR_STOP=1 \
 		-c "drop database if exists $database" -c "create database $database"
 	"$bindir/psql" -X -q -d "$database" -v ON_ERROR_STOP=1 -c "create extension pg_trickle"
 

@@ -35,7 +35,6 @@ select pgtrickle.alter_stream_table(
   `name` is an SQL name or the name of a model (pgtrickle_resolve_name).
 #}
 {% macro pgtrickle_alter_stream_table(name, schedule=none, refresh_mode=none, status=none, query=none) %}
-  {% do run_query(dbt_pgtrickle.pgtrickle_alter_stream_table_sql(dbt_pgtrickle.pgtrickle_resolve_name(name), schedule, refresh_mode, status, query)) %}
-  {% do adapter.commit() %}
+  {% do dbt_pgtrickle.pgtrickle_run_and_commit(dbt_pgtrickle.pgtrickle_alter_stream_table_sql(dbt_pgtrickle.pgtrickle_resolve_name(name), schedule, refresh_mode, status, query)) %}
   {{ log("pg_trickle: altered stream table " ~ name, info=true) }}
 {% endmacro %}

@@ -35,8 +35,7 @@ select pgtrickle.create_stream_table(
   commits.  `name` is an SQL name or the name of a model (pgtrickle_resolve_name).
 #}
 {% macro pgtrickle_create_stream_table(name, query, schedule='1m', refresh_mode='DIFFERENTIAL', initialize=true, cdc_mode=none) %}
-  {% do run_query(dbt_pgtrickle.pgtrickle_create_stream_table_sql(dbt_pgtrickle.pgtrickle_resolve_name(name), query, schedule, refresh_mode, initialize, cdc_mode)) %}
-  {% do adapter.commit() %}
+  {% do dbt_pgtrickle.pgtrickle_run_and_commit(dbt_pgtrickle.pgtrickle_create_stream_table_sql(dbt_pgtrickle.pgtrickle_resolve_name(name), query, schedule, refresh_mode, initialize, cdc_mode)) %}
   {{ log("pg_trickle: created stream table " ~ name, info=true) }}
 {% endmacro %}
 

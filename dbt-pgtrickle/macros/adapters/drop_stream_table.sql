@@ -16,7 +16,6 @@
   model (pgtrickle_resolve_name).
 #}
 {% macro pgtrickle_drop_stream_table(name, cascade=false) %}
-  {% do run_query(dbt_pgtrickle.pgtrickle_drop_stream_table_sql(dbt_pgtrickle.pgtrickle_resolve_name(name), cascade)) %}
-  {% do adapter.commit() %}
+  {% do dbt_pgtrickle.pgtrickle_run_and_commit(dbt_pgtrickle.pgtrickle_drop_stream_table_sql(dbt_pgtrickle.pgtrickle_resolve_name(name), cascade)) %}
   {{ log("pg_trickle: dropped stream table " ~ name, info=true) }}
 {% endmacro %}

@@ -16,7 +16,6 @@
   name of a model (pgtrickle_resolve_name).
 #}
 {% macro pgtrickle_refresh_stream_table(name) %}
-  {% do run_query(dbt_pgtrickle.pgtrickle_refresh_stream_table_sql(dbt_pgtrickle.pgtrickle_resolve_name(name))) %}
-  {% do adapter.commit() %}
+  {% do dbt_pgtrickle.pgtrickle_run_and_commit(dbt_pgtrickle.pgtrickle_refresh_stream_table_sql(dbt_pgtrickle.pgtrickle_resolve_name(name))) %}
   {{ log("pg_trickle: refreshed stream table " ~ name, info=true) }}
 {% endmacro %}

@@ -49,7 +49,7 @@
   pgtrickle_drop_stream_tables_by_id(pgt_ids, cascade=false)
 
   Drops the stream tables with these catalog ids, readers before the tables
-  they read, then commits.  With cascade=false a table still read by a stream
+  they read, each in a transaction of its own.  With cascade=false a table still read by a stream
   table outside the set stops the operation with an error naming it.
   Returns: the number of tables dropped.
 #}
@@ -72,7 +72,7 @@
       {%- endset -%}
       {%- set leaves = run_query(leaves_sql) -%}
       {%- for row in leaves.rows -%}
-        {% do run_query(dbt_pgtrickle.pgtrickle_drop_stream_table_sql(dbt_pgtrickle.pgtrickle_quote_text(row['qualified_name']), cascade)) %}
+        {% do dbt_pgtrickle.pgtrickle_run_and_commit(dbt_pgtrickle.pgtrickle_drop_stream_table_sql(dbt_pgtrickle.pgtrickle_quote_text(row['qualified_name']), cascade)) %}
         {{ log("pg_trickle: dropped stream table " ~ row['qualified_name'], info=true) }}
         {%- set state.dropped = state.dropped + 1 -%}
       {%- endfor -%}
@@ -83,6 +83,5 @@
       {%- set state.remaining = run_query(left_sql).columns[0].values() | list -%}
     {%- endif -%}
   {%- endfor -%}
-  {% do adapter.commit() %}
   {{ return(state.dropped) }}
 {% endmacro %}

@@ -17,8 +17,7 @@
 {% macro pgtrickle_refresh(model_name, schema=none) %}
   {%- if execute -%}
     {%- set name_sql = dbt_pgtrickle.pgtrickle_resolve_name(model_name, schema) -%}
-    {% do run_query(dbt_pgtrickle.pgtrickle_refresh_stream_table_sql(name_sql)) %}
-    {% do adapter.commit() %}
+    {% do dbt_pgtrickle.pgtrickle_run_and_commit(dbt_pgtrickle.pgtrickle_refresh_stream_table_sql(name_sql)) %}
     {{ log("pg_trickle: refreshed " ~ name_sql, info=true) }}
   {%- endif -%}
 {% endmacro %}

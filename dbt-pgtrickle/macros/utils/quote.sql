@@ -91,3 +91,20 @@
   {%- endif -%}
   {{ return(none) }}
 {% endmacro %}
+
+
+{#
+  pgtrickle_run_and_commit(sql)
+
+  Runs `sql` in a transaction of its own and commits it: what a
+  run-operation needs, since dbt commits nothing for it (run_query does not
+  even begin a transaction on some dbt versions, and work left uncommitted is
+  rolled back when the connection is released).  Works with and without the
+  profile's `autocommit`.
+#}
+{% macro pgtrickle_run_and_commit(sql) %}
+  {% call statement('pgtrickle_operation', fetch_result=false, auto_begin=true) -%}
+    {{ sql }}
+  {%- endcall %}
+  {% do adapter.commit() %}
+{% endmacro %}
