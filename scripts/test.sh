@@ -20,7 +20,8 @@
 # prove; PGT_RANDOM_MODE is the refresh mode of the random driver's stream
 # tables (DIFFERENTIAL, the default, or FULL; off skips the driver), and
 # PGT_RANDOM_ARGS adds options to it (e.g. "--seeds 1-10 --rounds 8");
-# PGT_DBT=off skips the dbt tests, PGT_DBT_WORKDIR keeps their virtualenvs;
+# PGT_DBT=off skips the dbt tests; PGT_DBT_WORKDIR (writable by the server
+# user) keeps their virtualenvs between runs;
 # PG_CONFIG, PG_MAJOR and PGT_OS_USER as in scripts/lib.sh.
 set -euo pipefail
 export LC_ALL=C
@@ -353,8 +354,14 @@ fi
 if ((run_dbt)); then
 	section "dbt: dbt-pgtrickle/integration_tests/run_tests.sh"
 	dbt_out=$work/dbt.out dbt_passed='' dbt_failed=0 dbt_listed=0
+	# Like the other suites: a copy, run by the server user, all in $work.
+	mkdir -p "$work/dbt-src/scripts" "$work/dbt-home"
+	cp scripts/lib.sh "$work/dbt-src/scripts/"
+	cp -R dbt-pgtrickle "$work/dbt-src/"
+	give_to_server_user "$work/dbt-src" "$work/dbt-home"
 	set +e
-	PG_CONFIG=$PG_CONFIG dbt-pgtrickle/integration_tests/run_tests.sh \
+	as_server_user "$work" env HOME="$work/dbt-home" PG_CONFIG="$PG_CONFIG" \
+		"$work/dbt-src/dbt-pgtrickle/integration_tests/run_tests.sh" \
 		--workdir "${PGT_DBT_WORKDIR:-$work/dbt}" 2>&1 | tee "$dbt_out"
 	dbt_rc=${PIPESTATUS[0]}
 	set -e
