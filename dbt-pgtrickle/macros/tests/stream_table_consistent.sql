@@ -3,7 +3,8 @@
   model, then compares its contents with its defining query under one
   snapshot, as multisets (pgtrickle.verify_stream_table); every row that
   differs is a failure (side 'missing' or 'extra').  __pgt_* columns are
-  ignored.  dbt does not commit tests, so the refresh is rolled back.
+  ignored.  The refresh only brings the table up to date; dbt usually rolls
+  it back with the test's transaction.
 
     models:
       - name: order_totals
