@@ -590,7 +590,7 @@ server_cpu() {
 	local pm f line st t=0
 	read -r pm <"$work/data/postmaster.pid"
 	for f in /proc/[0-9]*/stat; do
-		read -r line <"$f" 2>/dev/null || continue
+		read -r line 2>/dev/null <"$f" || continue
 		read -r -a st <<<"${line##*) }"
 		if [[ ${line%% *} == "$pm" ]]; then
 			t=$((t + st[11] + st[12] + st[13] + st[14]))
