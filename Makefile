@@ -32,7 +32,9 @@ OBJS = \
 	src/refresh/plancache.o \
 	src/refresh/sandbox.o \
 	src/scheduler/dbguard.o \
+	src/scheduler/job.o \
 	src/scheduler/launcher.o \
+	src/scheduler/refresher.o \
 	src/scheduler/schedule.o \
 	src/scheduler/scheduler.o \
 	src/scheduler/shmem.o

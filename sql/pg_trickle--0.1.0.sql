@@ -263,14 +263,13 @@ COMMENT ON FUNCTION pgtrickle.get_refresh_history(text, integer) IS
 -- Views
 ------------------------------------------------------------------------------
 
+-- Read from the scheduler's shared memory, not pg_stat_activity, which
+-- hides backend_type of other users' processes from roles without
+-- pg_read_all_stats.
 CREATE FUNCTION pgtrickle._scheduler_running()
 RETURNS boolean
-LANGUAGE sql STABLE
-AS $$
-	SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity
-				   WHERE backend_type = 'pg_trickle scheduler'
-					 AND datname = pg_catalog.current_database())
-$$;
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'pgt_scheduler_running';
 COMMENT ON FUNCTION pgtrickle._scheduler_running() IS
 	'whether a pg_trickle scheduler serves the current database';
 

@@ -643,17 +643,19 @@ CatalogRecordFailure(int64 pgt_id, TimestampTz started, const char *message,
 	SPI_connect();
 	if (running_refresh_id > 0)
 	{
-		Oid			types2[2] = {INT8OID, TEXTOID};
-		Datum		values2[2];
+		Oid			types2[3] = {INT8OID, TEXTOID, BOOLOID};
+		Datum		values2[3];
 
 		values2[0] = Int64GetDatum(running_refresh_id);
 		values2[1] = values[2];
+		values2[2] = values[3];
 		catalog_exec("UPDATE pgtrickle.pgt_refresh_history"
 					 " SET status = 'FAILED', end_time = pg_catalog.clock_timestamp(),"
 					 "     error_message = $2,"
-					 "     reason = 'failed'"
+					 "     reason = CASE WHEN $3 THEN 'transient error: will retry'"
+					 "                   ELSE 'the query fails: needs attention' END"
 					 " WHERE refresh_id = $1",
-					 2, types2, values2, NULL, -1);
+					 3, types2, values2, NULL, -1);
 	}
 	if (SPI_processed == 0 || running_refresh_id == 0)
 		catalog_exec("INSERT INTO pgtrickle.pgt_refresh_history"

@@ -40,22 +40,34 @@ PGDLLEXPORT void pgt_launcher_main(Datum main_arg);
 PGDLLEXPORT void pgt_scheduler_main(Datum main_arg);
 
 PG_FUNCTION_INFO_V1(pgt_wake_launcher);
+PG_FUNCTION_INFO_V1(pgt_scheduler_running);
 
 #define LAUNCHER_NAP_MS 10000
+
+/*
+ * The common part of every pg_trickle worker: connected to a database,
+ * started once recovery has finished, not restarted by the postmaster.
+ */
+void
+WorkerDefine(BackgroundWorker *worker, const char *function, const char *type)
+{
+	memset(worker, 0, sizeof(BackgroundWorker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "pg_trickle");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker->bgw_name, BGW_MAXLEN, "%s", type);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", type);
+}
 
 void
 LauncherRegister(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	WorkerDefine(&worker, "pgt_launcher_main", "pg_trickle launcher");
 	worker.bgw_restart_time = 10;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_trickle");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pgt_launcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_trickle launcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_trickle launcher");
 	RegisterBackgroundWorker(&worker);
 }
 
@@ -97,14 +109,8 @@ start_scheduler(Oid dboid, bool woken)
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_trickle");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pgt_scheduler_main");
+	WorkerDefine(&worker, "pgt_scheduler_main", "pg_trickle scheduler");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_trickle scheduler for database %u", dboid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_trickle scheduler");
 	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
 	/* woken by CREATE EXTENSION: its transaction may not have committed yet */
 	worker.bgw_extra[0] = woken ? 1 : 0;
@@ -211,8 +217,29 @@ pgt_wake_launcher(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Whether a scheduler serves this database (quick_health).  Read from shared
+ * memory so that every role sees the same answer; false when the library is
+ * not preloaded.
+ */
+Datum
+pgt_scheduler_running(PG_FUNCTION_ARGS)
+{
+	PgtDatabaseSlot *slot;
+	bool		running = false;
+
+	if (PgtShared == NULL)
+		PG_RETURN_BOOL(false);
+	SpinLockAcquire(&PgtShared->mutex);
+	slot = SchedulerSlot(MyDatabaseId, false);
+	if (slot != NULL && slot->pid > 0)
+		running = true;
+	SpinLockRelease(&PgtShared->mutex);
+	PG_RETURN_BOOL(running);
+}
+
+/*
  * Keep the scheduler of a database away for a while and stop the one that
- * runs, so that DROP DATABASE, ALTER DATABASE ... RENAME and CREATE
+ * runs, and its refresh workers, so that DROP DATABASE, ALTER DATABASE ... RENAME and CREATE
  * DATABASE ... TEMPLATE, which need it free of connections, go through.
  */
 void
@@ -237,9 +264,11 @@ LauncherHoldDatabase(Oid dboid)
 		}
 		SpinLockRelease(&PgtShared->mutex);
 		if (pid <= 0)
-			return;
+			break;
 		if (i == 0)
 			(void) kill(pid, SIGTERM);
 		pg_usleep(50000);
 	}
+	/* and its refresh workers, even those in the middle of a refresh */
+	RefresherStopAll(dboid, 0, true);
 }

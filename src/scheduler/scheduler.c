@@ -1,24 +1,26 @@
 /*-------------------------------------------------------------------------
  *
  * scheduler.c
- *	  The scheduler of one database: refresh what is due, upstream first.
+ *	  The scheduler of one database: refresh what is due, upstream first,
+ *	  several at once where the dependency graph allows.
  *
  * Every pg_trickle.scheduler_interval_ms it reads which ACTIVE or
  * INITIALIZING stream tables are due — by duration, cron (next fire after
- * the last refresh), or CALCULATED (the effective interval) — ordered so
- * that a stream table comes after the stream tables it reads, and refreshes
- * each in its own transaction.  A table another session is refreshing is
- * left for the next round.  A failure is recorded (FAILED history row,
- * error counters) and classified: an error the query itself causes (data,
- * syntax, privileges) sets ERROR at once; others retry with back-off and
- * set SUSPENDED after pg_trickle.max_consecutive_errors.  No error leaves
- * the loop.
+ * the last refresh), or CALCULATED (the effective interval), and not in
+ * the back-off of a recent failure — with the stream tables each reads.
+ * It hands them to refresh workers (refresher.c), up to
+ * pg_trickle.max_concurrent_refreshes at once, a table only when none of
+ * the stream tables it reads is still due or being refreshed: upstream
+ * first.  A worker that finishes sets the scheduler's latch, which then
+ * hands out what became ready.  How a refresh runs and how a failure is
+ * classified is in job.c.  No error leaves the loop.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -29,8 +31,8 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -38,19 +40,28 @@
 
 #include "catalog/catalog.h"
 #include "guc.h"
-#include "refresh/refresh.h"
 #include "scheduler/worker.h"
 
 PGDLLEXPORT void pgt_scheduler_main(Datum main_arg);
 
-/* retry state of failing tables, this process only */
-typedef struct RetryState
+/* A due stream table and the stream tables it reads. */
+typedef struct DueTable
+{
+	int64		pgt_id;
+	int			n_upstream;
+	int64	   *upstream;
+	bool		dispatched;
+} DueTable;
+
+/* Tables another session held: not before the next round. */
+typedef struct SkipState
 {
 	int64		pgt_id;
 	TimestampTz not_before;
-} RetryState;
+} SkipState;
 
-static List *retries = NIL;
+static List *skipped = NIL;		/* in TopMemoryContext */
+static bool lost_refresh = false;
 
 static bool
 extension_present(void)
@@ -65,254 +76,224 @@ extension_present(void)
 }
 
 static bool
-retry_allowed(int64 pgt_id, TimestampTz now)
+skip_now(int64 pgt_id, TimestampTz now)
 {
 	ListCell   *lc;
 
-	foreach(lc, retries)
+	foreach(lc, skipped)
 	{
-		RetryState *r = lfirst(lc);
+		SkipState  *sk = lfirst(lc);
 
-		if (r->pgt_id == pgt_id)
-			return r->not_before <= now;
+		if (sk->pgt_id == pgt_id)
+		{
+			if (sk->not_before > now)
+				return true;
+			skipped = foreach_delete_current(skipped, lc);
+			pfree(sk);
+			return false;
+		}
 	}
-	return true;
+	return false;
 }
 
 static void
-set_retry(int64 pgt_id, int errors)
+skip_until_next_round(int64 pgt_id)
 {
-	ListCell   *lc;
-	RetryState *r = NULL;
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-	int			delay_ms = pgt_scheduler_interval_ms << Min(errors, 10);
+	SkipState  *sk = palloc(sizeof(SkipState));
 
-	foreach(lc, retries)
-		if (((RetryState *) lfirst(lc))->pgt_id == pgt_id)
-			r = lfirst(lc);
-	if (r == NULL)
-	{
-		r = palloc(sizeof(RetryState));
-		r->pgt_id = pgt_id;
-		retries = lappend(retries, r);
-	}
-	r->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Min(delay_ms, 300000));
+	sk->pgt_id = pgt_id;
+	sk->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												 pgt_scheduler_interval_ms);
+	skipped = lappend(skipped, sk);
 	MemoryContextSwitchTo(old);
 }
 
 static void
-clear_retry(int64 pgt_id)
+job_finished(int64 pgt_id, PgtJobResult result, bool lost)
 {
-	ListCell   *lc;
-
-	foreach(lc, retries)
-	{
-		if (((RetryState *) lfirst(lc))->pgt_id == pgt_id)
-		{
-			retries = foreach_delete_current(retries, lc);
-			return;
-		}
-	}
+	if (result == PGT_SKIPPED)
+		skip_until_next_round(pgt_id);
+	if (lost)
+		lost_refresh = true;
 }
 
 /*
- * Whether an error can heal by retrying: conflicts, timeouts, resources,
- * cancellations.  Data, syntax, privilege and feature errors come from the
- * query and its data and will come again.
+ * Due stream tables, each with the stream tables it reads, the longest
+ * overdue first (so that under load every table gets its turn; dispatch
+ * keeps upstream before downstream).  A table that failed waits interval x
+ * 2^errors (at most 5 minutes) after its last error.
  */
-static bool
-error_is_transient(int sqlerrcode)
-{
-	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
-	{
-		case ERRCODE_TRANSACTION_ROLLBACK:	/* serialization, deadlock */
-		case ERRCODE_INSUFFICIENT_RESOURCES:
-		case ERRCODE_OPERATOR_INTERVENTION: /* canceled, admin shutdown */
-		case ERRCODE_CONNECTION_EXCEPTION:
-		case ERRCODE_SYSTEM_ERROR:
-		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
-			return true;
-		default:
-			break;
-	}
-	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
-		sqlerrcode == ERRCODE_OBJECT_IN_USE;
-}
-
-/* Due stream tables, upstream first. */
 static List *
 due_tables(void)
 {
 	MemoryContext outer = CurrentMemoryContext;
 	List	   *due = NIL;
+	Oid			argtypes[1] = {FLOAT8OID};
+	Datum		values[1] = {Float8GetDatum(pgt_scheduler_interval_ms / 1000.0)};
 
 	SPI_connect();
-	if (SPI_execute("WITH RECURSIVE depth(pgt_id, d) AS ("
-					"   SELECT s.pgt_id, 0 FROM pgtrickle.pgt_stream_tables s"
-					" UNION ALL"
-					"   SELECT r.pgt_id, dp.d + 1"
-					"     FROM depth dp"
-					"     JOIN pgtrickle.pgt_stream_tables u ON u.pgt_id = dp.pgt_id"
-					"     JOIN pgtrickle.pgt_dependencies r ON r.source_relid = u.pgt_relid"
-					"    WHERE dp.d < 64)"
-					" SELECT s.pgt_id"
-					"   FROM pgtrickle.pgt_stream_tables s"
-					"   JOIN (SELECT pgt_id, max(d) AS d FROM depth GROUP BY pgt_id) o USING (pgt_id)"
-					"  CROSS JOIN LATERAL pgtrickle._effective_schedule(s.pgt_id) e"
-					"  WHERE s.status IN ('ACTIVE', 'INITIALIZING')"
-					"    AND (s.last_refresh_at IS NULL"
-					"         OR CASE WHEN s.schedule IS NOT NULL"
-					"                      AND pg_catalog.strpos(s.schedule, ' ') + pg_catalog.strpos(s.schedule, '@') > 0"
-					"                 THEN pgtrickle._schedule_next_fire(s.schedule, s.last_refresh_at)"
-					"                 ELSE s.last_refresh_at + pg_catalog.make_interval(secs => e.effective_seconds)"
-					"            END <= pg_catalog.now())"
-					"  ORDER BY o.d, s.pgt_id",
-					true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("WITH RECURSIVE depth(pgt_id, d) AS ("
+							  "   SELECT s.pgt_id, 0 FROM pgtrickle.pgt_stream_tables s"
+							  " UNION ALL"
+							  "   SELECT r.pgt_id, dp.d + 1"
+							  "     FROM depth dp"
+							  "     JOIN pgtrickle.pgt_stream_tables u ON u.pgt_id = dp.pgt_id"
+							  "     JOIN pgtrickle.pgt_dependencies r ON r.source_relid = u.pgt_relid"
+							  "    WHERE dp.d < 64)"
+							  " SELECT pgt_id, upstream FROM ("
+							  "   SELECT s.pgt_id, o.d,"
+							  "          ARRAY(SELECT u.pgt_id"
+							  "                  FROM pgtrickle.pgt_dependencies r"
+							  "                  JOIN pgtrickle.pgt_stream_tables u"
+							  "                    ON u.pgt_relid = r.source_relid"
+							  "                 WHERE r.pgt_id = s.pgt_id) AS upstream,"
+							  "          CASE WHEN s.last_refresh_at IS NULL THEN s.created_at"
+							  "               WHEN s.schedule IS NOT NULL"
+							  "                    AND pg_catalog.strpos(s.schedule, ' ') + pg_catalog.strpos(s.schedule, '@') > 0"
+							  "               THEN pgtrickle._schedule_next_fire(s.schedule, s.last_refresh_at)"
+							  "               ELSE s.last_refresh_at + pg_catalog.make_interval(secs => e.effective_seconds)"
+							  "          END AS due_at,"
+							  "          CASE WHEN s.consecutive_errors > 0"
+							  "               THEN s.last_error_at + pg_catalog.make_interval(secs =>"
+							  "                      least($1 * 2 ^ least(s.consecutive_errors, 10), 300))"
+							  "          END AS retry_at"
+							  "     FROM pgtrickle.pgt_stream_tables s"
+							  "     JOIN (SELECT pgt_id, max(d) AS d FROM depth GROUP BY pgt_id) o USING (pgt_id)"
+							  "    CROSS JOIN LATERAL pgtrickle._effective_schedule(s.pgt_id) e"
+							  "    WHERE s.status IN ('ACTIVE', 'INITIALIZING')) t"
+							  "  WHERE due_at <= pg_catalog.now()"
+							  "    AND (retry_at IS NULL OR retry_at <= pg_catalog.now())"
+							  "  ORDER BY due_at, d, pgt_id",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read due stream tables");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-													 SPI_tuptable->tupdesc, 1, &isnull));
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		Datum		arr = SPI_getbinval(tup, desc, 2, &isnull);
 		MemoryContext spi = MemoryContextSwitchTo(outer);
-		int64	   *p = palloc(sizeof(int64));
+		DueTable   *t = palloc0(sizeof(DueTable));
+		Datum	   *elems;
+		int			n;
 
-		*p = id;
-		due = lappend(due, p);
+		t->pgt_id = id;
+		deconstruct_array(DatumGetArrayTypeP(arr), INT8OID, 8, FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &elems, NULL, &n);
+		t->n_upstream = n;
+		t->upstream = palloc(sizeof(int64) * Max(n, 1));
+		for (int j = 0; j < n; j++)
+			t->upstream[j] = DatumGetInt64(elems[j]);
+		due = lappend(due, t);
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
 	return due;
 }
 
-/*
- * Refresh one stream table in its own transaction; record a failure in a
- * new one.
- */
-static void
-refresh_one(int64 pgt_id)
+static bool
+id_in(int64 id, const int64 *ids, int n)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ErrorData  *volatile edata = NULL;
-	TimestampTz started = GetCurrentTimestamp();
-	char	   *volatile name = NULL;
-	int64		refresh_id;
-
-	/* announced first, in its own transaction: a crash leaves a trace */
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	refresh_id = CatalogStartRunning(pgt_id);
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	CatalogSetRunning(refresh_id);
-
-	PG_TRY();
-	{
-		StreamTable *st;
-
-		SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		st = CatalogGetById(pgt_id);
-		if (st != NULL && ConditionalLockRelationOid(st->relid, ExclusiveLock))
-		{
-			/* re-read under the lock: a concurrent alter or drop wins */
-			st = CatalogGetById(pgt_id);
-			if (st != NULL && (strcmp(st->status, "ACTIVE") == 0 ||
-							   strcmp(st->status, "INITIALIZING") == 0))
-			{
-				name = MemoryContextStrdup(cxt, CatalogRelationName(st->relid));
-				pgstat_report_activity(STATE_RUNNING,
-									   psprintf("pg_trickle: refreshing %s", name));
-				RefreshExecute(st, REFRESH_SCHEDULER, NULL);
-			}
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-	}
-	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
-
-	if (edata == NULL)
-	{
-		CatalogSetRunning(0);
-		clear_retry(pgt_id);
-		/* skipped (table busy or no longer due): the announcement goes */
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		CatalogForgetRunning(refresh_id);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		return;
-	}
-
-	/* a failure: record it, and decide between retry, SUSPENDED and ERROR */
-	PG_TRY();
-	{
-		bool		transient = error_is_transient(edata->sqlerrcode);
-		int			errors;
-
-		SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		errors = CatalogRecordFailure(pgt_id, started, edata->message, transient,
-									  pgt_max_consecutive_errors);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		set_retry(pgt_id, errors);
-		ereport(LOG,
-				(errmsg("pg_trickle: refresh of %s failed: %s",
-						name ? name : psprintf("stream table " INT64_FORMAT, pgt_id),
-						edata->message)));
-	}
-	PG_CATCH();
-	{
-		/* not even the failure could be written: log and go on */
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-	}
-	PG_END_TRY();
-	CatalogSetRunning(0);
-	FreeErrorData(edata);
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
 }
 
+/* Whether a stream table is still due (not yet handed out) this round. */
+static bool
+still_due(List *due, int64 id)
+{
+	ListCell   *lc;
+
+	foreach(lc, due)
+	{
+		DueTable   *t = lfirst(lc);
+
+		if (t->pgt_id == id)
+			return !t->dispatched;
+	}
+	return false;
+}
+
+/*
+ * Hand out the due tables that are ready: not being refreshed, none of the
+ * stream tables they read still due or being refreshed, and room for one
+ * more refresh.  When no worker can be started, the scheduler refreshes the
+ * table itself.
+ */
 static void
-run_round(MemoryContext round)
+dispatch(List *due)
+{
+	int64		busy[PGT_MAX_REFRESH_WORKERS];
+	int			n_busy = RefresherBusy(busy, PGT_MAX_REFRESH_WORKERS);
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	foreach(lc, due)
+	{
+		DueTable   *t = lfirst(lc);
+		bool		ready = true;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending || !pgt_enabled ||
+			n_busy >= pgt_max_concurrent_refreshes)
+			break;
+		if (t->dispatched)
+			continue;
+		if (id_in(t->pgt_id, busy, n_busy))
+		{
+			/*
+			 * Still running from an earlier round, which read it as due:
+			 * that refresh is this round's (its outcome, and any back-off
+			 * it sets, decide the next one).
+			 */
+			t->dispatched = true;
+			continue;
+		}
+		if (skip_now(t->pgt_id, now))
+		{
+			t->dispatched = true;	/* and no longer holds up its readers */
+			continue;
+		}
+		for (int i = 0; i < t->n_upstream && ready; i++)
+			ready = !still_due(due, t->upstream[i]) &&
+				!id_in(t->upstream[i], busy, n_busy);
+		if (!ready)
+			continue;
+
+		t->dispatched = true;
+		if (RefresherAssign(t->pgt_id))
+			busy[n_busy++] = t->pgt_id;
+		else
+		{
+			pgstat_report_activity(STATE_RUNNING, "pg_trickle: refreshing in the scheduler");
+			job_finished(t->pgt_id, RefreshJob(t->pgt_id), false);
+			pgstat_report_activity(STATE_IDLE, NULL);
+			now = GetCurrentTimestamp();
+			/* its readers earlier in the list are ready now: look again */
+			SetLatch(MyLatch);
+		}
+	}
+}
+
+/* Read the due tables into round; the list must outlive the transaction. */
+static List *
+read_due(MemoryContext round)
 {
 	List	   *due;
-	ListCell   *lc;
-	TimestampTz now = GetCurrentTimestamp();
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	/* the list must outlive the transaction that read it */
 	MemoryContextSwitchTo(round);
 	due = due_tables();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	MemoryContextSwitchTo(round);
-
-	foreach(lc, due)
-	{
-		int64		pgt_id = *(int64 *) lfirst(lc);
-
-		CHECK_FOR_INTERRUPTS();
-		if (ShutdownRequestPending || !pgt_enabled)
-			break;
-		if (retry_allowed(pgt_id, now))
-			refresh_one(pgt_id);
-	}
+	MemoryContextSwitchTo(TopMemoryContext);
+	return due;
 }
 
 static void
@@ -325,9 +306,12 @@ release_slot(bool no_extension)
 	if (slot != NULL && slot->pid == MyProcPid)
 	{
 		slot->pid = 0;
+		slot->latch = NULL;
 		slot->no_extension = no_extension;
 	}
 	SpinLockRelease(&PgtShared->mutex);
+	/* its workers finish what they run and go */
+	RefresherStopAll(MyDatabaseId, MyProcPid, false);
 }
 
 static void
@@ -336,12 +320,22 @@ on_exit_release(int code pg_attribute_unused(), Datum arg)
 	release_slot(DatumGetBool(arg));
 }
 
+static void
+exit_no_extension(void)
+{
+	cancel_before_shmem_exit(on_exit_release, BoolGetDatum(false));
+	release_slot(true);
+	proc_exit(0);
+}
+
 void
 pgt_scheduler_main(Datum main_arg)
 {
 	Oid			dboid = DatumGetObjectId(main_arg);
 	MemoryContext round;
+	List	   *due = NIL;
 	TimestampTz last_upkeep = 0;
+	TimestampTz next_round = 0;
 	PgtDatabaseSlot *slot;
 	bool		held;
 
@@ -355,21 +349,21 @@ pgt_scheduler_main(Datum main_arg)
 	/* only a start the launcher claimed, and no hold put on it since */
 	held = (slot == NULL || slot->pid != -1);
 	if (slot != NULL && !held)
+	{
 		slot->pid = MyProcPid;
+		slot->latch = MyLatch;
+	}
 	SpinLockRelease(&PgtShared->mutex);
 	if (held)
 		proc_exit(0);
 	before_shmem_exit(on_exit_release, BoolGetDatum(false));
+	RefresherForgetStale();
 
 	/* started by CREATE EXTENSION: give its transaction time to commit */
 	for (int i = 0; !extension_present(); i++)
 	{
 		if (MyBgworkerEntry->bgw_extra[0] == 0 || i >= 100 || ShutdownRequestPending)
-		{
-			cancel_before_shmem_exit(on_exit_release, BoolGetDatum(false));
-			release_slot(true);
-			proc_exit(0);
-		}
+			exit_no_extension();
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 100, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -381,6 +375,9 @@ pgt_scheduler_main(Datum main_arg)
 
 	for (;;)
 	{
+		TimestampTz now;
+		long		wait_ms;
+
 		CHECK_FOR_INTERRUPTS();
 		if (ShutdownRequestPending)
 			break;
@@ -389,28 +386,42 @@ pgt_scheduler_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (!extension_present())
+
+		/* what workers finished; a worker that died leaves its refresh RUNNING */
+		RefresherReap(job_finished);
+		if (lost_refresh)
+		{
+			lost_refresh = false;
+			CatalogFailInterrupted();
+		}
+
+		now = GetCurrentTimestamp();
+		if (now >= next_round)
 		{
 			/* DROP EXTENSION: nothing to do here any more */
-			cancel_before_shmem_exit(on_exit_release, BoolGetDatum(false));
-			release_slot(true);
-			proc_exit(0);
-		}
-		MemoryContextReset(round);
-		MemoryContextSwitchTo(round);
-		if (pgt_enabled && !RecoveryInProgress())
-			run_round(round);
-		MemoryContextSwitchTo(TopMemoryContext);
+			if (!extension_present())
+				exit_no_extension();
+			MemoryContextReset(round);
+			due = NIL;
+			if (pgt_enabled && !RecoveryInProgress())
+				due = read_due(round);
+			next_round = TimestampTzPlusMilliseconds(now, pgt_scheduler_interval_ms);
 
-		/* hourly upkeep: refresh history past its retention */
-		if (TimestampDifferenceExceeds(last_upkeep, GetCurrentTimestamp(), 3600 * 1000))
-		{
-			CatalogUpkeep();
-			last_upkeep = GetCurrentTimestamp();
+			/* hourly upkeep: refresh history past its retention */
+			if (TimestampDifferenceExceeds(last_upkeep, now, 3600 * 1000))
+			{
+				CatalogUpkeep();
+				last_upkeep = GetCurrentTimestamp();
+			}
 		}
+		if (due != NIL && pgt_enabled)
+			dispatch(due);
 
+		now = GetCurrentTimestamp();
+		wait_ms = now >= next_round ? 0 :
+			(long) ((next_round - now + 999) / 1000);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 pgt_scheduler_interval_ms, PG_WAIT_EXTENSION);
+						 Min(wait_ms, pgt_scheduler_interval_ms), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 	proc_exit(0);

@@ -126,6 +126,9 @@ $node->safe_psql('other', q{
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler' AND datname = 'other'"),
 	'a scheduler runs in the second database');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) >= 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle refresh worker' AND datname = 'other'"),
+	'and a refresh worker of its own');
 my ($ret, $out, $err) = $node->psql('postgres', 'ALTER DATABASE other RENAME TO other2');
 is($ret, 0, 'ALTER DATABASE RENAME works with a scheduler running') or diag($err);
 ($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE other2');
@@ -133,14 +136,21 @@ is($ret, 0, 'DROP DATABASE works with a scheduler running') or diag($err);
 
 # DROP EXTENSION stops the scheduler of that database
 $node->safe_psql('postgres', 'CREATE DATABASE third');
-$node->safe_psql('third', 'CREATE EXTENSION pg_trickle');
+$node->safe_psql('third', q{
+	CREATE EXTENSION pg_trickle;
+	CREATE TABLE t (v int);
+	SELECT pgtrickle.create_stream_table('t_st', 'SELECT count(*) AS n FROM t', '1s', 'DIFFERENTIAL');
+});
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler' AND datname = 'third'"),
 	'a scheduler runs in the third database');
-$node->safe_psql('third', 'DROP EXTENSION pg_trickle');
 ok($node->poll_query_until('postgres',
-	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler' AND datname = 'third'"),
-	'DROP EXTENSION stops it');
+	"SELECT count(*) >= 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle refresh worker' AND datname = 'third'"),
+	'with a refresh worker');
+$node->safe_psql('third', 'DROP EXTENSION pg_trickle CASCADE');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type LIKE 'pg_trickle%' AND datname = 'third'"),
+	'DROP EXTENSION stops the scheduler and its refresh workers');
 
 $node->stop;
 done_testing();

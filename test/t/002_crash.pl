@@ -34,8 +34,8 @@ $node->safe_psql('postgres', q{
 
 # changes committed before the crash, while the scheduler is busy with slow
 ok($node->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler' AND query LIKE '%refreshing public.slow%'"),
-	'the scheduler is refreshing the slow stream table');
+	"SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'pg_trickle refresh worker' AND query LIKE '%refreshing public.slow%'"),
+	'a refresh worker is refreshing the slow stream table');
 $node->safe_psql('postgres', 'INSERT INTO src SELECT g, g FROM generate_series(101, 150) g');
 $node->safe_psql('postgres', 'UPDATE src SET v = v + 1 WHERE id <= 10');
 

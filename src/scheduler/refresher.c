@@ -1,0 +1,395 @@
+/*-------------------------------------------------------------------------
+ *
+ * refresher.c
+ *	  Refresh workers: the scheduler's hands.
+ *
+ * A scheduler runs up to pg_trickle.max_concurrent_refreshes refreshes at
+ * once, each in a refresh worker (backend_type "pg_trickle refresh
+ * worker").  Workers are started on demand and kept while there is work, so
+ * that each keeps its caches (catalog, prepared delta statements) warm; one
+ * idle for a minute exits.  The scheduler hands a worker a stream table
+ * through its slot in shared memory and sets its latch; the worker refreshes
+ * it (job.c), writes the result into the slot and sets the scheduler's
+ * latch.  A worker exits when its scheduler is gone, when asked to (DROP
+ * EXTENSION, the database being dropped), or on SIGTERM.  A worker frees its
+ * own slot when it exits; the scheduler frees the slot of a worker that
+ * never came up.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "scheduler/worker.h"
+
+PGDLLEXPORT void pgt_refresher_main(Datum main_arg);
+
+#define REFRESHER_IDLE_EXIT_MS 60000
+
+/* The scheduler's handles of the workers it started, by slot. */
+static BackgroundWorkerHandle *handles[PGT_MAX_REFRESH_WORKERS];
+
+/* Caller holds the mutex. */
+static bool
+slot_is_mine(PgtRefreshSlot *slot)
+{
+	return slot->dboid == MyDatabaseId && slot->scheduler_pid == MyProcPid;
+}
+
+static int
+start_worker(int64 pgt_id)
+{
+	BackgroundWorker worker;
+	int			idx = -1;
+
+	SpinLockAcquire(&PgtShared->mutex);
+	for (int i = 0; i < PGT_MAX_REFRESH_WORKERS; i++)
+	{
+		PgtRefreshSlot *slot = &PgtShared->refreshers[i];
+
+		if (!OidIsValid(slot->dboid) && handles[i] == NULL)
+		{
+			memset(slot, 0, sizeof(PgtRefreshSlot));
+			slot->dboid = MyDatabaseId;
+			slot->scheduler_pid = MyProcPid;
+			slot->state = PGT_JOB_ASSIGNED;
+			slot->pgt_id = pgt_id;
+			idx = i;
+			break;
+		}
+	}
+	SpinLockRelease(&PgtShared->mutex);
+	if (idx < 0)
+		return -1;
+
+	WorkerDefine(&worker, "pgt_refresher_main", "pg_trickle refresh worker");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_trickle refresh worker for database %u",
+			 MyDatabaseId);
+	worker.bgw_main_arg = Int32GetDatum(idx);
+	memcpy(worker.bgw_extra, &MyDatabaseId, sizeof(Oid));
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handles[idx]))
+	{
+		SpinLockAcquire(&PgtShared->mutex);
+		memset(&PgtShared->refreshers[idx], 0, sizeof(PgtRefreshSlot));
+		SpinLockRelease(&PgtShared->mutex);
+		handles[idx] = NULL;
+		return -1;
+	}
+	return idx;
+}
+
+/*
+ * Hand a stream table to a refresh worker: an idle one of this scheduler
+ * (the one that refreshed it last if it is idle, for its warm caches), or a
+ * new one.  The caller keeps the number of busy workers within
+ * max_concurrent_refreshes.  False when no worker could be started (no
+ * free background worker slot): the caller refreshes it itself.
+ */
+bool
+RefresherAssign(int64 pgt_id)
+{
+	int			chosen = -1;
+	Latch	   *latch = NULL;
+
+	SpinLockAcquire(&PgtShared->mutex);
+	for (int i = 0; i < PGT_MAX_REFRESH_WORKERS; i++)
+	{
+		PgtRefreshSlot *slot = &PgtShared->refreshers[i];
+
+		if (!slot_is_mine(slot) || slot->pid <= 0 || slot->stop ||
+			slot->state != PGT_JOB_IDLE)
+			continue;
+		if (chosen < 0 || slot->pgt_id == pgt_id)
+			chosen = i;
+		if (slot->pgt_id == pgt_id)
+			break;
+	}
+	if (chosen >= 0)
+	{
+		PgtRefreshSlot *slot = &PgtShared->refreshers[chosen];
+
+		slot->pgt_id = pgt_id;
+		slot->state = PGT_JOB_ASSIGNED;
+		latch = slot->latch;
+	}
+	SpinLockRelease(&PgtShared->mutex);
+	if (latch != NULL)
+	{
+		SetLatch(latch);
+		return true;
+	}
+	if (start_worker(pgt_id) >= 0)
+		return true;
+	ereport(LOG,
+			(errmsg("pg_trickle scheduler could not start a refresh worker, refreshing in the scheduler"),
+			 errhint("Raise max_worker_processes.")));
+	return false;
+}
+
+/*
+ * Collect what the workers of this scheduler finished, and forget workers
+ * that exited.  A job whose worker exited before reporting is passed to
+ * finished as PGT_FAILED with lost set: its RUNNING history row, if any,
+ * is left for _fail_interrupted_refreshes.
+ */
+void
+RefresherReap(void (*finished) (int64 pgt_id, PgtJobResult result, bool lost))
+{
+	for (int i = 0; i < PGT_MAX_REFRESH_WORKERS; i++)
+	{
+		PgtRefreshSlot *slot = &PgtShared->refreshers[i];
+		bool		stopped;
+		pid_t		pid;
+		int64		pgt_id = 0;
+		PgtJobResult result = PGT_REFRESHED;
+		bool		report = false;
+		bool		lost = false;
+
+		if (handles[i] == NULL)
+			continue;
+		/* read before the slot: a worker that stopped wrote its last word */
+		stopped = (GetBackgroundWorkerPid(handles[i], &pid) == BGWH_STOPPED);
+
+		SpinLockAcquire(&PgtShared->mutex);
+		if (slot_is_mine(slot))
+		{
+			if (slot->state == PGT_JOB_DONE)
+			{
+				pgt_id = slot->pgt_id;
+				result = slot->result;
+				report = true;
+				slot->state = PGT_JOB_IDLE;
+			}
+			else if (stopped && slot->state == PGT_JOB_ASSIGNED)
+			{
+				pgt_id = slot->pgt_id;
+				report = lost = true;
+			}
+			if (stopped)
+				memset(slot, 0, sizeof(PgtRefreshSlot));
+		}
+		SpinLockRelease(&PgtShared->mutex);
+
+		if (stopped)
+		{
+			pfree(handles[i]);
+			handles[i] = NULL;
+		}
+		if (report)
+			finished(pgt_id, lost ? PGT_FAILED : result, lost);
+	}
+}
+
+/* The stream tables this scheduler's workers are refreshing. */
+int
+RefresherBusy(int64 *busy, int max)
+{
+	int			n = 0;
+
+	SpinLockAcquire(&PgtShared->mutex);
+	for (int i = 0; i < PGT_MAX_REFRESH_WORKERS && n < max; i++)
+	{
+		PgtRefreshSlot *slot = &PgtShared->refreshers[i];
+
+		if (slot_is_mine(slot) && slot->state != PGT_JOB_IDLE)
+			busy[n++] = slot->pgt_id;
+	}
+	SpinLockRelease(&PgtShared->mutex);
+	return n;
+}
+
+/*
+ * Ask the refresh workers of a database to exit: those of one scheduler
+ * once they are idle (it is going away), or with wait, all of them now
+ * (SIGTERM: the database is about to be dropped or renamed), waiting up to
+ * five seconds for them to be gone.
+ */
+void
+RefresherStopAll(Oid dboid, pid_t scheduler_pid, bool wait)
+{
+	for (int round = 0; round < 100; round++)
+	{
+		int			left = 0;
+
+		SpinLockAcquire(&PgtShared->mutex);
+		for (int i = 0; i < PGT_MAX_REFRESH_WORKERS; i++)
+		{
+			PgtRefreshSlot *slot = &PgtShared->refreshers[i];
+
+			if (slot->dboid != dboid ||
+				(scheduler_pid != 0 && slot->scheduler_pid != scheduler_pid))
+				continue;
+			slot->stop = true;
+			if (slot->latch)
+				SetLatch(slot->latch);
+			if (wait && slot->pid > 0)
+			{
+				if (round == 0)
+					(void) kill(slot->pid, SIGTERM);
+				left++;
+			}
+		}
+		SpinLockRelease(&PgtShared->mutex);
+		if (left == 0)
+			return;
+		pg_usleep(50000);
+	}
+}
+
+/* At a scheduler's start: slots of workers of this database that never came up. */
+void
+RefresherForgetStale(void)
+{
+	SpinLockAcquire(&PgtShared->mutex);
+	for (int i = 0; i < PGT_MAX_REFRESH_WORKERS; i++)
+	{
+		PgtRefreshSlot *slot = &PgtShared->refreshers[i];
+
+		if (slot->dboid == MyDatabaseId && slot->scheduler_pid != MyProcPid &&
+			slot->pid == 0)
+			memset(slot, 0, sizeof(PgtRefreshSlot));
+	}
+	SpinLockRelease(&PgtShared->mutex);
+}
+
+/* ------------------------------------------------------------------------
+ * The worker
+ * ------------------------------------------------------------------------
+ */
+
+static int	my_slot = -1;
+
+static void
+free_my_slot(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	SpinLockAcquire(&PgtShared->mutex);
+	if (my_slot >= 0 && PgtShared->refreshers[my_slot].pid == MyProcPid)
+		memset(&PgtShared->refreshers[my_slot], 0, sizeof(PgtRefreshSlot));
+	SpinLockRelease(&PgtShared->mutex);
+}
+
+/*
+ * Whether this worker should go: asked to, its scheduler is gone, or the
+ * database is held for DDL.  Caller holds the mutex.
+ */
+static bool
+should_exit(PgtRefreshSlot *slot, TimestampTz now)
+{
+	PgtDatabaseSlot *db = SchedulerSlot(slot->dboid, false);
+
+	return slot->stop || db == NULL || db->pid != slot->scheduler_pid ||
+		db->hold_until > now;
+}
+
+void
+pgt_refresher_main(Datum main_arg)
+{
+	int			idx = DatumGetInt32(main_arg);
+	PgtRefreshSlot *slot;
+	Oid			dboid;
+	bool		claimed;
+	MemoryContext job_cxt;
+	TimestampTz idle_since;
+	TimestampTz now;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+	if (idx < 0 || idx >= PGT_MAX_REFRESH_WORKERS)
+		proc_exit(0);
+	slot = &PgtShared->refreshers[idx];
+
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+
+	now = GetCurrentTimestamp();
+	SpinLockAcquire(&PgtShared->mutex);
+	claimed = (slot->dboid == dboid && slot->pid == 0 &&
+			   slot->scheduler_pid == MyBgworkerEntry->bgw_notify_pid &&
+			   !should_exit(slot, now));
+	if (claimed)
+	{
+		slot->pid = MyProcPid;
+		slot->latch = MyLatch;
+		my_slot = idx;
+	}
+	SpinLockRelease(&PgtShared->mutex);
+	if (!claimed)
+		proc_exit(0);			/* the scheduler frees the slot */
+	before_shmem_exit(free_my_slot, (Datum) 0);
+
+	job_cxt = AllocSetContextCreate(TopMemoryContext, "pg_trickle refresh job",
+									ALLOCSET_DEFAULT_SIZES);
+	idle_since = GetCurrentTimestamp();
+	for (;;)
+	{
+		int64		pgt_id = 0;
+		bool		leave = false;
+		Latch	   *scheduler_latch = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		now = GetCurrentTimestamp();
+		SpinLockAcquire(&PgtShared->mutex);
+		if (slot->state == PGT_JOB_ASSIGNED)
+			pgt_id = slot->pgt_id;
+		else if (slot->state == PGT_JOB_IDLE &&
+				 (should_exit(slot, now) ||
+				  TimestampDifferenceExceeds(idle_since, now, REFRESHER_IDLE_EXIT_MS)))
+		{
+			/* freed under the mutex: no job can be assigned to it any more */
+			memset(slot, 0, sizeof(PgtRefreshSlot));
+			leave = true;
+		}
+		SpinLockRelease(&PgtShared->mutex);
+		if (leave)
+			break;
+
+		if (pgt_id != 0)
+		{
+			PgtJobResult result;
+			PgtDatabaseSlot *db;
+
+			MemoryContextSwitchTo(job_cxt);
+			result = RefreshJob(pgt_id);
+			MemoryContextSwitchTo(TopMemoryContext);
+			MemoryContextReset(job_cxt);
+
+			SpinLockAcquire(&PgtShared->mutex);
+			slot->result = result;
+			slot->state = PGT_JOB_DONE;
+			db = SchedulerSlot(dboid, false);
+			if (db != NULL && db->pid == slot->scheduler_pid)
+				scheduler_latch = db->latch;
+			SpinLockRelease(&PgtShared->mutex);
+			if (scheduler_latch != NULL)
+				SetLatch(scheduler_latch);
+			idle_since = GetCurrentTimestamp();
+			continue;
+		}
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	proc_exit(0);
+}
