@@ -148,8 +148,9 @@ note "running (log: $dir/server.log)"
 # --- the narrated session ---------------------------------------------------
 
 section "Demo session (psql; each statement is shown before its result)"
-# While there is no background scheduler, the demo refreshes by hand.  Once
-# the scheduler exists, the demo waits for it instead.
+# Steps 1-13 refresh by hand (schedules of a minute keep the scheduler out of
+# the way, so the history shown is exactly what the steps did); step 14
+# shortens the schedules and lets the scheduler keep the tables fresh.
 if ! "$(pg_bin psql)" -X -h "$dir" -p "$port" -U postgres -d postgres \
 	-v ON_ERROR_STOP=1 -P pager=off --echo-queries <<'SQL'; then
 \set VERBOSITY default
@@ -250,8 +251,8 @@ SELECT string_agg(format('SELECT %L AS source, count(*) AS captured_changes FROM
 SELECT customer_id, name, region, order_count, revenue FROM customer_totals ORDER BY customer_id;
 
 \echo
-\echo '### 7. Refresh, upstream table first.  (The background scheduler that does this'
-\echo '    on each table''s schedule comes in a later version.)'
+\echo '### 7. Refresh by hand, upstream table first.  (The background scheduler does this'
+\echo '    on each table''s schedule: see step 14.)'
 SELECT pgtrickle.refresh_stream_table('customer_totals');
 SELECT pgtrickle.refresh_stream_table('region_totals');
 SELECT pgtrickle.refresh_stream_table('customer_activity');
@@ -315,10 +316,50 @@ SELECT t.name, e.property, e.value
 
 \echo
 \echo '### 13. Monitoring: statistics per stream table, and overall health'
-\echo '    (quick_health says WARNING: there is no scheduler running yet)'
 SELECT pgt_name, refresh_mode, status, last_action, total_refreshes,
        total_rows_inserted, total_rows_deleted, stale
   FROM pgtrickle.pg_stat_stream_tables ORDER BY pgt_id;
+SELECT * FROM pgtrickle.quick_health;
+
+\echo
+\echo '### 14. Stream tables that keep themselves fresh.  The background scheduler (a'
+\echo '    launcher, one scheduler per database, refresh workers) refreshes each table'
+\echo '    on its schedule, upstream first.  Refresh region_totals every 2 seconds, and'
+\echo '    let customer_totals, which it reads, follow its reader''s pace (CALCULATED):'
+SELECT pgtrickle.alter_stream_table('region_totals', schedule => '2s');
+SELECT pgtrickle.alter_stream_table('customer_totals', schedule => 'calculated');
+SELECT pgt_name, schedule, effective_schedule
+  FROM pgtrickle.stream_tables_info ORDER BY pgt_id;
+\echo '    A big order arrives; nobody calls refresh_stream_table.'
+INSERT INTO orders VALUES (7, 3, 500.00);
+SELECT set_config('demo.changed_at', clock_timestamp()::text, false) IS NOT NULL AS noted;
+\echo '    Wait (at most 30 seconds) until region_totals is fresh as of a moment after it:'
+DO $$
+BEGIN
+    FOR i IN 1 .. 300 LOOP
+        EXIT WHEN (SELECT data_timestamp FROM pgtrickle.pgt_stream_tables
+                    WHERE pgt_name = 'region_totals')
+                  > current_setting('demo.changed_at')::timestamptz;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    IF (SELECT data_timestamp FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'region_totals')
+       <= current_setting('demo.changed_at')::timestamptz THEN
+        RAISE EXCEPTION 'region_totals did not catch up within 30 seconds: is the scheduler running?';
+    END IF;
+    RAISE NOTICE 'region_totals caught up % after the change',
+        date_trunc('milliseconds', clock_timestamp() - current_setting('demo.changed_at')::timestamptz);
+END $$;
+SELECT region, customers, orders, revenue FROM region_totals ORDER BY region;
+\echo '    The scheduler''s refreshes in the history (initiated_by SCHEDULER):'
+SELECT h.refresh_id, s.pgt_name, h.action, h.reason, h.initiated_by
+  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ WHERE h.initiated_by = 'SCHEDULER'
+ ORDER BY h.refresh_id LIMIT 6;
+\echo '    The workers doing it, and overall health:'
+SELECT backend_type, count(*) FROM pg_stat_activity
+ WHERE backend_type LIKE 'pg_trickle%' GROUP BY backend_type ORDER BY backend_type;
+SELECT pgt_name, status, staleness < interval '10 seconds' AS fresh, stale
+  FROM pgtrickle.stream_tables_info ORDER BY pgt_id;
 SELECT * FROM pgtrickle.quick_health;
 SQL
 	warn "the demo session stopped at an error (above); the server is still running"
