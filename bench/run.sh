@@ -83,10 +83,13 @@ else
 fi
 pcts=(0.1 1)
 nodata_reps=200
-# Scheduler scenarios: changes timed for latency, idle stream tables and the
-# length of each CPU window (--quick: fewer changes, shorter windows).
+# Scheduler scenarios: changes timed for latency (at each interval), idle
+# stream tables and the length of each CPU window (--quick: fewer changes,
+# shorter windows).
 if ((quick)); then lat_changes=20 idle_secs=15; else lat_changes=200 idle_secs=60; fi
-lat_poll_ms=10 lat_pause_ms=2000 lat_timeout_s=10 idle_n=100
+lat_poll_ms=10 lat_timeout_s=10 idle_n=100
+# latency: the default scheduler interval, and a shorter one for contrast
+lat_intervals=(1000 100)
 # Capture overheads are small against the noise of a shared machine: more
 # alternating runs there (at least 5 of each variant).
 cap_reps=$((reps < 5 ? 5 : reps))
@@ -537,7 +540,6 @@ sched_on() {
 		"no pg_trickle scheduler runs in database bench"
 	sched_pid=$(worker_pid scheduler "AND datname = 'bench'")
 	launcher_pid=$(worker_pid launcher)
-	sql "SELECT bench.note('sched/interval_ms', setting || ' ' || unit) FROM pg_settings WHERE name = 'pg_trickle.scheduler_interval_ms'"
 	# the scheduler reads the new setting when it wakes (at most one interval)
 	sleep 2
 }
@@ -548,29 +550,44 @@ sched_off() {
 }
 
 scenario_latency() {
-	section "5. Commit-to-visible latency through the scheduler (schedule '1s', $lat_changes changes)"
+	section "5. Commit-to-visible latency through the scheduler (schedule '1s'; scheduler_interval_ms ${lat_intervals[*]}; $lat_changes changes each)"
 	sched_on
 	sql "SELECT pgtrickle.create_stream_table('bench.st_lat', 'SELECT id, grp, v FROM bench.lat_src',
 	       schedule => '1s', refresh_mode => 'DIFFERENTIAL')" >/dev/null
-	# taken over by the scheduler: a few scheduled refreshes first
-	wait_until "SELECT count(*) >= 3 FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
-	             WHERE s.pgt_schema = 'bench' AND s.pgt_name = 'st_lat' AND h.initiated_by = 'SCHEDULER' AND h.status = 'COMPLETED'" 30 \
-		"the scheduler does not refresh bench.st_lat"
-	note "measuring: $lat_changes changes, each after a random pause of 0-$lat_pause_ms ms, polled every $lat_poll_ms ms"
-	sql "CALL bench.measure_latency($lat_changes, $lat_poll_ms, $lat_pause_ms, $lat_timeout_s)"
-	"${PSQL[@]}" -d bench -qAt -F $'\t' -c "
-		SELECT 'latency/visible', extract(epoch FROM visible_at - committed_at) * 1000
-		  FROM bench.lat_obs WHERE visible_at IS NOT NULL
-		UNION ALL SELECT 'latency/refresh_start', to_start_ms FROM bench.lat_refreshes()
-		UNION ALL SELECT 'latency/refresh_end', to_end_ms FROM bench.lat_refreshes()
-		UNION ALL SELECT 'latency/gap', g FROM bench.refresh_gaps('st_lat') g
-		UNION ALL SELECT 'latency/duration', extract(epoch FROM h.end_time - h.start_time) * 1000
-		  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
-		 WHERE s.pgt_schema = 'bench' AND s.pgt_name = 'st_lat' AND h.initiated_by = 'SCHEDULER' AND h.status = 'COMPLETED'" >>"$raw"
-	sql "SELECT bench.note('latency/timeouts', count(*)::text) FROM bench.lat_obs WHERE visible_at IS NULL"
-	sql "SELECT bench.note('latency/actions', string_agg(action || ' ×' || c, ', ' ORDER BY c DESC))
-	       FROM (SELECT action, count(*) AS c FROM bench.lat_refreshes() GROUP BY action) x"
-	sql "SELECT bench.note('latency/polls', round(avg(polls), 1)::text) FROM bench.lat_obs"
+	local iv mark period k
+	for iv in "${lat_intervals[@]}"; do
+		sql "ALTER SYSTEM SET pg_trickle.scheduler_interval_ms = $iv"
+		sql "SELECT pg_reload_conf()" >/dev/null
+		# the scheduler reads it when it next wakes; then a few refreshes at
+		# the new pace give the period it keeps
+		sleep 2
+		mark=$(sql "SELECT bench.history_mark()")
+		wait_until "SELECT count(*) >= 4 FROM bench.refresh_gaps('st_lat', $mark)" 30 \
+			"the scheduler does not refresh bench.st_lat"
+		period=$(sql "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY g))::int FROM bench.refresh_gaps('st_lat', $mark) g")
+		# A pause uniform over one period puts the commits at uniformly
+		# random points of the scheduler's cycle (a pause shorter than the
+		# period would not: the previous change became visible right after
+		# a refresh).
+		sql "SELECT bench.note('latency/$iv/pause', '$period')"
+		note "interval $iv ms: the scheduler refreshes the '1s' table every $period ms; measuring $lat_changes changes, each after a random pause of 0-$period ms, polled every $lat_poll_ms ms"
+		sql "TRUNCATE bench.lat_obs"
+		mark=$(sql "SELECT bench.history_mark()")
+		sql "CALL bench.measure_latency($lat_changes, $lat_poll_ms, $period, $lat_timeout_s)"
+		k=latency/$iv
+		"${PSQL[@]}" -d bench -qAt -F $'\t' -c "
+			SELECT '$k/visible', extract(epoch FROM visible_at - committed_at) * 1000
+			  FROM bench.lat_obs WHERE visible_at IS NOT NULL
+			UNION ALL SELECT '$k/refresh_start', to_start_ms FROM bench.lat_refreshes()
+			UNION ALL SELECT '$k/refresh_end', to_end_ms FROM bench.lat_refreshes()
+			UNION ALL SELECT '$k/gap', g FROM bench.refresh_gaps('st_lat', $mark) g
+			UNION ALL SELECT '$k/duration', d FROM bench.refresh_durations('st_lat', $mark) d" >>"$raw"
+		sql "SELECT bench.note('$k/timeouts', count(*)::text) FROM bench.lat_obs WHERE visible_at IS NULL"
+		sql "SELECT bench.note('$k/actions', string_agg(action || ' ×' || c, ', ' ORDER BY c DESC))
+		       FROM (SELECT action, count(*) AS c FROM bench.lat_refreshes() GROUP BY action) x"
+		sql "SELECT bench.note('$k/polls', round(avg(polls), 1)::text) FROM bench.lat_obs"
+	done
+	sql "ALTER SYSTEM RESET pg_trickle.scheduler_interval_ms"
 	sql "SELECT pgtrickle.drop_stream_table('bench.st_lat')" >/dev/null
 	sched_off
 }
@@ -899,25 +916,29 @@ targets=()
 		echo "## 5. Commit-to-visible latency through the scheduler (ms)"
 		echo
 		echo "A DIFFERENTIAL stream table \`SELECT id, grp, v FROM bench.lat_src\` (1k rows) with schedule \`'1s'\`, refreshed only by the scheduler" \
-			"(\`pg_trickle.enabled = on\`, \`pg_trickle.scheduler_interval_ms\` = $(meta sched/interval_ms))." \
-			"$lat_changes changes, one at a time: a random pause of 0-$lat_pause_ms ms (so that commits fall anywhere in the scheduler's cycle), an INSERT of one row and its commit," \
+			"(\`pg_trickle.enabled = on\`), with \`pg_trickle.scheduler_interval_ms\` at $(printf '%s, ' "${lat_intervals[@]}" | sed 's/, $//') ms in turn." \
+			"$lat_changes changes at each, one at a time: a random pause of 0 to one refresh period (measured just before; so that commits fall anywhere in the scheduler's cycle), an INSERT of one row and its commit," \
 			"then a new statement (a new snapshot, as any reader) every $lat_poll_ms ms until the row is in the stream table. Times are taken in the server (\`clock_timestamp()\` in a procedure), so no client round trip is included."
 		echo
-		echo "| measure | p50 | p90 | p99 | max | n |"
-		echo "|---|---|---|---|---|---|"
-		for k in visible refresh_start refresh_end duration gap; do
-			case $k in
-			visible) label="**commit → visible to a reader** (polled every $lat_poll_ms ms: late by at most that)" ;;
-			refresh_start) label="commit → start of the scheduled refresh that brought the change (waiting for the scheduler)" ;;
-			refresh_end) label="commit → end of that refresh (just before its commit)" ;;
-			duration) label="a scheduled refresh of this table: history \`end_time - start_time\` (from its RUNNING announcement)" ;;
-			gap) label="gap between the starts of consecutive scheduled refreshes of this table (the period kept)" ;;
-			esac
-			echo "| $label | $(cell "$(med "latency/$k")") | $(cell "$(pctl "latency/$k" 90)") | $(cell "$(pctl "latency/$k" 99)") | $(cell "$(pctl "latency/$k" 100)") | $(nsamples "latency/$k") |"
+		echo "| interval | measure | p50 | p90 | p99 | max | n |"
+		echo "|---|---|---|---|---|---|---|"
+		for iv in "${lat_intervals[@]}"; do
+			for k in visible refresh_start refresh_end duration gap; do
+				case $k in
+				visible) label="**commit → visible to a reader** (polled every $lat_poll_ms ms: late by at most that)" ;;
+				refresh_start) label="commit → start of the scheduled refresh that brought the change (waiting for the scheduler)" ;;
+				refresh_end) label="commit → end of that refresh (just before its commit)" ;;
+				duration) label="a scheduled refresh of this table: history \`end_time - start_time\` (from its RUNNING announcement)" ;;
+				gap) label="gap between the starts of consecutive scheduled refreshes of this table (the period kept)" ;;
+				esac
+				kk=latency/$iv/$k
+				echo "| $iv ms | $label | $(cell "$(med "$kk")") | $(cell "$(pctl "$kk" 90)") | $(cell "$(pctl "$kk" 99)") | $(cell "$(pctl "$kk" 100)") | $(nsamples "$kk") |"
+			done
 		done
 		echo
-		echo "* changes not visible within $lat_timeout_s s: $(meta latency/timeouts); polls per change: $(meta latency/polls) on average"
-		echo "* what the refreshes that brought the changes recorded: $(meta latency/actions)"
+		for iv in "${lat_intervals[@]}"; do
+			echo "* interval $iv ms: pauses of 0-$(meta "latency/$iv/pause") ms; changes not visible within $lat_timeout_s s: $(meta "latency/$iv/timeouts"); polls per change: $(meta "latency/$iv/polls") on average; the refreshes that brought the changes recorded: $(meta "latency/$iv/actions")"
+		done
 		echo
 	fi
 

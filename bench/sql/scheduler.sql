@@ -83,16 +83,34 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Gaps (ms) between the starts of consecutive scheduler refreshes of a
--- stream table: the period the scheduler actually keeps.
-CREATE FUNCTION bench.refresh_gaps(p_st text)
+-- stream table, among those after history row p_after: the period the
+-- scheduler actually keeps.
+CREATE FUNCTION bench.refresh_gaps(p_st text, p_after bigint DEFAULT 0)
 RETURNS SETOF float8 LANGUAGE sql STABLE AS $$
-    SELECT extract(epoch FROM start_time - lag(start_time) OVER (ORDER BY start_time)) * 1000
+    SELECT g FROM (
+        SELECT extract(epoch FROM start_time - lag(start_time) OVER (ORDER BY start_time)) * 1000 AS g
+          FROM pgtrickle.pgt_refresh_history h
+          JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+         WHERE s.pgt_schema = 'bench' AND s.pgt_name = p_st
+           AND h.initiated_by = 'SCHEDULER' AND h.refresh_id > p_after) x
+     WHERE g IS NOT NULL
+$$;
+
+-- Durations (ms) of the completed scheduler refreshes of a stream table
+-- after history row p_after: end_time - start_time, from the RUNNING
+-- announcement to just before the commit.
+CREATE FUNCTION bench.refresh_durations(p_st text, p_after bigint DEFAULT 0)
+RETURNS SETOF float8 LANGUAGE sql STABLE AS $$
+    SELECT extract(epoch FROM h.end_time - h.start_time) * 1000
       FROM pgtrickle.pgt_refresh_history h
       JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
      WHERE s.pgt_schema = 'bench' AND s.pgt_name = p_st
-       AND h.initiated_by = 'SCHEDULER'
-    OFFSET 1
+       AND h.initiated_by = 'SCHEDULER' AND h.status = 'COMPLETED' AND h.refresh_id > p_after
 $$;
+
+-- The last refresh history row so far (a mark for the two above).
+CREATE FUNCTION bench.history_mark() RETURNS bigint
+LANGUAGE sql STABLE AS $$ SELECT coalesce(max(refresh_id), 0) FROM pgtrickle.pgt_refresh_history $$;
 
 -- --- idle: many stream tables whose sources do not change -----------------------
 CREATE TABLE bench.idle_src (id int PRIMARY KEY, grp int NOT NULL, v int NOT NULL);
