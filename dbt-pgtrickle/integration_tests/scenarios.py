@@ -198,6 +198,8 @@ def deps_seed_run_test(h):
           "target/run/order_totals.sql does not show the create_stream_table call")
     h.assert_order_totals_correct()
     h.assert_consistent("order_totals", "order_stats", "quoting", "hooked", "documented")
+    check(h.value("select relkind from pg_class where oid = to_regclass('dbt_pgt.big_customers')") == "v",
+          "the view on a stream table was not created")
     h.dbt("test")
     statuses = {r["unique_id"]: r["status"] for r in h.run_results() if r["unique_id"].startswith("test.")}
     bad = {k: v for k, v in statuses.items() if v not in ("pass", "warn")}
@@ -520,7 +522,8 @@ def other_target_commits(h):
 
 @scenario
 def drop_all_operations(h):
-    """drop_all_stream_tables drops dbt's stream tables only (readers first); _force drops the rest."""
+    """drop_all_stream_tables drops dbt's stream tables only (readers first); _force drops
+    the rest; dbt build makes everything again."""
     h.execute("select pgtrickle.create_stream_table('public.outsider', 'select count(*) as n from dbt_pgt.raw_orders')")
     h.dbt("run-operation", "drop_all_stream_tables")
     left = h.rows("select pgt_schema, pgt_name from pgtrickle.pgt_stream_tables")
@@ -528,9 +531,16 @@ def drop_all_operations(h):
     check(h.oid("order_totals") is None, "the storage table order_totals still exists")
     h.dbt("run-operation", "drop_all_stream_tables_force")
     check(h.value("select count(*) from pgtrickle.pgt_stream_tables") == 0, "stream tables left after _force")
-    h.dbt("run")
+    # and everything again in one go: seeds, stream tables, the view on
+    # one, and their tests, in DAG order
+    h.dbt("build")
     h.assert_codes({m: "CREATE" for m in ST_MODELS})
+    bad = [r["unique_id"] for r in h.run_results() if r["status"] not in ("success", "pass", "warn")]
+    check(not bad, f"dbt build: not passing: {bad}")
     h.assert_order_totals_correct()
+    n = h.differences("select customer_id, total_amount from dbt_pgt.big_customers",
+                      "select customer_id, sum(amount) from dbt_pgt.raw_orders group by customer_id having count(*) >= 3")
+    check(n == 0, f"big_customers differs from its definition in {n} rows")
 
 
 def main():
