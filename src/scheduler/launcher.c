@@ -133,6 +133,15 @@ launch_round(bool first)
 	SpinLockAcquire(&PgtShared->mutex);
 	wake = PgtShared->wake_database;
 	PgtShared->wake_database = InvalidOid;
+	/* slots of databases that are gone (dropped) are free again */
+	for (int i = 0; i < PGT_MAX_DATABASES; i++)
+	{
+		PgtDatabaseSlot *slot = &PgtShared->slots[i];
+
+		if (OidIsValid(slot->dboid) && slot->pid == 0 &&
+			!list_member_oid(dbs, slot->dboid))
+			memset(slot, 0, sizeof(PgtDatabaseSlot));
+	}
 	SpinLockRelease(&PgtShared->mutex);
 
 	foreach(lc, dbs)
