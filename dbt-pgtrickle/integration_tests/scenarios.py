@@ -525,6 +525,11 @@ def drop_all_operations(h):
     """drop_all_stream_tables drops dbt's stream tables only (readers first); _force drops
     the rest; dbt build makes everything again."""
     h.execute("select pgtrickle.create_stream_table('public.outsider', 'select count(*) as n from dbt_pgt.raw_orders')")
+    # A plain view on a stream table blocks its drop, as with DROP TABLE.
+    rc, out = h.dbt("run-operation", "drop_all_stream_tables", ok=False)
+    check("big_customers" in out, f"the blocking view is not named:\n{out[-1500:]}")
+    check(h.st("order_totals") is not None, "order_totals dropped despite the view on it")
+    h.execute("drop view dbt_pgt.big_customers")
     h.dbt("run-operation", "drop_all_stream_tables")
     left = h.rows("select pgt_schema, pgt_name from pgtrickle.pgt_stream_tables")
     check(left == [("public", "outsider")], f"left after drop_all_stream_tables: {left}")

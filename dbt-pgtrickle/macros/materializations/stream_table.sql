@@ -7,7 +7,7 @@
 
     CREATE STREAM TABLE   no stream table of that name yet (an existing
                           table or view of that name is dropped first, in the
-                          same transaction)
+                          same transaction unless the profile uses autocommit)
     REINITIALIZE STREAM TABLE  --full-refresh (see should_full_refresh,
                           which honours `full_refresh: false`): the query is
                           handed to alter_stream_table even if unchanged,

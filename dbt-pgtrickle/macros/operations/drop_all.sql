@@ -4,8 +4,9 @@
   run-operation: drop the stream tables of this project's stream_table
   models (and only those: stream tables made outside dbt stay).  A table that
   other stream tables read is dropped after them; when one of those readers
-  is not a model of this project the operation fails and names it, rather
-  than dropping it by cascade.
+  is not a model of this project, or a view depends on one, the operation
+  fails and names it, rather than dropping it by cascade (tables dropped
+  before that stay dropped).
 
     dbt run-operation drop_all_stream_tables
 #}
