@@ -39,8 +39,13 @@ PGDLLEXPORT void pgt_refresher_main(Datum main_arg);
 
 #define REFRESHER_IDLE_EXIT_MS 60000
 
-/* The scheduler's handles of the workers it started, by slot. */
+/*
+ * The scheduler's handles of the workers it started, by slot, and the stream
+ * table each was handed and has not reported on yet (0: none), which tells
+ * a worker that died with a job from one that exited idle.
+ */
 static BackgroundWorkerHandle *handles[PGT_MAX_REFRESH_WORKERS];
+static int64 unreported[PGT_MAX_REFRESH_WORKERS];
 
 /* Caller holds the mutex. */
 static bool
@@ -89,6 +94,7 @@ start_worker(int64 pgt_id)
 		handles[idx] = NULL;
 		return -1;
 	}
+	unreported[idx] = pgt_id;
 	return idx;
 }
 
@@ -125,6 +131,7 @@ RefresherAssign(int64 pgt_id)
 		slot->pgt_id = pgt_id;
 		slot->state = PGT_JOB_ASSIGNED;
 		latch = slot->latch;
+		unreported[chosen] = pgt_id;
 	}
 	SpinLockRelease(&PgtShared->mutex);
 	if (latch != NULL)
@@ -165,27 +172,27 @@ RefresherReap(void (*finished) (int64 pgt_id, PgtJobResult result, bool lost))
 		stopped = (GetBackgroundWorkerPid(handles[i], &pid) == BGWH_STOPPED);
 
 		SpinLockAcquire(&PgtShared->mutex);
-		if (slot_is_mine(slot))
+		if (slot_is_mine(slot) && slot->state == PGT_JOB_DONE)
 		{
-			if (slot->state == PGT_JOB_DONE)
-			{
-				pgt_id = slot->pgt_id;
-				result = slot->result;
-				report = true;
-				slot->state = PGT_JOB_IDLE;
-			}
-			else if (stopped && slot->state == PGT_JOB_ASSIGNED)
-			{
-				pgt_id = slot->pgt_id;
-				report = lost = true;
-			}
-			if (stopped)
-				memset(slot, 0, sizeof(PgtRefreshSlot));
+			pgt_id = slot->pgt_id;
+			result = slot->result;
+			report = true;
+			slot->state = PGT_JOB_IDLE;
+			unreported[i] = 0;
 		}
+		if (stopped && slot_is_mine(slot))
+			memset(slot, 0, sizeof(PgtRefreshSlot));	/* never came up */
 		SpinLockRelease(&PgtShared->mutex);
 
 		if (stopped)
 		{
+			/* gone with a job: killed, or failed to start */
+			if (unreported[i] != 0)
+			{
+				pgt_id = unreported[i];
+				report = lost = true;
+			}
+			unreported[i] = 0;
 			pfree(handles[i]);
 			handles[i] = NULL;
 		}

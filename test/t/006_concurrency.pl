@@ -55,8 +55,8 @@ sub max_overlap
 }
 
 # Six independent slow stream tables (each refresh sleeps 0.3 s, every 2 s)
-# and a chain up -> down -> bottom (0.3 s each, every second) whose
-# refreshes must never overlap: about half of what three workers can do.
+# and a chain up -> down -> bottom (0.3 s each, every second; up is
+# CALCULATED, at the pace of down) whose refreshes must never overlap: about half of what three workers can do.
 my $setup = q{
 	CREATE EXTENSION pg_trickle;
 	CREATE TABLE src (id int PRIMARY KEY, v int);
@@ -71,11 +71,11 @@ for my $i (1 .. 6)
 }
 $setup .= q{
 	SELECT pgtrickle.create_stream_table('up',
-	    'SELECT id, v FROM src WHERE pg_sleep(0.005) IS NOT NULL', '1s', 'FULL');
+	    'SELECT id, v FROM src WHERE pg_sleep(0.005) IS NOT NULL', 'calculated', 'FULL');
 	SELECT pgtrickle.create_stream_table('down',
 	    'SELECT id, v * 2 AS v2 FROM up WHERE pg_sleep(0.005) IS NOT NULL', '1s', 'FULL');
 	SELECT pgtrickle.create_stream_table('bottom',
-	    'SELECT count(*) AS n, sum(v2) AS total FROM down', 'calculated', 'DIFFERENTIAL');
+	    'SELECT count(*) AS n, sum(v2) AS total FROM down', '1s', 'DIFFERENTIAL');
 };
 my $t0 = $node->safe_psql('postgres', 'SELECT now()');
 $node->safe_psql('postgres', $setup);
@@ -113,6 +113,33 @@ is($node->safe_psql('postgres', qq{
 	    ON (a.pgt_name, b.pgt_name) IN (('up', 'down'), ('down', 'bottom'))
 	 WHERE a.start_time < b.end_time AND b.start_time < a.end_time}),
 	'0', 'a stream table is never refreshed while a table it reads is');
+
+# a refresh worker killed in the middle of a refresh: the refresh rolls
+# back, its history row is FAILED at once, and the table is refreshed again
+$node->safe_psql('postgres', q{
+	SELECT pgtrickle.create_stream_table('victim',
+	    'SELECT id, v FROM src WHERE id <= 50 AND pg_sleep(0.1) IS NOT NULL', '1s', 'FULL',
+	    initialize => false);
+});
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle refresh worker' AND query = 'pg_trickle: refreshing public.victim'"),
+	'a refresh worker refreshes the victim');
+my $victim_pid = $node->safe_psql('postgres', q{
+	SELECT pid FROM pg_stat_activity
+	 WHERE backend_type = 'pg_trickle refresh worker' AND query = 'pg_trickle: refreshing public.victim'});
+my $killed_at = $node->safe_psql('postgres',
+	"SELECT clock_timestamp() WHERE pg_terminate_backend($victim_pid)");
+ok($node->poll_query_until('postgres', qq{
+	SELECT count(*) = 1 FROM pgtrickle.pgt_refresh_history h
+	  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+	 WHERE s.pgt_name = 'victim' AND h.status = 'FAILED'
+	   AND h.error_message LIKE '%interrupted%' AND h.start_time < '$killed_at'}),
+	'the killed refresh is marked FAILED while the server runs');
+ok($node->poll_query_until('postgres', qq{
+	SELECT is_populated AND count(*) = 50 FROM victim, pgtrickle.pgt_stream_tables
+	 WHERE pgt_name = 'victim' GROUP BY is_populated}),
+	'and the table is refreshed by another worker');
+$node->safe_psql('postgres', "SELECT pgtrickle.drop_stream_table('victim')");
 
 # every stream table is right once the writers stop
 $node->safe_psql('postgres', 'SELECT pgtrickle.pause_stream_table(n) FROM unnest(ARRAY[' . $all . ']) n');
