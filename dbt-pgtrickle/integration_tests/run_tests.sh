@@ -68,8 +68,9 @@ cleanup() {
 	if [[ -f $cluster/data/postmaster.pid ]]; then
 		as_server_user "$cluster" "$bindir/pg_ctl" stop -m fast -D "$cluster/data" >/dev/null 2>&1 || true
 	fi
-	if ((rc == 0 && failed == 0 && !keep_work)); then
-		rm -rf "$workdir"
+	if ((rc == 0 && failed == 0)); then
+		# a --workdir is the caller's: it keeps the virtualenvs for next time
+		((keep_work)) || rm -rf "$workdir"
 	else
 		echo "dbt test work directory kept: $workdir"
 	fi
