@@ -112,7 +112,7 @@ class Harness:
 
     # --- dbt --------------------------------------------------------------
 
-    def dbt(self, *args, ok=True, target=None, vars=None):
+    def dbt(self, *args, ok=True, target=None, vars=None, env=None):
         """Run dbt in the project; returns (exit status, output).  With ok=True
         (False) a non-zero (zero) exit status is a failure."""
         cmd = [self.args.dbt, "--no-use-colors", *args, "--target", target or self.args.target]
@@ -123,7 +123,8 @@ class Harness:
             if os.path.exists(path):
                 os.unlink(path)
         proc = subprocess.run(cmd, cwd=self.project, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+                              stderr=subprocess.STDOUT, text=True,
+                              env={**os.environ, **(env or {})})
         self.last_output = proc.stdout
         if ok is not None and (proc.returncode == 0) != ok:
             tail = "\n".join(proc.stdout.splitlines()[-25:])
@@ -159,6 +160,10 @@ class Harness:
     def run_sql(self, path):
         with open(os.path.join(self.project, "target", "run",
                                "dbt_pgtrickle_integration_tests", "models", path)) as f:
+            return f.read()
+
+    def read_model(self, path):
+        with open(os.path.join(self.project, "models", path)) as f:
             return f.read()
 
     def write_model(self, path, text):
@@ -235,6 +240,28 @@ def quoting_passes_through(h):
           f"unexpected values {row}")
     check(h.value("select count(*) from dbt_pgt.quoting") == h.value("select count(*) from dbt_pgt.raw_orders"),
           "quoting has the wrong number of rows")
+
+
+@scenario
+def quoting_without_standard_conforming_strings(h):
+    """Model SQL with backslashes before quotes passes intact even with
+    standard_conforming_strings = off (where '' doubling would not be enough)."""
+    before = h.read_model("edge/quoting.sql")
+    anchor = "FROM {{ ref('raw_orders') }} AS o"
+    check(anchor in before, "quoting.sql is not as expected")
+    h.write_model("edge/quoting.sql", before.replace(
+        anchor, "-- a backslash before a quote: \\' and two: \\\\'\n" + anchor))
+    scs_off = {"PGOPTIONS": "-c standard_conforming_strings=off -c escape_string_warning=off"}
+    h.dbt("run", "-s", "quoting", env=scs_off)
+    h.assert_codes({"quoting": "ALTER"})
+    compiled = h.compiled("edge/quoting.sql")
+    check("\\'" in compiled, "the compiled model lost its backslash")
+    check(h.st("quoting")["original_query"] == compiled, "original_query differs from the compiled SQL")
+    h.dbt("run", "-s", "quoting", env=scs_off)
+    h.assert_codes({"quoting": "UNCHANGED"})
+    row = h.rows("select distinct quoted, dollars, tagged, backslash, percent from dbt_pgt.quoting")
+    check(row == [("it's", "dollar 'quoted' text", "tagged $$ text", "back\\slash", "100%")],
+          f"unexpected values {row}")
 
 
 @scenario
