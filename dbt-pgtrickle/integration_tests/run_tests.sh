@@ -101,6 +101,8 @@ EOF
 as_server_user "$cluster" "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w start >/dev/null ||
 	{ tail -n 30 "$cluster/server.log"; die "the server did not start"; }
 export PGHOST=$cluster PGPORT=$port PGUSER=postgres
+# psql of the server's version for scripts/wait_for_populated.sh
+export PATH=$bindir:$PATH
 "$bindir/psql" -X -q -d postgres -v ON_ERROR_STOP=1 -c "create role pgt_reader"
 
 for entry in "${matrix[@]}"; do

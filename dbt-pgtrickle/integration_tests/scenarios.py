@@ -27,7 +27,7 @@ import traceback
 import psycopg2  # installed with dbt-postgres
 
 ST_MODELS = ["order_totals", "order_stats", "fast_orders", "no_full_refresh",
-             "hooked", "documented", "switcher", "quoting", "odd_names"]
+             "hooked", "documented", "switcher", "quoting", "odd_names", "lazy_orders"]
 ODD_SCHEMA, ODD_NAME = "dbt_pgt_Odd Schema", "Mixed Case.Dot"
 SCHEMA = "dbt_pgt"
 
@@ -205,6 +205,8 @@ def deps_seed_run_test(h):
     h.assert_consistent("order_totals", "order_stats", "quoting", "hooked", "documented")
     check(h.value("select relkind from pg_class where oid = to_regclass('dbt_pgt.big_customers')") == "v",
           "the view on a stream table was not created")
+    check(not h.st("lazy_orders")["is_populated"] and h.value("select count(*) from dbt_pgt.lazy_orders") == 0,
+          "lazy_orders (initialize: false) is populated right after creation")
     h.dbt("test")
     statuses = {r["unique_id"]: r["status"] for r in h.run_results() if r["unique_id"].startswith("test.")}
     bad = {k: v for k, v in statuses.items() if v not in ("pass", "warn")}
@@ -476,7 +478,12 @@ def freshness_operation(h):
 
 @scenario
 def scheduler_keeps_tables_fresh(h):
-    """With the scheduler on, a stream table made by dbt refreshes itself."""
+    """With the scheduler on, stream tables made by dbt refresh themselves; one made
+    with initialize: false is populated (scripts/wait_for_populated.sh)."""
+    wait = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts", "wait_for_populated.sh")
+    rc = subprocess.run([wait, "dbt_pgt.lazy_orders", "1"], stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL).returncode
+    check(rc == 1, f"wait_for_populated.sh exited with {rc} for a table nothing refreshes, expected 1")
     h.execute("alter system set pg_trickle.enabled = on")
     h.execute("select pg_reload_conf()")
     try:
@@ -486,6 +493,11 @@ def scheduler_keeps_tables_fresh(h):
                                          and not s.stale
                                   from dbt_pgt.fast_orders f, pgtrickle.pg_stat_stream_tables s
                                   where s.pgt_name = 'fast_orders'"""), timeout=60)
+        rc = subprocess.run([wait, "dbt_pgt.lazy_orders", "60"], stdout=subprocess.DEVNULL).returncode
+        check(rc == 0, f"wait_for_populated.sh exited with {rc}: lazy_orders not populated by the scheduler")
+        n = h.differences("select customer_id, largest from dbt_pgt.lazy_orders",
+                          "select customer_id, max(amount) from dbt_pgt.raw_orders group by customer_id")
+        check(n == 0, f"lazy_orders differs from its query in {n} rows once populated")
         check(h.value("""select count(*) from pgtrickle.pgt_refresh_history h
                          join pgtrickle.pgt_stream_tables s using (pgt_id)
                          where s.pgt_name = 'fast_orders' and h.initiated_by = 'SCHEDULER'""") > 0,
