@@ -947,7 +947,7 @@ targets=()
 		echo
 		echo "The scheduler of database bench with no stream table, then with $idle_n DIFFERENTIAL stream tables" \
 			"(\`SELECT grp, count(*), sum(v) FROM bench.idle_src WHERE grp = k GROUP BY grp\`, 10k-row source) whose source never changes:" \
-			"first with schedule \`'1m'\` (the default), then all altered to \`'1s'\` (each due every second: a NO_DATA refresh each time)." \
+			"first with schedule \`'1m'\` (the default), then all altered to \`'1s'\` (each due every second, with nothing to refresh)." \
 			"Each window lasts $idle_secs s with no client connected. CPU is user + system time from \`/proc/PID/stat\`:" \
 			"the scheduler and the launcher; the whole server = the postmaster and all its children, including refresh workers and ones that exited during the window (the postmaster's cutime/cstime)." \
 			"Refreshes and their durations are from the refresh history (\`initiated_by = 'SCHEDULER'\`, started in the window)."
@@ -975,7 +975,7 @@ targets=()
 			[[ -n $a ]] || continue
 			status=$(le "$a" 2 && echo met || echo "not met")
 			what="the default schedule '1m'"
-			[[ $v == 1s ]] && what="schedule '1s' (a NO_DATA refresh of each every second)"
+			[[ $v == 1s ]] && what="schedule '1s' (each due every second; nothing to refresh)"
 			targets+=("| $idle_n idle stream tables cost < 2 % of one core (whole server), $what | $status ($(pct "$a") %; scheduler alone $(pct "$(med "idle/$v/scheduler")") %; no stream table: $(pct "$base") %) |")
 		done
 		m=$(med idle/1s/refresh_med)
