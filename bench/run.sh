@@ -26,7 +26,8 @@ usage() {
 usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--keep] [--reps N]
                     [--no-deps] [--no-build]
 
-  --quick       10x smaller data and shorter pgbench runs (a smoke test, < 3 min)
+  --quick       10x smaller data, shorter pgbench runs, 20 latency changes,
+                15-second CPU windows (a smoke test, about 3-4 min)
   --only NAME   run only these scenarios (repeatable or comma-separated):
                   refresh  DIFFERENTIAL vs FULL vs REFRESH MATERIALIZED VIEW
                            (aggregate, 3-table join, join + aggregate; 0.1 % and 1 %)
