@@ -121,8 +121,14 @@ job_finished(int64 pgt_id, PgtJobResult result, bool lost)
 /*
  * Due stream tables, each with the stream tables it reads, the longest
  * overdue first (so that under load every table gets its turn; dispatch
- * keeps upstream before downstream).  A table that failed waits interval x
- * 2^errors (at most 5 minutes) after its last error.
+ * keeps upstream before downstream).  A duration (or CALCULATED) table is
+ * taken at the round nearest to its due time, up to half a round early:
+ * otherwise a '1s' table refreshed at the start of one round would be a few
+ * milliseconds short of due at the next and run only every other round.
+ * Cron tables are never early (an early run would leave the fire time still
+ * ahead, and it would fire twice).  A table that failed waits interval x
+ * 2^errors (at most 5 minutes) after its last error.  Only CALCULATED
+ * tables need the dependency walk of _effective_schedule.
  */
 static List *
 due_tables(void)
@@ -149,10 +155,16 @@ due_tables(void)
 							  "                    ON u.pgt_relid = r.source_relid"
 							  "                 WHERE r.pgt_id = s.pgt_id) AS upstream,"
 							  "          CASE WHEN s.last_refresh_at IS NULL THEN s.created_at"
-							  "               WHEN s.schedule IS NOT NULL"
-							  "                    AND pg_catalog.strpos(s.schedule, ' ') + pg_catalog.strpos(s.schedule, '@') > 0"
+							  "               WHEN cron"
 							  "               THEN pgtrickle._schedule_next_fire(s.schedule, s.last_refresh_at)"
-							  "               ELSE s.last_refresh_at + pg_catalog.make_interval(secs => e.effective_seconds)"
+							  "               ELSE s.last_refresh_at + pg_catalog.make_interval(secs =>"
+							  "                      CASE WHEN s.schedule IS NULL"
+							  "                           THEN (SELECT e.effective_seconds"
+							  "                                   FROM pgtrickle._effective_schedule(s.pgt_id) e)"
+							  "                           ELSE pgtrickle._schedule_seconds(s.schedule)"
+							  "                      END)"
+							  "               - CASE WHEN cron THEN interval '0'"
+							  "                      ELSE pg_catalog.make_interval(secs => $1 / 2) END"
 							  "          END AS due_at,"
 							  "          CASE WHEN s.consecutive_errors > 0"
 							  "               THEN s.last_error_at + pg_catalog.make_interval(secs =>"
@@ -160,7 +172,8 @@ due_tables(void)
 							  "          END AS retry_at"
 							  "     FROM pgtrickle.pgt_stream_tables s"
 							  "     JOIN (SELECT pgt_id, max(d) AS d FROM depth GROUP BY pgt_id) o USING (pgt_id)"
-							  "    CROSS JOIN LATERAL pgtrickle._effective_schedule(s.pgt_id) e"
+							  "    CROSS JOIN LATERAL (SELECT s.schedule IS NOT NULL"
+							  "          AND pg_catalog.strpos(s.schedule, ' ') + pg_catalog.strpos(s.schedule, '@') > 0) c(cron)"
 							  "    WHERE s.status IN ('ACTIVE', 'INITIALIZING')) t"
 							  "  WHERE due_at <= pg_catalog.now()"
 							  "    AND (retry_at IS NULL OR retry_at <= pg_catalog.now())"
