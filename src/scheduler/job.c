@@ -151,9 +151,12 @@ RefreshJob(int64 pgt_id)
 	if (edata == NULL)
 	{
 		CatalogSetRunning(0);
-		/* the announcement of a refresh that did not run goes */
+		/* a busy table says so; the announcement of one no longer due goes */
 		begin_step();
-		CatalogForgetRunning(refresh_id);
+		if (busy)
+			CatalogSkipRunning(refresh_id);
+		else
+			CatalogForgetRunning(refresh_id);
 		end_step();
 		return busy ? PGT_SKIPPED : PGT_REFRESHED;
 	}

@@ -46,6 +46,7 @@ PGDLLEXPORT void pgt_refresher_main(Datum main_arg);
  */
 static BackgroundWorkerHandle *handles[PGT_MAX_REFRESH_WORKERS];
 static int64 unreported[PGT_MAX_REFRESH_WORKERS];
+static TimestampTz last_complaint = 0;
 
 /* Caller holds the mutex. */
 static bool
@@ -141,9 +142,14 @@ RefresherAssign(int64 pgt_id)
 	}
 	if (start_worker(pgt_id) >= 0)
 		return true;
-	ereport(LOG,
-			(errmsg("pg_trickle scheduler could not start a refresh worker, refreshing in the scheduler"),
-			 errhint("Raise max_worker_processes.")));
+	/* once a minute is enough to be noticed */
+	if (TimestampDifferenceExceeds(last_complaint, GetCurrentTimestamp(), 60000))
+	{
+		ereport(LOG,
+				(errmsg("pg_trickle scheduler could not start a refresh worker, refreshing in the scheduler"),
+				 errhint("Raise max_worker_processes.")));
+		last_complaint = GetCurrentTimestamp();
+	}
 	return false;
 }
 

@@ -2,7 +2,8 @@
 #
 # Independent stream tables are refreshed at the same time by refresh
 # workers, never more at once than the limit; a stream table is never
-# refreshed while a stream table it reads is (upstream first); a lower
+# refreshed while a stream table it reads is (upstream first); a table
+# another session holds is SKIPPED; a lower
 # limit set by a reload is obeyed; refresh workers show in pg_stat_activity
 # with the table they refresh.  With no background worker slot to spare,
 # the scheduler refreshes the tables itself.  After all of it, every stream
@@ -140,6 +141,32 @@ ok($node->poll_query_until('postgres', qq{
 	 WHERE pgt_name = 'victim' GROUP BY is_populated}),
 	'and the table is refreshed by another worker');
 $node->safe_psql('postgres', "SELECT pgtrickle.drop_stream_table('victim')");
+
+# a table held by a manual refresh in an open transaction: the scheduler's
+# attempts are SKIPPED (not waited for, not failed), and once the holder
+# commits the scheduler refreshes it again
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN');
+$holder->query_safe("SELECT pgtrickle.refresh_stream_table('slow1')");
+my $held_at = $node->safe_psql('postgres', 'SELECT clock_timestamp()');
+ok($node->poll_query_until('postgres', qq{
+	SELECT count(*) > 0 FROM pgtrickle.pgt_refresh_history h
+	  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+	 WHERE s.pgt_name = 'slow1' AND h.status = 'SKIPPED' AND h.action = 'SKIP'
+	   AND h.reason LIKE 'another session holds%' AND h.start_time > '$held_at'}),
+	'a scheduled refresh of a table another session holds is SKIPPED');
+is($node->safe_psql('postgres', q{
+	SELECT status || ' ' || consecutive_errors FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'slow1'}),
+	'ACTIVE 0', 'and counts as no error');
+$holder->query_safe('COMMIT');
+$holder->quit;
+my $released_at = $node->safe_psql('postgres', 'SELECT clock_timestamp()');
+ok($node->poll_query_until('postgres', qq{
+	SELECT count(*) > 0 FROM pgtrickle.pgt_refresh_history h
+	  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+	 WHERE s.pgt_name = 'slow1' AND h.status = 'COMPLETED'
+	   AND h.initiated_by = 'SCHEDULER' AND h.start_time > '$released_at'}),
+	'once free, the scheduler refreshes it again');
 
 # every stream table is right once the writers stop
 $node->safe_psql('postgres', 'SELECT pgtrickle.pause_stream_table(n) FROM unnest(ARRAY[' . $all . ']) n');
