@@ -107,6 +107,7 @@ RefreshJob(int64 pgt_id)
 	TimestampTz started = GetCurrentTimestamp();
 	char	   *volatile name = NULL;
 	volatile bool busy = false;
+	volatile bool ran = false;
 	int64		refresh_id;
 
 	/* announced first, in its own transaction: a crash leaves a trace */
@@ -134,6 +135,7 @@ RefreshJob(int64 pgt_id)
 				pgstat_report_activity(STATE_RUNNING,
 									   psprintf("pg_trickle: refreshing %s", name));
 				RefreshExecute(st, REFRESH_SCHEDULER, NULL);
+				ran = true;
 			}
 		}
 		end_step();
@@ -148,6 +150,12 @@ RefreshJob(int64 pgt_id)
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
+	if (edata == NULL && ran)
+	{
+		/* the refresh completed its announcement in its own transaction */
+		CatalogSetRunning(0);
+		return PGT_REFRESHED;
+	}
 	if (edata == NULL)
 	{
 		CatalogSetRunning(0);
