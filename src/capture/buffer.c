@@ -108,10 +108,7 @@ CaptureExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	int			rc;
 
 	CatalogBeginAccess(&acc, NULL);
-	plan = SPI_prepare(sql, nargs, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare capture statement (%s): %s",
-			 SPI_result_code_string(SPI_result), sql);
+	plan = CatalogPrepare(sql, nargs, argtypes, true);
 	if (snapshot != InvalidSnapshot)
 		rc = SPI_execute_snapshot(plan, values, NULL, snapshot,
 								  InvalidSnapshot, read_only, true, 0);
@@ -121,7 +118,6 @@ CaptureExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	if (rc < 0)
 		elog(ERROR, "capture statement failed (%s): %s",
 			 SPI_result_code_string(rc), sql);
-	SPI_freeplan(plan);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "access/xact.h"
 #include "utils/syscache.h"
@@ -115,6 +116,90 @@ CatalogEndAccess(CatalogAccess *acc)
 }
 
 /*
+ * The extension's own statements (catalog, capture) are few and run again
+ * and again by the scheduler's workers, so each backend keeps their plans
+ * instead of parsing and planning them at every refresh.  PostgreSQL's plan
+ * cache replans a kept plan when a table it uses changes (a buffer dropped
+ * and created again), so the text alone identifies an entry.  Statements
+ * that name a particular object (a buffer's DDL) come and go: past
+ * STATEMENT_CACHE_SIZE entries the cache starts over.
+ */
+#define STATEMENT_CACHE_SIZE 256
+
+typedef struct CachedStatement
+{
+	char	   *sql;
+	int			nargs;
+	Oid		   *argtypes;
+	bool		custom;
+	SPIPlanPtr	plan;
+} CachedStatement;
+
+static List *statement_cache = NIL;
+
+/*
+ * A kept plan of sql with these argument types.  Call inside
+ * CatalogBeginAccess, so that it is planned with the pinned search_path it
+ * will run with.  With custom, the statement is planned anew for each
+ * execution with its parameter values (only parsing is saved): for
+ * statements over change buffers, whose best plan depends on how many rows
+ * the values select.
+ */
+SPIPlanPtr
+CatalogPrepare(const char *sql, int nargs, Oid *argtypes, bool custom)
+{
+	ListCell   *lc;
+	CachedStatement *cs;
+	SPIPlanPtr	plan;
+	MemoryContext old;
+
+	foreach(lc, statement_cache)
+	{
+		cs = lfirst(lc);
+		if (cs->nargs == nargs && cs->custom == custom && strcmp(cs->sql, sql) == 0 &&
+			(nargs == 0 || memcmp(cs->argtypes, argtypes, sizeof(Oid) * nargs) == 0))
+			return cs->plan;
+	}
+
+	plan = SPI_prepare_cursor(sql, nargs, argtypes,
+							  custom ? CURSOR_OPT_CUSTOM_PLAN : 0);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare statement (%s): %s",
+			 SPI_result_code_string(SPI_result), sql);
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep the plan of: %s", sql);
+
+	if (list_length(statement_cache) >= STATEMENT_CACHE_SIZE)
+	{
+		foreach(lc, statement_cache)
+		{
+			cs = lfirst(lc);
+			SPI_freeplan(cs->plan);
+			pfree(cs->sql);
+			if (cs->argtypes)
+				pfree(cs->argtypes);
+		}
+		list_free_deep(statement_cache);
+		statement_cache = NIL;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	cs = palloc(sizeof(CachedStatement));
+	cs->sql = pstrdup(sql);
+	cs->nargs = nargs;
+	cs->custom = custom;
+	cs->argtypes = NULL;
+	if (nargs > 0)
+	{
+		cs->argtypes = palloc(sizeof(Oid) * nargs);
+		memcpy(cs->argtypes, argtypes, sizeof(Oid) * nargs);
+	}
+	cs->plan = plan;
+	statement_cache = lappend(statement_cache, cs);
+	MemoryContextSwitchTo(old);
+	return plan;
+}
+
+/*
  * Run one statement as the catalog owner.  Results stay in SPI_tuptable
  * until the caller's SPI_finish.
  */
@@ -126,7 +211,8 @@ catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	int			rc;
 
 	CatalogBeginAccess(&acc, NULL);
-	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	rc = SPI_execute_plan(CatalogPrepare(sql, nargs, argtypes, false), values,
+						  nulls, false, 0);
 	CatalogEndAccess(&acc);
 	if (rc < 0)
 		elog(ERROR, "catalog statement failed (%s): %s",

@@ -12,6 +12,7 @@
 
 #include "datatype/timestamp.h"
 #include "access/tupdesc.h"
+#include "executor/spi.h"
 #include "nodes/pg_list.h"
 #include "utils/tuplestore.h"
 
@@ -62,6 +63,8 @@ extern bool CatalogExists(void);
 extern Oid	CatalogOwner(void);
 extern void CatalogBeginAccess(CatalogAccess *acc, const char *search_path);
 extern void CatalogEndAccess(CatalogAccess *acc);
+extern SPIPlanPtr CatalogPrepare(const char *sql, int nargs, Oid *argtypes,
+								 bool custom);
 
 extern StreamTable *CatalogGetByRelid(Oid relid);
 extern StreamTable *CatalogGetById(int64 pgt_id);
