@@ -467,34 +467,25 @@ CatalogSetRunning(int64 refresh_id)
 }
 
 /*
- * A scheduled refresh that found the table held by another session (a
- * manual refresh, an ALTER): SKIPPED, to be tried again at the next round.
+ * Close the announcement of a scheduled refresh that did not run: SKIPPED
+ * when the table was held by another session (a manual refresh, an ALTER;
+ * it is tried again at the next round), gone when the table was paused or
+ * dropped in the meantime.
  */
 void
-CatalogSkipRunning(int64 refresh_id)
+CatalogEndRunning(int64 refresh_id, bool skipped)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(refresh_id)};
 
 	SPI_connect();
-	catalog_exec("UPDATE pgtrickle.pgt_refresh_history"
+	catalog_exec(skipped ?
+				 "UPDATE pgtrickle.pgt_refresh_history"
 				 " SET status = 'SKIPPED', action = 'SKIP',"
 				 "     end_time = pg_catalog.clock_timestamp(),"
 				 "     reason = 'another session holds the stream table; next round'"
-				 " WHERE refresh_id = $1 AND status = 'RUNNING'",
-				 1, argtypes, values, NULL, -1);
-	SPI_finish();
-}
-
-/* Drop an announcement no refresh followed (the table was paused or dropped). */
-void
-CatalogForgetRunning(int64 refresh_id)
-{
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(refresh_id)};
-
-	SPI_connect();
-	catalog_exec("DELETE FROM pgtrickle.pgt_refresh_history"
+				 " WHERE refresh_id = $1 AND status = 'RUNNING'" :
+				 "DELETE FROM pgtrickle.pgt_refresh_history"
 				 " WHERE refresh_id = $1 AND status = 'RUNNING'",
 				 1, argtypes, values, NULL, -1);
 	SPI_finish();

@@ -74,8 +74,7 @@ extern int	CatalogRecordFailure(int64 pgt_id, TimestampTz started,
 extern void CatalogUpkeep(void);
 extern int64 CatalogStartRunning(int64 pgt_id);
 extern void CatalogSetRunning(int64 refresh_id);
-extern void CatalogForgetRunning(int64 refresh_id);
-extern void CatalogSkipRunning(int64 refresh_id);
+extern void CatalogEndRunning(int64 refresh_id, bool skipped);
 extern void CatalogFailInterrupted(void);
 extern int64 CatalogNextId(void);
 extern void CatalogInsert(const StreamTable *st);

@@ -99,7 +99,7 @@ record_failure(int64 pgt_id, const char *name, TimestampTz started, ErrorData *e
  * Refresh one stream table if it is still ACTIVE (or INITIALIZING) and no
  * other session holds it.
  */
-PgtJobResult
+void
 RefreshJob(int64 pgt_id)
 {
 	MemoryContext cxt = CurrentMemoryContext;
@@ -154,23 +154,19 @@ RefreshJob(int64 pgt_id)
 	{
 		/* the refresh completed its announcement in its own transaction */
 		CatalogSetRunning(0);
-		return PGT_REFRESHED;
+		return;
 	}
 	if (edata == NULL)
 	{
 		CatalogSetRunning(0);
 		/* a busy table says so; the announcement of one no longer due goes */
 		begin_step();
-		if (busy)
-			CatalogSkipRunning(refresh_id);
-		else
-			CatalogForgetRunning(refresh_id);
+		CatalogEndRunning(refresh_id, busy);
 		end_step();
-		return busy ? PGT_SKIPPED : PGT_REFRESHED;
+		return;
 	}
 
 	record_failure(pgt_id, name, started, edata);
 	CatalogSetRunning(0);
 	FreeErrorData(edata);
-	return PGT_FAILED;
 }

@@ -9,8 +9,8 @@
  * that each keeps its caches (catalog, prepared delta statements) warm; one
  * idle for a minute exits.  The scheduler hands a worker a stream table
  * through its slot in shared memory and sets its latch; the worker refreshes
- * it (job.c), writes the result into the slot and sets the scheduler's
- * latch.  A worker exits when its scheduler is gone, when asked to (DROP
+ * it (job.c), which records the outcome in the catalog, clears the slot's
+ * job and sets the scheduler's latch.  A worker exits when its scheduler is gone, when asked to (DROP
  * EXTENSION, the database being dropped), or on SIGTERM.  A worker frees its
  * own slot when it exits; the scheduler frees the slot of a worker that
  * never came up.
@@ -71,8 +71,7 @@ start_worker(int64 pgt_id)
 			memset(slot, 0, sizeof(PgtRefreshSlot));
 			slot->dboid = MyDatabaseId;
 			slot->scheduler_pid = MyProcPid;
-			slot->state = PGT_JOB_ASSIGNED;
-			slot->pgt_id = pgt_id;
+			slot->job = pgt_id;
 			idx = i;
 			break;
 		}
@@ -117,20 +116,18 @@ RefresherAssign(int64 pgt_id)
 	{
 		PgtRefreshSlot *slot = &PgtShared->refreshers[i];
 
-		if (!slot_is_mine(slot) || slot->pid <= 0 || slot->stop ||
-			slot->state != PGT_JOB_IDLE)
+		if (!slot_is_mine(slot) || slot->pid <= 0 || slot->stop || slot->job != 0)
 			continue;
-		if (chosen < 0 || slot->pgt_id == pgt_id)
+		if (chosen < 0 || slot->last_job == pgt_id)
 			chosen = i;
-		if (slot->pgt_id == pgt_id)
+		if (slot->last_job == pgt_id)
 			break;
 	}
 	if (chosen >= 0)
 	{
 		PgtRefreshSlot *slot = &PgtShared->refreshers[chosen];
 
-		slot->pgt_id = pgt_id;
-		slot->state = PGT_JOB_ASSIGNED;
+		slot->job = pgt_id;
 		latch = slot->latch;
 		unreported[chosen] = pgt_id;
 	}
@@ -154,23 +151,21 @@ RefresherAssign(int64 pgt_id)
 }
 
 /*
- * Collect what the workers of this scheduler finished, and forget workers
- * that exited.  A job whose worker exited before reporting is passed to
- * finished as PGT_FAILED with lost set: its RUNNING history row, if any,
- * is left for _fail_interrupted_refreshes.
+ * Notice what the workers of this scheduler finished, and forget workers
+ * that exited.  True when one exited in the middle of a refresh (killed):
+ * the caller has its RUNNING history row marked FAILED
+ * (_fail_interrupted_refreshes).
  */
-void
-RefresherReap(void (*finished) (int64 pgt_id, PgtJobResult result, bool lost))
+bool
+RefresherReap(void)
 {
+	bool		lost = false;
+
 	for (int i = 0; i < PGT_MAX_REFRESH_WORKERS; i++)
 	{
 		PgtRefreshSlot *slot = &PgtShared->refreshers[i];
 		bool		stopped;
 		pid_t		pid;
-		int64		pgt_id = 0;
-		PgtJobResult result = PGT_REFRESHED;
-		bool		report = false;
-		bool		lost = false;
 
 		if (handles[i] == NULL)
 			continue;
@@ -178,14 +173,8 @@ RefresherReap(void (*finished) (int64 pgt_id, PgtJobResult result, bool lost))
 		stopped = (GetBackgroundWorkerPid(handles[i], &pid) == BGWH_STOPPED);
 
 		SpinLockAcquire(&PgtShared->mutex);
-		if (slot_is_mine(slot) && slot->state == PGT_JOB_DONE)
-		{
-			pgt_id = slot->pgt_id;
-			result = slot->result;
-			report = true;
-			slot->state = PGT_JOB_IDLE;
+		if (slot_is_mine(slot) && slot->job == 0)
 			unreported[i] = 0;
-		}
 		if (stopped && slot_is_mine(slot))
 			memset(slot, 0, sizeof(PgtRefreshSlot));	/* never came up */
 		SpinLockRelease(&PgtShared->mutex);
@@ -194,17 +183,13 @@ RefresherReap(void (*finished) (int64 pgt_id, PgtJobResult result, bool lost))
 		{
 			/* gone with a job: killed, or failed to start */
 			if (unreported[i] != 0)
-			{
-				pgt_id = unreported[i];
-				report = lost = true;
-			}
+				lost = true;
 			unreported[i] = 0;
 			pfree(handles[i]);
 			handles[i] = NULL;
 		}
-		if (report)
-			finished(pgt_id, lost ? PGT_FAILED : result, lost);
 	}
+	return lost;
 }
 
 /* The stream tables this scheduler's workers are refreshing. */
@@ -218,8 +203,8 @@ RefresherBusy(int64 *busy, int max)
 	{
 		PgtRefreshSlot *slot = &PgtShared->refreshers[i];
 
-		if (slot_is_mine(slot) && slot->state != PGT_JOB_IDLE)
-			busy[n++] = slot->pgt_id;
+		if (slot_is_mine(slot) && slot->job != 0)
+			busy[n++] = slot->job;
 	}
 	SpinLockRelease(&PgtShared->mutex);
 	return n;
@@ -363,10 +348,9 @@ pgt_refresher_main(Datum main_arg)
 
 		now = GetCurrentTimestamp();
 		SpinLockAcquire(&PgtShared->mutex);
-		if (slot->state == PGT_JOB_ASSIGNED)
-			pgt_id = slot->pgt_id;
-		else if (slot->state == PGT_JOB_IDLE &&
-				 (should_exit(slot, now) ||
+		if (slot->job != 0)
+			pgt_id = slot->job;
+		else if ((should_exit(slot, now) ||
 				  TimestampDifferenceExceeds(idle_since, now, REFRESHER_IDLE_EXIT_MS)))
 		{
 			/* freed under the mutex: no job can be assigned to it any more */
@@ -379,17 +363,16 @@ pgt_refresher_main(Datum main_arg)
 
 		if (pgt_id != 0)
 		{
-			PgtJobResult result;
 			PgtDatabaseSlot *db;
 
 			MemoryContextSwitchTo(job_cxt);
-			result = RefreshJob(pgt_id);
+			RefreshJob(pgt_id);
 			MemoryContextSwitchTo(TopMemoryContext);
 			MemoryContextReset(job_cxt);
 
 			SpinLockAcquire(&PgtShared->mutex);
-			slot->result = result;
-			slot->state = PGT_JOB_DONE;
+			slot->last_job = pgt_id;
+			slot->job = 0;
 			db = SchedulerSlot(dboid, false);
 			if (db != NULL && db->pid == slot->scheduler_pid)
 				scheduler_latch = db->latch;

@@ -53,16 +53,6 @@ typedef struct DueTable
 	bool		dispatched;
 } DueTable;
 
-/* Tables another session held: not before the next round. */
-typedef struct SkipState
-{
-	int64		pgt_id;
-	TimestampTz not_before;
-} SkipState;
-
-static List *skipped = NIL;		/* in TopMemoryContext */
-static bool lost_refresh = false;
-
 static bool
 extension_present(void)
 {
@@ -73,49 +63,6 @@ extension_present(void)
 	present = OidIsValid(get_extension_oid("pg_trickle", true)) && CatalogExists();
 	CommitTransactionCommand();
 	return present;
-}
-
-static bool
-skip_now(int64 pgt_id, TimestampTz now)
-{
-	ListCell   *lc;
-
-	foreach(lc, skipped)
-	{
-		SkipState  *sk = lfirst(lc);
-
-		if (sk->pgt_id == pgt_id)
-		{
-			if (sk->not_before > now)
-				return true;
-			skipped = foreach_delete_current(skipped, lc);
-			pfree(sk);
-			return false;
-		}
-	}
-	return false;
-}
-
-static void
-skip_until_next_round(int64 pgt_id)
-{
-	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-	SkipState  *sk = palloc(sizeof(SkipState));
-
-	sk->pgt_id = pgt_id;
-	sk->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-												 pgt_scheduler_interval_ms);
-	skipped = lappend(skipped, sk);
-	MemoryContextSwitchTo(old);
-}
-
-static void
-job_finished(int64 pgt_id, PgtJobResult result, bool lost)
-{
-	if (result == PGT_SKIPPED)
-		skip_until_next_round(pgt_id);
-	if (lost)
-		lost_refresh = true;
 }
 
 /*
@@ -242,7 +189,6 @@ dispatch(List *due)
 {
 	int64		busy[PGT_MAX_REFRESH_WORKERS];
 	int			n_busy = RefresherBusy(busy, PGT_MAX_REFRESH_WORKERS);
-	TimestampTz now = GetCurrentTimestamp();
 	ListCell   *lc;
 
 	foreach(lc, due)
@@ -266,11 +212,6 @@ dispatch(List *due)
 			t->dispatched = true;
 			continue;
 		}
-		if (skip_now(t->pgt_id, now))
-		{
-			t->dispatched = true;	/* and no longer holds up its readers */
-			continue;
-		}
 		for (int i = 0; i < t->n_upstream && ready; i++)
 			ready = !still_due(due, t->upstream[i]) &&
 				!id_in(t->upstream[i], busy, n_busy);
@@ -283,9 +224,8 @@ dispatch(List *due)
 		else
 		{
 			pgstat_report_activity(STATE_RUNNING, "pg_trickle: refreshing in the scheduler");
-			job_finished(t->pgt_id, RefreshJob(t->pgt_id), false);
+			RefreshJob(t->pgt_id);
 			pgstat_report_activity(STATE_IDLE, NULL);
-			now = GetCurrentTimestamp();
 			/* its readers earlier in the list are ready now: look again */
 			SetLatch(MyLatch);
 		}
@@ -401,12 +341,8 @@ pgt_scheduler_main(Datum main_arg)
 		}
 
 		/* what workers finished; a worker that died leaves its refresh RUNNING */
-		RefresherReap(job_finished);
-		if (lost_refresh)
-		{
-			lost_refresh = false;
+		if (RefresherReap())
 			CatalogFailInterrupted();
-		}
 
 		now = GetCurrentTimestamp();
 		if (now >= next_round)

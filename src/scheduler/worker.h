@@ -30,35 +30,19 @@ typedef struct PgtDatabaseSlot
 } PgtDatabaseSlot;
 
 /*
- * What a refresh worker is doing.  The scheduler moves a slot from IDLE to
- * ASSIGNED; the worker from ASSIGNED to DONE; the scheduler reads the result
- * and moves it back to IDLE.
+ * One refresh worker (backend_type "pg_trickle refresh worker").  The
+ * scheduler hands it a stream table by setting job (and its latch); the
+ * worker sets job back to 0 when the refresh is over (and the scheduler's
+ * latch).  How the refresh ended is in the catalog.
  */
-typedef enum PgtJobState
-{
-	PGT_JOB_IDLE,
-	PGT_JOB_ASSIGNED,
-	PGT_JOB_DONE
-} PgtJobState;
-
-/* How one scheduled refresh ended. */
-typedef enum PgtJobResult
-{
-	PGT_REFRESHED,				/* refreshed (or no longer due) */
-	PGT_SKIPPED,				/* another session holds the table: next round */
-	PGT_FAILED					/* recorded in the catalog with its back-off */
-} PgtJobResult;
-
-/* One refresh worker (backend_type "pg_trickle refresh worker"). */
 typedef struct PgtRefreshSlot
 {
 	Oid			dboid;			/* InvalidOid: free */
 	pid_t		scheduler_pid;	/* the scheduler that owns it */
 	pid_t		pid;			/* 0 while starting */
-	Latch	   *latch;			/* the worker's, set when work is assigned */
-	PgtJobState state;
-	int64		pgt_id;			/* the stream table assigned or last refreshed */
-	PgtJobResult result;
+	Latch	   *latch;			/* the worker's */
+	int64		job;			/* the stream table to refresh, 0: idle */
+	int64		last_job;		/* the one it refreshed last (warm caches) */
 	bool		stop;			/* asked to exit when idle */
 } PgtRefreshSlot;
 
@@ -85,12 +69,11 @@ extern void LauncherRegister(void);
 extern void LauncherHoldDatabase(Oid dboid);
 
 /* job.c */
-extern PgtJobResult RefreshJob(int64 pgt_id);
+extern void RefreshJob(int64 pgt_id);
 
 /* refresher.c */
 extern bool RefresherAssign(int64 pgt_id);
-extern void RefresherReap(void (*finished) (int64 pgt_id, PgtJobResult result,
-											bool lost));
+extern bool RefresherReap(void);
 extern int	RefresherBusy(int64 *busy, int max);
 extern void RefresherStopAll(Oid dboid, pid_t scheduler_pid, bool wait);
 extern void RefresherForgetStale(void);
