@@ -296,37 +296,46 @@ fi
 
 # --- random workload ---------------------------------------------------------------
 
-# run_random LABEL ARG...: run test/random/driver.py with ARGs; every
-# (seed, query) case it reports counts as one test.
-run_random() {
-	local label=$1
-	shift
-	local out=$work/random-$label.out rc line n_passed='' n_failed='' listed=0
-	set +e
-	as_server_user "$work" "$work/venv/bin/python" "$work/test/random/driver.py" \
-		--workdir "$work/random-$label-instance" --pg-config "$PG_CONFIG" "$@" 2>&1 | tee "$out"
-	rc=${PIPESTATUS[0]}
-	set -e
+# tally_driver LABEL OUT RC PATTERN: count the cases a driver reported in
+# OUT (its exit status RC): a line matching PATTERN (bash regex; group 1
+# names the case) is one failed case, the closing line "N passed, M failed"
+# gives the totals.
+tally_driver() {
+	local label=$1 out=$2 rc=$3 pattern=$4 line n_passed='' n_failed='' listed=0
 	while IFS= read -r line; do
-		if [[ $line =~ ^FAILED\ seed\ ([0-9]+)\ query\ ([^[:space:]]+) ]]; then
-			fail "random/$label seed ${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+		if [[ $line =~ $pattern ]]; then
+			fail "$label ${BASH_REMATCH[1]}"
 			listed=$((listed + 1))
 		elif [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 			n_passed=${BASH_REMATCH[1]} n_failed=${BASH_REMATCH[2]}
 		fi
 	done <"$out"
 	if [[ -z $n_passed ]]; then
-		fail "random/$label (driver exit status $rc without a summary line; output in $out)"
+		fail "$label (exit status $rc without a summary line; output in $out)"
 		return
 	fi
 	passed=$((passed + n_passed))
 	if ((n_failed > listed)); then
 		failed=$((failed + n_failed - listed))
-		failures+=("random/$label: $((n_failed - listed)) more failed cases (see the driver's output)")
+		failures+=("$label: $((n_failed - listed)) more failed cases (see its output)")
 	fi
 	if ((rc != 0 && n_failed == 0)); then
-		fail "random/$label (driver exit status $rc although every case passed)"
+		fail "$label (exit status $rc although every case passed)"
 	fi
+}
+
+# run_random LABEL ARG...: run test/random/driver.py with ARGs; every
+# (seed, query) case it reports counts as one test.
+run_random() {
+	local label=$1
+	shift
+	local out=$work/random-$label.out rc
+	set +e
+	as_server_user "$work" "$work/venv/bin/python" "$work/test/random/driver.py" \
+		--workdir "$work/random-$label-instance" --pg-config "$PG_CONFIG" "$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	tally_driver "random/$label" "$out" "$rc" '^FAILED (seed [0-9]+ query [^[:space:]]+)'
 }
 
 if ((run_random)); then
@@ -353,7 +362,7 @@ fi
 # scenario counts as one test.
 if ((run_dbt)); then
 	section "dbt: dbt-pgtrickle/integration_tests/run_tests.sh"
-	dbt_out=$work/dbt.out dbt_passed='' dbt_failed=0 dbt_listed=0
+	dbt_out=$work/dbt.out
 	# Like the other suites: a copy, run by the server user, all in $work.
 	mkdir -p "$work/dbt-src/scripts" "$work/dbt-home"
 	cp scripts/lib.sh "$work/dbt-src/scripts/"
@@ -365,26 +374,7 @@ if ((run_dbt)); then
 		--workdir "${PGT_DBT_WORKDIR:-$work/dbt}" 2>&1 | tee "$dbt_out"
 	dbt_rc=${PIPESTATUS[0]}
 	set -e
-	while IFS= read -r line; do
-		if [[ $line =~ ^FAILED\ (dbt-[^:[:space:]]+) ]]; then
-			fail "dbt/${BASH_REMATCH[1]}"
-			dbt_listed=$((dbt_listed + 1))
-		elif [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-			dbt_passed=${BASH_REMATCH[1]} dbt_failed=${BASH_REMATCH[2]}
-		fi
-	done <"$dbt_out"
-	if [[ -z $dbt_passed ]]; then
-		fail "dbt (run_tests.sh exit status $dbt_rc without a summary line)"
-	else
-		passed=$((passed + dbt_passed))
-		if ((dbt_failed > dbt_listed)); then
-			failed=$((failed + dbt_failed - dbt_listed))
-			failures+=("dbt: $((dbt_failed - dbt_listed)) more failed (see its output)")
-		fi
-		if ((dbt_rc != 0 && dbt_failed == 0)); then
-			fail "dbt (run_tests.sh exit status $dbt_rc although every scenario passed)"
-		fi
-	fi
+	tally_driver dbt "$dbt_out" "$dbt_rc" '^FAILED (dbt-[^:[:space:]]+)'
 elif ((${#names[@]} == 0)); then
 	section "dbt: skipped (PGT_DBT=off)"
 fi

@@ -11,27 +11,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgtTap;
 
-my $node = PostgreSQL::Test::Cluster->new('scheduler');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_trickle'
-pg_trickle.enabled = on
-pg_trickle.scheduler_interval_ms = 100
-max_worker_processes = 16
-});
-$node->start;
+my $node = scheduler_node('scheduler');
 
 sub oracle
 {
 	my ($db, $st, $query) = @_;
-	return $node->safe_psql($db, qq{
-		SELECT count(*) FROM (
-		  (SELECT (s.*)::text FROM (SELECT n, total FROM $st) s
-		   EXCEPT ALL SELECT (q.*)::text FROM ($query) q)
-		  UNION ALL
-		  (SELECT (q.*)::text FROM ($query) q
-		   EXCEPT ALL SELECT (s.*)::text FROM (SELECT n, total FROM $st) s)) d});
+	return stream_table_differs($node, $db, "SELECT n, total FROM $st", $query);
 }
 
 ok($node->poll_query_until('postgres',

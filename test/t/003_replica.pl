@@ -6,16 +6,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgtTap;
 
-my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_trickle'
-pg_trickle.enabled = on
-pg_trickle.scheduler_interval_ms = 100
-max_worker_processes = 16
-});
-$primary->start;
+my $primary = scheduler_node('primary', '', allows_streaming => 1);
 $primary->safe_psql('postgres', q{
 	CREATE EXTENSION pg_trickle;
 	CREATE TABLE src (id int PRIMARY KEY, v int);

@@ -8,17 +8,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgtTap;
 
-my $node = PostgreSQL::Test::Cluster->new('cron');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_trickle'
-pg_trickle.enabled = on
-pg_trickle.scheduler_interval_ms = 100
-pg_trickle.default_schedule_seconds = 3600
-max_worker_processes = 16
-});
-$node->start;
+my $node = scheduler_node('cron', "pg_trickle.default_schedule_seconds = 3600\n");
 
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_trickle;

@@ -13,20 +13,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgtTap;
 
 my $interval_ms = 200;
 my $max_errors = 4;
 
-my $node = PostgreSQL::Test::Cluster->new('error_policy');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_trickle'
-pg_trickle.enabled = on
+my $node = scheduler_node('error_policy', qq{
 pg_trickle.scheduler_interval_ms = $interval_ms
 pg_trickle.max_consecutive_errors = $max_errors
-max_worker_processes = 16
 });
-$node->start;
 
 # The setting is read when a backend of the database connects: set it before
 # CREATE EXTENSION starts the database's scheduler.
@@ -57,14 +52,7 @@ my $totals_query = 'SELECT id % 3 AS k, count(*) AS n, sum(v) AS total FROM src 
 # rows of the stream table and of its query that the other lacks (0: equal)
 sub oracle
 {
-	return $node->safe_psql('errdb', qq{
-		SET lock_timeout = 0;
-		SELECT count(*) FROM (
-		  (SELECT (s.*)::text FROM (SELECT k, n, total FROM totals) s
-		   EXCEPT ALL SELECT (q.*)::text FROM ($totals_query) q)
-		  UNION ALL
-		  (SELECT (q.*)::text FROM ($totals_query) q
-		   EXCEPT ALL SELECT (s.*)::text FROM (SELECT k, n, total FROM totals) s)) d});
+	return stream_table_differs($node, 'errdb', 'SELECT k, n, total FROM totals', $totals_query);
 }
 
 sub totals_row

@@ -13,28 +13,16 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgtTap;
 
-my $node = PostgreSQL::Test::Cluster->new('concurrency');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_trickle'
-pg_trickle.enabled = on
-pg_trickle.scheduler_interval_ms = 100
-pg_trickle.max_concurrent_refreshes = 3
-max_worker_processes = 16
-});
-$node->start;
+my $node = scheduler_node('concurrency', "pg_trickle.max_concurrent_refreshes = 3\n");
 
 # Multiset comparison of a stream table with its defining query (named
 # columns only, so internal __pgt_* columns are ignored).
 sub differs
 {
 	my ($node, $st, $cols, $query) = @_;
-	return $node->safe_psql('postgres', qq{
-		SELECT count(*) FROM (
-		  (SELECT $cols FROM $st EXCEPT ALL SELECT * FROM ($query) q)
-		  UNION ALL
-		  (SELECT * FROM ($query) q EXCEPT ALL SELECT $cols FROM $st)) d});
+	return stream_table_differs($node, 'postgres', "SELECT $cols FROM $st", $query);
 }
 
 # The most refreshes of the given stream tables that overlapped in time,
@@ -206,16 +194,10 @@ $node->stop;
 # No background worker slot to spare (the launcher, the scheduler and
 # PostgreSQL's logical replication launcher take all three): the scheduler
 # refreshes the tables itself.
-my $tight = PostgreSQL::Test::Cluster->new('tight');
-$tight->init;
-$tight->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_trickle'
-pg_trickle.enabled = on
-pg_trickle.scheduler_interval_ms = 100
+my $tight = scheduler_node('tight', qq{
 max_worker_processes = 3
 max_parallel_workers = 0
 });
-$tight->start;
 $tight->safe_psql('postgres', q{
 	CREATE EXTENSION pg_trickle;
 	CREATE TABLE src (id int PRIMARY KEY, v int);
