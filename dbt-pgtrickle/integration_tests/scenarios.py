@@ -350,20 +350,11 @@ def query_change_in_place(h):
     """A changed model query is applied with alter_stream_table(query => ...), keeping the table."""
     oid = h.oid("order_totals")
     stats_oid = h.oid("order_stats")
-    h.write_model("marts/order_totals.sql", """{{ config(
-    materialized='stream_table',
-    schedule=var('order_totals_schedule', '1m'),
-    refresh_mode=var('order_totals_refresh_mode', 'DIFFERENTIAL'),
-    status=var('order_totals_status', none)
-) }}
-
-SELECT customer_id,
-       SUM(amount) AS total_amount,
-       COUNT(*) AS order_count,
-       MAX(created_at) AS last_order_at  -- added by the query-change scenario
-FROM {{ ref('raw_orders') }}
-GROUP BY customer_id
-""")
+    model = h.read_model("marts/order_totals.sql")
+    check("COUNT(*) AS order_count\n" in model, "order_totals.sql no longer has the line this scenario extends")
+    h.write_model("marts/order_totals.sql", model.replace(
+        "COUNT(*) AS order_count\n",
+        "COUNT(*) AS order_count,\n       MAX(created_at) AS last_order_at  -- added by the query-change scenario\n"))
     h.dbt("run", "-s", "order_totals")
     got = h.assert_codes({"order_totals": "ALTER"})
     check(got["order_totals"][1] == "ALTER STREAM TABLE (query)", f"message {got['order_totals'][1]}")
