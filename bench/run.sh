@@ -653,10 +653,10 @@ scenario_idle() {
 	sql "VACUUM ANALYZE"
 	sleep 2
 	cpu_window idle/1m
-	sql "SELECT bench.alter_idle('1s')" >/dev/null
+	sql "SELECT pgtrickle.alter_stream_table(st, schedule => '1s') FROM bench.idle_tables() st" >/dev/null
 	sleep 3
 	cpu_window idle/1s
-	sql "SELECT bench.drop_idle()" >/dev/null
+	sql "SELECT pgtrickle.drop_stream_table(st) FROM bench.idle_tables() st" >/dev/null
 	sched_off
 }
 

@@ -130,27 +130,12 @@ BEGIN
     END LOOP;
 END $$;
 
-CREATE FUNCTION bench.alter_idle(p_schedule text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    st text;
-BEGIN
-    FOR st IN SELECT pgt_name FROM pgtrickle.pgt_stream_tables
-               WHERE pgt_schema = 'bench' AND pgt_name LIKE 'st\_idle\_%' LOOP
-        PERFORM pgtrickle.alter_stream_table('bench.' || st, schedule => p_schedule);
-    END LOOP;
-END $$;
-
-CREATE FUNCTION bench.drop_idle() RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    st text;
-BEGIN
-    FOR st IN SELECT pgt_name FROM pgtrickle.pgt_stream_tables
-               WHERE pgt_schema = 'bench' AND pgt_name LIKE 'st\_idle\_%' LOOP
-        PERFORM pgtrickle.drop_stream_table('bench.' || st);
-    END LOOP;
-END $$;
+-- The idle scenario's stream tables, as names for the pgtrickle functions.
+CREATE FUNCTION bench.idle_tables() RETURNS SETOF text
+LANGUAGE sql AS $$
+    SELECT 'bench.' || pgt_name FROM pgtrickle.pgt_stream_tables
+     WHERE pgt_schema = 'bench' AND pgt_name LIKE 'st\_idle\_%'
+$$;
 
 -- The scheduler refreshes that started in [p_from, p_to): "count<TAB>
 -- actions<TAB>median ms<TAB>p90 ms", durations end_time - start_time (from
