@@ -16,6 +16,12 @@ packages=(
 	libipc-run-perl                   # PostgreSQL's TAP test modules use IPC::Run (prove comes with perl)
 	python3-venv                      # test/random: a virtualenv for psycopg (scripts/test.sh makes it)
 	python3-pip
+	# cli/: the pgtrickle command-line tool and its tests
+	libpq-dev pkg-config libsmartcols-dev libjansson-dev libncurses-dev
+	valgrind bash-completion
+	# monitoring/: the real exporter and Prometheus (promtool) for its tests,
+	# Node.js for checking the Grafana dashboard against @grafana/schema
+	prometheus prometheus-postgres-exporter nodejs
 )
 
 missing=()
@@ -23,6 +29,9 @@ for pkg in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
 	[[ $status == ii* ]] || missing+=("$pkg")
 done
+# Debian's nodejs comes without npm (package npm); NodeSource's nodejs,
+# which conflicts with that package, brings its own.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
 	echo "deps: all packages installed (${packages[*]})"

@@ -133,3 +133,44 @@ build_and_install() {
 extension_installed() {
 	[[ -f "$("$PG_CONFIG" --pkglibdir)/pg_trickle.so" ]]
 }
+
+# start_test_cluster DIR PORT_BASE [CONF_LINE...]: initdb a throwaway
+# cluster in DIR/data (DIR must exist and be writable by the server user),
+# listening only on a unix socket in DIR at the first free port from
+# PORT_BASE, with pg_trickle preloaded, durability off and UTC/C messages;
+# CONF_LINEs are appended to postgresql.conf.  Starts it (log in
+# DIR/server.log) and exports PGHOST, PGPORT and PGUSER=postgres for it.
+start_test_cluster() {
+	local dir=$1 port_base=$2 bindir line
+	shift 2
+	bindir=$("$PG_CONFIG" --bindir)
+	as_server_user "$dir" "$bindir/initdb" -D "$dir/data" -A trust -U postgres \
+		--no-locale -E UTF8 >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log"; die "initdb failed"; }
+	PGPORT=$(free_port "$port_base" "$dir")
+	{
+		cat <<-EOT
+			port = $PGPORT
+			listen_addresses = ''
+			unix_socket_directories = '$dir'
+			shared_preload_libraries = 'pg_trickle'
+			fsync = off
+			synchronous_commit = off
+			full_page_writes = off
+			timezone = 'UTC'
+			log_timezone = 'UTC'
+			lc_messages = 'C'
+		EOT
+		for line in "$@"; do printf '%s\n' "$line"; done
+	} >>"$dir/data/postgresql.conf"
+	as_server_user "$dir" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null ||
+		{ tail -n 30 "$dir/server.log"; die "the server did not start"; }
+	export PGHOST=$dir PGPORT PGUSER=postgres
+}
+
+# stop_test_cluster DIR: stop the cluster start_test_cluster started in DIR
+# (nothing when it does not run).
+stop_test_cluster() {
+	[[ -f $1/data/postmaster.pid ]] || return 0
+	as_server_user "$1" "$("$PG_CONFIG" --bindir)/pg_ctl" stop -m fast -D "$1/data" >/dev/null 2>&1 || true
+}

@@ -12,16 +12,18 @@
 #
 # NAME selects tests by base name (10_create, 10_create.sql, t/001_crash.pl,
 # shell patterns such as '1*' work too; NAME "random" is the random workload
-# driver; NAME "dbt" is the dbt package's integration tests); without NAMEs
-# everything runs.
+# driver; NAMEs "dbt", "cli" and "monitoring" are the tests of dbt-pgtrickle/,
+# cli/ and monitoring/); without NAMEs everything runs.
 #
 # Environment: PGT_TEST_CONF replaces test/pg_trickle.conf (for example to
 # check the test driver without the extension); PROVE_FLAGS is passed to
 # prove; PGT_RANDOM_MODE is the refresh mode of the random driver's stream
 # tables (DIFFERENTIAL, the default, or FULL; off skips the driver), and
 # PGT_RANDOM_ARGS adds options to it (e.g. "--seeds 1-10 --rounds 8");
-# PGT_DBT=off skips the dbt tests; PGT_DBT_WORKDIR (writable by the server
-# user) keeps their virtualenvs between runs;
+# PGT_DBT=off, PGT_CLI=off and PGT_MONITORING=off skip those tests;
+# PGT_DBT_WORKDIR, PGT_CLI_WORKDIR and PGT_MONITORING_WORKDIR (writable by
+# the server user) keep what they install (virtualenvs, npm packages)
+# between runs;
 # PG_CONFIG, PG_MAJOR and PGT_OS_USER as in scripts/lib.sh.
 set -euo pipefail
 export LC_ALL=C
@@ -37,7 +39,8 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [NAME...]
   --keep       keep the temporary work directory even when all tests pass
   NAME...      run only these tests (base names or shell patterns;
                "random" is the random workload driver of test/random,
-               "dbt" the integration tests of dbt-pgtrickle/)
+               "dbt", "cli", "monitoring" the tests of dbt-pgtrickle/,
+               cli/ and monitoring/)
 EOT
 }
 
@@ -123,8 +126,10 @@ for f in test/t/*.pl; do
 done
 run_random=0
 if selected random; then run_random=1; fi
-run_dbt=0
-if selected dbt && [[ ${PGT_DBT:-on} != off ]]; then run_dbt=1; fi
+declare -A run_components=()
+for c in dbt cli monitoring; do
+	if selected "$c"; then run_components[$c]=1; fi
+done
 random_mode=${PGT_RANDOM_MODE:-DIFFERENTIAL}
 case ${random_mode^^} in
 DIFFERENTIAL | FULL) random_mode=${random_mode^^} ;;
@@ -132,7 +137,7 @@ OFF) run_random=0 ;;
 *) die "PGT_RANDOM_MODE must be DIFFERENTIAL, FULL or off, not '$random_mode'" ;;
 esac
 for n in "${names[@]}"; do
-	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random' and 'dbt')"
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'cli' and 'monitoring')"
 done
 # Both drivers read test/expected/NAME.out, so a name may be used only once.
 for f in test/specs/*.spec; do
@@ -355,29 +360,47 @@ elif ((${#names[@]} == 0)); then
 	section "random workload: skipped (PGT_RANDOM_MODE=off)"
 fi
 
-# --- dbt package -----------------------------------------------------------------
+# --- components: dbt package, CLI, monitoring ---------------------------------------
 
-# dbt-pgtrickle/integration_tests/run_tests.sh installs pinned dbt versions
-# from PyPI, starts its own cluster and reports one line per scenario; each
-# scenario counts as one test.
-if ((run_dbt)); then
-	section "dbt: dbt-pgtrickle/integration_tests/run_tests.sh"
-	dbt_out=$work/dbt.out
-	# Like the other suites: a copy, run by the server user, all in $work.
-	mkdir -p "$work/dbt-src/scripts" "$work/dbt-home"
-	cp scripts/lib.sh "$work/dbt-src/scripts/"
-	cp -R dbt-pgtrickle "$work/dbt-src/"
-	give_to_server_user "$work/dbt-src" "$work/dbt-home"
+# run_component NAME FOLDER RUNNER: run FOLDER/RUNNER, the test runner of one
+# of the project's components, on a copy of FOLDER (and scripts/lib.sh) in
+# $work, as the server user.  A runner starts the servers it needs, prints
+# "ok NAME..." / "FAILED NAME...: why" per test and ends with "N passed, M
+# failed"; each of its tests counts as one.  PGT_<NAME>_WORKDIR (writable by
+# the server user) is given as its --workdir, which keeps what it installs
+# (virtualenvs, npm packages) between runs.
+run_component() {
+	local name=$1 folder=$2 runner=$3 out=$work/$1.out rc var
+	var=PGT_${name^^}_WORKDIR
+	mkdir -p "$work/$name-src/scripts" "$work/$name-home"
+	cp scripts/lib.sh "$work/$name-src/scripts/"
+	cp -R "$folder" "$work/$name-src/"
+	give_to_server_user "$work/$name-src" "$work/$name-home"
 	set +e
-	as_server_user "$work" env HOME="$work/dbt-home" PG_CONFIG="$PG_CONFIG" \
-		"$work/dbt-src/dbt-pgtrickle/integration_tests/run_tests.sh" \
-		--workdir "${PGT_DBT_WORKDIR:-$work/dbt}" 2>&1 | tee "$dbt_out"
-	dbt_rc=${PIPESTATUS[0]}
+	as_server_user "$work" env HOME="$work/$name-home" PG_CONFIG="$PG_CONFIG" \
+		"$work/$name-src/$folder/$runner" --workdir "${!var:-$work/$name}" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
 	set -e
-	tally_driver dbt "$dbt_out" "$dbt_rc" '^FAILED (dbt-[^:[:space:]]+)'
-elif ((${#names[@]} == 0)); then
-	section "dbt: skipped (PGT_DBT=off)"
-fi
+	tally_driver "$name" "$out" "$rc" '^FAILED ([^:[:space:]]+)'
+}
+
+# component NAME FOLDER RUNNER: run_component when NAME is selected and
+# PGT_<NAME> is not "off".
+component() {
+	local switch=PGT_${1^^}
+	if ((${#names[@]} == 0)) || [[ -n ${run_components[$1]:-} ]]; then
+		if [[ ${!switch:-on} == off ]]; then
+			((${#names[@]})) || section "$1: skipped ($switch=off)"
+			return
+		fi
+		section "$1: $2/$3"
+		run_component "$@"
+	fi
+}
+
+component dbt dbt-pgtrickle integration_tests/run_tests.sh
+component cli cli test/run_tests.sh
+component monitoring monitoring test/run_tests.sh
 
 # --- TAP ------------------------------------------------------------------------
 

@@ -65,9 +65,7 @@ failures=()
 
 cleanup() {
 	local rc=$?
-	if [[ -f $cluster/data/postmaster.pid ]]; then
-		as_server_user "$cluster" "$bindir/pg_ctl" stop -m fast -D "$cluster/data" >/dev/null 2>&1 || true
-	fi
+	stop_test_cluster "$cluster"
 	if ((rc == 0 && failed == 0)); then
 		# a --workdir is the caller's: it keeps the virtualenvs for next time
 		((keep_work)) || rm -rf "$workdir"
@@ -80,27 +78,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 section "dbt: starting a PostgreSQL cluster in $cluster"
-as_server_user "$cluster" "$bindir/initdb" -D "$cluster/data" -A trust -U postgres \
-	--no-locale -E UTF8 >"$cluster/initdb.log" 2>&1 ||
-	{ cat "$cluster/initdb.log"; die "initdb failed"; }
-port=$(free_port 57300 "$cluster")
-cat >>"$cluster/data/postgresql.conf" <<EOF
-port = $port
-listen_addresses = ''
-unix_socket_directories = '$cluster'
-shared_preload_libraries = 'pg_trickle'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-timezone = 'UTC'
-log_timezone = 'UTC'
-lc_messages = 'C'
 # Deterministic checks refresh by hand; the scheduler scenario turns it on.
-pg_trickle.enabled = off
-EOF
-as_server_user "$cluster" "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w start >/dev/null ||
-	{ tail -n 30 "$cluster/server.log"; die "the server did not start"; }
-export PGHOST=$cluster PGPORT=$port PGUSER=postgres
+start_test_cluster "$cluster" 57300 "pg_trickle.enabled = off"
 # psql of the server's version for scripts/wait_for_populated.sh
 export PATH=$bindir:$PATH
 "$bindir/psql" -X -q -d postgres -v ON_ERROR_STOP=1 -c "create role pgt_reader"
