@@ -139,6 +139,7 @@ main(int argc, char **argv)
 	const char *count = NULL;
 	const PgtCommand *cmd = NULL;
 	const char *first_bad = NULL;
+	char	   *option_error = NULL;
 	int			c;
 	int			nargs;
 	char	  **args;
@@ -215,8 +216,10 @@ main(int argc, char **argv)
 				count = optarg;
 				break;
 			case ':':
-				return usage_error(NULL, "option \"%s\" requires an argument",
-								   argv[optind - 1]);
+				if (option_error == NULL)
+					option_error = xasprintf("option \"%s\" requires an argument",
+											 argv[optind - 1]);
+				break;
 			case '?':
 				/* -? is help; anything else getopt did not know */
 				if (optopt == '?' || (optopt == 0 && strcmp(argv[optind - 1], "--help") == 0))
@@ -224,10 +227,12 @@ main(int argc, char **argv)
 					help = true;
 					break;
 				}
-				if (optopt != 0)
-					return usage_error(NULL, "invalid option \"-%c\"", optopt);
-				return usage_error(NULL, "unrecognized option \"%s\"",
-								   argv[optind - 1]);
+				/* reported once the command is known, for the right hint */
+				if (option_error == NULL)
+					option_error = optopt != 0
+						? xasprintf("invalid option \"-%c\"", optopt)
+						: xasprintf("unrecognized option \"%s\"", argv[optind - 1]);
+				break;
 		}
 		for (int i = 0; CommandOptions[i].opt; i++)
 		{
@@ -259,6 +264,12 @@ main(int argc, char **argv)
 		opts.command = cmd->name;
 		args++;
 		nargs--;
+	}
+	if (option_error)
+	{
+		rc = usage_error(cmd ? cmd->name : NULL, "%s", option_error);
+		free(option_error);
+		return rc;
 	}
 	if (help)
 	{

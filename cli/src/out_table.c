@@ -80,7 +80,7 @@ OutputFormatCell(const PgtColumn *col, const char *val)
 }
 
 static void
-print_table(const PgtModel *m, FILE *out, bool plain)
+print_table(const PgtModel *m, FILE *out, bool plain, const char *sep)
 {
 	struct libscols_table *tb = scols_new_table();
 	int		   *map = xmalloc(sizeof(int) * (m->ncols + 1));
@@ -92,7 +92,7 @@ print_table(const PgtModel *m, FILE *out, bool plain)
 		exit(PGT_EXIT_SERVER);
 	}
 	scols_table_set_stream(tb, out);
-	scols_table_set_column_separator(tb, "  ");
+	scols_table_set_column_separator(tb, sep);
 	scols_table_enable_colors(tb, OutputColor && !plain);
 	if (plain)
 		scols_table_set_termforce(tb, SCOLS_TERMFORCE_NEVER);
@@ -138,14 +138,14 @@ print_table(const PgtModel *m, FILE *out, bool plain)
 void
 OutputTable(const PgtModel *m, FILE *out)
 {
-	print_table(m, out, false);
+	print_table(m, out, false, "  ");
 }
 
 /* No colour, no terminal width: for watch's screen buffer. */
 void
-OutputTablePlain(const PgtModel *m, FILE *out)
+OutputTablePlain(const PgtModel *m, FILE *out, const char *sep)
 {
-	print_table(m, out, true);
+	print_table(m, out, true, sep);
 }
 
 /*

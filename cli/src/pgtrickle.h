@@ -153,7 +153,7 @@ extern void ModelFree(PgtModel *m);
 /* out_table.c */
 extern bool OutputColor;		/* colour allowed on stdout */
 extern void OutputTable(const PgtModel *m, FILE *out);
-extern void OutputTablePlain(const PgtModel *m, FILE *out);
+extern void OutputTablePlain(const PgtModel *m, FILE *out, const char *sep);
 extern char *OutputFormatCell(const PgtColumn *col, const char *val);
 extern const char *OutputStatusColor(const char *word);
 extern void OutputKeyValues(const char *const *keys, char *const *values,

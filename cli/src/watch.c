@@ -275,8 +275,16 @@ draw(const PgtOptions *opts, PGconn *conn, const Snapshot *s, const char *error)
 		int			status_at = -1;
 		int			row = -1;
 
-		OutputTablePlain(s->list, mem);
+		OutputTablePlain(s->list, mem, "  ");
 		fclose(mem);
+		if (strcspn(buf, "\n") > (size_t) COLS)
+		{
+			/* narrow terminal: tighter columns before cutting lines */
+			free(buf);
+			mem = open_memstream(&buf, &len);
+			OutputTablePlain(s->list, mem, " ");
+			fclose(mem);
+		}
 		for (char *line = buf; line && *line && y < LINES - 1; row++)
 		{
 			char	   *nl = strchr(line, '\n');
