@@ -1,0 +1,294 @@
+"""Behaviour on a terminal: colour (only on a terminal, never with NO_COLOR
+or --no-color), and watch (full screen in a pseudo-terminal; plain repeated
+output otherwise)."""
+
+import json
+import csv
+import io
+import os
+import re
+import signal
+import subprocess
+import termios
+import time
+
+import contract as C
+import fixtures as F
+from common import check_keys, expect_usage, expect_error, header_columns
+from harness import (CFG, Fail, Pty, base_env, check, eq, run, sql_exec, sql_rows, sql_value,
+                     test, wait_until)
+
+DB = "pgt_term"
+_ready = []
+
+SGR = re.compile(rb"\x1b\[([0-9;]*)m")
+
+
+def db():
+    if not _ready:
+        F.database(DB)
+        F.create_st(DB, "term_active", F.Q_NORTH)
+        F.create_st(DB, "term_paused", F.Q_SOUTH)
+        sql_exec(DB, "SELECT pgtrickle.pause_stream_table('term_paused')")
+        _ready.append(True)
+    return DB
+
+
+def pty_output(args, env=None, d=None):
+    t = Pty(args, db=d or db(), env=env)
+    try:
+        rc = t.wait(timeout=30)
+    finally:
+        t.close()
+    return rc, t
+
+
+def coloured(raw, word, code):
+    """WORD appears right after an SGR sequence that sets colour CODE."""
+    for m in re.finditer(rb"((?:\x1b\[[0-9;]*m)+)" + re.escape(word.encode()), raw):
+        for p in SGR.finditer(m.group(1)):
+            if code in p.group(1).split(b";"):
+                return True
+    return False
+
+
+@test("cli-color-tty")
+def _():
+    rc, t = pty_output(["list"])
+    eq(rc, 0, "exit status", t.details())
+    check(SGR.search(t.data), "no colour (SGR escape codes) on a terminal", t.details())
+    check(coloured(t.data, "ACTIVE", b"32"), "ACTIVE is not green on a terminal", t.details())
+    check(coloured(t.data, "PAUSED", b"33"), "PAUSED is not yellow on a terminal", t.details())
+    # an empty NO_COLOR does not turn colour off
+    rc, t = pty_output(["list"], env={"NO_COLOR": ""})
+    check(coloured(t.data, "ACTIVE", b"32"), "NO_COLOR='' turned colour off", t.details())
+
+
+@test("cli-color-no-color")
+def _():
+    for label, args, env in (("NO_COLOR=1", ["list"], {"NO_COLOR": "1"}),
+                             ("--no-color", ["list", "--no-color"], None),
+                             ("NO_COLOR=1 status", ["status", "term_active"], {"NO_COLOR": "1"}),
+                             ("NO_COLOR=1 health", ["health"], {"NO_COLOR": "1"})):
+        rc, t = pty_output(args, env=env)
+        eq(rc, 0, f"{label}: exit status", t.details())
+        check(not SGR.search(t.data), f"{label}: colour escape codes on the terminal", t.details())
+        check("term_active" in t.text() or "Status" in t.text(), f"{label}: no output", t.details())
+
+
+@test("cli-color-pipe")
+def _():
+    d = db()
+    for args in (["list"], ["status", "term_paused"], ["health"], ["stats"], ["history", "term_active"],
+                 ["watch", "--count", "1", "--interval", "100ms"]):
+        r = run(args, db=d, env={"TERM": "xterm-256color"})
+        r.expect_rc((0, C.EXIT_WARNING))
+        check("\x1b" not in r.out and "\x1b" not in r.err, f"{' '.join(args)}: escape codes when piped",
+              r.details())
+        check(r.out.strip(), f"{' '.join(args)}: no output", r.details())
+
+
+@test("cli-relative-times")
+def _():
+    d = db()
+    r = run(["list"], db=d).ok()
+    check(C.RELATIVE_RE.search(r.out), "list: no relative time ('26s ago')", r.details())
+    r = run(["history", "term_active"], db=d).ok()
+    check(C.RELATIVE_RE.search(r.out), "history: no relative time", r.details())
+    r = run(["status", "term_active"], db=d).ok()
+    check(re.search(r"\(\d+(s|m|h|d) ago\)", r.out), "status: Last Refresh without '(Ns ago)'", r.details())
+
+
+# --- watch on a terminal ------------------------------------------------------------
+
+ALT_ON = b"\x1b[?1049h"
+ALT_OFF = b"\x1b[?1049l"
+
+
+def check_restored(t):
+    """After the tool exits the terminal is back to normal: echo and
+    canonical mode as before, alternate screen left."""
+    modes = t.modes()
+    for flag, label in ((termios.ECHO, "ECHO"), (termios.ICANON, "ICANON"), (termios.ISIG, "ISIG")):
+        check((modes[3] & flag) == (t.initial_modes[3] & flag),
+              f"terminal mode {label} not restored after exit", t.details())
+    if ALT_ON in t.data:
+        check(t.data.rfind(ALT_OFF) > t.data.rfind(ALT_ON),
+              "the alternate screen was entered and not left", t.details())
+
+
+def start_watch(extra=(), d=None):
+    t = Pty(["watch", "--interval", "200ms"] + list(extra), db=d or db(), rows=30, cols=150)
+    t.expect(r"pgtrickle watch", what="the watch header")
+    t.expect(r"term_active", what="a stream table name")
+    t.expect(r"q: quit", what="the footer 'q: quit'")
+    return t
+
+
+@test("cli-watch-tty-quit")
+def _():
+    d = db()
+    t = start_watch()
+    try:
+        text = t.text()
+        check(d in text, "the header does not name the database", t.details())
+        check(re.search(r"health: (OK|WARNING|CRITICAL|EMPTY)", text), "the header has no health status",
+              t.details())
+        check(re.search(r"every\s+200ms", text), "the header does not show the interval", t.details())
+        header_columns(re.sub(r"\s+", " ", text), C.LIST_TABLE_HEADERS, "watch table header", t.details())
+        check(ALT_ON in t.data or b"\x1b[H" in t.data or b"\x1b[2J" in t.data,
+              "watch does not take over the screen", t.details())
+        t.send("q")
+        rc = t.wait()
+        eq(rc, 0, "exit status after q", t.details())
+        check_restored(t)
+    finally:
+        t.close()
+
+
+@test("cli-watch-tty-ctrl-c")
+def _():
+    t = start_watch()
+    try:
+        t.send("\x03")
+        rc = t.wait()
+        eq(rc, 0, "exit status after Ctrl-C", t.details())
+        check_restored(t)
+    finally:
+        t.close()
+
+
+@test("cli-watch-tty-redraw")
+def _():
+    d = db()
+    F.drop_st_if_exists(d, "term_late")
+    t = start_watch()
+    try:
+        check("term_late" not in t.text(), "term_late shown before it exists", t.details())
+        at = len(t.data)
+        # a change made meanwhile shows on a later redraw
+        F.create_st(d, "term_late", F.Q_NORTH)
+        t.expect(r"term_late", since=at, what="the new stream table term_late after a redraw")
+        at = len(t.data)
+        sql_exec(d, "SELECT pgtrickle.pause_stream_table('term_late')")
+        t.expect(r"PAUSED", since=at, what="PAUSED after pausing term_late")
+        t.send("Q")
+        eq(t.wait(), 0, "exit status after Q", t.details())
+        check_restored(t)
+    finally:
+        t.close()
+        F.drop_st_if_exists(d, "term_late")
+
+
+@test("cli-watch-tty-count")
+def _():
+    # --count on a terminal: N redraws, then exit 0 and restore the terminal
+    t = Pty(["watch", "--interval", "100ms", "--count", "3"], db=db())
+    try:
+        rc = t.wait(timeout=30)
+        eq(rc, 0, "exit status", t.details())
+        check("term_active" in t.text(), "no stream table drawn", t.details())
+        check_restored(t)
+    finally:
+        t.close()
+
+
+# --- watch without a terminal ---------------------------------------------------------
+
+SNAP = re.compile(r"^-- \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC --$", re.M)
+
+
+@test("cli-watch-count")
+def _():
+    d = db()
+    r = run(["watch", "--interval", "500ms", "--count", "3"], db=d).ok()
+    eq(len(SNAP.findall(r.out)), 3, "snapshots ('-- TIME UTC --' lines)", r.details())
+    names = [x["pgt_name"] for x in sql_rows(d, "SELECT pgt_name FROM pgtrickle.pgt_stream_tables")]
+    for part in SNAP.split(r.out)[1:]:
+        lines = [ln for ln in part.splitlines() if ln.strip()]
+        header_columns(lines[0], C.LIST_TABLE_HEADERS, "watch snapshot", r.details())
+        got = sorted(ln.split()[0] for ln in lines[1:])
+        eq(got, sorted(names), "stream tables in a snapshot", r.details())
+    r = run(["watch", "--interval=100ms", "--count=1"], db=d).ok()
+    eq(len(SNAP.findall(r.out)), 1, "snapshots with --count=1", r.details())
+
+
+@test("cli-watch-json")
+def _():
+    d = db()
+    r = run(["watch", "--interval", "100ms", "--count", "2", "--format", "json"], db=d).ok()
+    lines = r.out.splitlines()
+    eq(len(lines), 2, "JSON lines", r.details())
+    health = sql_value(d, "SELECT status FROM pgtrickle.quick_health")
+    names = sorted(x["pgt_name"] for x in sql_rows(d, "SELECT pgt_name FROM pgtrickle.pgt_stream_tables"))
+    for ln in lines:
+        try:
+            doc = json.loads(ln)
+        except ValueError as e:
+            raise Fail(f"a watch JSON line is not JSON: {e}", r.details())
+        check_keys(doc, C.WATCH_JSON_KEYS, "watch JSON line", r.details())
+        check(doc["time"] is not None, "time is null", r.details())
+        eq(doc["health"], health, "health", r.details())
+        for o in doc["stream_tables"]:
+            check_keys(o, C.LIST_KEYS, "watch stream table", r.details())
+        eq(sorted(o["name"] for o in doc["stream_tables"]), names, "stream tables", r.details())
+
+
+@test("cli-watch-csv")
+def _():
+    d = db()
+    r = run(["watch", "--interval", "100ms", "--count", "2", "--format", "csv"], db=d).ok()
+    rows = list(csv.reader(io.StringIO(r.out, newline="")))
+    eq(rows[0], ["time"] + [k for k, _ in C.LIST_KEYS], "watch CSV header", r.details())
+    n = int(sql_value(d, "SELECT count(*) FROM pgtrickle.pgt_stream_tables"))
+    eq(len(rows) - 1, 2 * n, "watch CSV rows (2 redraws)", r.details())
+    times = sorted({row[0] for row in rows[1:]})
+    eq(len(times), 2, "distinct times in the CSV rows", r.details())
+    for t in times:
+        check(C.TIMESTAMP_RE.match(t), f"time {t!r} is not an ISO 8601 UTC timestamp", r.details())
+
+
+@test("cli-watch-signals")
+def _():
+    # without --count, SIGINT and SIGTERM end the repeated output with exit 0
+    d = db()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        env = base_env(d)
+        p = subprocess.Popen([CFG.tool, "watch", "--interval", "100ms"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
+                             start_new_session=True)
+        try:
+            # wait for the first snapshot
+            first = p.stdout.readline()
+            check(first.startswith(b"-- "), f"first line {first!r}")
+            p.send_signal(sig)
+            try:
+                rc = p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                raise Fail(f"watch did not exit after {sig.name}")
+            eq(rc, 0, f"exit status after {sig.name}")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stdout.close()
+            p.stderr.close()
+
+
+@test("cli-watch-bad-interval")
+def _():
+    d = db()
+    for bad in ("0", "fast", "50ms", "-1s", "2x", ""):
+        expect_usage(run(["watch", "--interval", bad, "--count", "1"], db=d), f"--interval {bad!r}")
+    for bad in ("0", "-2", "many"):
+        expect_usage(run(["watch", "--count", bad], db=d), f"--count {bad!r}")
+    # accepted spellings
+    for good in ("100ms", "1", "1s"):
+        r = run(["watch", "--interval", good, "--count", "1"], db=d).ok()
+        eq(len(SNAP.findall(r.out)), 1, f"snapshots with --interval {good}", r.details())
+
+
+@test("cli-watch-connection-failure")
+def _():
+    r = run(["-h", "/nonexistent", "-p", "1", "watch", "--count", "1"], conn=False)
+    expect_error(r, C.EXIT_CONN, "connection to server")
