@@ -367,9 +367,19 @@ SQL
 	exit 1
 fi
 
+section "The same from a shell: the pgtrickle command-line tool (cli/)"
+make -s -C cli -j"$(nproc)" || die "building cli/pgtrickle failed"
+pgtrickle=(cli/pgtrickle -h "$dir" -p "$port" -U postgres -d postgres)
+for args in list "status region_totals" "history region_totals --limit 3" health; do
+	printf '\n%s$ pgtrickle %s%s\n' "$_pgt_bold" "$args" "$_pgt_reset"
+	# shellcheck disable=SC2086 # args holds several words
+	"${pgtrickle[@]}" $args || die "pgtrickle $args failed"
+done
+
 section "Done: the demo server keeps running"
 cat <<EOF
     connect:  psql -h $dir -p $port -U postgres
+    watch:    cli/pgtrickle -h $dir -p $port -U postgres watch    (q quits)
     stop:     scripts/demo.sh stop
     again:    scripts/demo.sh         (starts a fresh cluster; the old one is removed)
     remove:   scripts/demo.sh clean
