@@ -72,9 +72,15 @@ trap 'exit 143' TERM
 # --- build the tool from a copy (never write into the source tree) -----------
 
 section "cli: building pgtrickle from a copy of $cli_src"
-(cd "$cli_src" && tar cf - --exclude=./test --exclude='*.o' --exclude=./pgtrickle .) | (cd "$build" && tar xf -)
-tool=$build/pgtrickle
-if ! make -C "$build" PG_CONFIG="$PG_CONFIG" >"$workdir/build.log" 2>&1 || [[ ! -x $tool ]]; then
+# The copy keeps the checkout's layout (BUILD/cli next to the files of the
+# checkout's top level that the Makefile reads, when they are there).
+mkdir -p "$build/cli"
+(cd "$cli_src" && tar cf - --exclude=./test --exclude='*.o' --exclude=./pgtrickle .) | (cd "$build/cli" && tar xf -)
+for f in pg_trickle.control; do
+	if [[ -f $cli_src/../$f ]]; then cp "$cli_src/../$f" "$build/"; fi
+done
+tool=$build/cli/pgtrickle
+if ! make -C "$build/cli" PG_CONFIG="$PG_CONFIG" >"$workdir/build.log" 2>&1 || [[ ! -x $tool ]]; then
 	cat "$workdir/build.log"
 	echo "FAILED cli-build: make -C cli did not produce cli/pgtrickle (log above)"
 	echo "0 passed, 1 failed"
@@ -100,7 +106,7 @@ section "cli: tests (cli/test/cli_tests.py)"
 set +e
 "$python" "$here/cli_tests.py" \
 	--tool "$tool" \
-	--cli-dir "$build" \
+	--cli-dir "$build/cli" \
 	--bindir "$bindir" \
 	--datadir "$cluster/data" \
 	--scratch "$scratch" \
