@@ -4,6 +4,8 @@ variables, .pgpass, -w and -W; connection failures exit 2."""
 import os
 import socket
 import subprocess
+import termios
+import time
 import urllib.parse
 
 import contract as C
@@ -75,9 +77,18 @@ def _():
     ci = f"host={CFG.host} port={CFG.port} dbname={d}"
     r = run(["--url", ci, "list", "--format", "json"], conn=False, env={"PGUSER": CFG.user})
     eq(listed(r), ["conn_marker"], "stream tables with --url CONNINFO", r.details())
-    # -p given explicitly wins over the port in the URI (psql's rule)
+
+
+@test("cli-conn-override")
+def _():
+    # cli/README.md: "-d/--url are expanded first, then -h -p -U override"
+    d = db()
     r = run(["-d", uri(d, port=1), "-p", str(CFG.port), "list", "--format", "json"], conn=False)
-    eq(listed(r), ["conn_marker"], "stream tables with -d URI(port 1) -p PORT", r.details())
+    eq(listed(r), ["conn_marker"], "stream tables with -d URI(port=1) -p PORT", r.details())
+    r = run(["--url", f"host=/nonexistent port={CFG.port} dbname={d}", "-h", CFG.host, "list",
+             "--format", "json"], conn=False, env={"PGUSER": CFG.user})
+    eq(listed(r), ["conn_marker"], "stream tables with --url CONNINFO(host=/nonexistent) -h HOST",
+       r.details())
 
 
 @test("cli-conn-env")
@@ -188,6 +199,12 @@ def _prompt_session(args, answer, d):
     try:
         m = t.expect(r"Password( for user \S+)?: ?", what="the password prompt")
         check(PW_USER in m.group(0) or m.group(1) is None, f"prompt {m.group(0)!r}", t.details())
+        # answer like a person: once the terminal no longer echoes
+        deadline = time.monotonic() + 15
+        while t.modes()[3] & termios.ECHO:
+            if time.monotonic() > deadline:
+                raise Fail("the password prompt does not switch echo off", t.details())
+            time.sleep(0.02)
         at = len(t.data)
         t.send(answer + "\r")
         rc = t.wait()

@@ -139,7 +139,10 @@ def _():
 @test("cli-health-critical")
 def _():
     d = F.fresh_database("pgt_health_crit")
-    F.create_st(d, "hc_quot", F.Q_QUOT, schedule="1s")
+    # FULL: recovering a DIFFERENTIAL table from this error fails in the
+    # extension (its delta divides by zero for the row inserted and deleted
+    # since the last refresh); see cli/test/README.md.
+    F.create_st(d, "hc_quot", F.Q_QUOT, schedule="1s", mode="FULL")
     F.create_st(d, "hc_fine", F.Q_NORTH, schedule="1h")
     sql_exec(d, "INSERT INTO divisors VALUES (1000, 5, 0)")
     # The scheduler's refresh fails (division by zero): SPEC 6 says the
