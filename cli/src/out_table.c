@@ -130,7 +130,15 @@ print_table(const PgtModel *m, FILE *out, bool plain, const char *sep)
 									 OutputStatusColor(val));
 		}
 	}
-	scols_print_table(tb);
+	if (m->nrows > 0)
+		scols_print_table(tb);
+	else
+	{
+		/* libsmartcols prints nothing for no lines; show the headers */
+		for (int i = 0; i < nvis; i++)
+			fprintf(out, "%s%s", i ? sep : "", m->cols[map[i]].header);
+		fputc('\n', out);
+	}
 	scols_unref_table(tb);
 	free(map);
 }

@@ -320,11 +320,29 @@ draw(const PgtOptions *opts, PGconn *conn, const Snapshot *s, const char *error)
 	refresh();
 }
 
+/* The schema and name of every row, to notice rows that came or went. */
+static char *
+row_names(const PgtModel *list)
+{
+	char	   *names = xstrdup("");
+
+	for (int r = 0; r < list->nrows; r++)
+	{
+		char	   *next = xasprintf("%s%s.%s\n", names,
+									 ModelGet(list, r, 1), ModelGet(list, r, 0));
+
+		free(names);
+		names = next;
+	}
+	return names;
+}
+
 static int
 watch_screen(PGconn *conn, const PgtOptions *opts)
 {
 	Snapshot	s = {0};
 	char	   *error = NULL;
+	char	   *last_names = NULL;
 	double		next = 0;
 	long		n = 0;
 
@@ -358,7 +376,16 @@ watch_screen(PGconn *conn, const PgtOptions *opts)
 			free(error);
 			error = fetch(&conn, opts, &s) ? NULL : ReportTakeCaptured();
 			if (error == NULL)
+			{
+				char	   *names = row_names(s.list);
+
 				free(ReportTakeCaptured());	/* notices: not for the screen */
+				/* rows came or went: repaint all rather than patch cells */
+				if (last_names == NULL || strcmp(names, last_names) != 0)
+					clearok(curscr, TRUE);
+				free(last_names);
+				last_names = names;
+			}
 			draw(opts, conn, &s, error);
 			n++;
 			next = now + opts->interval_ms / 1000.0;
@@ -378,6 +405,7 @@ watch_screen(PGconn *conn, const PgtOptions *opts)
 	ReportCapture(false);
 	free(ReportTakeCaptured());
 	free(error);
+	free(last_names);
 	snapshot_clear(&s);
 	PQfinish(conn);
 	return PGT_EXIT_OK;

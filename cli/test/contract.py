@@ -106,7 +106,7 @@ HISTORY_KEYS = [
     ("error_message", "string?"), ("initiated_by", "string?"),
 ]
 HISTORY_TABLE_HEADERS = ["ID", "STARTED", "ACTION", "STATUS", "INSERTED", "DELETED",
-                         "DURATION", "BY", "ERROR"]
+                         "DURATION", "ERROR", "BY"]
 
 HEALTH_KEYS = [
     ("status", "string"), ("healthy", "boolean"),

@@ -81,14 +81,23 @@ def _():
 
 @test("cli-conn-override")
 def _():
-    # cli/README.md: "-d/--url are expanded first, then -h -p -U override"
+    # cli/README.md: as in psql, the values inside a conninfo string or URI
+    # given with -d/--url win over -h -p -U; of -d and --url the last counts.
     d = db()
-    r = run(["-d", uri(d, port=1), "-p", str(CFG.port), "list", "--format", "json"], conn=False)
-    eq(listed(r), ["conn_marker"], "stream tables with -d URI(port=1) -p PORT", r.details())
-    r = run(["--url", f"host=/nonexistent port={CFG.port} dbname={d}", "-h", CFG.host, "list",
+    r = run(["-d", uri(d), "-p", "1", "list", "--format", "json"], conn=False)
+    eq(listed(r), ["conn_marker"], "stream tables with -d URI -p 1 (the URI's port wins)", r.details())
+    r = run(["--url", f"host={CFG.host} port={CFG.port} dbname={d}", "-h", "/nonexistent", "list",
              "--format", "json"], conn=False, env={"PGUSER": CFG.user})
-    eq(listed(r), ["conn_marker"], "stream tables with --url CONNINFO(host=/nonexistent) -h HOST",
-       r.details())
+    eq(listed(r), ["conn_marker"], "stream tables with --url CONNINFO -h /nonexistent", r.details())
+    empty = F.database("pgt_empty")
+    r = run(["-d", f"dbname={empty}", "--url", f"dbname={d}", "list", "--format", "json"])
+    eq(listed(r), ["conn_marker"], "-d EMPTY --url CONN: the last one counts", r.details())
+    r = run(["--url", f"dbname={d}", "-d", f"dbname={empty}", "list", "--format", "json"])
+    eq(listed(r), [], "--url CONN -d EMPTY: the last one counts", r.details())
+    # long options may be abbreviated while unambiguous
+    r = run(["--user", CFG.user, f"--db={d}", "list", "--format", "json"], conn=False,
+            env={"PGHOST": CFG.host, "PGPORT": str(CFG.port)})
+    eq(listed(r), ["conn_marker"], "stream tables with --user --db= (abbreviations)", r.details())
 
 
 @test("cli-conn-env")
