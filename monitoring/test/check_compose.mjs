@@ -43,7 +43,11 @@ for (const [name, svc] of Object.entries(services)) {
       const text = readFileSync(df, 'utf8').replace(/\\\n/g, ' ');
       const from = /^FROM\s+(\S+)/m.exec(text);
       if (!from || !/:[^:]+$/.test(from[1]) || /:latest$/.test(from[1])) p.push(`${name}: FROM ${from?.[1]} is not pinned`);
-      for (const line of text.split('\n')) {
+      // scripts/test.sh runs the tests on a copy of monitoring/ only: the
+      // extension's sources are then not there to check
+      const isRepo = existsSync(path.join(ctx, 'pg_trickle.control'));
+      if (!isRepo) console.log(`    ${name}: build context ${ctx} is not the repository; COPY sources not checked`);
+      else for (const line of text.split('\n')) {
         const c = /^(COPY|ADD)\s+(?!--from)(.*)$/.exec(line.trim());
         if (!c) continue;
         const parts = c[2].trim().split(/\s+/);
