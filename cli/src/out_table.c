@@ -94,6 +94,8 @@ print_table(const PgtModel *m, FILE *out, bool plain, const char *sep)
 	scols_table_set_stream(tb, out);
 	scols_table_set_column_separator(tb, sep);
 	scols_table_enable_colors(tb, OutputColor && !plain);
+	/* no padding after the last cell that has data */
+	scols_table_enable_minout(tb, 1);
 	if (plain)
 		scols_table_set_termforce(tb, SCOLS_TERMFORCE_NEVER);
 

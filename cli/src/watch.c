@@ -220,22 +220,35 @@ put_colored(int y, int x, const char *word)
 		attroff(COLOR_PAIR(pair) | A_BOLD);
 }
 
+/* The interval as it was probably typed: 500ms, 2s, 1m, 1.5s. */
+static char *
+interval_text(long ms)
+{
+	if (ms < 1000)
+		return xasprintf("%ldms", ms);
+	if (ms % 60000 == 0)
+		return xasprintf("%ldm", ms / 60000);
+	if (ms % 1000 == 0)
+		return xasprintf("%lds", ms / 1000);
+	return xasprintf("%.1fs", ms / 1000.0);
+}
+
 static void
-draw(const PgtOptions *opts, PGconn *conn, const Snapshot *s, const char *error)
+draw(const PgtOptions *opts, const char *dbname, const Snapshot *s,
+	 const char *error)
 {
 	char	   *when = iso_now(s->list ? s->taken : TimeNow(), true);
 	char	   *title;
 	int			y = 2;
 
 	erase();
-	title = xasprintf("pgtrickle watch  %s  %s  health: ",
-					  conn ? PQdb(conn) : (opts->dbname ? opts->dbname : ""), when);
+	title = xasprintf("pgtrickle watch  %s  %s  health: ", dbname, when);
 	attron(A_BOLD);
 	mvaddnstr(0, 0, title, COLS);
 	attroff(A_BOLD);
 	if ((int) strlen(title) < COLS)
 	{
-		char	   *every = TimeMillis((double) opts->interval_ms);
+		char	   *every = interval_text(opts->interval_ms);
 
 		put_colored(0, (int) strlen(title), s->health ? s->health : "-");
 		if ((int) (strlen(title) + 12) < COLS)
@@ -343,13 +356,25 @@ watch_screen(PGconn *conn, const PgtOptions *opts)
 	Snapshot	s = {0};
 	char	   *error = NULL;
 	char	   *last_names = NULL;
+	SCREEN	   *screen;
 	double		next = 0;
+	/* the name of the database, never a URI (which may hold a password) */
+	char	   *dbname = xstrdup(PQdb(conn));
 	long		n = 0;
 
 	install_handlers();
 	setlocale(LC_ALL, "");
 	ReportCapture(true);
-	initscr();
+	/* newterm rather than initscr, so that delscreen can free it all */
+	screen = newterm(NULL, stdout, stdin);
+	if (screen == NULL)
+	{
+		/* unknown TERM: the plain output still works */
+		ReportCapture(false);
+		free(dbname);
+		return watch_plain(conn, opts);
+	}
+	set_term(screen);
 	cbreak();
 	noecho();
 	keypad(stdscr, TRUE);
@@ -386,7 +411,7 @@ watch_screen(PGconn *conn, const PgtOptions *opts)
 				free(last_names);
 				last_names = names;
 			}
-			draw(opts, conn, &s, error);
+			draw(opts, dbname, &s, error);
 			n++;
 			next = now + opts->interval_ms / 1000.0;
 		}
@@ -398,14 +423,16 @@ watch_screen(PGconn *conn, const PgtOptions *opts)
 		if (ch == KEY_RESIZE || ch == 12)	/* resize or Ctrl-L */
 		{
 			clearok(curscr, TRUE);
-			draw(opts, conn, &s, error);
+			draw(opts, dbname, &s, error);
 		}
 	}
 	endwin();
+	delscreen(screen);
 	ReportCapture(false);
 	free(ReportTakeCaptured());
 	free(error);
 	free(last_names);
+	free(dbname);
 	snapshot_clear(&s);
 	PQfinish(conn);
 	return PGT_EXIT_OK;

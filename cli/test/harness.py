@@ -289,9 +289,10 @@ class Pty:
     def text(self, since=0):
         return strip_escapes(self.data[since:]).decode("utf-8", "replace")
 
-    def expect(self, pattern, timeout=15.0, since=0, what=None):
+    def expect(self, pattern, timeout=15.0, since=0, what=None, kill=True):
         """Read until PATTERN (a regex on the output with escape sequences
-        removed, from byte offset SINCE) matches; return the match."""
+        removed, from byte offset SINCE) matches; return the match.  On a
+        timeout, Fail (and kill the tool unless KILL is false)."""
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
         while True:
@@ -300,7 +301,8 @@ class Pty:
                 return m
             left = deadline - time.monotonic()
             if left <= 0 or (self.eof and not self._read(0)):
-                self.kill()
+                if kill:
+                    self.kill()
                 raise Fail(f"terminal: timed out waiting for {what or pattern!r}", self.details())
             self._read(min(left, 0.2))
 

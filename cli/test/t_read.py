@@ -131,6 +131,10 @@ def _():
         check(row["refresh_mode"] in cells, f"{name}: mode missing in {line!r}", r.details())
         sched = row["schedule"] if row["schedule"] is not None else "calculated"
         check(sched in cells, f"{name}: schedule {sched} missing in {line!r}", r.details())
+        # NAME SCHEMA STATUS MODE SCHEDULE STALE ERRORS (no spaces in these values here)
+        stale = {True: "yes", False: "no", None: "-"}[row["stale"]]
+        eq(cells[:7], [name, row["pgt_schema"], row["status"], row["refresh_mode"], sched, stale,
+                       str(row["consecutive_errors"])], f"{name}: the first seven cells", r.details())
         if row["last_refresh_at"] is None:
             check(line.rstrip().endswith("never"), f"{name}: LAST REFRESH is not 'never': {line!r}",
                   r.details())

@@ -109,9 +109,9 @@ def check_restored(t):
     """After the tool exits the terminal is back to normal: echo and
     canonical mode as before, alternate screen left."""
     modes = t.modes()
+    # a new pseudo-terminal starts with all three on
     for flag, label in ((termios.ECHO, "ECHO"), (termios.ICANON, "ICANON"), (termios.ISIG, "ISIG")):
-        check((modes[3] & flag) == (t.initial_modes[3] & flag),
-              f"terminal mode {label} not restored after exit", t.details())
+        check(modes[3] & flag, f"terminal mode {label} not restored after exit", t.details())
     if ALT_ON in t.data:
         check(t.data.rfind(ALT_OFF) > t.data.rfind(ALT_ON),
               "the alternate screen was entered and not left", t.details())
@@ -169,9 +169,21 @@ def _():
         # a change made meanwhile shows on a later redraw
         F.create_st(d, "term_late", F.Q_NORTH)
         t.expect(r"term_late", since=at, what="the new stream table term_late after a redraw")
-        at = len(t.data)
         sql_exec(d, "SELECT pgtrickle.pause_stream_table('term_late')")
-        t.expect(r"PAUSED", since=at, what="PAUSED after pausing term_late")
+        # Ask for full repaints (Ctrl-L) until term_late's row says PAUSED:
+        # a partial update may write only the changed cell.
+        row = re.compile(r"term_late\s*public\s*PAUSED")
+        deadline = time.monotonic() + 15
+        while True:
+            at = len(t.data)
+            t.send("\x0c")
+            try:
+                t.expect(row, since=at, timeout=1, what="term_late PAUSED", kill=False)
+                break
+            except Fail:
+                if time.monotonic() > deadline or t.rc is not None:
+                    raise Fail("term_late is not shown PAUSED after pausing it (Ctrl-L repaints)",
+                               t.details())
         t.send("Q")
         eq(t.wait(), 0, "exit status after Q", t.details())
         check_restored(t)
@@ -292,3 +304,107 @@ def _():
 def _():
     r = run(["-h", "/nonexistent", "-p", "1", "watch", "--count", "1"], conn=False)
     expect_error(r, C.EXIT_CONN, "connection to server")
+
+
+# --- watch keeps going when its connection is lost --------------------------------------
+
+def backend_pids(d, app):
+    return [x["pid"] for x in sql_rows(d, "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                          f"'{app}' AND datname = '{d}'")]
+
+
+def kill_backend(d, app):
+    """Terminate the tool's session; return the pid it had."""
+    pids = wait_until(lambda: backend_pids(d, app), f"a session with application_name {app}")
+    sql_exec(d, f"SELECT pg_terminate_backend({pids[0]})")
+    return pids[0]
+
+
+def read_until(p, pattern, timeout=20.0):
+    """Read P's stdout until the text read matches PATTERN; return it."""
+    import select as _select
+    buf = b""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while not rx.search(buf.decode(errors="replace")):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Fail(f"timed out waiting for {pattern!r} in the output; got {buf[-500:]!r}")
+        r, _, _ = _select.select([p.stdout], [], [], min(left, 0.5))
+        if r:
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                raise Fail(f"the tool ended (exit {p.wait()}) before {pattern!r}; got {buf[-500:]!r}")
+            buf += chunk
+    return buf.decode(errors="replace")
+
+
+@test("cli-watch-reconnect")
+def _():
+    d = db()
+    app = "pgt_cli_watch_rc"
+    env = base_env(d)
+    env["PGAPPNAME"] = app
+    p = subprocess.Popen([CFG.tool, "watch", "--interval", "200ms"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        read_until(p, r"(?m)^-- .* UTC --$(?s:.*)term_active")
+        old = kill_backend(d, app)
+        # two more complete snapshots after the session was killed
+        read_until(p, r"(?s)(-- [^\n]* UTC --\n.*term_active.*){2}")
+        check(p.poll() is None, f"watch ended after losing its connection (exit {p.poll()})")
+        new = wait_until(lambda: [x for x in backend_pids(d, app) if x != old], "a new session of watch")
+        check(new, "no new session")
+        p.send_signal(signal.SIGTERM)
+        eq(p.wait(timeout=15), 0, "exit status after SIGTERM")
+        err = p.stderr.read().decode(errors="replace")
+        for ln in err.splitlines():
+            check(ln.startswith(("pgtrickle: ", "\t")), f"stderr line not in the tool's error style: {ln!r}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+
+
+@test("cli-watch-tty-reconnect")
+def _():
+    d = db()
+    app = "pgt_cli_watch_tty_rc"
+    t = Pty(["watch", "--interval", "200ms"], db=d, env={"PGAPPNAME": app}, rows=30, cols=150)
+    try:
+        t.expect(r"term_active", what="the first drawing")
+        old = kill_backend(d, app)
+        wait_until(lambda: [x for x in backend_pids(d, app) if x != old], "watch to reconnect")
+        at = len(t.data)
+        t.send("\x0c")
+        t.expect(r"term_active", since=at, what="the table after reconnecting (Ctrl-L)")
+        check(t.rc is None, "watch ended after losing its connection", t.details())
+        t.send("q")
+        eq(t.wait(), 0, "exit status after q", t.details())
+        check_restored(t)
+    finally:
+        t.close()
+
+
+@test("cli-conn-application-name")
+def _():
+    d = db()
+    for appname, want in ((None, "pgtrickle"), ("pgt_cli_custom", "pgt_cli_custom")):
+        env = base_env(d)
+        if appname:
+            env["PGAPPNAME"] = appname
+        p = subprocess.Popen([CFG.tool, "watch", "--interval", "200ms"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env,
+                             start_new_session=True)
+        try:
+            read_until(p, r"term_active")
+            got = sql_rows(d, f"SELECT application_name FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                              f"AND datname = '{d}' AND backend_type = 'client backend' "
+                              f"AND application_name NOT LIKE 'psql%'")
+            eq([x["application_name"] for x in got], [want], f"application_name (PGAPPNAME={appname})")
+        finally:
+            p.kill()
+            p.wait()
+            p.stdout.close()
