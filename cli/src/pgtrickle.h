@@ -212,9 +212,11 @@ extern int	CmdList(PGconn *conn, const PgtOptions *opts);
 extern int	CmdStatus(PGconn *conn, const PgtOptions *opts);
 extern int	CmdHistory(PGconn *conn, const PgtOptions *opts);
 extern int	CmdExplain(PGconn *conn, const PgtOptions *opts);
+extern int	InfoRequireStreamTable(PGconn *conn, const char *name);
+
+/* cmd_health.c */
 extern int	CmdHealth(PGconn *conn, const PgtOptions *opts);
 extern int	CmdStats(PGconn *conn, const PgtOptions *opts);
-extern int	InfoRequireStreamTable(PGconn *conn, const char *name);
 
 /* cmd_manage.c */
 extern int	CmdCreate(PGconn *conn, const PgtOptions *opts);
