@@ -7,7 +7,9 @@
  *-------------------------------------------------------------------------
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,4 +387,43 @@ ConnQuery(PGconn *conn, const char *sql, int nparams, const char *const *params)
 	ReportResultError(res, conn);
 	PQclear(res);
 	return NULL;
+}
+
+/*
+ * Ctrl-C while a command runs: ask the server to cancel the statement, as
+ * psql does, so that a long refresh does not go on without us.  The command
+ * then fails with the server's "canceling statement" error.
+ */
+static PGcancel *volatile cancel_handle = NULL;
+
+static void
+on_interrupt(int signo)
+{
+	char		errbuf[256];
+	int			save_errno = errno;
+
+	if (cancel_handle != NULL && PQcancel(cancel_handle, errbuf, sizeof(errbuf)))
+	{
+		errno = save_errno;
+		return;
+	}
+	signal(signo, SIG_DFL);
+	raise(signo);
+}
+
+void
+ConnSetCancel(PGconn *conn)
+{
+	PGcancel   *old = cancel_handle;
+
+	cancel_handle = NULL;
+	if (old)
+		PQfreeCancel(old);
+	if (conn)
+	{
+		cancel_handle = PQgetCancel(conn);
+		signal(SIGINT, on_interrupt);
+	}
+	else
+		signal(SIGINT, SIG_DFL);
 }

@@ -347,10 +347,13 @@ main(int argc, char **argv)
 	conn = ConnOpen(&opts, &rc);
 	if (conn == NULL)
 		return rc;
+	/* watch handles Ctrl-C itself, and may reconnect */
+	if (cmd->run == CmdWatch)
+		return CmdWatch(conn, &opts);
+	ConnSetCancel(conn);
 	rc = cmd->run(conn, &opts);
-	/* watch may reconnect, so it closes its own connection */
-	if (cmd->run != CmdWatch)
-		PQfinish(conn);
+	ConnSetCancel(NULL);
+	PQfinish(conn);
 	fflush(stdout);
 	return rc;
 }
