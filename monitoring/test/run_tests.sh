@@ -39,10 +39,13 @@ promtool_bin=${PGT_PROMTOOL:-/usr/bin/promtool}
 for b in "$exporter_bin" "$prometheus_bin" "$promtool_bin"; do
 	[[ -x $b ]] || die "$b not found (run scripts/deps.sh)"
 done
-command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed (run scripts/deps.sh)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	die "node and npm are needed (run scripts/deps.sh)"
+fi
 check_pg_config
 extension_installed || die "pg_trickle is not installed in $("$PG_CONFIG" --pkglibdir)"
-export PATH="$("$PG_CONFIG" --bindir):$PATH"
+PATH="$("$PG_CONFIG" --bindir):$PATH"
+export PATH
 
 if [[ -z $workdir ]]; then
 	workdir=$(mktemp -d /tmp/pgt-monitoring.XXXXXX)
@@ -191,9 +194,10 @@ CREATE ROLE pgtrickle_plain LOGIN;
 CREATE SCHEMA other;
 CREATE TABLE src (id int PRIMARY KEY, v int);
 INSERT INTO src SELECT g, g FROM generate_series(1, 20) g;
--- ACTIVE, refreshed every second; the same name in two schemas
-SELECT pgtrickle.create_stream_table('public.fresh_st', 'SELECT id % 3 AS k, count(*) AS n FROM src GROUP BY id % 3', '1s');
-SELECT pgtrickle.create_stream_table('other.fresh_st', 'SELECT id, v FROM src WHERE v > 10', '1s');
+-- ACTIVE, refreshed every 3 seconds (stale only after 6 seconds without a
+-- refresh, so a busy machine does not make them stale); the same name in two schemas
+SELECT pgtrickle.create_stream_table('public.fresh_st', 'SELECT id % 3 AS k, count(*) AS n FROM src GROUP BY id % 3', '3s');
+SELECT pgtrickle.create_stream_table('other.fresh_st', 'SELECT id, v FROM src WHERE v > 10', '3s');
 -- INITIALIZING, never refreshed (held by a session, see below)
 CREATE TABLE init_src (v int);
 SELECT pgtrickle.create_stream_table('init_st', 'SELECT count(*) AS n FROM init_src', '1s', initialize => false);
@@ -215,7 +219,7 @@ CREATE TABLE lock_src (v int);
 SELECT pgtrickle.create_stream_table('suspended_st', 'SELECT count(*) AS n FROM lock_src', '1s');
 -- change capture broken: a capture trigger disabled
 CREATE TABLE cdc_src (v int);
-SELECT pgtrickle.create_stream_table('cdc_st', 'SELECT count(*) AS n FROM cdc_src', '1s');
+SELECT pgtrickle.create_stream_table('cdc_st', 'SELECT count(*) AS n FROM cdc_src', '3s');
 ALTER TABLE cdc_src DISABLE TRIGGER pgt_capture_ins;
 EOF
 
@@ -250,7 +254,7 @@ if ((scenario_ok)) && poll 60 is_true "
 	         WHEN 'stale_st' THEN status = 'ACTIVE' AND stale
 	         WHEN 'init_st' THEN status = 'INITIALIZING' AND last_status = 'SKIPPED'
 	         WHEN 'paused_st' THEN status = 'PAUSED'
-	         ELSE status = 'ACTIVE' AND successful_refreshes >= 3 END)
+	         ELSE status = 'ACTIVE' AND successful_refreshes >= 2 END)
 	  FROM pgtrickle.pg_stat_stream_tables" &&
 	poll 30 is_true "SELECT count(*) FILTER (WHERE pgt_name = 'paused_st' AND alert = 'warning') = 1
 	                    AND count(*) FILTER (WHERE pgt_name = 'cdc_st' AND alert = 'critical') = 1
@@ -298,28 +302,34 @@ start_exporter() {
 		--extend.query-path="$mon/prometheus/pgtrickle_queries.yml" "$@" >"$run/exporter-$name.log" 2>&1 &
 	pids+=($!)
 	printf -v "${name}_url" 'http://127.0.0.1:%s/metrics' "$port"
-	poll 30 curl -fsS -o /dev/null "http://127.0.0.1:$port/metrics" ||
+	poll 30 curl -sS -o /dev/null "http://127.0.0.1:$port/metrics" ||
 		{ failed "monitoring-exporter-start-$name" "$(tail -n 5 "$run/exporter-$name.log")"; return 1; }
 }
 
 exporters_ok=0
-if ((scenario_ok)) && start_exporter monitor pgtrickle_monitor && start_exporter plain pgtrickle_plain &&
-	start_exporter minimal pgtrickle_monitor --disable-default-metrics --disable-settings-metrics; then
+# shellcheck disable=SC2154 # <name>_url are set by start_exporter
+if ((scenario_ok)) && start_exporter monitor pgtrickle_monitor; then
 	exporters_ok=1
-	# shellcheck disable=SC2154 # set by start_exporter
 	checks monitoring-exporter python3 "$here/check_metrics.py" exporter "$monitor_url" "$mon/README.md" "$dsn" "$run/expect.json"
-	# the pgtrickle queries need no grant: a role with nothing but LOGIN gets the same series
-	# shellcheck disable=SC2154
-	checks monitoring-exporter-plain-role python3 "$here/check_metrics.py" same-series monitoring-exporter-plain-role-same-series "$monitor_url" "$plain_url"
-	# shellcheck disable=SC2154
-	checks monitoring-exporter-minimal python3 "$here/check_metrics.py" same-series monitoring-exporter-without-default-metrics "$monitor_url" "$minimal_url"
-	# pg_monitor is what makes the default metrics see other roles' sessions: the
-	# holder session (postgres, idle in transaction) is seen only with it
-	idle_in_tx() { curl -fsS "$1" | grep -E "^pg_stat_activity_count\{datname=\"$db\",.*state=\"idle in transaction\"\} [1-9]"; }
-	if idle_in_tx "$monitor_url" >/dev/null && ! idle_in_tx "$plain_url" >/dev/null; then
-		ok monitoring-role-pg-monitor-needed-for-default-metrics
-	else
-		failed monitoring-role-pg-monitor-needed-for-default-metrics "pgtrickle_monitor sees $(idle_in_tx "$monitor_url" || echo nothing), the plain role sees $(idle_in_tx "$plain_url" || echo nothing)"
+	# the pgtrickle queries need no grant: a role with nothing but LOGIN gets the
+	# same series; and pg_monitor is what makes the default metrics see other
+	# roles' sessions (the holder session, postgres, idle in transaction)
+	if start_exporter plain pgtrickle_plain; then
+		checks monitoring-exporter-plain-role python3 "$here/check_metrics.py" same-series monitoring-exporter-plain-role-same-series "$monitor_url" "$plain_url"
+		idle_in_tx() { curl -fsS "$1" | grep -E "^pg_stat_activity_count\{datname=\"$db\",.*state=\"idle in transaction\"\} [1-9]"; }
+		if idle_in_tx "$monitor_url" >/dev/null && ! idle_in_tx "$plain_url" >/dev/null; then
+			ok monitoring-role-pg-monitor-needed-for-default-metrics
+		else
+			failed monitoring-role-pg-monitor-needed-for-default-metrics "pgtrickle_monitor sees $(idle_in_tx "$monitor_url" || echo nothing), the plain role sees $(idle_in_tx "$plain_url" || echo nothing)"
+		fi
+	fi
+	if start_exporter minimal pgtrickle_monitor --disable-default-metrics --disable-settings-metrics; then
+		checks monitoring-exporter-minimal python3 "$here/check_metrics.py" same-series monitoring-exporter-without-default-metrics "$monitor_url" "$minimal_url"
+	fi
+	# with --auto-discover-databases the queries (master: true) still run only in
+	# the database of DATA_SOURCE_NAME: no error from databases without pg_trickle
+	if start_exporter discover pgtrickle_monitor --auto-discover-databases; then
+		checks monitoring-exporter-discover python3 "$here/check_metrics.py" same-series monitoring-exporter-auto-discover-databases "$monitor_url" "$discover_url"
 	fi
 fi
 
