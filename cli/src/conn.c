@@ -241,14 +241,28 @@ prompt_password(const char *prompt)
  * everything unset left to libpq (PG* variables, .pgpass, service file).
  * On failure prints libpq's message and sets *exit_code.
  */
+/* A password typed at the prompt, kept for watch's reconnections. */
+static char *typed_password = NULL;
+
+void
+ConnForgetPassword(void)
+{
+	if (typed_password)
+	{
+		memset(typed_password, 0, strlen(typed_password));
+		free(typed_password);
+		typed_password = NULL;
+	}
+}
+
 PGconn *
 ConnOpen(const PgtOptions *opts, int *exit_code)
 {
-	char	   *password = NULL;
+	char	   *password = typed_password;
 	PGconn	   *conn;
 	bool		json = opts->format == PGT_FORMAT_JSON;
 
-	if (opts->prompt == PGT_PROMPT_ALWAYS)
+	if (password == NULL && opts->prompt == PGT_PROMPT_ALWAYS)
 	{
 		char	   *prompt = opts->username
 			? xasprintf("Password for user %s: ", opts->username)
@@ -301,11 +315,7 @@ ConnOpen(const PgtOptions *opts, int *exit_code)
 		}
 		break;
 	}
-	if (password)
-	{
-		memset(password, 0, strlen(password));
-		free(password);
-	}
+	typed_password = password;
 
 	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
 	{

@@ -346,14 +346,21 @@ main(int argc, char **argv)
 
 	conn = ConnOpen(&opts, &rc);
 	if (conn == NULL)
+	{
+		ConnForgetPassword();
 		return rc;
+	}
 	/* watch handles Ctrl-C itself, and may reconnect */
 	if (cmd->run == CmdWatch)
-		return CmdWatch(conn, &opts);
-	ConnSetCancel(conn);
-	rc = cmd->run(conn, &opts);
-	ConnSetCancel(NULL);
-	PQfinish(conn);
+		rc = CmdWatch(conn, &opts);
+	else
+	{
+		ConnSetCancel(conn);
+		rc = cmd->run(conn, &opts);
+		ConnSetCancel(NULL);
+		PQfinish(conn);
+	}
+	ConnForgetPassword();
 	fflush(stdout);
 	return rc;
 }

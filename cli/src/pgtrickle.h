@@ -193,6 +193,7 @@ extern PGresult *ConnQuery(PGconn *conn, const char *sql,
 						   int nparams, const char *const *params);
 extern int	ConnFailureCode(PGconn *conn);
 extern void ConnSetCancel(PGconn *conn);
+extern void ConnForgetPassword(void);
 extern bool ConnCheckExtension(PGconn *conn);
 extern void ReportError(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 extern void ReportHint(const char *fmt,...) __attribute__((format(printf, 1, 2)));

@@ -88,8 +88,8 @@ STATUS_KEYS = [
 STATUS_SOURCE_KEYS = [("schema", "string"), ("name", "string"), ("source_type", "string"),
                       ("cdc_mode", "string?")]
 STATUS_TABLE_LABELS = ["Name", "Schema", "Status", "Refresh Mode", "Requested Mode", "Schedule",
-                       "Effective Schedule", "CDC Mode", "Populated", "Last Refresh",
-                       "Data Timestamp", "Staleness", "Stale", "Consecutive Errors",
+                       "Effective Schedule", "CDC Mode", "Populated", "Data Timestamp",
+                       "Last Refresh", "Staleness", "Stale", "Consecutive Errors",
                        "Last Error", "Total Refreshes", "Failed Refreshes", "Avg Duration",
                        "Source Tables"]
 

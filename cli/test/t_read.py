@@ -249,12 +249,14 @@ def _():
     r = run(["status", "rd_totals"], db=d).ok()
     row, sources = status_db(d, "rd_totals")
     fields = {}
+    colons = set()
     for ln in r.out.splitlines():
-        m = re.match(r"^\s*([A-Za-z ]+?):\s+(.*?)\s*$", ln)
+        m = re.match(r"^\s*([A-Za-z ]+?):(\s+)(.*?)\s*$", ln)
         if m:
-            fields[m.group(1)] = m.group(2)
-    for label in C.STATUS_TABLE_LABELS:
-        check(label in fields, f"status table lacks the line '{label}:'", r.details())
+            fields[m.group(1)] = m.group(3)
+            colons.add(ln.index(":") + 1 + len(m.group(2)))  # where the value starts
+    eq(list(fields), C.STATUS_TABLE_LABELS, "status table: the 'Key: value' lines in order", r.details())
+    eq(len(colons), 1, "status table: values aligned in one column", r.details())
     eq(fields["Name"], "rd_totals", "Name", r.details())
     eq(fields["Schema"], "public", "Schema", r.details())
     eq(fields["Status"], "ACTIVE", "Status", r.details())

@@ -7,12 +7,14 @@ import io
 import json
 import os
 import re
+import signal
+import subprocess
 
 import contract as C
 import fixtures as F
 from common import check_keys, expect_error, expect_usage, tool_json
-from harness import (CFG, assert_st_equals_query, check, eq, qlit, run, sql_exec, sql_rows,
-                     sql_value, st_mismatch, test)
+from harness import (CFG, Pty, assert_st_equals_query, base_env, check, eq, qlit, run, sql_exec,
+                     sql_rows, sql_value, st_mismatch, test, wait_until)
 
 DB = "pgt_write"
 
@@ -128,6 +130,19 @@ def _():
     action_ok(run(["create", "wr_diff", "--query", F.Q_NORTH, "--mode", "differential"], db=d),
               "create", "wr_diff")
     eq(catalog(d, "wr_diff")["refresh_mode"], "DIFFERENTIAL", "mode of wr_diff")
+
+
+@test("cli-create-cdc-mode")
+def _():
+    d = db()
+    action_ok(run(["create", "wr_cdc", "--query", F.Q_NORTH, "--cdc-mode", "trigger"], db=d), "create", "wr_cdc")
+    eq(catalog(d, "wr_cdc")["cdc_mode"].upper(), "TRIGGER", "cdc_mode")
+    populated_and_equal(d, "wr_cdc", F.Q_NORTH)
+    expect_error(run(["create", "wr_cdc2", "--query", F.Q_NORTH, "--cdc-mode", "bogus"], db=d), C.EXIT_SERVER,
+                 'invalid cdc_mode "bogus"', hint="Valid values")
+    expect_error(run(["create", "wr_cdc2", "--query", F.Q_NORTH, "--cdc-mode", "wal"], db=d), C.EXIT_SERVER,
+                 "not supported", detail="triggers", hint="trigger")
+    check(not F.st_exists(d, "wr_cdc2"), "wr_cdc2 was created in spite of the errors")
 
 
 @test("cli-create-auto-notice")
@@ -427,6 +442,22 @@ def _():
         eq(sorted(obj.keys()), ["id", "r"], "csv row_data keys", r.details())
 
 
+@test("cli-verify-one-row")
+def _():
+    # Each evaluation of this query returns one row more than the one
+    # before (a sequence): after verify's own refresh, the query has exactly
+    # one row the table lacks.
+    d = db()
+    sql_exec(d, "DROP SEQUENCE IF EXISTS wr_seq; CREATE SEQUENCE wr_seq;")
+    F.create_st(d, "wr_grow", "SELECT g FROM generate_series(1, nextval('wr_seq')::int) g", mode="FULL")
+    r = run(["verify", "wr_grow"], db=d).expect_rc(C.EXIT_DIFFERENT)
+    lines = [ln for ln in r.out.splitlines() if ln.strip()]
+    eq(lines[-1], "1 row differs.", "last line of the verify table", r.details())
+    doc, r = tool_json(["verify", "wr_grow"], d, rc=C.EXIT_DIFFERENT)
+    n = int(sql_value(d, "SELECT count(*) FROM wr_grow"))
+    eq(doc, [{"side": "missing", "row_data": {"g": n + 1}}], "verify --format json", r.details())
+
+
 # --- names that need quoting -----------------------------------------------------------------------
 
 @test("cli-quoted-names")
@@ -444,6 +475,11 @@ def _():
     doc, r = tool_json(["list"], d)
     check(any(o["schema"] == "my schema" and o["name"] == 'odd.na"me' for o in doc),
           "list does not show the stream table", r.details())
+    r = run(["list", "--format", "csv"], db=d).ok()
+    rows = list(csv.DictReader(io.StringIO(r.out, newline="")))
+    check(any(x["schema"] == "my schema" and x["name"] == 'odd.na"me' for x in rows),
+          "list --format csv does not carry the name (RFC 4180 quoting)", r.details())
+    check('"odd.na""me"' in r.out, "the CSV field with a quote is not quoted with the quote doubled", r.details())
     sql_exec(d, "INSERT INTO orders VALUES (6001, 'c6', 6.00, 'north')")
     check(st_mismatch(d, name, F.Q_NORTH) > 0, "contents equal the query before the refresh")
     action_ok(run(["refresh", name], db=d), "refresh", name)
@@ -456,3 +492,55 @@ def _():
     expect_error(run(["status", "my schema.odd.na\"me"], db=d), C.EXIT_SERVER)
     action_ok(run(["drop", name], db=d), "drop", name)
     check(not F.st_exists(d, name), "the stream table was not dropped")
+
+
+# --- Ctrl-C cancels the running statement ------------------------------------------------
+
+SLOW = "SELECT 1 AS a FROM pg_sleep(120)"
+
+
+def wait_running(d, app):
+    """Wait until the tool's session (application_name APP) runs a statement."""
+    return wait_until(lambda: sql_rows(d, "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                          f"'{app}' AND state = 'active'"),
+                      f"the statement of {app} to run")
+
+
+@test("cli-cancel")
+def _():
+    # create runs the initial refresh, which sleeps: ^C in a terminal and
+    # SIGINT without one cancel it (exit 1, the server's message), and
+    # nothing is created.
+    d = db()
+    app = "pgt_cli_cancel"
+    t = Pty(["create", "wr_slow", "--query", SLOW], db=d, env={"PGAPPNAME": app})
+    try:
+        wait_running(d, app)
+        t.send("\x03")
+        rc = t.wait(timeout=30)
+    finally:
+        t.close()
+    eq(rc, C.EXIT_SERVER, "exit status after Ctrl-C", t.details())
+    check("pgtrickle: error: canceling statement due to user request" in t.text(),
+          "no 'canceling statement due to user request' error", t.details())
+    check(not F.st_exists(d, "wr_slow"), "wr_slow exists after the cancelled create")
+    env = base_env(d)
+    env["PGAPPNAME"] = app
+    p = subprocess.Popen([CFG.tool, "create", "wr_slow", "--query", SLOW], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True,
+                         start_new_session=True)
+    try:
+        wait_running(d, app)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    eq(p.returncode, C.EXIT_SERVER, f"exit status after SIGINT (stderr {err.strip()[:200]!r})")
+    check("pgtrickle: error: canceling statement due to user request" in err,
+          f"no 'canceling statement' error after SIGINT: {err[:300]!r}")
+    eq(out, "", "stdout after SIGINT")
+    check(not F.st_exists(d, "wr_slow"), "wr_slow exists after the cancelled create")
+    eq(sql_rows(d, f"SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = '{app}'")[0]["n"], 0,
+       "sessions of the cancelled tool left")
