@@ -9,6 +9,8 @@
   check_metrics.py same-series URL_A URL_B
       the pgtrickle_* series (names and labels, not values) of two
       exporters are the same
+  check_metrics.py get URL / promql URL EXPR
+      helpers for run_tests.sh (fetch a page; is a query's result non-empty)
   check_metrics.py prometheus URL QUERIES_JSONL
       evaluate every dashboard query through /api/v1/query
   check_metrics.py rules URL
@@ -24,6 +26,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -440,6 +443,17 @@ def check_alerts(url, expect, deadline):
 
 def main():
     cmd = sys.argv[1]
+    if cmd == 'get':  # print the body of URL; fails only when nothing answers
+        try:
+            print(http_get(sys.argv[2], timeout=5))
+        except urllib.error.HTTPError as e:
+            print(e.read().decode())
+        except OSError as e:
+            sys.exit(str(e))
+        return
+    if cmd == 'promql':  # true when EXPR has a non-empty result at Prometheus URL
+        body = prom_query(sys.argv[2], sys.argv[3])
+        sys.exit(0 if body.get('status') == 'success' and body['data']['result'] else 1)
     if cmd == 'exporter':
         check_exporter(sys.argv[2], sys.argv[3], sys.argv[4], json.load(open(sys.argv[5])))
     elif cmd == 'same-series':

@@ -302,7 +302,8 @@ start_exporter() {
 		--extend.query-path="$mon/prometheus/pgtrickle_queries.yml" "$@" >"$run/exporter-$name.log" 2>&1 &
 	pids+=($!)
 	printf -v "${name}_url" 'http://127.0.0.1:%s/metrics' "$port"
-	poll 30 curl -sS -o /dev/null "http://127.0.0.1:$port/metrics" ||
+	printf -v "${name}_port" '%s' "$port"
+	poll 30 python3 "$here/check_metrics.py" get "http://127.0.0.1:$port/metrics" ||
 		{ failed "monitoring-exporter-start-$name" "$(tail -n 5 "$run/exporter-$name.log")"; return 1; }
 }
 
@@ -316,7 +317,7 @@ if ((scenario_ok)) && start_exporter monitor pgtrickle_monitor; then
 	# roles' sessions (the holder session, postgres, idle in transaction)
 	if start_exporter plain pgtrickle_plain; then
 		checks monitoring-exporter-plain-role python3 "$here/check_metrics.py" same-series monitoring-exporter-plain-role-same-series "$monitor_url" "$plain_url"
-		idle_in_tx() { curl -fsS "$1" | grep -E "^pg_stat_activity_count\{datname=\"$db\",.*state=\"idle in transaction\"\} [1-9]"; }
+		idle_in_tx() { python3 "$here/check_metrics.py" get "$1" | grep -E "^pg_stat_activity_count\{datname=\"$db\",.*state=\"idle in transaction\"\} [1-9]"; }
 		if idle_in_tx "$monitor_url" >/dev/null && ! idle_in_tx "$plain_url" >/dev/null; then
 			ok monitoring-role-pg-monitor-needed-for-default-metrics
 		else
@@ -334,6 +335,7 @@ if ((scenario_ok)) && start_exporter monitor pgtrickle_monitor; then
 fi
 
 # --- Prometheus --------------------------------------------------------------------------
+# shellcheck disable=SC2154 # monitor_port is set by start_exporter
 if ((exporters_ok)); then
 	section "monitoring: Prometheus $("$prometheus_bin" --version 2>&1 | head -n 1 | cut -d' ' -f3)"
 	prom_dir=$run/prometheus
@@ -351,17 +353,14 @@ if ((exporters_ok)); then
 		scrape_configs:
 		  - job_name: pgtrickle
 		    static_configs:
-		      - targets: ["${monitor_url#http://}"]
-		    metrics_path: /metrics
+		      - targets: ["127.0.0.1:$monitor_port"]
 	EOF
-	sed -i 's#"\([^"]*\)/metrics"#"\1"#' "$prom_dir/prometheus.yml"
 	"$prometheus_bin" --config.file="$prom_dir/prometheus.yml" --storage.tsdb.path="$prom_dir/data" \
 		--web.listen-address="127.0.0.1:$prom_port" >"$prom_dir/prometheus.log" 2>&1 &
 	pids+=($!)
 	prom_url=http://127.0.0.1:$prom_port
-	prom_has() { curl -fsS "$prom_url/api/v1/query" --data-urlencode "query=$1" | grep -q '"result":\[{'; }
 	# three scrapes at least, so that rate() has points
-	if poll 60 prom_has 'count_over_time(pgtrickle_refreshes_total{pgt_name="fresh_st"}[1m]) >= 3'; then
+	if poll 60 python3 "$here/check_metrics.py" promql "$prom_url" 'count_over_time(pgtrickle_refreshes_total{pgt_name="fresh_st"}[1m]) >= 3'; then
 		ok monitoring-prometheus-scrapes-exporter
 		if ((npm_ready)); then
 			checks monitoring-prometheus python3 "$here/check_metrics.py" prometheus "$prom_url" "$queries" 'pgtrickle_cdc_lag_bytes'
