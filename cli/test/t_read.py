@@ -144,6 +144,29 @@ def _():
     eq(len([ln for ln in lines[1:] if ln.strip()]), len(TABLES), "number of table rows", r.details())
 
 
+def display_width(text):
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
+               for ch in text)
+
+
+@test("cli-list-aligned")
+def _():
+    # columns line up, also with names of other lengths and non-ASCII letters
+    d = F.database("pgt_align")
+    for name in ("a", "größenänderung_über", "mittel_名前", "z" * 40):
+        F.create_st(d, f'"{name}"', F.Q_NORTH)
+    for args, headers in ((["list"], C.LIST_TABLE_HEADERS), (["stats"], C.STATS_TABLE_HEADERS)):
+        r = run(args, db=d).ok()
+        lines = [ln for ln in r.out.splitlines() if ln.strip()]
+        col = display_width(lines[0][:lines[0].index("SCHEMA")])
+        for ln in lines[1:]:
+            if ln.split()[0] == "TOTAL":
+                continue
+            i = ln.index(" public ")
+            eq(display_width(ln[:i + 1]), col, f"{args[0]}: SCHEMA column of {ln!r}", r.details())
+
+
 @test("cli-list-empty")
 def _():
     d = F.database("pgt_empty")

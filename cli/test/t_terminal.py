@@ -205,6 +205,32 @@ def _():
         t.close()
 
 
+@test("cli-watch-tty-plain")
+def _():
+    # Full screen only when stdin and stdout are terminals, the format is
+    # table and ncurses knows TERM; otherwise the plain repeated output.
+    d = db()
+    cases = (
+        ("--format json", Pty(["watch", "--interval", "100ms", "--count", "2", "--format", "json"], db=d),
+         r'(?s)\{"time": ?"[^"]+".*\n.*\{"time"'),
+        ("an unknown TERM", Pty(["watch", "--interval", "100ms", "--count", "2"], db=d,
+                                term="pgt-no-such-terminal"),
+         r"(?s)-- [^\n]* UTC --.*-- [^\n]* UTC --"),
+        ("stdin not a terminal", Pty([], db=d, argv=["/bin/sh", "-c", 'exec "$0" watch --interval 100ms '
+                                                    '--count 2 </dev/null', CFG.tool]),
+         r"(?s)-- [^\n]* UTC --.*-- [^\n]* UTC --"),
+    )
+    for label, t, pattern in cases:
+        try:
+            rc = t.wait(timeout=30)
+            eq(rc, 0, f"{label}: exit status", t.details())
+            check(re.search(pattern, t.text().replace("\r\n", "\n")), f"{label}: not the plain output",
+                  t.details())
+            check(ALT_ON not in t.data and b"q: quit" not in t.data, f"{label}: full screen", t.details())
+        finally:
+            t.close()
+
+
 # --- watch without a terminal ---------------------------------------------------------
 
 SNAP = re.compile(r"^-- \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC --$", re.M)
@@ -295,7 +321,8 @@ def _():
     for bad in ("0", "-2", "many"):
         expect_usage(run(["watch", "--count", bad], db=d), f"--count {bad!r}")
     # accepted spellings
-    for good in ("100ms", "1", "1s"):
+    expect_usage(run(["watch", "--interval", "200h", "--count", "1"], db=d), "--interval above 7 days")
+    for good in ("100ms", "1", "1s", "1min"):
         r = run(["watch", "--interval", good, "--count", "1"], db=d).ok()
         eq(len(SNAP.findall(r.out)), 1, f"snapshots with --interval {good}", r.details())
 

@@ -513,7 +513,7 @@ def _():
     # nothing is created.
     d = db()
     app = "pgt_cli_cancel"
-    t = Pty(["create", "wr_slow", "--query", SLOW], db=d, env={"PGAPPNAME": app})
+    t = Pty(["create", "wr_slow", "--query", SLOW, "--mode", "FULL"], db=d, env={"PGAPPNAME": app})
     try:
         wait_running(d, app)
         t.send("\x03")
@@ -526,7 +526,7 @@ def _():
     check(not F.st_exists(d, "wr_slow"), "wr_slow exists after the cancelled create")
     env = base_env(d)
     env["PGAPPNAME"] = app
-    p = subprocess.Popen([CFG.tool, "create", "wr_slow", "--query", SLOW], stdout=subprocess.PIPE,
+    p = subprocess.Popen([CFG.tool, "create", "wr_slow", "--query", SLOW, "--mode", "FULL"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True,
                          start_new_session=True)
     try:
