@@ -144,7 +144,10 @@ def run(args, db=None, env=None, input=None, timeout=60, valgrind=False, conn=Tr
     try:
         p = subprocess.run(argv, input=input if input is not None else "",
                            capture_output=True, text=True, env=e, timeout=timeout,
-                           cwd=CFG.scratch, errors="replace")
+                           cwd=CFG.scratch, errors="replace",
+                           # no controlling terminal: a password prompt
+                           # cannot wait for an answer
+                           start_new_session=True)
     except subprocess.TimeoutExpired as x:
         out = x.stdout.decode(errors="replace") if isinstance(x.stdout, bytes) else (x.stdout or "")
         err = x.stderr.decode(errors="replace") if isinstance(x.stderr, bytes) else (x.stderr or "")

@@ -50,7 +50,7 @@ cluster=$workdir/cluster
 scratch=$workdir/scratch
 build=$workdir/build
 stop_test_cluster "$cluster"
-rm -rf "$cluster" "$scratch" "$build"
+rm -rf "$cluster" "$scratch" "$build" "$workdir/logs"
 mkdir -p "$cluster" "$scratch" "$build"
 give_to_server_user "$cluster"
 chmod 755 "$scratch"
@@ -59,10 +59,11 @@ result=1
 cleanup() {
 	local rc=$?
 	stop_test_cluster "$cluster"
-	if ((rc == 0 && result == 0 && !keep_work)); then
-		rm -rf "$workdir"
+	if ((rc == 0 && result == 0)); then
+		# a --workdir is the caller's
+		((keep_work)) || rm -rf "$workdir"
 	else
-		echo "cli test work directory kept: $workdir"
+		echo "cli test work directory kept: $workdir (logs/ has one file per failed test)"
 	fi
 }
 trap cleanup EXIT

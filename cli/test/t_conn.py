@@ -105,6 +105,12 @@ def _():
     d = db()
     r = run(["list", "--format", "json"], db=d)
     eq(listed(r), ["conn_marker"], "stream tables with PGHOST/PGPORT/PGUSER/PGDATABASE", r.details())
+    # a service file (PGSERVICEFILE, PGSERVICE)
+    svc = os.path.join(CFG.scratch, "pg_service.conf")
+    with open(svc, "w") as f:
+        f.write(f"[pgt_cli]\nhost={CFG.host}\nport={CFG.port}\nuser={CFG.user}\ndbname={d}\n")
+    r = run(["list", "--format", "json"], conn=False, env={"PGSERVICEFILE": svc, "PGSERVICE": "pgt_cli"})
+    eq(listed(r), ["conn_marker"], "stream tables with PGSERVICE", r.details())
     # the database really comes from PGDATABASE: another one lists nothing
     r = run(["list", "--format", "json"], db=F.database("pgt_empty"))
     eq(listed(r), [], "stream tables of the empty database", r.details())
@@ -200,6 +206,9 @@ def _():
         r = run(["-U", PW_USER, "-w", "list", "--format", fmt], db=d)
         expect_error(r, C.EXIT_CONN, "password")
     r = run(["--no-password", "-U", PW_USER, "health"], db=d)
+    expect_error(r, C.EXIT_CONN, "password")
+    # without -w but with no terminal to ask on: exit 2, no waiting
+    r = run(["-U", PW_USER, "list"], db=d, timeout=30)
     expect_error(r, C.EXIT_CONN, "password")
 
 

@@ -293,6 +293,13 @@ def _():
     check(re.fullmatch(re.escape(ts) + r" UTC \(\d+(s|m|h|d) ago\)", fields["Last Refresh"]),
           f"Last Refresh {fields['Last Refresh']!r} is not '{ts} UTC (Ns ago)'", r.details())
     eq(fields["Source Tables"], "public.orders (TRIGGER)", "Source Tables", r.details())
+    dur = r"\d+s|\d+m \d+s|\d+m|\d+h \d+m|\d+h|\d+d \d+h|\d+d"
+    check(re.fullmatch(dur, fields["Staleness"]), f"Staleness {fields['Staleness']!r} is not a duration ('26s', "
+          "'5m 3s')", r.details())
+    check(re.fullmatch(r"\d+(\.\d+)?(ms|s)", fields["Avg Duration"]),
+          f"Avg Duration {fields['Avg Duration']!r} is not '0.4ms', '42ms' or '1.5s'", r.details())
+    eq(fields["Stale"], {True: "yes", False: "no", None: "-"}[row["stale"]], "Stale", r.details())
+    eq(fields["Effective Schedule"], row["effective_schedule"], "Effective Schedule", r.details())
     # a table never refreshed
     r = run(["status", "rd_noinit"], db=d).ok()
     check(re.search(r"^\s*Last Refresh:\s+never\s*$", r.out, re.M), "rd_noinit: Last Refresh is not 'never'",
@@ -439,6 +446,9 @@ def _():
                     check(("    " + vl) in out.splitlines() or ("    " + vl.rstrip()) in
                           [ln.rstrip() for ln in out.splitlines()],
                           f"{prop}: the line {vl!r} is not shown indented by 4 spaces", r.details())
+        elif value is None:
+            check(re.search(rf"^{re.escape(prop)}:\s+-\s*$", out, re.M), f"{prop}: NULL not shown as '-'",
+                  r.details())
         elif value:
             check(re.search(rf"^{re.escape(prop)}:\s+{re.escape(value)}\s*$", out, re.M),
                   f"{prop}: value {value!r} not on its line", r.details())
