@@ -361,6 +361,11 @@ main(int argc, char **argv)
 		PQfinish(conn);
 	}
 	ConnForgetPassword();
-	fflush(stdout);
+	/* a full disk must not look like success to a script */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == PGT_EXIT_OK)
+	{
+		ReportError("could not write to standard output: %s", strerror(errno));
+		rc = PGT_EXIT_SERVER;
+	}
 	return rc;
 }
