@@ -240,6 +240,7 @@ draw(const PgtOptions *opts, const char *dbname, const Snapshot *s,
 	char	   *when = iso_now(s->list ? s->taken : TimeNow(), true);
 	char	   *title;
 	int			y = 2;
+	int			hidden = 0;		/* rows that did not fit */
 
 	erase();
 	title = xasprintf("pgtrickle watch  %s  %s  health: ", dbname, when);
@@ -325,10 +326,21 @@ draw(const PgtOptions *opts, const char *dbname, const Snapshot *s,
 		}
 		if (s->list->nrows == 0 && y < LINES - 1)
 			mvaddnstr(y + 1, 0, "No stream tables.", COLS);
+		if (row >= 0 && row < s->list->nrows)
+			hidden = s->list->nrows - row;
 		free(buf);
 	}
 	attron(A_REVERSE);
-	mvaddnstr(LINES - 1, 0, "q: quit", COLS);
+	if (hidden > 0)
+	{
+		char	   *footer = xasprintf("q: quit  (%d more rows below: enlarge the window)",
+									   hidden);
+
+		mvaddnstr(LINES - 1, 0, footer, COLS);
+		free(footer);
+	}
+	else
+		mvaddnstr(LINES - 1, 0, "q: quit", COLS);
 	attroff(A_REVERSE);
 	refresh();
 }
