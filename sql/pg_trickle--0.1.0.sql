@@ -94,13 +94,27 @@ CREATE INDEX pgt_refresh_history_pgt_idx ON pgtrickle.pgt_refresh_history (pgt_i
 COMMENT ON TABLE pgtrickle.pgt_refresh_history IS 'pg_trickle catalog: one row per refresh attempt, kept pg_trickle.history_retention_days';
 COMMENT ON COLUMN pgtrickle.pgt_refresh_history.reason IS 'why this action ran';
 
+-- What pruning took out of pgt_refresh_history, per stream table, so that the
+-- counters of pg_stat_stream_tables never go down (monitoring reads them as
+-- counters: a decrease looks like a reset).  Written only by _prune_history.
+CREATE TABLE pgtrickle.pgt_refresh_totals (
+	pgt_id bigint PRIMARY KEY REFERENCES pgtrickle.pgt_stream_tables ON DELETE CASCADE,
+	refreshes bigint NOT NULL DEFAULT 0,
+	successful_refreshes bigint NOT NULL DEFAULT 0,
+	failed_refreshes bigint NOT NULL DEFAULT 0,
+	rows_inserted bigint NOT NULL DEFAULT 0,
+	rows_deleted bigint NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE pgtrickle.pgt_refresh_totals IS 'pg_trickle catalog: per stream table, the counts of the refresh history rows pruned so far (pg_stat_stream_tables adds them to the retained history)';
+
 GRANT SELECT ON pgtrickle.pgt_stream_tables, pgtrickle.pgt_dependencies,
-	pgtrickle.pgt_refresh_history TO PUBLIC;
+	pgtrickle.pgt_refresh_history, pgtrickle.pgt_refresh_totals TO PUBLIC;
 
 -- pg_dump keeps the catalog rows of an extension only when asked to.
 SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_stream_tables', '');
 SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_dependencies', '');
 SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_refresh_history', '');
+SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_refresh_totals', '');
 
 ------------------------------------------------------------------------------
 -- Schedules
@@ -289,11 +303,11 @@ CREATE VIEW pgtrickle.pg_stat_stream_tables AS
 SELECT i.pgt_id, i.pgt_schema, i.pgt_name, i.status, i.refresh_mode,
 	   i.schedule, i.effective_schedule, i.is_populated, i.data_timestamp,
 	   i.last_refresh_at, i.staleness, i.stale, i.consecutive_errors,
-	   coalesce(h.total_refreshes, 0) AS total_refreshes,
-	   coalesce(h.successful_refreshes, 0) AS successful_refreshes,
-	   coalesce(h.failed_refreshes, 0) AS failed_refreshes,
-	   coalesce(h.total_rows_inserted, 0) AS total_rows_inserted,
-	   coalesce(h.total_rows_deleted, 0) AS total_rows_deleted,
+	   coalesce(t.refreshes, 0) + h.total_refreshes AS total_refreshes,
+	   coalesce(t.successful_refreshes, 0) + h.successful_refreshes AS successful_refreshes,
+	   coalesce(t.failed_refreshes, 0) + h.failed_refreshes AS failed_refreshes,
+	   coalesce(t.rows_inserted, 0) + h.total_rows_inserted AS total_rows_inserted,
+	   coalesce(t.rows_deleted, 0) + h.total_rows_deleted AS total_rows_deleted,
 	   h.avg_duration_ms,
 	   l.action AS last_action,
 	   l.status AS last_status,
@@ -303,19 +317,20 @@ LEFT JOIN LATERAL (
 	SELECT count(*) AS total_refreshes,
 		   count(*) FILTER (WHERE status = 'COMPLETED') AS successful_refreshes,
 		   count(*) FILTER (WHERE status = 'FAILED') AS failed_refreshes,
-		   sum(rows_inserted) AS total_rows_inserted,
-		   sum(rows_deleted) AS total_rows_deleted,
+		   coalesce(sum(rows_inserted), 0)::bigint AS total_rows_inserted,
+		   coalesce(sum(rows_deleted), 0)::bigint AS total_rows_deleted,
 		   avg(extract(epoch FROM end_time - start_time) * 1000)
 			   FILTER (WHERE status = 'COMPLETED')::double precision AS avg_duration_ms
 	FROM pgtrickle.pgt_refresh_history
-	WHERE pgt_id = i.pgt_id AND status <> 'RUNNING'
+	WHERE pgt_id = i.pgt_id AND status IN ('COMPLETED', 'FAILED')
 ) h ON true
+LEFT JOIN pgtrickle.pgt_refresh_totals t ON t.pgt_id = i.pgt_id
 LEFT JOIN LATERAL (
 	SELECT action, status FROM pgtrickle.pgt_refresh_history
 	WHERE pgt_id = i.pgt_id ORDER BY refresh_id DESC LIMIT 1
 ) l ON true;
 COMMENT ON VIEW pgtrickle.pg_stat_stream_tables IS
-	'per stream table refresh statistics (history within pg_trickle.history_retention_days)';
+	'per stream table refresh statistics: counters since creation (refreshes that ran; skipped ones not counted), avg_duration_ms over the retained history';
 
 CREATE VIEW pgtrickle.quick_health AS
 SELECT count(*) AS total_stream_tables,
@@ -582,12 +597,29 @@ AS $$
 		USING cutoff
 		WHERE h.start_time < cutoff.t
 		  AND coalesce(h.end_time, h.start_time) < cutoff.t
-		RETURNING 1
+		RETURNING h.pgt_id, h.status, h.rows_inserted, h.rows_deleted
+	), counted AS (
+		-- every row has its stream table: history goes with it (ON DELETE CASCADE)
+		INSERT INTO pgtrickle.pgt_refresh_totals AS t
+		SELECT pgt_id,
+			   count(*) FILTER (WHERE status IN ('COMPLETED', 'FAILED')),
+			   count(*) FILTER (WHERE status = 'COMPLETED'),
+			   count(*) FILTER (WHERE status = 'FAILED'),
+			   coalesce(sum(rows_inserted) FILTER (WHERE status IN ('COMPLETED', 'FAILED')), 0),
+			   coalesce(sum(rows_deleted) FILTER (WHERE status IN ('COMPLETED', 'FAILED')), 0)
+		FROM gone
+		GROUP BY pgt_id
+		ON CONFLICT (pgt_id) DO UPDATE
+		   SET refreshes = t.refreshes + excluded.refreshes,
+			   successful_refreshes = t.successful_refreshes + excluded.successful_refreshes,
+			   failed_refreshes = t.failed_refreshes + excluded.failed_refreshes,
+			   rows_inserted = t.rows_inserted + excluded.rows_inserted,
+			   rows_deleted = t.rows_deleted + excluded.rows_deleted
 	)
 	SELECT count(*) FROM gone
 $$;
 COMMENT ON FUNCTION pgtrickle._prune_history() IS
-	'deletes refresh history older than pg_trickle.history_retention_days (by end_time, or start_time without one); returns the number of rows deleted';
+	'deletes refresh history older than pg_trickle.history_retention_days (by end_time, or start_time without one), adding what it deletes to pgt_refresh_totals; returns the number of rows deleted';
 
 -- A RUNNING history row is written by the scheduler, in a transaction of its
 -- own, before the refresh starts; the refresh's transaction finishes it.  A

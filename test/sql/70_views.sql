@@ -52,6 +52,45 @@ SELECT pgt_name, status, refresh_mode, schedule, effective_schedule, is_populate
        last_action, last_status, last_error_message
   FROM pgtrickle.pg_stat_stream_tables WHERE pgt_name LIKE 'v\_%' ORDER BY pgt_name;
 
+-- pruning the history keeps the counters (they never go down); skipped
+-- attempts are not refreshes
+INSERT INTO pgtrickle.pgt_refresh_history (pgt_id, start_time, end_time, action, status, initiated_by)
+SELECT pgt_id, now(), now(), 'SKIP', 'SKIPPED', 'SCHEDULER'
+  FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'v_base';
+CREATE TEMP TABLE v_counts AS
+SELECT pgt_name, total_refreshes, successful_refreshes, failed_refreshes,
+       total_rows_inserted, total_rows_deleted
+  FROM pgtrickle.pg_stat_stream_tables WHERE pgt_name LIKE 'v\_%';
+SELECT pgt_name, total_refreshes, total_rows_inserted, last_action, last_status
+  FROM pgtrickle.pg_stat_stream_tables WHERE pgt_name = 'v_base';
+UPDATE pgtrickle.pgt_refresh_history SET start_time = start_time - interval '1 year',
+       end_time = end_time - interval '1 year'
+ WHERE pgt_id IN (SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE pgt_name IN ('v_base', 'v_mid'))
+   AND refresh_id NOT IN (SELECT max(refresh_id) FROM pgtrickle.pgt_refresh_history GROUP BY pgt_id);
+SELECT pgtrickle._prune_history() > 0 AS pruned;
+SELECT s.pgt_name, count(h.*) AS history_rows
+  FROM pgtrickle.pgt_stream_tables s LEFT JOIN pgtrickle.pgt_refresh_history h USING (pgt_id)
+ WHERE s.pgt_name IN ('v_base', 'v_mid') GROUP BY 1 ORDER BY 1;
+SELECT pgt_name, refreshes, successful_refreshes, failed_refreshes, rows_inserted, rows_deleted
+  FROM pgtrickle.pgt_refresh_totals JOIN pgtrickle.pgt_stream_tables USING (pgt_id) ORDER BY 1;
+(SELECT pgt_name, total_refreshes, successful_refreshes, failed_refreshes,
+        total_rows_inserted, total_rows_deleted
+   FROM pgtrickle.pg_stat_stream_tables WHERE pgt_name LIKE 'v\_%'
+ EXCEPT SELECT * FROM v_counts)
+UNION ALL
+(SELECT * FROM v_counts EXCEPT
+ SELECT pgt_name, total_refreshes, successful_refreshes, failed_refreshes,
+        total_rows_inserted, total_rows_deleted
+   FROM pgtrickle.pg_stat_stream_tables WHERE pgt_name LIKE 'v\_%');
+-- a second prune adds to the totals
+UPDATE pgtrickle.pgt_refresh_history SET start_time = start_time - interval '1 year',
+       end_time = end_time - interval '1 year'
+ WHERE pgt_id = (SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'v_base');
+SELECT pgtrickle._prune_history() AS pruned;
+SELECT t.total_refreshes = c.total_refreshes AS same_refreshes,
+       t.total_rows_inserted = c.total_rows_inserted AS same_rows, t.last_action
+  FROM pgtrickle.pg_stat_stream_tables t JOIN v_counts c USING (pgt_name) WHERE pgt_name = 'v_base';
+
 -- quick_health: one row
 SELECT total_stream_tables > 0 AS some, error_tables, stale_tables, paused_tables,
        scheduler_running, status FROM pgtrickle.quick_health;
