@@ -314,6 +314,10 @@ class Pty:
             data = data.encode()
         os.write(self.fd, data)
 
+    def resize(self, rows, cols):
+        """Change the window size (the kernel sends SIGWINCH to the tool)."""
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
     def modes(self):
         return termios.tcgetattr(self.fd)
 

@@ -192,6 +192,26 @@ def _():
         F.drop_st_if_exists(d, "term_late")
 
 
+@test("cli-watch-tty-resize")
+def _():
+    # a resize repaints at the new size; even a tiny window does not end it
+    t = start_watch()
+    try:
+        for rows, cols in ((20, 70), (4, 15), (30, 150)):
+            at = len(t.data)
+            t.resize(rows, cols)
+            if cols >= 70:
+                t.expect(r"term_active", since=at, what=f"the table after resizing to {cols}x{rows}")
+            else:
+                t.expect(r"\S", since=at, what=f"a repaint after resizing to {cols}x{rows}")
+            check(t.rc is None and not t.eof, f"watch ended after resizing to {cols}x{rows}", t.details())
+        t.send("q")
+        eq(t.wait(), 0, "exit status after q", t.details())
+        check_restored(t)
+    finally:
+        t.close()
+
+
 @test("cli-watch-tty-count")
 def _():
     # --count on a terminal: N redraws, then exit 0 and restore the terminal

@@ -1,9 +1,12 @@
 """Memory errors and definite leaks on the main paths, with valgrind
 (libpq and ncurses keep 'still reachable' memory; that is fine)."""
 
+import re
+import shutil
+
 import contract as C
 import fixtures as F
-from harness import Fail, check, run, sql_exec, test
+from harness import CFG, VALGRIND, Fail, Pty, check, eq, run, sql_exec, test
 
 DB = "pgt_valgrind"
 _ready = []
@@ -55,3 +58,21 @@ vg("bad-schedule", ["alter", "vg_north", "--schedule", "bogus"], rc=C.EXIT_SERVE
 vg("conn-failure", ["-h", "/nonexistent", "-p", "1", "list"], rc=C.EXIT_CONN, conn=False,
    expect="connection to server")
 vg("usage-error", ["list", "--format", "xml"], rc=C.EXIT_USAGE, conn=False, expect="--help")
+
+
+@test("cli-valgrind-watch-tty")
+def _():
+    # full-screen watch (ncurses) in a pseudo-terminal, ended with q
+    d = db()
+    t = Pty([], db=d, argv=[shutil.which("valgrind")] + VALGRIND[1:] + [CFG.tool, "watch", "--interval", "200ms"])
+    try:
+        t.expect(r"vg_totals", timeout=60, what="the table drawn under valgrind")
+        t.expect(r"q: quit", timeout=30, what="the footer")
+        t.send("q")
+        rc = t.wait(timeout=60)
+    finally:
+        t.close()
+    if rc == 99:
+        raise Fail("valgrind reported errors", t.details())
+    eq(rc, 0, "exit status", t.details())
+    check(not re.search(r"==\d+==", t.text()), "valgrind reported something", t.details())
