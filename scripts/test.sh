@@ -362,19 +362,20 @@ fi
 
 # --- components: dbt package, CLI, monitoring ---------------------------------------
 
-# run_component NAME FOLDER RUNNER: run FOLDER/RUNNER, the test runner of one
-# of the project's components, on a copy of FOLDER (and scripts/lib.sh) in
-# $work, as the server user.  A runner starts the servers it needs, prints
+# run_component NAME FOLDER RUNNER [PATH...]: run FOLDER/RUNNER, the test
+# runner of one of the project's components, on a copy of FOLDER, of
+# scripts/lib.sh and of the other PATHs of the checkout it reads, in $work,
+# as the server user.  A runner starts the servers it needs, prints
 # "ok NAME..." / "FAILED NAME...: why" per test and ends with "N passed, M
 # failed"; each of its tests counts as one.  PGT_<NAME>_WORKDIR (writable by
 # the server user) is given as its --workdir, which keeps what it installs
 # (virtualenvs, npm packages) between runs.
 run_component() {
 	local name=$1 folder=$2 runner=$3 out=$work/$1.out rc var
+	shift 3
 	var=PGT_${name^^}_WORKDIR
-	mkdir -p "$work/$name-src/scripts" "$work/$name-home"
-	cp scripts/lib.sh "$work/$name-src/scripts/"
-	cp -R "$folder" "$work/$name-src/"
+	mkdir -p "$work/$name-src" "$work/$name-home"
+	cp --parents -R scripts/lib.sh "$folder" "$@" "$work/$name-src/"
 	give_to_server_user "$work/$name-src" "$work/$name-home"
 	set +e
 	as_server_user "$work" env HOME="$work/$name-home" PG_CONFIG="$PG_CONFIG" \
@@ -384,7 +385,7 @@ run_component() {
 	tally_driver "$name" "$out" "$rc" '^FAILED ([^:[:space:]]+)'
 }
 
-# component NAME FOLDER RUNNER: run_component when NAME is selected and
+# component NAME FOLDER RUNNER [PATH...]: run_component when NAME is selected and
 # PGT_<NAME> is not "off".
 component() {
 	local switch=PGT_${1^^}
@@ -400,7 +401,9 @@ component() {
 
 component dbt dbt-pgtrickle integration_tests/run_tests.sh
 component cli cli test/run_tests.sh
-component monitoring monitoring test/run_tests.sh
+# monitoring checks the runbooks of its alerts and the sources its
+# Dockerfile copies
+component monitoring monitoring test/run_tests.sh docs/runbooks Makefile pg_trickle.control sql src
 
 # --- TAP ------------------------------------------------------------------------
 

@@ -138,11 +138,9 @@ runbook_check() {
 		grep -q "runbook_url: https://github.com/pg-trickle/pg_trickle/blob/main/docs/runbooks/$a.md\$" "$mon/prometheus/alerts_test.yml" ||
 			{ echo "$a: alerts_test.yml has no case where it fires"; bad=1; }
 		grep -q "^| \[\`$a\`\]" "$mon/README.md" || { echo "$a: not in the README alert reference"; bad=1; }
-		# the runbooks live in docs/ of the repository; scripts/test.sh copies only monitoring/
-		if [[ -d $docs ]]; then
-			[[ -f $docs/$a.md ]] || { echo "$a: docs/runbooks/$a.md missing"; bad=1; }
-			grep -q "($a.md)" "$docs/README.md" 2>/dev/null || { echo "$a: not in docs/runbooks/README.md"; bad=1; }
-		fi
+		# the runbooks live in docs/ of the repository (scripts/test.sh copies them too)
+		[[ -f $docs/$a.md ]] || { echo "$a: docs/runbooks/$a.md missing"; bad=1; }
+		grep -q "($a.md)" "$docs/README.md" 2>/dev/null || { echo "$a: not in docs/runbooks/README.md"; bad=1; }
 	done
 	return $bad
 }
