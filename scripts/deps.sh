@@ -18,7 +18,7 @@ packages=(
 	python3-pip
 	# cli/: the pgtrickle command-line tool and its tests
 	libpq-dev pkg-config libsmartcols-dev libjansson-dev libncurses-dev
-	valgrind bash-completion
+	valgrind bash-completion groff-base
 	# monitoring/: the real exporter and Prometheus (promtool) for its tests,
 	# Node.js for checking the Grafana dashboard against @grafana/schema
 	prometheus prometheus-postgres-exporter nodejs
