@@ -20,6 +20,9 @@ TABLES = {
     "rd_paused": ("SELECT id, amount FROM orders WHERE amount > 50", "2h", None, True),
     "rd_noinit": ("SELECT id FROM orders WHERE id < 10", "1d", None, False),
     "rd_dep": ("SELECT customer, count(*) AS n FROM rd_north GROUP BY customer", "45m", None, True),
+    # gives rd_calc (CALCULATED) an effective schedule of 1h, so that no
+    # table of this database turns stale while the tests compare
+    "rd_calc_reader": ("SELECT count(*) AS n FROM rd_calc", "1h", None, True),
 }
 
 
@@ -165,6 +168,10 @@ def _():
                 continue
             i = ln.index(" public ")
             eq(display_width(ln[:i + 1]), col, f"{args[0]}: SCHEMA column of {ln!r}", r.details())
+    doc, r = tool_json(["list"], d)
+    eq([o["name"] for o in doc], [x["pgt_name"] for x in stat_by_name(d)], "names in list --format json",
+       r.details())
+    check("größenänderung_über" in [o["name"] for o in doc], "the non-ASCII name in JSON", r.details())
 
 
 @test("cli-list-empty")
