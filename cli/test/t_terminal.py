@@ -438,6 +438,9 @@ def _():
 @test("cli-conn-application-name")
 def _():
     d = db()
+    others = (f"SELECT 1 FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = '{d}' "
+              "AND backend_type = 'client backend' AND application_name NOT LIKE 'psql%'")
+    wait_until(lambda: not sql_rows(d, others), "the sessions of earlier tests to end")
     for appname, want in ((None, "pgtrickle"), ("pgt_cli_custom", "pgt_cli_custom")):
         env = base_env(d)
         if appname:
@@ -452,6 +455,9 @@ def _():
                               f"AND application_name NOT LIKE 'psql%'")
             eq([x["application_name"] for x in got], [want], f"application_name (PGAPPNAME={appname})")
         finally:
-            p.kill()
+            p.terminate()
             p.wait()
             p.stdout.close()
+        # its session is gone before the next round looks
+        wait_until(lambda: not sql_rows(d, f"SELECT 1 FROM pg_stat_activity WHERE application_name = '{want}'"),
+                   f"the session {want} to end")
