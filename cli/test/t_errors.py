@@ -3,8 +3,8 @@ without the extension (exit 1)."""
 
 import contract as C
 import fixtures as F
-from common import expect_error, expect_usage
-from harness import check, run, test
+from common import expect_error, expect_usage, tool_json
+from harness import check, eq, run, test
 
 DB = "pgt_errors"
 
@@ -79,3 +79,34 @@ def _():
         r = run(args, db="pgt_noext")
         expect_error(r, C.EXIT_SERVER, 'extension "pg_trickle" is not installed in database "pgt_noext"',
                      hint="CREATE EXTENSION pg_trickle")
+
+
+@test("cli-stdout-unwritable")
+def _():
+    # a failed write to stdout is an error (exit 1), not a silent success
+    import subprocess
+    from harness import CFG, base_env
+    d = F.database(DB)
+    if not F.st_exists(d, "err_marker"):
+        F.create_st(d, "err_marker", F.Q_NORTH)
+    for args in (["list"], ["list", "--format", "json"], ["status", "err_marker", "--format", "csv"],
+                 ["history", "err_marker"]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([CFG.tool] + args, stdout=full, stderr=subprocess.PIPE, text=True,
+                               env=base_env(d), timeout=60, start_new_session=True)
+        eq(p.returncode, C.EXIT_SERVER, f"{' '.join(args)} > /dev/full: exit status (stderr {p.stderr[:200]!r})")
+        check(p.stderr.startswith(C.ERROR_PREFIX), f"{' '.join(args)} > /dev/full: no error line: {p.stderr[:200]!r}")
+
+
+@test("cli-table-one-line-cells")
+def _():
+    # a value with a line break is one line in a table (the break becomes a space)
+    d = F.database("pgt_cells")
+    F.create_st(d, '"two\nlines"', F.Q_NORTH)
+    F.create_st(d, "plain", F.Q_SOUTH)
+    r = run(["list"], db=d).ok()
+    lines = [ln for ln in r.out.splitlines() if ln.strip()]
+    eq(len(lines), 3, "table lines (header and two rows)", r.details())
+    check(any(ln.startswith("two lines ") for ln in lines), "no row starting with 'two lines'", r.details())
+    doc, r = tool_json(["list"], d)
+    check("two\nlines" in [o["name"] for o in doc], "JSON keeps the line break", r.details())

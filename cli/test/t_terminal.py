@@ -59,6 +59,13 @@ def _():
     check(SGR.search(t.data), "no colour (SGR escape codes) on a terminal", t.details())
     check(coloured(t.data, "ACTIVE", b"32"), "ACTIVE is not green on a terminal", t.details())
     check(coloured(t.data, "PAUSED", b"33"), "PAUSED is not yellow on a terminal", t.details())
+    rc, t = pty_output(["history", "term_active"])
+    check(coloured(t.data, "COMPLETED", b"32"), "COMPLETED is not green in history", t.details())
+    want = sql_value(db(), "SELECT status FROM pgtrickle.quick_health")
+    rc, t = pty_output(["health"])
+    code = {"OK": b"32", "EMPTY": None, "WARNING": b"33", "CRITICAL": b"31"}[want]
+    if code:
+        check(coloured(t.data, want, code), f"health status {want} is not coloured ({code.decode()})", t.details())
     # an empty NO_COLOR does not turn colour off
     rc, t = pty_output(["list"], env={"NO_COLOR": ""})
     check(coloured(t.data, "ACTIVE", b"32"), "NO_COLOR='' turned colour off", t.details())
@@ -208,6 +215,27 @@ def _():
         t.send("q")
         eq(t.wait(), 0, "exit status after q", t.details())
         check_restored(t)
+    finally:
+        t.close()
+
+
+@test("cli-watch-tty-overflow")
+def _():
+    # more stream tables than rows on the screen: the footer says how many
+    # did not fit, and the visible ones plus those add up
+    d = F.database("pgt_watch_many")
+    names = [f"many_{i:02d}" for i in range(1, 16)]
+    for n in names:
+        F.create_st(d, n, F.Q_NORTH)
+    t = Pty(["watch", "--interval", "200ms"], db=d, rows=10, cols=120)
+    try:
+        m = t.expect(r"\((\d+) more rows? below: enlarge the window\)", what="'(N more rows below ...)'")
+        hidden = int(m.group(1))
+        shown = [n for n in names if n in t.text()]
+        eq(len(shown) + hidden, len(names), f"rows shown ({len(shown)}) + rows below ({hidden})", t.details())
+        eq(shown, names[:len(shown)], "the first rows are shown", t.details())
+        t.send("q")
+        eq(t.wait(), 0, "exit status after q", t.details())
     finally:
         t.close()
 
