@@ -7,7 +7,7 @@ import re
 import contract as C
 import fixtures as F
 from common import check_csv_header, check_keys, csv_matches_json, tool_csv, tool_json
-from harness import (Fail, assert_st_equals_query, check, eq, run, sql_exec, sql_rows, test,
+from harness import (assert_st_equals_query, check, eq, run, sql_exec, sql_rows, test,
                      wait_until)
 from common import expect_error
 
@@ -111,7 +111,12 @@ def _():
     for s in sources:
         st = f"{s['pgt_schema']}.{s['pgt_name']}"
         src = f"{s['source_schema']}.{s['source_table']}"
-        check(any(ln.split()[:2] == [st, src] for ln in body), f"no row '{st} {src}'", r.details())
+        row = [ln for ln in body if ln.split()[:2] == [st, src]]
+        check(row, f"no row '{st} {src}'", r.details())
+        cells = row[0].split()
+        eq(cells[2], s["cdc_mode"], f"{st}: CDC MODE", r.details())
+        # healthy, no alert and no issue: HEALTHY yes, ALERT '-'
+        eq(cells[-2:], ["yes", "-"], f"{st}: HEALTHY and ALERT", r.details())
     header, rows, r = tool_csv(["health"], d)
     check_csv_header(header, C.HEALTH_SOURCE_KEYS, "health", r.details())
     csv_matches_json(sorted(rows, key=SRC_KEY), sorted(doc["sources"], key=SRC_KEY),

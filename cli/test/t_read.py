@@ -7,7 +7,7 @@ import contract as C
 import fixtures as F
 from common import (check_csv_header, check_keys, csv_matches_json, csv_value, expect_error,
                     header_columns, row_cells, same_number, same_ts, tool_csv, tool_json)
-from harness import Fail, check, eq, qlit, run, sql_exec, sql_rows, test
+from harness import check, eq, qlit, run, sql_exec, sql_rows, test
 
 DB = "pgt_read"
 _ready = []
@@ -399,6 +399,10 @@ def _():
               f"refresh {row['refresh_id']}: action/status/by missing in {ln!r}", r.details())
         check(C.RELATIVE_RE.search(ln), f"refresh {row['refresh_id']}: STARTED not relative in {ln!r}",
               r.details())
+        eq(cells[-2:], ["-", row["initiated_by"]], f"refresh {row['refresh_id']}: ERROR (NULL) and BY",
+           r.details())
+        check(any(re.fullmatch(r"\d+(\.\d+)?(ms|s)", c) for c in cells),
+              f"refresh {row['refresh_id']}: no DURATION like '0.4ms', '42ms', '1.5s' in {ln!r}", r.details())
 
 
 @test("cli-history-unknown")
