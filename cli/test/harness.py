@@ -240,6 +240,187 @@ def strip_escapes(data):
     return _ESC.sub(b"", data).replace(b"\x0f", b"").replace(b"\x0e", b"")
 
 
+class Screen:
+    """A small terminal emulator: enough of xterm's control sequences to
+    know what an ncurses program shows (text only; attributes ignored)."""
+
+    _CSI = re.compile(r"\x1b\[([0-9;?>]*)([ -/]*)([@-~])")
+
+    def __init__(self, rows, cols):
+        self.rows, self.cols = rows, cols
+        self.grid = [[" "] * cols for _ in range(rows)]
+        self.y = self.x = 0
+        self.top, self.bottom = 0, rows - 1
+        self.pending = ""
+        self.decoder = __import__("codecs").getincrementaldecoder("utf-8")("replace")
+
+    def resize(self, rows, cols):
+        grid = [[" "] * cols for _ in range(rows)]
+        for y in range(min(rows, self.rows)):
+            for x in range(min(cols, self.cols)):
+                grid[y][x] = self.grid[y][x]
+        self.grid, self.rows, self.cols = grid, rows, cols
+        self.top, self.bottom = 0, rows - 1
+        self.y, self.x = min(self.y, rows - 1), min(self.x, cols - 1)
+
+    def _scroll_up(self):
+        del self.grid[self.top]
+        self.grid.insert(self.bottom, [" "] * self.cols)
+
+    def _newline(self):
+        if self.y == self.bottom:
+            self._scroll_up()
+        elif self.y < self.rows - 1:
+            self.y += 1
+
+    def _put(self, ch):
+        if self.x >= self.cols:
+            self.x = 0
+            self._newline()
+        self.grid[self.y][self.x] = ch
+        self.x += 1
+        self.last = ch
+
+    def feed(self, data):
+        text = self.pending + self.decoder.decode(data)
+        self.pending = ""
+        i, n = 0, len(text)
+        while i < n:
+            ch = text[i]
+            if ch == "\x1b":
+                if i + 1 >= n:
+                    self.pending = text[i:]
+                    return
+                nxt = text[i + 1]
+                if nxt == "[":
+                    m = self._CSI.match(text, i)
+                    if not m:
+                        if re.fullmatch(r"\x1b\[[0-9;?>]*[ -/]*", text[i:]):
+                            self.pending = text[i:]
+                            return
+                        i += 2
+                        continue
+                    self._csi(m.group(1), m.group(3))
+                    i = m.end()
+                    continue
+                if nxt == "]":  # OSC: up to BEL or ST
+                    end = re.compile(r"\x07|\x1b\\").search(text, i)
+                    if not end:
+                        self.pending = text[i:]
+                        return
+                    i = end.end()
+                    continue
+                if nxt in "()*+":
+                    if i + 2 >= n:
+                        self.pending = text[i:]
+                        return
+                    i += 3
+                    continue
+                if nxt == "M":  # reverse index
+                    if self.y == self.top:
+                        del self.grid[self.bottom]
+                        self.grid.insert(self.top, [" "] * self.cols)
+                    elif self.y > 0:
+                        self.y -= 1
+                elif nxt == "D":
+                    self._newline()
+                elif nxt == "E":
+                    self.x = 0
+                    self._newline()
+                elif nxt == "c":
+                    self.__init__(self.rows, self.cols)
+                i += 2
+                continue
+            if ch == "\r":
+                self.x = 0
+            elif ch == "\n":
+                self._newline()
+            elif ch == "\b":
+                self.x = max(0, self.x - 1)
+            elif ch == "\t":
+                self.x = min(self.cols - 1, (self.x // 8 + 1) * 8)
+            elif ch >= " " and ch != "\x7f":
+                self._put(ch)
+            i += 1
+
+    def _csi(self, params, final):
+        private = params.startswith(("?", ">"))
+        nums = [int(p) if p.isdigit() else 0 for p in params.lstrip("?>").split(";")] if params else []
+        a = nums[0] if nums else 0
+        one = max(a, 1)
+        if private:
+            return
+        if final in "Hf":
+            self.y = min(max(one, 1), self.rows) - 1
+            self.x = min(max(nums[1] if len(nums) > 1 else 1, 1), self.cols) - 1
+        elif final == "d":
+            self.y = min(one, self.rows) - 1
+        elif final in "G`":
+            self.x = min(one, self.cols) - 1
+        elif final == "A":
+            self.y = max(0, self.y - one)
+        elif final == "B":
+            self.y = min(self.rows - 1, self.y + one)
+        elif final in "Ca":
+            self.x = min(self.cols - 1, self.x + one)
+        elif final == "D":
+            self.x = max(0, self.x - one)
+        elif final == "K":
+            row = self.grid[self.y]
+            rng = {0: range(self.x, self.cols), 1: range(0, self.x + 1), 2: range(self.cols)}.get(a, ())
+            for x in rng:
+                row[x] = " "
+        elif final == "J":
+            if a == 0:
+                self._csi("", "K")
+                for y in range(self.y + 1, self.rows):
+                    self.grid[y] = [" "] * self.cols
+            elif a == 1:
+                for y in range(self.y):
+                    self.grid[y] = [" "] * self.cols
+            else:
+                self.grid = [[" "] * self.cols for _ in range(self.rows)]
+        elif final == "X":
+            for x in range(self.x, min(self.cols, self.x + one)):
+                self.grid[self.y][x] = " "
+        elif final == "b":  # repeat the last character
+            for _ in range(one):
+                self._put(getattr(self, "last", " "))
+        elif final == "@":
+            row = self.grid[self.y]
+            row[self.x:self.x] = [" "] * one
+            del row[self.cols:]
+        elif final == "P":
+            row = self.grid[self.y]
+            del row[self.x:self.x + one]
+            row.extend([" "] * (self.cols - len(row)))
+        elif final == "L":
+            for _ in range(one):
+                del self.grid[self.bottom]
+                self.grid.insert(self.y, [" "] * self.cols)
+        elif final == "M":
+            for _ in range(one):
+                del self.grid[self.y]
+                self.grid.insert(self.bottom, [" "] * self.cols)
+        elif final == "S":
+            for _ in range(one):
+                self._scroll_up()
+        elif final == "T":
+            for _ in range(one):
+                del self.grid[self.bottom]
+                self.grid.insert(self.top, [" "] * self.cols)
+        elif final == "r":
+            self.top = (nums[0] if nums and nums[0] else 1) - 1
+            self.bottom = (nums[1] if len(nums) > 1 and nums[1] else self.rows) - 1
+            self.y = self.x = 0
+
+    def lines(self):
+        return ["".join(row).rstrip() for row in self.grid]
+
+    def text(self):
+        return "\n".join(self.lines())
+
+
 class Pty:
     """The tool running in a pseudo-terminal of ROWS x COLS as the session
     leader with the terminal as its controlling terminal (so ^C raises
@@ -264,6 +445,7 @@ class Pty:
             finally:
                 os._exit(127)
         self.pid, self.fd = pid, fd
+        self.screen = Screen(rows, cols)
         self.data = b""
         self.rc = None
         self.eof = False
@@ -287,6 +469,7 @@ class Pty:
             self.eof = True
             return False
         self.data += chunk
+        self.screen.feed(chunk)
         return True
 
     def text(self, since=0):
@@ -316,7 +499,25 @@ class Pty:
 
     def resize(self, rows, cols):
         """Change the window size (the kernel sends SIGWINCH to the tool)."""
+        self.screen.resize(rows, cols)
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def expect_screen(self, pattern, timeout=15.0, what=None, kill=True):
+        """Read until PATTERN (a regex, multi-line mode) matches what the
+        screen shows now; return the match."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.screen.text())
+            if m:
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0 or (self.eof and not self._read(0)):
+                if kill:
+                    self.kill()
+                raise Fail(f"terminal: the screen does not show {what or pattern!r}",
+                           self.details() + ["screen:"] + ["  | " + ln for ln in self.screen.lines()])
+            self._read(min(left, 0.2))
 
     def modes(self):
         return termios.tcgetattr(self.fd)

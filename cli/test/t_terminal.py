@@ -145,6 +145,17 @@ def _():
         header_columns(re.sub(r"\s+", " ", text), C.LIST_TABLE_HEADERS, "watch table header", t.details())
         check(ALT_ON in t.data or b"\x1b[H" in t.data or b"\x1b[2J" in t.data,
               "watch does not take over the screen", t.details())
+        # what the screen shows (a small terminal emulator reads the output)
+        health = sql_value(d, "SELECT status FROM pgtrickle.quick_health")
+        t.expect_screen(r"\Apgtrickle watch  " + re.escape(d) + r"  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC  "
+                        r"health: " + health + r"  every 200ms$", what="the header line")
+        t.expect_screen(r"^NAME\s+SCHEMA\s+STATUS\s+MODE\s+SCHEDULE\s+STALE\s+ERRORS\s+LAST REFRESH$",
+                        what="the table header")
+        t.expect_screen(r"^term_active\s+public\s+ACTIVE\s+DIFFERENTIAL\s+1h\s+no\s+0\s+\d+(s|m|h|d) ago$",
+                        what="the row of term_active")
+        t.expect_screen(r"^term_paused\s+public\s+PAUSED\s+DIFFERENTIAL\s+1h\s+no\s+0\s+\d+(s|m|h|d) ago$",
+                        what="the row of term_paused")
+        eq([ln for ln in t.screen.lines() if ln][-1], "q: quit", "the last line on the screen", t.details())
         t.send("q")
         rc = t.wait()
         eq(rc, 0, "exit status after q", t.details())
@@ -176,21 +187,13 @@ def _():
         # a change made meanwhile shows on a later redraw
         F.create_st(d, "term_late", F.Q_NORTH)
         t.expect(r"term_late", since=at, what="the new stream table term_late after a redraw")
+        t.expect_screen(r"^term_late\s+public\s+ACTIVE\s", what="term_late ACTIVE on the screen")
         sql_exec(d, "SELECT pgtrickle.pause_stream_table('term_late')")
-        # Ask for full repaints (Ctrl-L) until term_late's row says PAUSED:
-        # a partial update may write only the changed cell.
-        row = re.compile(r"term_late\s*public\s*PAUSED")
-        deadline = time.monotonic() + 15
-        while True:
-            at = len(t.data)
-            t.send("\x0c")
-            try:
-                t.expect(row, since=at, timeout=1, what="term_late PAUSED", kill=False)
-                break
-            except Fail:
-                if time.monotonic() > deadline or t.rc is not None:
-                    raise Fail("term_late is not shown PAUSED after pausing it (Ctrl-L repaints)",
-                               t.details())
+        t.expect_screen(r"^term_late\s+public\s+PAUSED\s", what="term_late PAUSED after pausing it")
+        # Ctrl-L repaints the whole screen
+        at = len(t.data)
+        t.send("\x0c")
+        t.expect(r"term_active(?s:.*)term_late(?s:.*)q: quit", since=at, what="a full repaint after Ctrl-L")
         t.send("Q")
         eq(t.wait(), 0, "exit status after Q", t.details())
         check_restored(t)
@@ -209,6 +212,8 @@ def _():
             t.resize(rows, cols)
             if cols >= 70:
                 t.expect(r"term_active", since=at, what=f"the table after resizing to {cols}x{rows}")
+                t.expect_screen(r"^term_active\s+public\s+ACTIVE", what=f"term_active's row at {cols}x{rows}")
+                t.expect_screen(r"^q: quit", what=f"the footer at {cols}x{rows}")
             else:
                 t.expect(r"\S", since=at, what=f"a repaint after resizing to {cols}x{rows}")
             check(t.rc is None and not t.eof, f"watch ended after resizing to {cols}x{rows}", t.details())
@@ -230,8 +235,9 @@ def _():
     t = Pty(["watch", "--interval", "200ms"], db=d, rows=10, cols=120)
     try:
         m = t.expect(r"\((\d+) more rows? below: enlarge the window\)", what="'(N more rows below ...)'")
+        m = t.expect_screen(r"\((\d+) more rows? below: enlarge the window\)", what="the footer on the screen")
         hidden = int(m.group(1))
-        shown = [n for n in names if n in t.text()]
+        shown = [ln.split()[0] for ln in t.screen.lines() if ln.startswith("many_")]
         eq(len(shown) + hidden, len(names), f"rows shown ({len(shown)}) + rows below ({hidden})", t.details())
         eq(shown, names[:len(shown)], "the first rows are shown", t.details())
         t.send("q")
@@ -384,7 +390,8 @@ def _():
 # --- watch keeps going when its connection is lost --------------------------------------
 
 def backend_pids(d, app):
-    return [x["pid"] for x in sql_rows(d, "SELECT pid FROM pg_stat_activity WHERE application_name = "
+    # asked in the postgres database: D may refuse connections
+    return [x["pid"] for x in sql_rows("postgres", "SELECT pid FROM pg_stat_activity WHERE application_name = "
                                           f"'{app}' AND datname = '{d}'")]
 
 
@@ -489,3 +496,48 @@ def _():
         # its session is gone before the next round looks
         wait_until(lambda: not sql_rows(d, f"SELECT 1 FROM pg_stat_activity WHERE application_name = '{want}'"),
                    f"the session {want} to end")
+
+
+@test("cli-watch-tty-lost-connection")
+def _():
+    # The database refuses connections while watch's session is killed: the
+    # error is shown (in red) above the last table; once connections are
+    # allowed again watch reconnects and the error goes away.
+    d = F.database("pgt_watch_lost")
+    if not F.st_exists(d, "lost_one"):
+        F.create_st(d, "lost_one", F.Q_NORTH)
+    app = "pgt_cli_watch_lost"
+    t = Pty(["watch", "--interval", "200ms"], db=d, env={"PGAPPNAME": app}, rows=20, cols=120)
+    try:
+        t.expect_screen(r"^lost_one\s+public\s+ACTIVE", what="the row of lost_one")
+        at = len(t.data)
+        sql_exec("postgres", f"ALTER DATABASE {d} ALLOW_CONNECTIONS false")
+        pids = wait_until(lambda: backend_pids(d, app), "watch's session")
+        sql_exec("postgres", f"SELECT pg_terminate_backend({pids[0]})")
+        err = re.compile(r"accepting connections|terminating connection|server closed the connection")
+        m = t.expect_screen(err.pattern, what="the connection error on the screen")
+        lines = t.screen.lines()
+        err_row = next(i for i, ln in enumerate(lines) if err.search(ln))
+        table_row = next((i for i, ln in enumerate(lines) if ln.startswith("lost_one")), None)
+        check(table_row is not None and table_row > err_row,
+              f"the last table is not shown below the error ({m.group(0)!r})",
+              t.details() + ["screen:"] + ["  | " + ln for ln in lines])
+        check(SGR.search(t.data[at:]) and any(b"31" in p.group(1).split(b";")
+                                              for p in SGR.finditer(t.data[at:])),
+              "the error is not shown in red", t.details())
+        check(t.rc is None, "watch ended when the connection was lost", t.details())
+        sql_exec("postgres", f"ALTER DATABASE {d} ALLOW_CONNECTIONS true")
+        wait_until(lambda: backend_pids(d, app), "watch to reconnect")
+        deadline = time.monotonic() + 15
+        while err.search(t.screen.text()):
+            if time.monotonic() > deadline:
+                raise Fail("the error stays on the screen after watch reconnected",
+                           t.details() + ["screen:"] + ["  | " + ln for ln in t.screen.lines()])
+            t._read(0.2)
+        t.expect_screen(r"^lost_one\s+public\s+ACTIVE", what="the row of lost_one after reconnecting")
+        t.send("q")
+        eq(t.wait(), 0, "exit status after q", t.details())
+        check_restored(t)
+    finally:
+        t.close()
+        sql_exec("postgres", f"ALTER DATABASE {d} ALLOW_CONNECTIONS true")
