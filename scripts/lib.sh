@@ -174,3 +174,15 @@ stop_test_cluster() {
 	[[ -f $1/data/postmaster.pid ]] || return 0
 	as_server_user "$1" "$("$PG_CONFIG" --bindir)/pg_ctl" stop -m fast -D "$1/data" >/dev/null 2>&1 || true
 }
+
+# work_dir DIR PREFIX: print the absolute path of the work directory of a
+# test runner: DIR (created when missing) or, when DIR is empty, a new
+# /tmp/PREFIX.XXXXXX.  It is made readable by all, so that the server user
+# reaches the clusters inside.
+work_dir() {
+	local dir=$1
+	[[ -n $dir ]] || dir=$(mktemp -d "/tmp/$2.XXXXXX")
+	mkdir -p "$dir"
+	chmod 755 "$dir"
+	(cd "$dir" && pwd -P)
+}

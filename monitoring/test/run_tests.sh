@@ -47,12 +47,7 @@ extension_installed || die "pg_trickle is not installed in $("$PG_CONFIG" --pkgl
 PATH="$("$PG_CONFIG" --bindir):$PATH"
 export PATH
 
-if [[ -z $workdir ]]; then
-	workdir=$(mktemp -d /tmp/pgt-monitoring.XXXXXX)
-fi
-mkdir -p "$workdir"
-workdir=$(cd "$workdir" && pwd -P)
-chmod 755 "$workdir"
+workdir=$(work_dir "$workdir" pgt-monitoring)
 run=$workdir/run
 rm -rf "$run"
 mkdir -p "$run/cluster"
