@@ -39,13 +39,7 @@ extension_installed || die "pg_trickle is not installed in $("$PG_CONFIG" --pkgl
 bindir=$("$PG_CONFIG" --bindir)
 python=${PGT_PYTHON:-/usr/bin/python3}
 
-if [[ -z $workdir ]]; then
-	workdir=$(mktemp -d /tmp/pgt-cli.XXXXXX)
-fi
-mkdir -p "$workdir"
-workdir=$(cd "$workdir" && pwd -P)
-# The server user must reach the cluster directory through the work dir.
-chmod 755 "$workdir"
+workdir=$(work_dir "$workdir" pgt-cli)
 cluster=$workdir/cluster
 scratch=$workdir/scratch
 build=$workdir/build
