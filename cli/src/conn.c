@@ -206,17 +206,25 @@ prompt_password(const char *prompt)
 
 	if (fd < 0)
 		return NULL;
-	if (write(fd, prompt, strlen(prompt)) < 0)
-	{
-		close(fd);
-		return NULL;
-	}
+
+	/*
+	 * Echo goes off before the prompt appears, and without flushing input:
+	 * a password typed or pasted as soon as the prompt shows is neither
+	 * echoed nor thrown away.
+	 */
 	have_termios = tcgetattr(fd, &oldt) == 0;
 	if (have_termios)
 	{
 		newt = oldt;
 		newt.c_lflag &= ~ECHO;
-		tcsetattr(fd, TCSAFLUSH, &newt);
+		tcsetattr(fd, TCSANOW, &newt);
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0)
+	{
+		if (have_termios)
+			tcsetattr(fd, TCSANOW, &oldt);
+		close(fd);
+		return NULL;
 	}
 	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, 1)) == 1)
 	{
@@ -226,7 +234,7 @@ prompt_password(const char *prompt)
 	}
 	buf[len] = '\0';
 	if (have_termios)
-		tcsetattr(fd, TCSAFLUSH, &oldt);
+		tcsetattr(fd, TCSANOW, &oldt);
 	if (write(fd, "\n", 1) < 0)
 		n = -1;
 	close(fd);

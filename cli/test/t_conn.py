@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import termios
-import time
 import urllib.parse
 
 import contract as C
@@ -217,12 +216,10 @@ def _prompt_session(args, answer, d):
     try:
         m = t.expect(r"Password( for user \S+)?: ?", what="the password prompt")
         check(PW_USER in m.group(0) or m.group(1) is None, f"prompt {m.group(0)!r}", t.details())
-        # answer like a person: once the terminal no longer echoes
-        deadline = time.monotonic() + 15
-        while t.modes()[3] & termios.ECHO:
-            if time.monotonic() > deadline:
-                raise Fail("the password prompt does not switch echo off", t.details())
-            time.sleep(0.02)
+        # echo must be off by the time the prompt shows: a password typed or
+        # pasted at once is neither echoed nor lost, so answer right away
+        check(not (t.modes()[3] & termios.ECHO),
+              "the terminal still echoes when the password prompt appears", t.details())
         at = len(t.data)
         t.send(answer + "\r")
         rc = t.wait()
@@ -244,6 +241,19 @@ def _():
     rc, t, echoed = _prompt_session(["-U", PW_USER, "list", "--no-color"], PW, d)
     eq(rc, 0, "exit status after answering the prompt (no -W)", t.details())
     check("conn_marker" in t.text(), "list output missing after the prompt (no -W)", t.details())
+    # typed ahead, before the prompt shows: kept, not thrown away
+    t = Pty(["-W", "-U", PW_USER, "list", "--no-color"], db=d)
+    try:
+        t.send(PW + "\r")
+        t.expect(r"Password( for user \S+)?: ?", what="the password prompt")
+        try:
+            rc = t.wait(timeout=20)
+        except Fail:
+            raise Fail("a password typed ahead of the prompt was lost (the tool still waits)", t.details())
+        eq(rc, 0, "exit status with the password typed ahead", t.details())
+        check("conn_marker" in t.text(), "list output missing (password typed ahead)", t.details())
+    finally:
+        t.close()
     # a wrong answer is a connection failure
     rc, t, echoed = _prompt_session(["-W", "-U", PW_USER, "list"], "wrong", d)
     eq(rc, C.EXIT_CONN, "exit status after a wrong password", t.details())
