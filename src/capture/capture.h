@@ -84,7 +84,8 @@ extern List *CapturePendingChanges(int64 pgt_id, Snapshot snapshot);
  * column not captured, NULL::int4 "__pgt_dropped_<attnum>" for a dropped
  * attribute), then __pgt_m bigint.  Constant for a given buffer layout; the
  * frontier is read inside it.  Columns of a domain type come out with the
- * domain's base type.
+ * domain's base type.  The rows are netted: one row per distinct row image
+ * with the sum of its multiplicities, none where they cancel out.
  */
 extern char *CaptureDeltaSubquery(int64 pgt_id, Oid source_relid);
 

@@ -105,13 +105,23 @@ CaptureDeltaSubquery(int64 pgt_id, Oid source_relid)
 	Relation	buf = table_open(buffer_relid, AccessShareLock);
 	AttrNumber *map = CaptureColumnMap(buffer_relid, source_relid, desc->natts);
 	StringInfoData sql;
+	StringInfoData image;
+	StringInfoData pick;
 
 	initStringInfo(&sql);
+	initStringInfo(&image);
+	initStringInfo(&pick);
 	appendStringInfoString(&sql, "SELECT ");
 	for (int a = 1; a <= desc->natts; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, a - 1);
+		char	   *name = att->attisdropped ?
+			psprintf("\"__pgt_dropped_%d\"", a) :
+			pstrdup(quote_identifier(NameStr(att->attname)));
 
+		appendStringInfo(&image, "%s__pgt_c.%s", a > 1 ? ", " : "", name);
+		appendStringInfo(&pick, "(pg_catalog.array_agg(__pgt_c.%s))[1] AS %s, ",
+						 name, name);
 		if (att->attisdropped)
 			appendStringInfo(&sql, "NULL::pg_catalog.int4 AS \"__pgt_dropped_%d\", ", a);
 		else if (map[a] != 0)
@@ -140,7 +150,19 @@ CaptureDeltaSubquery(int64 pgt_id, Oid source_relid)
 					 frontier_subquery(pgt_id, source_relid, "__pgt_f"));
 	table_close(buf, NoLock);
 	table_close(src, NoLock);
-	return sql.data;
+
+	/*
+	 * Net the changes per row image (the text of the row, as the apply step
+	 * identifies rows): a row inserted and deleted again since the last
+	 * refresh, or changed and changed back, cancels out here, before the
+	 * query's expressions see it.  Otherwise such a transient row could make
+	 * the refresh fail (say, a division by a zero that is no longer there)
+	 * where the query over the current data succeeds.
+	 */
+	return psprintf("SELECT %spg_catalog.sum(__pgt_c.__pgt_m)::pg_catalog.int8 AS __pgt_m"
+					" FROM (%s) __pgt_c GROUP BY ROW(%s)::pg_catalog.text"
+					" HAVING pg_catalog.sum(__pgt_c.__pgt_m) OPERATOR(pg_catalog.<>) 0",
+					pick.data, sql.data, image.data);
 }
 
 List *
