@@ -480,16 +480,24 @@ class Pty:
         removed, from byte offset SINCE) matches; return the match.  On a
         timeout, Fail (and kill the tool unless KILL is false)."""
         rx = re.compile(pattern)
+        return self._read_until(lambda: rx.search(self.text(since)), timeout, kill,
+                                lambda: Fail(f"terminal: timed out waiting for {what or pattern!r}",
+                                             self.details()))
+
+    def _read_until(self, find, timeout, kill, failure):
+        """Read the tool's output until FIND() returns a match (returned);
+        at the timeout or end of output, raise FAILURE() (killing the tool
+        first unless KILL is false)."""
         deadline = time.monotonic() + timeout
         while True:
-            m = rx.search(self.text(since))
+            m = find()
             if m:
                 return m
             left = deadline - time.monotonic()
             if left <= 0 or (self.eof and not self._read(0)):
                 if kill:
                     self.kill()
-                raise Fail(f"terminal: timed out waiting for {what or pattern!r}", self.details())
+                raise failure()
             self._read(min(left, 0.2))
 
     def send(self, data):
@@ -506,18 +514,10 @@ class Pty:
         """Read until PATTERN (a regex, multi-line mode) matches what the
         screen shows now; return the match."""
         rx = re.compile(pattern, re.M)
-        deadline = time.monotonic() + timeout
-        while True:
-            m = rx.search(self.screen.text())
-            if m:
-                return m
-            left = deadline - time.monotonic()
-            if left <= 0 or (self.eof and not self._read(0)):
-                if kill:
-                    self.kill()
-                raise Fail(f"terminal: the screen does not show {what or pattern!r}",
-                           self.details() + ["screen:"] + ["  | " + ln for ln in self.screen.lines()])
-            self._read(min(left, 0.2))
+        return self._read_until(lambda: rx.search(self.screen.text()), timeout, kill,
+                                lambda: Fail(f"terminal: the screen does not show {what or pattern!r}",
+                                             self.details() + ["screen:"]
+                                             + ["  | " + ln for ln in self.screen.lines()]))
 
     def modes(self):
         return termios.tcgetattr(self.fd)
