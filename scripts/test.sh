@@ -389,14 +389,13 @@ run_component() {
 # PGT_<NAME> is not "off".
 component() {
 	local switch=PGT_${1^^}
-	if ((${#names[@]} == 0)) || [[ -n ${run_components[$1]:-} ]]; then
-		if [[ ${!switch:-on} == off ]]; then
-			((${#names[@]})) || section "$1: skipped ($switch=off)"
-			return
-		fi
-		section "$1: $2/$3"
-		run_component "$@"
+	[[ -n ${run_components[$1]:-} ]] || return 0
+	if [[ ${!switch:-on} == off ]]; then
+		((${#names[@]})) || section "$1: skipped ($switch=off)"
+		return 0
 	fi
+	section "$1: $2/$3"
+	run_component "$@"
 }
 
 component dbt dbt-pgtrickle integration_tests/run_tests.sh
