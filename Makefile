@@ -15,6 +15,7 @@ OBJS = \
 	src/api/refresh.o \
 	src/api/inspect.o \
 	src/capture/buffer.o \
+	src/capture/changes.o \
 	src/capture/frontier.o \
 	src/capture/trigger.o \
 	src/catalog/catalog.o \

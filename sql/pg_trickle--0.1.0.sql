@@ -425,6 +425,23 @@ COMMENT ON FUNCTION pgtrickle._capture() IS
 
 REVOKE EXECUTE ON FUNCTION pgtrickle._capture() FROM PUBLIC;
 
+-- The netted change set a differential refresh read for one source, served
+-- to its delta statement; the support function tells the planner its size.
+CREATE FUNCTION pgtrickle._changes_support(internal)
+RETURNS internal
+LANGUAGE c STRICT
+AS 'MODULE_PATHNAME', 'pgt_changes_support';
+COMMENT ON FUNCTION pgtrickle._changes_support(internal) IS
+	'planner support of pgtrickle._changes: the exact row count of the change set being refreshed';
+
+CREATE FUNCTION pgtrickle._changes(pgt_id bigint, source_relid oid)
+RETURNS SETOF record
+LANGUAGE c STRICT STABLE ROWS 10
+SUPPORT pgtrickle._changes_support
+AS 'MODULE_PATHNAME', 'pgt_changes';
+COMMENT ON FUNCTION pgtrickle._changes(bigint, oid) IS
+	'pg_trickle internal: the netted pending changes of a source, as read by the refresh in progress (errors outside a refresh)';
+
 CREATE FUNCTION pgtrickle._capture_ddl_start()
 RETURNS event_trigger
 LANGUAGE c

@@ -120,6 +120,7 @@ differential_sql(const StreamTable *st)
 	SandboxEnter(&sb, st->relid);
 	sql = DeltaApplySql(st, DifferentialShape(st),
 						CapturePendingChanges(st->pgt_id, GetActiveSnapshot()));
+	CaptureForgetChanges();
 	SandboxLeave(&sb);
 	return sql;
 }

@@ -60,12 +60,16 @@ extern void CaptureDetachUnused(void);
 extern void CaptureAdvanceFrontiers(int64 pgt_id, Snapshot snapshot);
 
 /*
- * Pending changes of pgt_id at snapshot, one entry per captured source.
- * rows counts change rows (each +1 or -1); truncated is true when a TRUNCATE
- * is pending or when the stream table has no frontier for the source yet
- * (never refreshed since capture started): either way its next refresh must
- * be a full one.  source_rows_estimate is the planner's row estimate of the
- * source.
+ * Pending changes of pgt_id at snapshot, one entry per captured source
+ * (changes.c).  Each source's pending buffer rows are read once and netted
+ * by the binary image of the columns the query reads; the netted rows stay
+ * in memory for the delta statement (pgtrickle._changes) until
+ * CaptureForgetChanges or the end of the transaction.  rows counts netted
+ * change rows (the sum of their multiplicities' magnitudes); truncated is
+ * true when a TRUNCATE is pending or when the stream table has no frontier
+ * for the source yet (never refreshed since capture started): either way
+ * its next refresh must be a full one.  source_rows_estimate is the
+ * planner's row estimate of the source.
  */
 typedef struct CapturePending
 {
@@ -76,16 +80,17 @@ typedef struct CapturePending
 } CapturePending;
 
 extern List *CapturePendingChanges(int64 pgt_id, Snapshot snapshot);
+extern void CaptureForgetChanges(void);
 
 /*
- * Text of a subquery (no trailing semicolon) returning the pending change
- * rows of one source for one stream table: one output column per attribute
- * of the source, in attnum order (the captured value, a typed NULL for a
- * column not captured, NULL::int4 "__pgt_dropped_<attnum>" for a dropped
- * attribute), then __pgt_m bigint.  Constant for a given buffer layout; the
- * frontier is read inside it.  Columns of a domain type come out with the
- * domain's base type.  The rows are netted: one row per distinct row image
- * with the sum of its multiplicities, none where they cancel out.
+ * Text of a subquery (no trailing semicolon) returning the netted pending
+ * change of one source for one stream table, as read by the last
+ * CapturePendingChanges: one output column per attribute of the source, in
+ * attnum order (the value of a column the query reads, a typed NULL for
+ * the others, NULL::int4 "__pgt_dropped_<attnum>" for a dropped
+ * attribute), then __pgt_m bigint, the row's net multiplicity.  Constant
+ * for a given source layout and query; it does not name the buffer.
+ * Columns of a domain type come out with the domain's base type.
  */
 extern char *CaptureDeltaSubquery(int64 pgt_id, Oid source_relid);
 
@@ -131,6 +136,11 @@ extern Oid	CaptureBufferRelid(Oid source_relid);
 extern AttrNumber *CaptureColumnMap(Oid buffer_relid, Oid source_relid,
 									int source_natts);
 extern bool CaptureLockConsumers(Oid source_relid, LOCKMODE mode, bool wait);
+
+/* frontier.c */
+extern char *CaptureFrontierSubquery(int64 pgt_id, Oid source_relid,
+									 const char *alias);
+extern char *CapturePendingCondition(const char *b, const char *f);
 
 /* trigger.c */
 extern bool CaptureTriggersPresent(Oid source_relid, const char *buffer_name);

@@ -43,12 +43,11 @@ typedef struct DeltaContext
 } DeltaContext;
 
 /*
- * The pending change of a captured source.  When the pending row count is
- * known (counted under the refresh's snapshot, so exact), a LIMIT of the
- * next power of two tells the planner how small the delta is — each term
- * then starts from it and probes the other items' indexes — and a source
- * with nothing pending drops out of the plan.  Powers of two keep the
- * number of distinct statements, hence cached plans, small.
+ * The pending change of a captured source: the netted change set the
+ * refresh read (capture/changes.c), whose exact size the planner learns
+ * from pgtrickle._changes' support function, so each term starts from it
+ * and probes the other items' indexes.  A source with nothing pending
+ * drops out of the plan.
  */
 static char *
 source_delta_sql(DeltaContext *ctx, Oid relid)
@@ -59,15 +58,9 @@ source_delta_sql(DeltaContext *ctx, Oid relid)
 	foreach(lc, ctx->pending)
 	{
 		CapturePending *p = lfirst(lc);
-		int64		bound = 1;
 
-		if (p->source_relid != relid)
-			continue;
-		if (p->rows == 0)
+		if (p->source_relid == relid && p->rows == 0)
 			return psprintf("SELECT * FROM (%s) x LIMIT 0", sql);
-		while (bound < p->rows)
-			bound *= 2;
-		return psprintf("SELECT * FROM (%s) x LIMIT " INT64_FORMAT, sql, bound);
 	}
 	return sql;
 }

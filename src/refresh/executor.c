@@ -100,6 +100,7 @@ apply_guarded(const StreamTable *st, RefreshInitiator who, Snapshot snapshot,
 	}
 	PG_FINALLY();
 	{
+		CaptureForgetChanges();
 		GuardForbidWrites();
 	}
 	PG_END_TRY();

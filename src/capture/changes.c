@@ -1,0 +1,627 @@
+/*-------------------------------------------------------------------------
+ *
+ * changes.c
+ *	  The change set of a refresh: each source's pending buffer rows, read
+ *	  once and netted, and served to the delta statement.
+ *
+ * A refresh first reads, for each captured source, the buffer rows its
+ * frontier has not consumed (CapturePendingChanges), projected on the
+ * columns the stream table's query reads (pgt_dependencies.columns_used),
+ * and nets them: rows with the same binary image of those columns add up
+ * their multiplicities, and images whose multiplicities cancel out are
+ * dropped.  So a row inserted and deleted again, an update changed back,
+ * or an update of columns the query does not read costs the refresh
+ * nothing, and the query's expressions never see a transient row.
+ *
+ * Identity is the binary image (datum_image_eq / datum_image_hash), not the
+ * types' equality and never the text form: 1.0 and 1.00, -0 and 0, 'a' and
+ * 'A' under a case-insensitive collation are different images, and
+ * cancelling them would leave the stream table showing an old spelling.
+ * Binary-equal values are equal under any equality, so netting can only
+ * be too cautious, never wrong.
+ *
+ * The netted rows stay in backend memory until the refresh ends.  The
+ * delta statement reads them through pgtrickle._changes(pgt_id, source), a
+ * set-returning function whose planner support function reports the exact
+ * number of rows, so that every join term is planned for the real size of
+ * its change set; the statement does not name the buffer, so VACUUM and
+ * ANALYZE of a buffer do not invalidate its cached plan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/bitmapset.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/plancat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "common/hashfn.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+
+#include "capture/capture.h"
+#include "catalog/catalog.h"
+
+PG_FUNCTION_INFO_V1(pgt_changes);
+PG_FUNCTION_INFO_V1(pgt_changes_support);
+
+/* The netted change set of one source for one refresh. */
+typedef struct ChangeSet
+{
+	int64		pgt_id;
+	Oid			source_relid;
+	Oid			reader;			/* the role the refresh runs as */
+	TupleDesc	desc;			/* selected columns, then __pgt_m int8 */
+	HeapTuple  *rows;
+	int64		nrows;
+} ChangeSet;
+
+/* Change sets of the refresh in progress, in change_context. */
+static MemoryContext change_context = NULL;
+static List *change_sets = NIL;
+
+/* One distinct image while netting. */
+typedef struct NetRow
+{
+	Datum	   *values;
+	bool	   *isnull;
+	int64		mult;
+	struct NetRow *next;		/* same hash */
+} NetRow;
+
+typedef struct NetBucket
+{
+	uint32		hash;			/* key */
+	NetRow	   *rows;
+} NetBucket;
+
+static void
+forget_context(void *arg pg_attribute_unused())
+{
+	change_context = NULL;
+	change_sets = NIL;
+}
+
+/*
+ * Drop the change sets of the refresh that read them.  Also happens by
+ * itself at the end of the transaction.
+ */
+void
+CaptureForgetChanges(void)
+{
+	if (change_context != NULL)
+		MemoryContextDelete(change_context);
+	change_context = NULL;
+	change_sets = NIL;
+}
+
+static MemoryContext
+changes_memory(void)
+{
+	if (change_context == NULL)
+	{
+		MemoryContextCallback *cb;
+
+		change_context = AllocSetContextCreate(TopTransactionContext,
+											   "pg_trickle change sets",
+											   ALLOCSET_DEFAULT_SIZES);
+		cb = MemoryContextAlloc(change_context, sizeof(MemoryContextCallback));
+		cb->func = forget_context;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(change_context, cb);
+	}
+	return change_context;
+}
+
+static ChangeSet *
+find_change_set(int64 pgt_id, Oid source_relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, change_sets)
+	{
+		ChangeSet  *cs = lfirst(lc);
+
+		if (cs->pgt_id == pgt_id && cs->source_relid == source_relid)
+			return cs;
+	}
+	return NULL;
+}
+
+/*
+ * The source attributes a stream table's query reads, in attnum order
+ * (pgt_dependencies.columns_used, which PostgreSQL keeps in step with
+ * renames through the defining view), and whether it has a frontier.
+ */
+static Bitmapset *
+read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier)
+{
+	Oid			argtypes[2] = {INT8OID, OIDOID};
+	Datum		values[2] = {Int64GetDatum(pgt_id), ObjectIdGetDatum(source_relid)};
+	MemoryContext outer = CurrentMemoryContext;
+	Bitmapset  *cols = NULL;
+	Datum	   *names;
+	bool	   *nulls;
+	int			n;
+	bool		isnull;
+
+	SPI_connect();
+	CaptureExecute("SELECT d.frontier IS NOT NULL, d.columns_used"
+				   "  FROM pgtrickle.pgt_dependencies d"
+				   " WHERE d.pgt_id = $1 AND d.source_relid = $2",
+				   2, argtypes, values, InvalidSnapshot, false);
+	*has_frontier = false;
+	if (SPI_processed == 1)
+	{
+		Datum		used;
+
+		*has_frontier = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+		used = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		if (!isnull)
+		{
+			deconstruct_array(DatumGetArrayTypeP(used), TEXTOID, -1, false,
+							  TYPALIGN_INT, &names, &nulls, &n);
+			for (int i = 0; i < n; i++)
+			{
+				AttrNumber	a;
+
+				if (nulls[i])
+					continue;
+				a = get_attnum(source_relid, TextDatumGetCString(names[i]));
+				if (a == InvalidAttrNumber)
+					elog(ERROR, "column \"%s\" of relation %u read by stream table " INT64_FORMAT " does not exist",
+						 TextDatumGetCString(names[i]), source_relid, pgt_id);
+				{
+					MemoryContext spi = MemoryContextSwitchTo(outer);
+
+					cols = bms_add_member(cols, a);
+					MemoryContextSwitchTo(spi);
+				}
+			}
+		}
+	}
+	SPI_finish();
+	return cols;
+}
+
+/*
+ * The output of pgtrickle._changes for a source and a column selection:
+ * each selected column with the type, typmod and collation of its copy in
+ * the buffer (a domain's base type), then __pgt_m.
+ */
+static TupleDesc
+change_set_desc(Relation buf, const AttrNumber *map, Bitmapset *cols)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(bms_num_members(cols) + 1);
+	int			a = -1;
+	int			i = 0;
+
+	while ((a = bms_next_member(cols, a)) >= 0)
+	{
+		Form_pg_attribute batt = TupleDescAttr(RelationGetDescr(buf), map[a] - 1);
+
+		i++;
+		TupleDescInitEntry(desc, i, psprintf("__pgt_c%d", a),
+						   batt->atttypid, batt->atttypmod, 0);
+		TupleDescInitEntryCollation(desc, i, batt->attcollation);
+	}
+	TupleDescInitEntry(desc, i + 1, "__pgt_m", INT8OID, -1, 0);
+	return desc;
+}
+
+/* The captured-column map of a source, checked against a selection. */
+static AttrNumber *
+checked_map(Relation src, Relation buf, Bitmapset *cols)
+{
+	AttrNumber *map = CaptureColumnMap(RelationGetRelid(buf), RelationGetRelid(src),
+									   RelationGetNumberOfAttributes(src));
+	int			a = -1;
+
+	while ((a = bms_next_member(cols, a)) >= 0)
+		if (a > RelationGetNumberOfAttributes(src) || map[a] == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("column \"%s\" of table %s is not captured",
+							get_attname(RelationGetRelid(src), a, false),
+							CatalogRelationName(RelationGetRelid(src))),
+					 errhint("Set the stream tables that read it to refresh mode FULL and back to DIFFERENTIAL.")));
+	return map;
+}
+
+static uint32
+image_hash(Datum *values, bool *isnull, TupleDesc desc, int n)
+{
+	uint32		h = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		uint32		v = isnull[i] ? 0x9e3779b9 :
+			datum_image_hash(values[i], att->attbyval, att->attlen);
+
+		h = hash_combine(h, v);
+	}
+	return h;
+}
+
+static bool
+image_equal(NetRow *r, Datum *values, bool *isnull, TupleDesc desc, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (r->isnull[i] != isnull[i])
+			return false;
+		if (!isnull[i] &&
+			!datum_image_eq(r->values[i], values[i], att->attbyval, att->attlen))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Read the pending rows of one source at snapshot and net them into a
+ * change set.  Returns NULL (and sets *truncated) when a TRUNCATE marker
+ * is pending: the refresh will be a full one.
+ */
+static ChangeSet *
+read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols,
+				Snapshot snapshot, bool *truncated)
+{
+	MemoryContext mem = changes_memory();
+	MemoryContext work;
+	MemoryContext old;
+	Relation	src = table_open(source_relid, AccessShareLock);
+	Oid			buffer_relid = CaptureBufferRelid(source_relid);
+	Relation	buf;
+	AttrNumber *map;
+	TupleDesc	desc;
+	int			ncols = bms_num_members(cols);
+	StringInfoData sql;
+	HASHCTL		ctl;
+	HTAB	   *net;
+	HASH_SEQ_STATUS seq;
+	NetBucket  *bucket;
+	ChangeSet  *cs;
+	int			a = -1;
+
+	if (!OidIsValid(buffer_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("changes of table %s are not captured",
+						CatalogRelationName(source_relid)),
+				 errdetail("Stream table " INT64_FORMAT " reads it with refresh mode DIFFERENTIAL.",
+						   pgt_id),
+				 errhint("Set the stream table to refresh mode FULL and back to DIFFERENTIAL.")));
+	buf = table_open(buffer_relid, AccessShareLock);
+	map = checked_map(src, buf, cols);
+	old = MemoryContextSwitchTo(mem);
+	desc = change_set_desc(buf, map, cols);
+	MemoryContextSwitchTo(old);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT __pgt_b.__pgt_mult");
+	while ((a = bms_next_member(cols, a)) >= 0)
+		appendStringInfo(&sql, ", __pgt_b.%s",
+						 quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(buf),
+																map[a] - 1)->attname)));
+	appendStringInfo(&sql, " FROM %s __pgt_b, %s WHERE %s",
+					 quote_qualified_identifier(CAPTURE_SCHEMA, RelationGetRelationName(buf)),
+					 CaptureFrontierSubquery(pgt_id, source_relid, "__pgt_f"),
+					 CapturePendingCondition("__pgt_b", "__pgt_f"));
+	table_close(buf, NoLock);
+	table_close(src, NoLock);
+
+	work = AllocSetContextCreate(CurrentMemoryContext, "pg_trickle netting",
+								 ALLOCSET_DEFAULT_SIZES);
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(NetBucket);
+	ctl.hcxt = work;
+	net = hash_create("pg_trickle netting", 1024, &ctl,
+					  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	*truncated = false;
+	SPI_connect();
+	CaptureExecute(sql.data, 0, NULL, NULL, snapshot, true);
+	for (uint64 r = 0; r < SPI_processed && !*truncated; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	tdesc = SPI_tuptable->tupdesc;
+		Datum		values[MaxTupleAttributeNumber];
+		bool		isnull[MaxTupleAttributeNumber];
+		bool		found;
+		int16		mult;
+		uint32		h;
+		NetRow	   *row;
+
+		CHECK_FOR_INTERRUPTS();
+		heap_deform_tuple(tup, tdesc, values, isnull);
+		mult = DatumGetInt16(values[0]);
+		if (mult == 0)
+		{
+			*truncated = true;
+			break;
+		}
+		h = image_hash(values + 1, isnull + 1, desc, ncols);
+		bucket = hash_search(net, &h, HASH_ENTER, &found);
+		if (!found)
+			bucket->rows = NULL;
+		for (row = bucket->rows; row != NULL; row = row->next)
+			if (image_equal(row, values + 1, isnull + 1, desc, ncols))
+				break;
+		if (row == NULL)
+		{
+			old = MemoryContextSwitchTo(work);
+			row = palloc(sizeof(NetRow));
+			row->values = palloc(sizeof(Datum) * Max(ncols, 1));
+			row->isnull = palloc(sizeof(bool) * Max(ncols, 1));
+			for (int i = 0; i < ncols; i++)
+			{
+				Form_pg_attribute att = TupleDescAttr(desc, i);
+
+				row->isnull[i] = isnull[i + 1];
+				row->values[i] = isnull[i + 1] ? (Datum) 0 :
+					datumCopy(values[i + 1], att->attbyval, att->attlen);
+			}
+			row->mult = 0;
+			row->next = bucket->rows;
+			bucket->rows = row;
+			MemoryContextSwitchTo(old);
+		}
+		row->mult += mult;
+	}
+	SPI_finish();
+	if (*truncated)
+	{
+		MemoryContextDelete(work);
+		return NULL;
+	}
+
+	old = MemoryContextSwitchTo(mem);
+	cs = palloc0(sizeof(ChangeSet));
+	cs->pgt_id = pgt_id;
+	cs->source_relid = source_relid;
+	cs->reader = GetUserId();
+	cs->desc = desc;
+	cs->rows = palloc(sizeof(HeapTuple) * Max(hash_get_num_entries(net), 1) * 1);
+	MemoryContextSwitchTo(old);
+
+	{
+		Size		capacity = Max(hash_get_num_entries(net), 1);
+		Datum	   *values = palloc(sizeof(Datum) * (ncols + 1));
+		bool	   *isnull = palloc(sizeof(bool) * (ncols + 1));
+
+		hash_seq_init(&seq, net);
+		while ((bucket = hash_seq_search(&seq)) != NULL)
+		{
+			NetRow	   *row;
+
+			for (row = bucket->rows; row != NULL; row = row->next)
+			{
+				if (row->mult == 0)
+					continue;
+				if ((Size) cs->nrows >= capacity)
+				{
+					capacity *= 2;
+					cs->rows = repalloc(cs->rows, sizeof(HeapTuple) * capacity);
+				}
+				memcpy(values, row->values, sizeof(Datum) * ncols);
+				memcpy(isnull, row->isnull, sizeof(bool) * ncols);
+				values[ncols] = Int64GetDatum(row->mult);
+				isnull[ncols] = false;
+				old = MemoryContextSwitchTo(mem);
+				cs->rows[cs->nrows++] = heap_form_tuple(desc, values, isnull);
+				MemoryContextSwitchTo(old);
+			}
+		}
+	}
+	MemoryContextDelete(work);
+	old = MemoryContextSwitchTo(mem);
+	change_sets = lappend(change_sets, cs);
+	MemoryContextSwitchTo(old);
+	return cs;
+}
+
+List *
+CapturePendingChanges(int64 pgt_id, Snapshot snapshot)
+{
+	List	   *sources = CaptureSources(pgt_id);
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, sources)
+	{
+		Oid			source_relid = lfirst_oid(lc);
+		CapturePending *p = palloc0(sizeof(CapturePending));
+		bool		has_frontier;
+		Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier);
+		ChangeSet  *cs = find_change_set(pgt_id, source_relid);
+		Relation	src;
+		BlockNumber pages;
+		double		tuples;
+		double		allvisfrac;
+
+		p->source_relid = source_relid;
+		if (!has_frontier)
+			p->truncated = true;	/* never refreshed since capture started */
+		else
+		{
+			if (cs == NULL)
+				cs = read_change_set(pgt_id, source_relid, cols, snapshot,
+									 &p->truncated);
+			if (cs != NULL)
+				for (int64 i = 0; i < cs->nrows; i++)
+				{
+					bool		isnull;
+					int64		m = DatumGetInt64(heap_getattr(cs->rows[i], cs->desc->natts,
+															   cs->desc, &isnull));
+
+					p->rows += m < 0 ? -m : m;
+				}
+		}
+		src = table_open(source_relid, AccessShareLock);
+		estimate_rel_size(src, NULL, &pages, &tuples, &allvisfrac);
+		table_close(src, NoLock);
+		p->source_rows_estimate = (int64) tuples;
+		result = lappend(result, p);
+	}
+	return result;
+}
+
+/*
+ * The subquery a delta reads a source's change through: one column per
+ * attribute of the source in attnum order (the netted value of a column
+ * the query reads, a typed NULL for the others, NULL::int4
+ * "__pgt_dropped_<attnum>" for a dropped one), then __pgt_m.
+ */
+char *
+CaptureDeltaSubquery(int64 pgt_id, Oid source_relid)
+{
+	Relation	src = table_open(source_relid, AccessShareLock);
+	TupleDesc	sdesc = RelationGetDescr(src);
+	Oid			buffer_relid = CaptureBufferRelid(source_relid);
+	bool		has_frontier;
+	Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier);
+	Relation	buf;
+	AttrNumber *map;
+	TupleDesc	desc;
+	StringInfoData sql;
+	StringInfoData defs;
+	int			i = 0;
+
+	if (!OidIsValid(buffer_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("changes of table %s are not captured",
+						CatalogRelationName(source_relid)),
+				 errhint("Set the stream table to refresh mode FULL and back to DIFFERENTIAL.")));
+	buf = table_open(buffer_relid, AccessShareLock);
+	map = checked_map(src, buf, cols);
+	desc = change_set_desc(buf, map, cols);
+	table_close(buf, NoLock);
+
+	initStringInfo(&sql);
+	initStringInfo(&defs);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int a = 1; a <= sdesc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(sdesc, a - 1);
+
+		if (att->attisdropped)
+			appendStringInfo(&sql, "NULL::pg_catalog.int4 AS \"__pgt_dropped_%d\", ", a);
+		else if (bms_is_member(a, cols))
+			appendStringInfo(&sql, "__pgt_c.__pgt_c%d AS %s, ", a,
+							 quote_identifier(NameStr(att->attname)));
+		else
+		{
+			int32		typmod = att->atttypmod;
+			Oid			type = getBaseTypeAndTypmod(att->atttypid, &typmod);
+
+			appendStringInfo(&sql, "NULL::%s AS %s, ",
+							 format_type_extended(type, typmod,
+												  FORMAT_TYPE_TYPEMOD_GIVEN |
+												  FORMAT_TYPE_FORCE_QUALIFY),
+							 quote_identifier(NameStr(att->attname)));
+		}
+	}
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		appendStringInfo(&defs, "%s%s %s", i > 0 ? ", " : "",
+						 quote_identifier(NameStr(att->attname)),
+						 format_type_extended(att->atttypid, att->atttypmod,
+											  FORMAT_TYPE_TYPEMOD_GIVEN |
+											  FORMAT_TYPE_FORCE_QUALIFY));
+		if (OidIsValid(att->attcollation) &&
+			att->attcollation != get_typcollation(att->atttypid))
+			appendStringInfo(&defs, " COLLATE %s",
+							 generate_collation_name(att->attcollation));
+	}
+	appendStringInfo(&sql, "__pgt_c.__pgt_m"
+					 " FROM pgtrickle._changes('" INT64_FORMAT "'::pg_catalog.int8,"
+					 " '%u'::pg_catalog.oid) AS __pgt_c(%s)",
+					 pgt_id, source_relid, defs.data);
+	table_close(src, NoLock);
+	return sql.data;
+}
+
+/*
+ * pgtrickle._changes(pgt_id, source): the netted change set the refresh in
+ * progress read for that source.  Only the refresh itself (its role, during
+ * the refresh) gets rows; anyone else an error.
+ */
+Datum
+pgt_changes(PG_FUNCTION_ARGS)
+{
+	int64		pgt_id = PG_GETARG_INT64(0);
+	Oid			source_relid = PG_GETARG_OID(1);
+	ChangeSet  *cs = find_change_set(pgt_id, source_relid);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleDesc	expected;
+
+	if (cs == NULL || cs->reader != GetUserId())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pgtrickle._changes() can only be called by a refresh")));
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	expected = rsinfo->setDesc;
+	if (expected->natts != cs->desc->natts)
+		elog(ERROR, "change set of relation %u has %d columns, the statement expects %d",
+			 source_relid, cs->desc->natts, expected->natts);
+	for (int i = 0; i < expected->natts; i++)
+		if (TupleDescAttr(expected, i)->atttypid != TupleDescAttr(cs->desc, i)->atttypid)
+			elog(ERROR, "change set of relation %u: column %d has type %u, the statement expects %u",
+				 source_relid, i + 1, TupleDescAttr(cs->desc, i)->atttypid,
+				 TupleDescAttr(expected, i)->atttypid);
+	for (int64 i = 0; i < cs->nrows; i++)
+		tuplestore_puttuple(rsinfo->setResult, cs->rows[i]);
+	return (Datum) 0;
+}
+
+/*
+ * Planner support of pgtrickle._changes: the number of rows of the change
+ * set, when the refresh being planned has read it.
+ */
+Datum
+pgt_changes_support(PG_FUNCTION_ARGS)
+{
+	Node	   *req = (Node *) PG_GETARG_POINTER(0);
+
+	if (IsA(req, SupportRequestRows))
+	{
+		SupportRequestRows *r = (SupportRequestRows *) req;
+		FuncExpr   *fe = (FuncExpr *) r->node;
+
+		if (fe != NULL && IsA(fe, FuncExpr) && list_length(fe->args) == 2 &&
+			IsA(linitial(fe->args), Const) && IsA(lsecond(fe->args), Const) &&
+			!castNode(Const, linitial(fe->args))->constisnull &&
+			!castNode(Const, lsecond(fe->args))->constisnull)
+		{
+			ChangeSet  *cs = find_change_set(DatumGetInt64(castNode(Const, linitial(fe->args))->constvalue),
+											 DatumGetObjectId(castNode(Const, lsecond(fe->args))->constvalue));
+
+			if (cs != NULL)
+			{
+				r->rows = Max(cs->nrows, 1);
+				PG_RETURN_POINTER(r);
+			}
+		}
+	}
+	PG_RETURN_POINTER(NULL);
+}
