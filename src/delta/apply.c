@@ -267,26 +267,39 @@ spj_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 	char	   *table = CatalogRelationName(st->relid);
 	int			n = list_length(shape->visible);
 	StringInfoData dcols;
-	StringInfoData picks;
 	StringInfoData gcols;
+	StringInfoData ocols;
 
 	initStringInfo(&dcols);
-	initStringInfo(&picks);
 	initStringInfo(&gcols);
+	initStringInfo(&ocols);
 	for (int i = 1; i <= n; i++)
 	{
 		appendStringInfo(&dcols, "%sd.__pgt_c%d", i > 1 ? ", " : "", i);
-		appendStringInfo(&picks, ", (pg_catalog.array_agg(d.__pgt_c%d))[1] AS __pgt_c%d", i, i);
 		appendStringInfo(&gcols, "%sg.__pgt_c%d", i > 1 ? ", " : "", i);
+		appendStringInfo(&ocols, "%so.__pgt_c%d", i > 1 ? ", " : "", i);
 	}
+
+	/*
+	 * Rows are consolidated by their binary image (record image order *<,
+	 * equality *=), as change sets are: runs of binary-equal rows in that
+	 * order get one group number, so that 1.0 and 1.00 stay two rows and a
+	 * change from one to the other is applied.  A stored copy is found by
+	 * its __pgt_row_id (a hash consistent with equality, hence with binary
+	 * equality) and confirmed by *=, never by the hash alone.
+	 */
 	return psprintf("WITH d AS (SELECT * FROM (%s) d(%s, __pgt_m)),"
-					" g AS (SELECT ROW(%s)::pg_catalog.text AS __pgt_t, %s AS __pgt_h,"
-					"              pg_catalog.sum(d.__pgt_m) AS __pgt_n%s"
-					"         FROM d GROUP BY 1, 2 HAVING pg_catalog.sum(d.__pgt_m) <> 0),"
+					" o AS (SELECT d.*, CASE WHEN ROW(%s)::pg_catalog.record OPERATOR(pg_catalog.*=)"
+					"                 pg_catalog.lag(ROW(%s)) OVER (ORDER BY ROW(%s) USING OPERATOR(pg_catalog.*<))"
+					"              THEN 0 ELSE 1 END AS __pgt_b FROM d),"
+					" r AS (SELECT o.*, pg_catalog.sum(o.__pgt_b) OVER (ORDER BY ROW(%s) USING OPERATOR(pg_catalog.*<))"
+					"              AS __pgt_gid FROM o),"
+					" g AS (SELECT %s, %s AS __pgt_h, pg_catalog.sum(d.__pgt_m) AS __pgt_n"
+					"         FROM r d GROUP BY d.__pgt_gid, %s HAVING pg_catalog.sum(d.__pgt_m) <> 0),"
 					" k AS (SELECT x.ctid AS __pgt_ctid FROM g CROSS JOIN LATERAL ("
 					"         SELECT s.ctid FROM %s s"
 					"          WHERE s.__pgt_row_id = g.__pgt_h"
-					"            AND ROW(%s)::pg_catalog.text = g.__pgt_t"
+					"            AND ROW(%s)::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(%s)::pg_catalog.record"
 					"          LIMIT -g.__pgt_n) x"
 					"        WHERE g.__pgt_n < 0),"
 					" del AS (DELETE FROM %s t USING k WHERE t.ctid = k.__pgt_ctid RETURNING 1),"
@@ -296,8 +309,9 @@ spj_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
 					"        0::pg_catalog.int8",
 					DeltaQuerySql(st->pgt_id, shape->query, pending), DeltaPositionalNames(n),
-					dcols.data, HASH_OF(dcols.data), picks.data,
-					table, list_join(shape->visible, "s.", ", "),
+					dcols.data, dcols.data, dcols.data, ocols.data,
+					dcols.data, HASH_OF(dcols.data), dcols.data,
+					table, list_join(shape->visible, "s.", ", "), gcols.data,
 					table, table, list_join(shape->visible, "", ", "),
 					gcols.data);
 }
@@ -319,7 +333,13 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 	StringInfoData rc;			/* recompute condition */
 	StringInfoData n;			/* new state */
 	StringInfoData keymatch;	/* storage row = group */
-	StringInfoData rmatch;		/* input row in group, index-friendly */
+	StringInfoData rkeys;		/* key columns of a group to recompute */
+	StringInfoData ikeys;		/* the same in the input */
+	StringInfoData notnull;		/* no key column is NULL */
+	StringInfoData rmatch;		/* recomputed row = group */
+	StringInfoData bmatch;		/* input row = group, NULLs equal */
+	StringInfoData rkcols;		/* rk's columns */
+	char	   *recompute;
 	StringInfoData set;
 	char	   *keep;
 	ListCell   *lc;
@@ -330,7 +350,12 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 	initStringInfo(&rc);
 	initStringInfo(&n);
 	initStringInfo(&keymatch);
+	initStringInfo(&rkeys);
+	initStringInfo(&ikeys);
+	initStringInfo(&notnull);
 	initStringInfo(&rmatch);
+	initStringInfo(&bmatch);
+	initStringInfo(&rkcols);
 	initStringInfo(&set);
 
 	i = 0;
@@ -341,8 +366,12 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 		i++;
 		appendStringInfo(&g, "d.__pgt_k%d AS %s, ", i, col);
 		appendStringInfo(&keymatch, " AND s.%s IS NOT DISTINCT FROM g.%s", col, col);
-		appendStringInfo(&rmatch, " AND (i.__pgt_k%d = m.%s OR (i.__pgt_k%d IS NULL AND m.%s IS NULL))",
-						 i, col, i, col);
+		appendStringInfo(&rkeys, "%srk.%s", i > 1 ? ", " : "", col);
+		appendStringInfo(&ikeys, "%si.__pgt_k%d", i > 1 ? ", " : "", i);
+		appendStringInfo(&notnull, " AND rk.%s IS NOT NULL", col);
+		appendStringInfo(&rmatch, " AND r.%s IS NOT DISTINCT FROM m.%s", col, col);
+		appendStringInfo(&bmatch, " AND rk.%s IS NOT DISTINCT FROM i.__pgt_k%d", col, i);
+		appendStringInfo(&rkcols, ", m.%s", col);
 		appendStringInfo(&n, "m.%s, ", col);
 	}
 	appendStringInfoString(&g, "pg_catalog.sum(d.__pgt_m) AS __pgt_dcount");
@@ -416,6 +445,12 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 					appendStringInfo(&g, ", pg_catalog.%s(%s) FILTER (WHERE %s AND %s IS NOT NULL AND d.__pgt_m > 0) AS __pgt_d%d_ins"
 									 ", pg_catalog.%s(%s) FILTER (WHERE %s AND %s IS NOT NULL AND d.__pgt_m < 0) AS __pgt_d%d_del",
 									 fn, a, f, a, i, fn, a, f, a, i);
+					/*
+					 * The group lost (a copy of) its extreme.  An inserted
+					 * value reaching it does not settle it: in a join's
+					 * delta a value can come with +1 from one term and -1
+					 * from another, cancelling; only the recomputation knows.
+					 */
 					appendStringInfo(&rc, " OR (g.__pgt_d%d_del IS NOT NULL AND (s.__pgt_agg%d IS NULL OR g.__pgt_d%d_del %s s.__pgt_agg%d))",
 									 i, i, i, cmp, i);
 					appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN r.__pgt_agg%d"
@@ -427,7 +462,7 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 	}
 	appendStringInfoString(&n, ", m.__pgt_ctid");
 
-	keep = psprintf("(%s) AND %s", shape->scalar ? "true" : "n.__pgt_count > 0",
+	keep = psprintf("(%s) AND coalesce(%s, false)", shape->scalar ? "true" : "n.__pgt_count > 0",
 					having_over_state(shape, st->relid));
 
 	/* UPDATE sets the visible columns and the state, not the key */
@@ -454,6 +489,33 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 		}
 	}
 
+	/*
+	 * Groups whose state cannot be merged (rk) are recomputed from the
+	 * sources in one statement: a semi-join on the group key with plain
+	 * equality, which an index on the key serves, for the groups without a
+	 * NULL key; the few with one (IS NOT DISTINCT FROM serves no index) in a
+	 * second branch that does not run unless there are such groups.
+	 */
+	if (shape->scalar)
+		recompute = psprintf("SELECT %s FROM (%s) i"
+							 " WHERE (SELECT pg_catalog.bool_or(true) FROM rk)",
+							 state_select(shape), pg_get_querydef(input, false));
+	else
+		recompute = psprintf("SELECT %s FROM (%s) i"
+							 " WHERE (%s) IN (SELECT %s FROM rk WHERE true%s)"
+							 " GROUP BY %s"
+							 " UNION ALL "
+							 "SELECT %s FROM (%s) i"
+							 " WHERE (SELECT pg_catalog.bool_or(NOT (true%s)) FROM rk)"
+							 "   AND EXISTS (SELECT 1 FROM rk WHERE NOT (true%s)%s)"
+							 " GROUP BY %s",
+							 state_select(shape), pg_get_querydef(input, false),
+							 ikeys.data, rkeys.data, notnull.data,
+							 group_by_keys(shape, "i."),
+							 state_select(shape), pg_get_querydef(input, false),
+							 notnull.data, notnull.data, bmatch.data,
+							 group_by_keys(shape, "i."));
+
 	return psprintf("WITH d AS (%s),"
 					" g AS (SELECT %s FROM d%s%s),"
 					" m AS (SELECT g.*, s.__pgt_ctid, s.__pgt_count AS __pgt_ocount%s,"
@@ -461,8 +523,9 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 	/* one probe of the __pgt_row_id index per group, whatever the estimates */
 					"         FROM g LEFT JOIN LATERAL (SELECT s.*, s.ctid AS __pgt_ctid FROM %s s"
 					"                                    WHERE %s%s LIMIT 1) s ON true),"
-					" n AS (SELECT %s FROM m LEFT JOIN LATERAL ("
-					"         SELECT %s FROM (%s) i WHERE m.__pgt_rc%s%s%s) r ON true),"
+					" rk AS (SELECT m.__pgt_rc%s FROM m WHERE m.__pgt_rc),"
+					" r AS (%s),"
+					" n AS (SELECT %s FROM m LEFT JOIN r ON m.__pgt_rc%s),"
 					" del AS (DELETE FROM %s t USING n WHERE t.ctid = n.__pgt_ctid AND NOT (%s) RETURNING 1),"
 					" upd AS (UPDATE %s t SET %s FROM n WHERE t.ctid = n.__pgt_ctid AND %s RETURNING 1),"
 					" ins AS (INSERT INTO %s (%s, %s) SELECT %s, %s FROM n"
@@ -475,8 +538,8 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 					m.data, rc.data,
 					table, shape->scalar ? "true" : psprintf("s.__pgt_row_id = %s", row_id_of(shape, "g")),
 					keymatch.data,
-					n.data, state_select(shape), pg_get_querydef(input, false), rmatch.data,
-					shape->scalar ? "" : " GROUP BY ", shape->scalar ? "" : group_by_keys(shape, "i."),
+					rkcols.data, recompute,
+					n.data, rmatch.data,
 					table, keep,
 					table, set.data, keep,
 					table, list_join(shape->visible, "", ", "), hidden_names(shape, "", ", "),
