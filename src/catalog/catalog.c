@@ -650,6 +650,56 @@ CatalogHistory(int64 pgt_id, int max_rows, Tuplestorestate *store,
 }
 
 /*
+ * What refreshes of a stream table cost lately, from its history: the
+ * milliseconds per change row of its recent DIFFERENTIAL refreshes (of at
+ * least 100 rows, so that the fixed cost of a refresh does not dominate)
+ * and the median duration of its recent full recomputations.  False when
+ * either is unknown.
+ */
+bool
+CatalogRefreshCosts(int64 pgt_id, double *ms_per_row, double *full_ms)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(pgt_id)};
+	CatalogAccess acc;
+	bool		known = false;
+
+	SPI_connect();
+	CatalogBeginAccess(&acc, NULL);
+	if (SPI_execute_plan(CatalogPrepare(
+						 "WITH h AS ("
+						 "  SELECT action, delta_row_count,"
+						 "         pg_catalog.date_part('epoch', end_time - start_time) * 1000 AS ms"
+						 "    FROM pgtrickle.pgt_refresh_history"
+						 "   WHERE pgt_id = $1 AND status = 'COMPLETED'"
+						 "   ORDER BY refresh_id DESC LIMIT 50)"
+						 " SELECT (SELECT pg_catalog.sum(ms) / pg_catalog.sum(delta_row_count)::pg_catalog.float8"
+						 "           FROM (SELECT * FROM h WHERE action = 'DIFFERENTIAL'"
+						 "                    AND delta_row_count >= 100 LIMIT 5) x),"
+						 "        (SELECT pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)"
+						 "           FROM (SELECT * FROM h WHERE action IN ('FULL', 'REINITIALIZE')"
+						 "                 LIMIT 3) y)",
+						 1, argtypes, false), values, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		bool		null1;
+		bool		null2;
+		Datum		d1 = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &null1);
+		Datum		d2 = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &null2);
+
+		if (!null1 && !null2)
+		{
+			*ms_per_row = DatumGetFloat8(d1);
+			*full_ms = DatumGetFloat8(d2);
+			known = true;
+		}
+	}
+	CatalogEndAccess(&acc);
+	SPI_finish();
+	return known;
+}
+
+/*
  * The transaction that last wrote a stream table's catalog row (every
  * refresh does), read at the latest snapshot rather than the transaction's.
  */

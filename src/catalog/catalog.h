@@ -86,6 +86,8 @@ extern void CatalogSetQuery(int64 pgt_id, const char *query, Oid query_relid);
 extern void CatalogRecordRefresh(const StreamTable *st, const RefreshOutcome *o);
 extern void CatalogRemoveOrphans(void);
 extern TransactionId CatalogLatestWriter(int64 pgt_id);
+extern bool CatalogRefreshCosts(int64 pgt_id, double *ms_per_row,
+								double *full_ms);
 extern List *CatalogSourceRelids(int64 pgt_id);
 extern char *CatalogSourcesText(int64 pgt_id);
 extern char *CatalogEffectiveSchedule(int64 pgt_id);

@@ -22,7 +22,10 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "access/relation.h"
 
 #include "capture/capture.h"
 #include "delta/delta.h"
@@ -71,22 +74,50 @@ run_apply(const char *sql, Snapshot snapshot, RefreshOutcome *o)
 }
 
 /*
+ * What a relation looks like to a statement built from it: its attributes'
+ * names, types and typmods, dropped ones included (attribute numbers).
+ */
+static void
+append_layout(StringInfo key, Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	appendStringInfo(key, "/%u(", relid);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			appendStringInfoString(key, "-,");
+		else
+			appendStringInfo(key, "%s:%u:%d:%u,", NameStr(att->attname),
+							 att->atttypid, att->atttypmod, att->attcollation);
+	}
+	appendStringInfoChar(key, ')');
+	relation_close(rel, NoLock);
+}
+
+/*
  * The delta statement of a stream table for these pending changes, from
- * the backend's plan cache or built and kept now.  The key holds what the
- * statement is made of (see plancache.c).
+ * the backend's plan cache or built and kept now.  The key holds all the
+ * statement is made of: the defining query as deparsed now, the layouts
+ * of the storage table and the sources, and for each source the power of
+ * two bounding its change set (plans for 10 and for 100,000 changed rows
+ * differ).  The statement reads change sets through pgtrickle._changes,
+ * not the buffers, so nothing about a buffer is in the key: VACUUM and
+ * ANALYZE of buffers, which run all the time, keep the plan.
  */
 static SPIPlanPtr
 delta_plan(const StreamTable *st, List *pending)
 {
 	StringInfoData key;
-	Oid		   *relids = palloc(sizeof(Oid) * (2 * list_length(pending) + 1));
-	int			nrelids = 0;
 	ListCell   *lc;
 	SPIPlanPtr	plan;
 
 	initStringInfo(&key);
-	appendStringInfo(&key, "%u/%u", st->relid, st->query_relid);
-	relids[nrelids++] = st->relid;
+	appendStringInfo(&key, "%u", st->query_relid);
+	append_layout(&key, st->relid);
 	foreach(lc, pending)
 	{
 		CapturePending *p = lfirst(lc);
@@ -94,9 +125,8 @@ delta_plan(const StreamTable *st, List *pending)
 
 		while (bits < 62 && ((int64) 1 << bits) < p->rows)
 			bits++;
-		appendStringInfo(&key, "/%u:%d", p->source_relid, p->rows == 0 ? -1 : bits);
-		relids[nrelids++] = p->source_relid;
-		relids[nrelids++] = CaptureBufferRelid(p->source_relid);
+		append_layout(&key, p->source_relid);
+		appendStringInfo(&key, ":%d", p->rows == 0 ? -1 : bits);
 	}
 	appendStringInfo(&key, "/%s", st->defining_query);
 
@@ -104,8 +134,29 @@ delta_plan(const StreamTable *st, List *pending)
 	if (plan == NULL)
 		plan = PlanCacheStore(st->pgt_id, key.data,
 							  prepare(DeltaApplySql(st, DifferentialShape(st), pending)),
-							  relids, nrelids);
+							  NULL, 0);
 	return plan;
+}
+
+/*
+ * Run the delta statement with the settings chosen for it.  JIT is off: a
+ * delta statement does little work per row and runs once per refresh, but
+ * branches that rarely run (a group's recomputation) can carry large
+ * estimates, and compiling the statement then costs a second or more,
+ * many times the refresh itself.  The plan is planned (once, when first
+ * used) and run under these settings.
+ */
+static void
+run_delta(SPIPlanPtr plan, Snapshot snapshot, RefreshOutcome *o)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("random_page_cost", "1.1", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	run_plan(plan, snapshot, o);
+	AtEOXact_GUC(true, nestlevel);
 }
 
 static void
@@ -155,6 +206,55 @@ reason(const char *fmt, const char *arg)
 	return MemoryContextStrdup(CurTransactionContext, psprintf(fmt, arg));
 }
 
+/*
+ * Whether recomputing is expected to be cheaper than applying this change
+ * set, from what this table's refreshes measured lately: the cost per
+ * change row of its recent DIFFERENTIAL refreshes times the rows pending,
+ * against the duration of its recent recomputations.  Without such a
+ * history (a new table), the change set's share of a source decides
+ * (pg_trickle.differential_max_change_ratio).  Sets o's action and reason
+ * when it is.
+ */
+static bool
+recompute_cheaper(const StreamTable *st, List *pending, int64 total,
+				  RefreshOutcome *o)
+{
+	double		ms_per_row;
+	double		full_ms;
+	ListCell   *lc;
+
+	if (CatalogRefreshCosts(st->pgt_id, &ms_per_row, &full_ms))
+	{
+		double		estimate = ms_per_row * (double) total;
+
+		if (estimate <= full_ms)
+			return false;
+		o->action = "FULL";
+		o->reason = MemoryContextStrdup(CurTransactionContext,
+										psprintf("FULL by cost: %lld changes, about %.0f ms differential against %.0f ms recomputing",
+												 (long long) total, estimate, full_ms));
+		return true;
+	}
+	foreach(lc, pending)
+	{
+		CapturePending *p = lfirst(lc);
+		double		share = (double) p->rows / (double) Max(p->source_rows_estimate, 1);
+
+		if (share > pgt_differential_max_change_ratio)
+		{
+			o->action = "FULL";
+			o->reason = reason(psprintf("FULL by cost: change set %.0f%%%% of source %%s", share * 100),
+							   get_rel_name(p->source_relid));
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The change sets read here stay in memory until the caller ends the
+ * refresh (CaptureForgetChanges, also on error).
+ */
 void
 DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 					Snapshot snapshot, RefreshOutcome *o)
@@ -183,7 +283,6 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 	foreach(lc, pending)
 	{
 		CapturePending *p = lfirst(lc);
-		double		share = (double) p->rows / (double) Max(p->source_rows_estimate, 1);
 
 		total += p->rows;
 		if (p->truncated)
@@ -193,15 +292,11 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 			full_apply(st, DifferentialShape(st), snapshot, o);
 			return;
 		}
-		if (p->rows > DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK &&
-			share > pgt_differential_max_change_ratio)
-		{
-			o->action = "FULL";
-			o->reason = reason(psprintf("FULL by cost: change set %.0f%%%% of source %%s", share * 100),
-							   get_rel_name(p->source_relid));
-			full_apply(st, DifferentialShape(st), snapshot, o);
-			return;
-		}
+	}
+	if (total > DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK && recompute_cheaper(st, pending, total, o))
+	{
+		full_apply(st, DifferentialShape(st), snapshot, o);
+		return;
 	}
 	o->delta_row_count = total;
 	if (total == 0)
@@ -212,5 +307,6 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 	}
 	o->action = "DIFFERENTIAL";
 	o->reason = reason(psprintf(INT64_FORMAT " pending change%%s", total), total == 1 ? "" : "s");
-	run_plan(delta_plan(st, pending), snapshot, o);
+	run_delta(delta_plan(st, pending), snapshot, o);
 }
+
