@@ -78,6 +78,8 @@ CREATE FUNCTION pgt_test.seq_scans(st text) RETURNS SETOF text LANGUAGE plpgsql 
 DECLARE
 	plan json;
 BEGIN
+	-- as a refresh plans it (src/refresh/README.md)
+	PERFORM set_config('random_page_cost', '1.1', true);
 	EXECUTE 'EXPLAIN (FORMAT JSON) ' || (SELECT value FROM pgtrickle.explain_st(st)
 	                                      WHERE property = 'differential_refresh_sql') INTO plan;
 	RETURN QUERY SELECT DISTINCT n->>'Relation Name'
