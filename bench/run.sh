@@ -610,7 +610,7 @@ scenario_writers() {
 	# equal its query
 	wait_until "SELECT bool_and(EXISTS (SELECT FROM pgtrickle.pgt_refresh_history h
 	                   WHERE h.pgt_id = s.pgt_id AND h.status = 'COMPLETED' AND h.data_timestamp > '$t_end'))
-	              FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'bench' AND s.pgt_name IN ($qs)" 120 \
+	              FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'bench' AND s.pgt_name IN ($qs)" 300 \
 		"the scheduler did not bring the writers' stream tables up to date"
 	for q in "${writers_queries[@]}"; do
 		sql "SELECT bench.note('check/writers/$q', bench.check_query('st_w_$q', bench.query_text('$q')))"
@@ -1119,9 +1119,9 @@ fi
 	fi
 	echo "* load average (1, 5, 15 min) at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg) — other work on the machine shows up as noise"
 	if ((quick)); then
-		echo "* run: \`bench/run.sh --quick\`$( ((${#only[@]})) && echo " --only ${only[*]}") — every size 10× smaller than the targets name; indicative only"
+		echo "* run: \`bench/run.sh --quick$( ((${#only[@]})) && echo " --only ${only[*]}")$( ((reps != 3)) && echo " --reps $reps")\` — every size 10× smaller than the targets name; indicative only"
 	else
-		echo "* run: \`bench/run.sh\`$( ((${#only[@]})) && echo " --only ${only[*]}")"
+		echo "* run: \`bench/run.sh$( ((${#only[@]})) && echo " --only ${only[*]}")$( ((reps != 3)) && echo " --reps $reps")\`"
 	fi
 	printf '%s %s\n' "* each time is the median of $reps runs (client-side wall time, psql \`\\timing\`), all measured in this run on the same data;" \
 		"each ratio between methods is the median of the per-round ratios (both sides measured back to back in the same round)"
