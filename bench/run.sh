@@ -6,17 +6,19 @@
 #
 # Run as root from the checkout.  Installs the Debian packages the project
 # needs (scripts/deps.sh), builds and installs the extension (make install),
-# starts a PostgreSQL 15 server tuned for benchmarking in a fresh
+# starts a PostgreSQL 15 server with the default planner, executor and memory
+# settings (only durability and WAL sizing differ) in a fresh
 # /tmp/pg_trickle-bench.XXXXXX directory as the postgres OS user, loads the
 # data, measures, prints a markdown table and writes it to
 # bench/results/latest.md (git-ignored).  The server is stopped and the
-# directory removed at the end unless --keep.  See bench/README.md.
+# directory removed at the end unless --keep.  PG_CONFIG (scripts/lib.sh)
+# chooses the PostgreSQL installation, as everywhere.  See bench/README.md.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 BENCH=$PGT_ROOT/bench
-ALL_SCENARIOS=(refresh nodata capture scaling latency idle)
+ALL_SCENARIOS=(refresh nodata capture scaling writers latency idle)
 # psql prints "Time: ..." in the client's language; parse the C locale.
 export LC_ALL=C LANG=C
 unset PGOPTIONS PGDATABASE PGHOST PGPORT PGUSER
@@ -27,13 +29,14 @@ usage: bench/run.sh [--quick] [--only NAME[,NAME...]] [--keep] [--reps N]
                     [--no-deps] [--no-build]
 
   --quick       10x smaller data, shorter pgbench runs, 20 latency changes,
-                15-second CPU windows (a smoke test, about 3-4 min)
+                15-second CPU windows (a smoke test, about 5 min)
   --only NAME   run only these scenarios (repeatable or comma-separated):
                   refresh  DIFFERENTIAL vs FULL vs REFRESH MATERIALIZED VIEW
-                           (aggregate, 3-table join, join + aggregate; 0.1 % and 1 %)
+                           (group, join_agg, join3; 1,000 rows, 1 % and 10 % of t)
                   nodata   cost of a refresh with no pending change
                   capture  DML cost with vs without a DIFFERENTIAL stream table
                   scaling  refresh of a fixed change as the source grows
+                  writers  pgbench TPS (4 clients) with vs without 5 scheduled stream tables
                   latency  commit-to-visible time through the scheduler (schedule '1s')
                   idle     CPU of the scheduler with 100 idle stream tables
   --keep        keep the cluster running and its directory (prints how to connect)
@@ -74,29 +77,38 @@ selected() {
 # --- sizes ----------------------------------------------------------------------
 # --quick divides every size by 10 (and shortens the pgbench runs).
 if ((quick)); then
-	n_regions=100 n_customers=10000 n_orders=100000
-	cap_rows=10000 pgbench_secs=3
-	scale_sizes=(10000 100000 1000000) scale_change=100
+	n_zones=50 n_dims=10000 n_t=100000
+	cap_rows=10000 pgbench_secs=3 writers_secs=8
+	scale_sizes=(10000 100000 500000) scale_change=100
 else
-	n_regions=1000 n_customers=100000 n_orders=1000000
-	cap_rows=100000 pgbench_secs=15
-	scale_sizes=(100000 1000000 10000000) scale_change=1000
+	n_zones=50 n_dims=100000 n_t=1000000
+	cap_rows=100000 pgbench_secs=15 writers_secs=30
+	scale_sizes=(100000 1000000 5000000) scale_change=1000
 fi
-pcts=(0.1 1)
+# change sizes of the refresh scenario, % of t (0.1 % of 1M = 1,000 rows;
+# dims changes a twentieth as many rows: 50)
+pcts=(0.1 1 10)
+# writers: pgbench clients; the stream tables the scheduler refreshes
+writers_clients=4
+writers_queries=(group join_agg join3 dim_agg zone_agg)
 nodata_reps=200
 # Scheduler scenarios: changes timed for latency (at each interval), idle
 # stream tables and the length of each CPU window (--quick: fewer changes,
 # shorter windows).
-if ((quick)); then lat_changes=20 idle_secs=15; else lat_changes=200 idle_secs=60; fi
+if ((quick)); then lat_changes=20 idle_secs=15; else lat_changes=100 idle_secs=60; fi
 lat_poll_ms=10 lat_timeout_s=10 idle_n=100
 # latency: the default scheduler interval, and a shorter one for contrast
 lat_intervals=(1000 100)
 # Capture overheads are small against the noise of a shared machine: more
 # alternating runs there (at least 5 of each variant).
 cap_reps=$((reps < 5 ? 5 : reps))
-queries=(agg join join_agg)
-declare -A qlabel=([agg]="GROUP BY aggregate" [join]="3-table join" [join_agg]="join + aggregate")
-scale_queries=(agg join_agg)
+queries=(group join_agg join3)
+declare -A qlabel=([group]="group: GROUP BY grp (10k groups)" [join_agg]="join_agg: t ⋈ dims, GROUP BY cat"
+	[join3]="join3: t ⋈ dims ⋈ zones" [dim_agg]="dim_agg: GROUP BY dim, filtered" [zone_agg]="zone_agg: t ⋈ dims ⋈ zones, GROUP BY zone")
+# targets of issue 12: MV ÷ DIFFERENTIAL at 0.1 % (1,000 rows of 1M), 1 %, 10 %
+declare -A target_01=([group]=25 [join_agg]=50 [join3]=25)
+target_1=3 target_10=1 max_vs_mv=1.2
+scale_queries=(group join_agg)
 
 # human N: 100000 -> 100k, 10000000 -> 10M.
 human() {
@@ -178,15 +190,13 @@ port = $port
 listen_addresses = ''
 unix_socket_directories = '$work'
 shared_preload_libraries = 'pg_trickle'
-pg_trickle.enabled = off            # only the benchmark refreshes
-shared_buffers = 1GB
-work_mem = 64MB
-maintenance_work_mem = 512MB
+pg_trickle.enabled = off            # only the benchmark refreshes (scheduler scenarios turn it on)
+# Planner, executor and memory settings stay at the server's defaults (JIT
+# on, work_mem 4MB, shared_buffers 128MB, autovacuum on, ...): what users
+# get.  Only WAL sizing and durability differ:
 max_wal_size = 8GB
 checkpoint_timeout = 30min
 synchronous_commit = off            # fsync stays on; commits do not wait for the WAL flush
-autovacuum = off                    # the benchmark VACUUMs between rounds instead
-jit = off                           # JIT compile time is large and noisy at these sizes
 lc_messages = 'C'
 timezone = 'UTC'
 log_min_messages = warning
@@ -249,13 +259,13 @@ refresh_stmt() {
 }
 
 declare -A have_diff=()
-# create_set SET QUERY ORDERS: materialized view, FULL stream table, and the
-# DIFFERENTIAL one when the engine accepts it.
+# create_set SET QUERY FACT: materialized view, FULL stream table, and the
+# DIFFERENTIAL one when the engine accepts it; FACT is the fact table.
 create_set() {
-	local set=$1 q=$2 orders=$3
-	sql "SELECT bench.create_mv('$set', '$q', '$orders')"
-	sql "SELECT bench.create_full('$set', '$q', '$orders')"
-	have_diff[$set]=$(sql "SELECT bench.try_create_diff('$set', '$q', '$orders')")
+	local set=$1 q=$2 fact=$3
+	sql "SELECT bench.create_mv('$set', '$q', '$fact')"
+	sql "SELECT bench.create_full('$set', '$q', '$fact')"
+	have_diff[$set]=$(sql "SELECT bench.try_create_diff('$set', '$q', '$fact')")
 	sql "SELECT bench.note('rows/$set', (SELECT count(*) FROM bench.mv_$set)::text)"
 	if [[ ${have_diff[$set]} == t ]]; then
 		note "$set: materialized view, FULL and DIFFERENTIAL stream tables"
@@ -310,30 +320,30 @@ emit_round() {
 # untimed, so that timed differential refreshes run with cached plans (as in
 # the long-lived scheduler).
 emit_warmup() {
-	local f=$1 orders=$2 set any=0
+	local f=$1 fact=$2 set any=0
 	shift 2
 	for set in "$@"; do [[ ${have_diff[$set]:-f} == t ]] && any=1; done
 	((any)) || return 0
-	echo "SELECT bench.apply_changes('$orders', 'orders', 10);" >>"$f"
+	echo "SELECT bench.apply_changes('$fact', 't', 10);" >>"$f"
 	for set in "$@"; do
 		[[ ${have_diff[$set]:-f} == t ]] && refresh_stmt "$set" diff >>"$f"
 	done
 	echo "VACUUM;" >>"$f"
 }
 
-loaded_dims=0 loaded_orders=0
+loaded_dims=0 loaded_t=0
 ensure_dims() {
 	((loaded_dims)) && return 0
-	note "loading regions ($(human $n_regions)) and customers ($(human $n_customers))"
-	run_file load_main "$BENCH/sql/load_main.sql" -v n_regions=$n_regions -v n_customers=$n_customers
+	note "loading zones ($(human $n_zones)) and dims ($(human $n_dims))"
+	run_file load_main "$BENCH/sql/load_main.sql" -v n_zones=$n_zones -v n_dims=$n_dims
 	loaded_dims=1
 }
-ensure_orders() {
+ensure_t() {
 	ensure_dims
-	((loaded_orders)) && return 0
-	note "loading orders ($(human $n_orders))"
-	run_file load_orders "$BENCH/sql/load_orders.sql" -v tbl=bench.orders -v n=$n_orders -v n_customers=$n_customers
-	loaded_orders=1
+	((loaded_t)) && return 0
+	note "loading t ($(human $n_t))"
+	run_file load_t "$BENCH/sql/load_t.sql" -v tbl=bench.t -v n=$n_t
+	loaded_t=1
 }
 
 declare -A elapsed=()
@@ -341,18 +351,29 @@ declare -A elapsed=()
 "${PSQL[@]}" -d postgres -qAt -c "CREATE DATABASE bench" >/dev/null
 run_file functions "$BENCH/sql/functions.sql"
 pg_version=$(sql "SELECT current_setting('server_version')")
+# For the report: every setting that differs from PostgreSQL's built-in
+# default (the configuration file, including what initdb wrote there), and
+# the planner / executor / memory settings that matter most, as they are.
+server_settings=$(sql "SELECT string_agg(format('\`%s = %s\`', name, current_setting(name)), ', ' ORDER BY name)
+                         FROM pg_settings
+                        WHERE source NOT IN ('default', 'override', 'client', 'session')
+                          AND setting IS DISTINCT FROM boot_val")
+default_settings=$(sql "SELECT string_agg(format('%s %s', name, current_setting(name)), ', ' ORDER BY name)
+                          FROM pg_settings
+                         WHERE name IN ('jit', 'work_mem', 'maintenance_work_mem', 'shared_buffers', 'random_page_cost',
+                                        'effective_cache_size', 'autovacuum', 'max_parallel_workers_per_gather', 'fsync')")
 
 # --- 1. refresh: DIFFERENTIAL vs FULL vs REFRESH MATERIALIZED VIEW ---------------------
 scenario_refresh() {
 	section "1. Refresh after a change: DIFFERENTIAL vs FULL vs REFRESH MATERIALIZED VIEW"
-	ensure_orders
+	ensure_t
 	local q f pct
-	for q in "${queries[@]}"; do create_set "$q" "$q" bench.orders; done
+	for q in "${queries[@]}"; do create_set "$q" "$q" bench.t; done
 	probe_diffs "SELECT bench.change_round(0.01)" "${queries[@]}"
 	sql "VACUUM ANALYZE"
 	sql "CHECKPOINT"
 	f=$(script refresh)
-	emit_warmup "$f" bench.orders "${queries[@]}"
+	emit_warmup "$f" bench.t "${queries[@]}"
 	for pct in "${pcts[@]}"; do
 		for ((round = 1; round <= reps; round++)); do
 			echo "SELECT bench.change_round($pct);" >>"$f"
@@ -370,12 +391,12 @@ scenario_refresh() {
 # --- 4. NO_DATA refresh -------------------------------------------------------------------
 scenario_nodata() {
 	section "4. Refresh with no pending change ($nodata_reps repetitions)"
-	ensure_orders
+	ensure_t
 	local f i
 	sql "SELECT pgtrickle.create_stream_table('bench.st_tiny_full',
-	       'SELECT id, name FROM bench.regions WHERE id <= 10', schedule => '1d', refresh_mode => 'FULL')"
-	have_diff[nd]=$(sql "SELECT bench.try_create_diff('nd', 'agg', 'bench.orders')")
-	probe_diffs "SELECT bench.apply_changes('bench.orders', 'orders', 10)" nd
+	       'SELECT id, name FROM bench.zones WHERE id <= 10', schedule => '1d', refresh_mode => 'FULL')"
+	have_diff[nd]=$(sql "SELECT bench.try_create_diff('nd', 'group', 'bench.t')")
+	probe_diffs "SELECT bench.apply_changes('bench.t', 't', 10)" nd
 	sql "VACUUM ANALYZE"
 	f=$(script nodata)
 	for i in 1 2 3; do
@@ -485,35 +506,33 @@ scenario_scaling() {
 	local n q f t0
 	for n in "${scale_sizes[@]}"; do
 		t0=$SECONDS
-		note "loading bench.sc_orders ($(human "$n") rows)"
-		run_file "load_sc_$n" "$BENCH/sql/load_orders.sql" -v tbl=bench.sc_orders -v n="$n" -v n_customers=$n_customers
-		for q in "${scale_queries[@]}"; do create_set "sc_$q" "$q" bench.sc_orders; done
-		probe_diffs "SELECT bench.apply_changes('bench.sc_orders', 'orders', 10)" "${scale_queries[@]/#/sc_}"
+		note "loading bench.sc_t ($(human "$n") rows)"
+		run_file "load_sc_$n" "$BENCH/sql/load_t.sql" -v tbl=bench.sc_t -v n="$n"
+		for q in "${scale_queries[@]}"; do create_set "sc_$q" "$q" bench.sc_t; done
+		probe_diffs "SELECT bench.apply_changes('bench.sc_t', 't', 10)" "${scale_queries[@]/#/sc_}"
 		sql "VACUUM ANALYZE"
 		sql "CHECKPOINT"
 		note "loaded and created in $((SECONDS - t0)) s; measuring"
 		f=$(script "scaling-$n")
-		emit_warmup "$f" bench.sc_orders "${scale_queries[@]/#/sc_}"
+		emit_warmup "$f" bench.sc_t "${scale_queries[@]/#/sc_}"
 		for ((round = 1; round <= reps; round++)); do
-			echo "SELECT bench.apply_changes('bench.sc_orders', 'orders', $scale_change);" >>"$f"
+			echo "SELECT bench.apply_changes('bench.sc_t', 't', $scale_change);" >>"$f"
 			emit_round "$f" "scaling/$n" "${scale_queries[@]/#/sc_}"
 			echo "VACUUM;" >>"$f"
 		done
 		for q in "${scale_queries[@]}"; do echo "SELECT bench.check_set('sc_$q', 'scaling-$n', $reps);" >>"$f"; done
 		timed "scaling-$n" "$f"
 		for q in "${scale_queries[@]}"; do sql "SELECT bench.drop_set('sc_$q')"; done
-		sql "DROP TABLE bench.sc_orders"
+		sql "DROP TABLE bench.sc_t"
 		sql "VACUUM"
 		note "$(human "$n") done in $((SECONDS - t0)) s"
 	done
 }
 
-# --- 5, 6. Scheduler scenarios: latency and idle ---------------------------------------------
-# Only these run with the scheduler refreshing: pg_trickle.enabled = on (and
-# autovacuum on, as in production: the scheduler writes history and catalog
-# rows all the time) through ALTER SYSTEM and a reload, undone afterwards.
-# The other scenarios' stream tables are dropped at their end, so nothing
-# else is due.
+# --- 5, 6, 7. Scheduler scenarios: writers, latency and idle -------------------------------
+# Only these run with the scheduler refreshing: pg_trickle.enabled = on
+# through ALTER SYSTEM and a reload, undone afterwards.  The other
+# scenarios' stream tables are dropped at their end, so nothing else is due.
 sched_loaded=0 sched_pid='' launcher_pid=''
 clk_tck=$(getconf CLK_TCK)
 
@@ -535,7 +554,6 @@ sched_on() {
 		sched_loaded=1
 	fi
 	sql "ALTER SYSTEM SET pg_trickle.enabled = on"
-	sql "ALTER SYSTEM SET autovacuum = on"
 	sql "SELECT pg_reload_conf()" >/dev/null
 	wait_until "SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler' AND datname = 'bench'" 30 \
 		"no pg_trickle scheduler runs in database bench"
@@ -546,8 +564,63 @@ sched_on() {
 }
 sched_off() {
 	sql "ALTER SYSTEM RESET pg_trickle.enabled"
-	sql "ALTER SYSTEM RESET autovacuum"
 	sql "SELECT pg_reload_conf()" >/dev/null
+}
+
+# run_pgbench_writers KEY: one pgbench run of the writers mix on bench.t;
+# its TPS goes to the raw samples under KEY.
+run_pgbench_writers() {
+	local key=$1 tps
+	current_log=$work/logs/${key//\//-}.out
+	"$(pg_bin pgbench)" -n -h "$work" -p "$port" -U postgres -c "$writers_clients" -j 2 -T "$writers_secs" \
+		-f "$BENCH/sql/pgbench_writers.sql" -D rows="$n_t" -D dims="$n_dims" bench >"$current_log" 2>&1 ||
+		die "pgbench failed (writers)"
+	tps=$(awk '/^tps = / { print $3; exit }' "$current_log")
+	[[ -n $tps ]] || die "no tps in pgbench output"
+	printf '%s\t%s\n' "$key" "$tps" >>"$raw"
+	note "$key: $(printf '%.0f' "$tps") TPS"
+}
+
+scenario_writers() {
+	section "7. Writers: pgbench ($writers_clients clients, ${writers_secs} s) with vs without ${#writers_queries[@]} stream tables refreshed by the scheduler every second"
+	ensure_t
+	sched_on
+	local q mark0 mark1 t_end qs
+	sql "CREATE SEQUENCE IF NOT EXISTS bench.t_new_id START $((n_t * 10))"
+	sql "VACUUM ANALYZE bench.t"
+	# without, with, with, without: the order effects cancel, and the stream
+	# tables are created and dropped only once.
+	run_pgbench_writers writers/without
+	sql "VACUUM bench.t"
+	note "creating ${#writers_queries[@]} stream tables with schedule '1s'"
+	for q in "${writers_queries[@]}"; do
+		sql "SELECT bench.note('writers/mode/$q', bench.create_scheduled('w_$q', '$q', '1s'))"
+	done
+	sql "VACUUM ANALYZE"
+	sleep 3
+	mark0=$(sql "SELECT bench.history_mark()")
+	run_pgbench_writers writers/with
+	sql "VACUUM bench.t"
+	run_pgbench_writers writers/with
+	t_end=$(sql "SELECT clock_timestamp()")
+	mark1=$(sql "SELECT bench.history_mark()")
+	qs=$(printf "'st_w_%s'," "${writers_queries[@]}")
+	qs=${qs%,}
+	# the writers have stopped: every stream table catches up, then it must
+	# equal its query
+	wait_until "SELECT bool_and(EXISTS (SELECT FROM pgtrickle.pgt_refresh_history h
+	                   WHERE h.pgt_id = s.pgt_id AND h.status = 'COMPLETED' AND h.data_timestamp > '$t_end'))
+	              FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'bench' AND s.pgt_name IN ($qs)" 300 \
+		"the scheduler did not bring the writers' stream tables up to date"
+	for q in "${writers_queries[@]}"; do
+		sql "SELECT bench.note('check/writers/$q', bench.check_query('st_w_$q', bench.query_text('$q')))"
+	done
+	"${PSQL[@]}" -d bench -qAt -F $'\t' -c "SELECT * FROM bench.sched_summary($mark0, $mark1)" >"$work/writers_history.tsv"
+	for q in "${writers_queries[@]}"; do sql "SELECT pgtrickle.drop_stream_table('bench.st_w_$q')" >/dev/null; done
+	sql "VACUUM bench.t"
+	run_pgbench_writers writers/without
+	sched_off
+	sql "VACUUM"
 }
 
 scenario_latency() {
@@ -703,6 +776,7 @@ fmt_ratio() { if [[ -n $1 ]]; then awk -v r="$1" 'BEGIN { if (r >= 100) printf "
 pcell() { local r; r=$(fmt_ratio "$(pr "$1" "$2")"); echo "${r:-n/a}"; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 # diff_na SET: the text of a cell whose DIFFERENTIAL value is missing.
 diff_na() {
@@ -727,51 +801,61 @@ cell() { if [[ -n $1 ]]; then ms "$1"; else echo "${2:-n/a}"; fi; }
 # pct X: a CPU percentage.
 pct() { if [[ -n $1 ]]; then awk -v x="$1" 'BEGIN { if (x < 10) printf "%.2f", x; else printf "%.1f", x }'; else echo n/a; fi; }
 rcell() { local r; r=$(ratio "$1" "$2"); echo "${r:-n/a}"; }
+tps_cell() { if [[ -n $1 ]]; then printf '%.0f' "$1"; else echo "${2:-n/a}"; fi; }
 
-report=$work/report.md
+report=$work/report.md body=$work/body.md
 targets=()
+# the "never more than 1.2x slower than REFRESH MATERIALIZED VIEW" rule:
+# every refresh cell checked, the violations listed
+rule_cells=0 rule_viol=() rd="" rf=""
+# rule_check VAR WHAT KEY_A KEY_MV: one cell of the rule (paired ratio A ÷
+# MV); sets VAR to the ratio cell, flagged when it breaks the rule.  Not in
+# a subshell: it counts the cells and collects the violations.
+rule_check() {
+	local -n out=$1
+	local r
+	r=$(pr "$3" "$4")
+	if [[ -z $r ]]; then out=n/a; return; fi
+	rule_cells=$((rule_cells + 1))
+	if le "$r" "$max_vs_mv"; then
+		out=$(fmt_ratio "$r")
+	else
+		rule_viol+=("$2 $(fmt_ratio "$r")")
+		out="**$(fmt_ratio "$r")** ⚠"
+	fi
+}
+# target_row TEXT VALUE OP BOUND [NA [SHOWN]]: a row of the Targets table;
+# OP is ge, le or lt; VALUE empty = not measurable (NA says why); SHOWN is
+# the value as displayed (default: VALUE as a ratio).
+target_row() {
+	local status shown=${6:-}
+	if [[ -z $2 ]]; then status="not measurable${5:+: $5}"
+	elif "$3" "$2" "$4"; then status="met"
+	else status="**missed**"; fi
+	[[ -n $shown || -z $2 ]] || shown=$(fmt_ratio "$2")
+	targets+=("| $1 | $shown | $status |")
+}
+# pct_label PCT: "1k rows (0.1 %)".
+pct_label() { echo "$(human "$(awk -v n="$n_t" -v p="$1" 'BEGIN { printf "%d", n * p / 100 }')") rows ($1 %)"; }
 {
-	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-	mem=$(awk '/^MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
-	commit=$(git -C "$PGT_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-	if [[ -n $(git -C "$PGT_ROOT" status --porcelain -- src sql Makefile 2>/dev/null) ]]; then commit="$commit + uncommitted changes"; fi
-	echo "# pg_trickle benchmark results"
-	echo
-	echo "* date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores (${cpu:-unknown CPU}), $mem RAM"
-	if ((do_build)); then
-		echo "* PostgreSQL $pg_version; pg_trickle $commit (built and installed by this run)"
-	else
-		echo "* PostgreSQL $pg_version; pg_trickle as installed (--no-build; library installed $lib_time), checkout $commit"
-	fi
-	echo "* load average (1, 5, 15 min) at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg) — other work on the machine shows up as noise"
-	if ((quick)); then
-		echo "* run: \`bench/run.sh --quick\` — every size 10× smaller than the targets name; indicative only"
-	else
-		echo "* run: \`bench/run.sh\`$( ((${#only[@]})) && echo " --only ${only[*]}")"
-	fi
-	printf '%s %s\n' "* each time is the median of $reps runs (client-side wall time, psql \`\\timing\`), all measured in this run on the same data;" \
-		"each ratio between methods is the median of the per-round ratios (both sides measured back to back in the same round)"
-	echo "* server: shared_buffers 1GB, work_mem 64MB, maintenance_work_mem 512MB, max_wal_size 8GB, checkpoint_timeout 30min, fsync on, synchronous_commit off, autovacuum off (VACUUM between rounds), jit off"
-	if selected latency || selected idle; then
-		echo "* scheduler scenarios (latency, idle): \`pg_trickle.enabled = on\` and \`autovacuum = on\` while they run (ALTER SYSTEM and a reload, reset afterwards); the other scenarios never have the scheduler refresh"
-	fi
-	echo
-
 	if selected refresh; then
 		echo "## 1. Refresh after a change (ms)"
 		echo
-		echo "Sources: orders $(human $n_orders) rows, customers $(human $n_customers), regions $(human $n_regions)." \
-			"Each round changes the given share of the rows of **each** source (½ updates, ¼ inserts, ¼ deletes; at least one row)" \
-			"in one transaction, then refreshes everything once. Outputs: aggregate $(meta rows/agg) rows, join $(meta rows/join) rows, join + aggregate $(meta rows/join_agg) rows."
+		echo "Sources: t $(human $n_t) rows, dims $(human $n_dims), zones $(human $n_zones)." \
+			"Each round changes the given share of t and a twentieth as many rows of dims (½ updates — 30 % of them moving to another group and dims row —, ¼ inserts, ¼ deletes)" \
+			"in one transaction, then refreshes everything once, in a rotating order. Outputs: group $(meta rows/group) rows, join_agg $(meta rows/join_agg) rows, join3 $(meta rows/join3) rows." \
+			"⚠ marks a refresh more than ${max_vs_mv}× slower than \`REFRESH MATERIALIZED VIEW\` of the same query."
 		echo
-		echo "| query | changed | DIFFERENTIAL | FULL | REFRESH MATERIALIZED VIEW | MV ÷ DIFF | FULL ÷ DIFF | FULL ÷ MV |"
+		echo "| query | changed | DIFFERENTIAL | FULL | REFRESH MATERIALIZED VIEW | MV ÷ DIFF | DIFF ÷ MV | FULL ÷ MV |"
 		echo "|---|---|---|---|---|---|---|---|"
 		for pct in "${pcts[@]}"; do
 			for q in "${queries[@]}"; do
 				d=$(med "refresh/$pct/$q/diff") fu=$(med "refresh/$pct/$q/full") mv=$(med "refresh/$pct/$q/mv")
 				na=$(diff_na "$q")
 				k=refresh/$pct/$q
-				echo "| ${qlabel[$q]} | $pct % | $(cell "$d" "$na") | $(cell "$fu") | $(cell "$mv") | $(pcell "$k/mv" "$k/diff") | $(pcell "$k/full" "$k/diff") | $(pcell "$k/full" "$k/mv") |"
+				rule_check rd "$q DIFFERENTIAL @$pct %" "$k/diff" "$k/mv"
+				rule_check rf "$q FULL @$pct %" "$k/full" "$k/mv"
+				echo "| ${qlabel[$q]} | $(pct_label "$pct") | $(cell "$d" "$na") | $(cell "$fu") | $(cell "$mv") | $(pcell "$k/mv" "$k/diff") | $rd | $rf |"
 			done
 		done
 		echo
@@ -796,11 +880,16 @@ targets=()
 		((${#acts[@]})) && echo "* what the timed DIFFERENTIAL refreshes recorded in the refresh history: $(printf '%s; ' "${acts[@]}" | sed 's/; $//')"
 		echo
 		for q in "${queries[@]}"; do
-			r=$(pr "refresh/0.1/$q/mv" "refresh/0.1/$q/diff")
-			if [[ -z $r ]]; then status="not measurable: $(diff_na "$q")"
-			elif ge "$r" 50; then status="met ($(fmt_ratio "$r"))"
-			else status="not met ($(fmt_ratio "$r"))"; fi
-			targets+=("| DIFFERENTIAL ≥ 50× faster than REFRESH MATERIALIZED VIEW at 0.1 %, ${qlabel[$q]} over $(human $n_orders) rows | $status |")
+			target_row "${q}: DIFFERENTIAL ≥ ${target_01[$q]}× faster than REFRESH MATERIALIZED VIEW at $(pct_label 0.1) of $(human $n_t)" \
+				"$(pr "refresh/0.1/$q/mv" "refresh/0.1/$q/diff")" ge "${target_01[$q]}" "$(diff_na "$q")"
+		done
+		for q in "${queries[@]}"; do
+			target_row "${q}: DIFFERENTIAL ≥ ${target_1}× faster than REFRESH MATERIALIZED VIEW at $(pct_label 1)" \
+				"$(pr "refresh/1/$q/mv" "refresh/1/$q/diff")" ge "$target_1" "$(diff_na "$q")"
+		done
+		for q in "${queries[@]}"; do
+			target_row "${q}: DIFFERENTIAL never slower than REFRESH MATERIALIZED VIEW at $(pct_label 10) (MV ÷ DIFF ≥ 1×)" \
+				"$(pr "refresh/10/$q/mv" "refresh/10/$q/diff")" ge "$target_10" "$(diff_na "$q")"
 		done
 	fi
 
@@ -816,54 +905,45 @@ targets=()
 		for op in insert update delete; do
 			a=$(med "capture/$op/without") b=$(med "capture/$op/with")
 			echo "| bulk ${op^^} of $(human $cap_rows) rows (ms) | $(cell "$a") | $(cell "$b" "$na") | $(pcell "capture/$op/with" "capture/$op/without") (with ÷ without) | ≤ 1.5× | $(rcell "$(samples "capture/$op/without" | tail -n 1)" "$(samples "capture/$op/without" | head -n 1)") |"
-			r=$(pr "capture/$op/with" "capture/$op/without")
-			if [[ -z $r ]]; then status="not measurable: $na"
-			elif le "$r" 1.5; then status="met ($(fmt_ratio "$r"))"
-			else status="not met ($(fmt_ratio "$r"))"; fi
-			targets+=("| capture overhead of a bulk ${op^^} of $(human $cap_rows) rows ≤ 1.5× | $status |")
+			target_row "capture: bulk ${op^^} of $(human $cap_rows) rows with ÷ without a DIFFERENTIAL stream table ≤ 1.5×" \
+				"$(pr "capture/$op/with" "capture/$op/without")" le 1.5 "$na"
 		done
 		a=$(med capture/pgbench/without) b=$(med capture/pgbench/with)
-		tps() { [[ -n $1 ]] && printf '%.0f' "$1" || echo "${2:-n/a}"; }
-		echo "| single-row UPDATE by key, \`pgbench -c 1 -T $pgbench_secs\` (TPS) | $(tps "$a") | $(tps "$b" "$na") | $(pcell capture/pgbench/without capture/pgbench/with) (without ÷ with) | ≤ 1.3× | $(rcell "$(samples capture/pgbench/without | tail -n 1)" "$(samples capture/pgbench/without | head -n 1)") |"
-		r=$(pr capture/pgbench/without capture/pgbench/with)
-		if [[ -z $r ]]; then status="not measurable: $na"
-		elif le "$r" 1.3; then status="met ($(fmt_ratio "$r"))"
-		else status="not met ($(fmt_ratio "$r"))"; fi
-		targets+=("| capture overhead of single-row UPDATEs (pgbench TPS) ≤ 1.3× | $status |")
+		echo "| single-row UPDATE by key, \`pgbench -c 1 -T $pgbench_secs\` (TPS) | $(tps_cell "$a") | $(tps_cell "$b" "$na") | $(pcell capture/pgbench/without capture/pgbench/with) (without ÷ with) | ≤ 1.2× | $(rcell "$(samples capture/pgbench/without | tail -n 1)" "$(samples capture/pgbench/without | head -n 1)") |"
+		target_row "capture: single-row UPDATEs, pgbench TPS without ÷ with ≤ 1.2×" \
+			"$(pr capture/pgbench/without capture/pgbench/with)" le 1.2 "$na"
 		echo
 	fi
 
 	if selected scaling; then
 		echo "## 3. Scaling: refresh of a change of $(human $scale_change) rows as the source grows (ms)"
 		echo
-		echo "bench.sc_orders of each size (loaded with INSERT ... SELECT generate_series, logged, indexes built after loading, VACUUM ANALYZE)," \
-			"joined with customers ($(human $n_customers)) and regions ($(human $n_regions)) for join + aggregate." \
-			"Each round changes $(human $scale_change) rows of sc_orders (½ updates, ¼ inserts, ¼ deletes)."
+		echo "bench.sc_t (as t) of each size (loaded with INSERT ... SELECT generate_series, logged, indexes built after loading, VACUUM ANALYZE)," \
+			"joined with dims ($(human $n_dims)) for join_agg." \
+			"Each round changes $(human $scale_change) rows of sc_t (½ updates, 30 % of them moving, ¼ inserts, ¼ deletes). ⚠ marks a refresh more than ${max_vs_mv}× slower than \`REFRESH MATERIALIZED VIEW\`."
 		echo
 		hdr="| source rows |" sep="|---|"
 		for q in "${scale_queries[@]}"; do
-			hdr+=" ${qlabel[$q]}: DIFFERENTIAL | FULL | REFRESH MV |"
-			sep+="---|---|---|"
+			hdr+=" $q: DIFFERENTIAL | FULL | REFRESH MV | DIFF ÷ MV | FULL ÷ MV |"
+			sep+="---|---|---|---|---|"
 		done
 		echo "$hdr"
 		echo "$sep"
 		for n in "${scale_sizes[@]}"; do
 			line="| $(human "$n") |"
 			for q in "${scale_queries[@]}"; do
-				line+=" $(cell "$(med "scaling/$n/$q/diff")" "$(diff_na "sc_$q")") | $(cell "$(med "scaling/$n/$q/full")") | $(cell "$(med "scaling/$n/$q/mv")") |"
+				rule_check rd "scaling $q DIFFERENTIAL @$(human "$n")" "scaling/$n/$q/diff" "scaling/$n/$q/mv"
+				rule_check rf "scaling $q FULL @$(human "$n")" "scaling/$n/$q/full" "scaling/$n/$q/mv"
+				line+=" $(cell "$(med "scaling/$n/$q/diff")" "$(diff_na "sc_$q")") | $(cell "$(med "scaling/$n/$q/full")") | $(cell "$(med "scaling/$n/$q/mv")") | $rd | $rf |"
 			done
 			echo "$line"
 		done
 		first=${scale_sizes[0]} last=${scale_sizes[-1]}
 		line="| growth $(human "$first") → $(human "$last") |"
 		for q in "${scale_queries[@]}"; do
-			line+=" $(rcell "$(med "scaling/$last/$q/diff")" "$(med "scaling/$first/$q/diff")") | $(rcell "$(med "scaling/$last/$q/full")" "$(med "scaling/$first/$q/full")") | $(rcell "$(med "scaling/$last/$q/mv")" "$(med "scaling/$first/$q/mv")") |"
-			a=$(med "scaling/$first/$q/diff") b=$(med "scaling/$last/$q/diff")
-			r=$(ratio_value "$b" "$a")
-			if [[ -z $r ]]; then status="not measurable: $(diff_na "sc_$q")"
-			elif ! ge "$r" 2; then status="met ($(ratio "$b" "$a"))"
-			else status="not met ($(ratio "$b" "$a"))"; fi
-			targets+=("| DIFFERENTIAL refresh of $(human $scale_change) changed rows grows < 2× from $(human "$first") to $(human "$last") source rows, ${qlabel[$q]} | $status |")
+			line+=" $(rcell "$(med "scaling/$last/$q/diff")" "$(med "scaling/$first/$q/diff")") | $(rcell "$(med "scaling/$last/$q/full")" "$(med "scaling/$first/$q/full")") | $(rcell "$(med "scaling/$last/$q/mv")" "$(med "scaling/$first/$q/mv")") | | |"
+			target_row "scaling $q: DIFFERENTIAL refresh of $(human $scale_change) changed rows grows < 1.3× from $(human "$first") to $(human "$last") source rows" \
+				"$(ratio_value "$(med "scaling/$last/$q/diff")" "$(med "scaling/$first/$q/diff")")" lt 1.3 "$(diff_na "sc_$q")"
 		done
 		echo "$line"
 		echo
@@ -897,20 +977,17 @@ targets=()
 		echo "|---|---|---|---|---|---|"
 		d=$(med nodata/diff)
 		if [[ -n $d ]]; then
-			echo "| DIFFERENTIAL, aggregate over orders ($(human $n_orders) rows), nothing pending: client-side | $(ms "$d") | $(ms "$(p90 nodata/diff)") | $(nsamples nodata/diff) | $(pcell nodata/diff nodata/select1) | $(meta nodata/actions) |"
+			echo "| DIFFERENTIAL, group over t ($(human $n_t) rows), nothing pending: client-side | $(ms "$d") | $(ms "$(p90 nodata/diff)") | $(nsamples nodata/diff) | $(pcell nodata/diff nodata/select1) | $(meta nodata/actions) |"
 			echo "| the same refreshes inside the server (history \`end_time - start_time\`: after lock and snapshot, before the history write and commit) | $(ms "$(med nodata/diff_server)") | $(ms "$(p90 nodata/diff_server)") | $(nsamples nodata/diff_server) | | |"
 		else
-			echo "| DIFFERENTIAL, aggregate over orders ($(human $n_orders) rows), nothing pending | $(diff_na nd) | | | | |"
+			echo "| DIFFERENTIAL, group over t ($(human $n_t) rows), nothing pending | $(diff_na nd) | | | | |"
 		fi
 		echo "| FULL, 10-row stream table (reference: fixed cost of a refresh call) | $(ms "$(med nodata/tiny_full)") | $(ms "$(p90 nodata/tiny_full)") | $(nsamples nodata/tiny_full) | $(pcell nodata/tiny_full nodata/select1) | FULL |"
 		echo "| \`SELECT 1\` (reference: round trip and commit of any statement) | $(ms "$(med nodata/select1)") | $(ms "$(p90 nodata/select1)") | $(nsamples nodata/select1) | 1× | |"
 		echo
-		if [[ -n $d ]]; then
-			status=$(le "$d" 1 && echo met || echo "not met")
-			targets+=("| NO_DATA refresh < 1 ms: \`refresh_stream_table\` with nothing pending, client-side median | $status ($(ms "$d") ms; \`SELECT 1\` $(ms "$(med nodata/select1)") ms, inside the server $(ms "$(med nodata/diff_server)") ms) |")
-		else
-			targets+=("| NO_DATA refresh < 1 ms | not measurable: $(diff_na nd) |")
-		fi
+		d=$(med nodata/diff_server)
+		target_row "nodata: NO_DATA refresh ≤ 0.3 ms of server time (history end_time - start_time, median)" \
+			"$d" le 0.3 "$(diff_na nd)" "${d:+$(ms "$d") ms (client-side $(ms "$(med nodata/diff)") ms, \`SELECT 1\` $(ms "$(med nodata/select1)") ms)}"
 	fi
 
 	if selected latency; then
@@ -971,33 +1048,94 @@ targets=()
 			echo "| $label | $(pct "$(med "$k/scheduler")") | $(pct "$(med "$k/launcher")") | $(pct "$(med "$k/server")") | ${n:-n/a} ($(meta "$k/actions")) | ${dur:-} | ${per:-} | $(meta "$k/load") |"
 		done
 		echo
-		for v in 1m 1s; do
-			a=$(med "idle/$v/server")
-			[[ -n $a ]] || continue
-			status=$(le "$a" 2 && echo met || echo "not met")
-			what="the default schedule '1m'"
-			[[ $v == 1s ]] && what="schedule '1s' (each due every second; nothing to refresh)"
-			targets+=("| $idle_n idle stream tables cost < 2 % of one core (whole server), $what | $status ($(pct "$a") %; scheduler alone $(pct "$(med "idle/$v/scheduler")") %; no stream table: $(pct "$base") %) |")
-		done
-		m=$(med idle/1s/refresh_med)
-		if [[ -n $m ]]; then
-			status=$(le "$m" 1 && echo met || echo "not met")
-			targets+=("| NO_DATA refresh < 1 ms: scheduled refreshes of the idle stream tables, history median (announcement → end) | $status ($(ms "$m") ms, p90 $(ms "$(med idle/1s/refresh_p90)") ms) |")
-		fi
+		a=$(med idle/1s/server)
+		target_row "idle: $idle_n idle stream tables at schedule '1s' under 2 % of one core (whole server)" \
+			"$a" lt 2 "" "${a:+$(pct "$a") % (scheduler alone $(pct "$(med idle/1s/scheduler)") %; at '1m' $(pct "$(med idle/1m/server)") %; no stream table $(pct "$base") %)}"
 	fi
 
-	echo "## Targets"
-	echo
-	echo "| target | this run |"
-	echo "|---|---|"
-	((${#targets[@]})) && printf '%s\n' "${targets[@]}"
-	echo
+	if selected writers; then
+		echo "## 7. Writers: pgbench TPS with vs without stream tables refreshed by the scheduler"
+		echo
+		echo "\`pgbench -n -c $writers_clients -j 2 -T $writers_secs\` with \`sql/pgbench_writers.sql\` on t ($(human $n_t) rows): one single-row write per transaction," \
+			"60 % updates (30 % of them moving the row to another group and dims row), 20 % inserts, 20 % deletes." \
+			"\"with\": ${#writers_queries[@]} stream tables over t and dims ($(printf '%s, ' "${writers_queries[@]}" | sed 's/, $//')) with schedule \`'1s'\`, refreshed by the scheduler (\`pg_trickle.enabled = on\`); \"without\": none." \
+			"Runs in the order without, with, with, without (the scheduler is on in all four)."
+		echo
+		echo "| | TPS (median of 2 runs) | runs |"
+		echo "|---|---|---|"
+		echo "| without stream tables | $(tps_cell "$(med writers/without)") | $(samples writers/without | xargs -r printf '%.0f ') |"
+		echo "| with ${#writers_queries[@]} stream tables, schedule '1s' | $(tps_cell "$(med writers/with)") | $(samples writers/with | xargs -r printf '%.0f ') |"
+		echo
+		echo "The scheduler's refreshes during the two \"with\" runs (refresh history, \`initiated_by = 'SCHEDULER'\`; numbers in the reasons replaced by N):"
+		echo
+		echo "| stream table | mode requested | refreshes | actions (reason) | duration median / p90 / max (ms) | equal to its query afterwards |"
+		echo "|---|---|---|---|---|---|"
+		if [[ -f $work/writers_history.tsv ]]; then
+			for q in "${writers_queries[@]}"; do
+				IFS=$'\t' read -r _ n acts m9 p9 mx < <(awk -F'\t' -v k="st_w_$q" '$1 == k' "$work/writers_history.tsv") || true
+				echo "| $q | $(meta "writers/mode/$q") | ${n:-0} | ${acts:-none} | ${m9:-} / ${p9:-} / ${mx:-} | $(meta "check/writers/$q") |"
+				n='' acts='' m9='' p9='' mx=''
+			done
+		fi
+		echo
+		w=$(ratio_value "$(med writers/with)" "$(med writers/without)")
+		target_row "writers: TPS with ${#writers_queries[@]} stream tables refreshed every second ≥ 80 % of TPS without" \
+			"$w" ge 0.8 "" "${w:+$(awk -v r="$w" 'BEGIN { printf "%.0f %%", r * 100 }')}"
+		checks=()
+		for q in "${writers_queries[@]}"; do checks+=("$q: $(meta "check/writers/$q")"); done
+		echo "* stream tables equal to their query after the writers stopped and the scheduler caught up: $(check_summary "${checks[@]}")"
+		echo
+	fi
+
 	total=$((SECONDS - t_start))
 	line="Run time: $((total / 60)) min $((total % 60)) s in total (build and load included)"
 	for s in "${ALL_SCENARIOS[@]}"; do
 		[[ -n ${elapsed[$s]:-} ]] && line+="; $s $((elapsed[$s] / 60)) min $((elapsed[$s] % 60)) s"
 	done
 	echo "$line."
+} >"$body"
+
+if selected refresh || selected scaling; then
+	if ((${#rule_viol[@]})); then
+		targets+=("| every refresh ≤ ${max_vs_mv}× the time of REFRESH MATERIALIZED VIEW of the same query ($rule_cells cells) | ${#rule_viol[@]} violations: $(printf '%s; ' "${rule_viol[@]}" | sed 's/; $//') | **missed** |")
+	else
+		targets+=("| every refresh ≤ ${max_vs_mv}× the time of REFRESH MATERIALIZED VIEW of the same query ($rule_cells cells) | no violation | $( ((rule_cells)) && echo met || echo "not measurable") |")
+	fi
+fi
+
+{
+	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	mem=$(awk '/^MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
+	commit=$(git -C "$PGT_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	branch=$(git -C "$PGT_ROOT" rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+	if [[ -n $(git -C "$PGT_ROOT" status --porcelain -- src sql Makefile 2>/dev/null) ]]; then commit="$commit + uncommitted changes"; fi
+	echo "# pg_trickle benchmark results"
+	echo
+	echo "* date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores (${cpu:-unknown CPU}), $mem RAM"
+	if ((do_build)); then
+		echo "* PostgreSQL $pg_version ($PG_CONFIG); pg_trickle $commit on branch $branch (built and installed by this run)"
+	else
+		echo "* PostgreSQL $pg_version ($PG_CONFIG); pg_trickle as installed (--no-build; library installed $lib_time), checkout $commit on branch $branch"
+	fi
+	echo "* load average (1, 5, 15 min) at start: $load_start; at end: $(cut -d' ' -f1-3 /proc/loadavg) — other work on the machine shows up as noise"
+	if ((quick)); then
+		echo "* run: \`bench/run.sh --quick$( ((${#only[@]})) && echo " --only ${only[*]}")$( ((reps != 3)) && echo " --reps $reps")\` — every size 10× smaller than the targets name; indicative only"
+	else
+		echo "* run: \`bench/run.sh$( ((${#only[@]})) && echo " --only ${only[*]}")$( ((reps != 3)) && echo " --reps $reps")\`"
+	fi
+	printf '%s %s\n' "* each time is the median of $reps runs (client-side wall time, psql \`\\timing\`), all measured in this run on the same data;" \
+		"each ratio between methods is the median of the per-round ratios (both sides measured back to back in the same round)"
+	echo "* server settings that differ from PostgreSQL's defaults (pg_settings, setting ≠ boot value, at the start): $server_settings"
+	echo "* everything else at the defaults, in particular: $default_settings"
+	echo "* only the scheduler scenarios (writers, latency, idle) run with \`pg_trickle.enabled = on\` (ALTER SYSTEM and a reload, reset afterwards); the others never have the scheduler refresh. An explicit \`VACUUM\` (untimed) runs between rounds; autovacuum stays on"
+	echo
+	echo "## Targets"
+	echo
+	echo "| target | measured | result |"
+	echo "|---|---|---|"
+	((${#targets[@]})) && printf '%s\n' "${targets[@]}"
+	echo
+	cat "$body"
 } >"$report"
 
 mkdir -p "$BENCH/results"

@@ -1,30 +1,27 @@
--- Sources of the refresh targets (and of the scaling join): regions,
--- customers, orders.  psql variables: n_regions, n_customers, n_orders.
--- Ordinary (logged) tables; keys and indexes are built after loading.
+-- The dimension sources of the refresh targets (and of the scaling join):
+-- zones and dims.  psql variables: n_zones, n_dims.  Ordinary (logged)
+-- tables; keys and indexes are built after loading.
 \set ON_ERROR_STOP 1
 SELECT setseed(0.42);
 
-CREATE TABLE bench.regions (
+CREATE TABLE bench.zones (
     id   int  NOT NULL,
+    name text NOT NULL
+);
+INSERT INTO bench.zones SELECT g, 'zone ' || g FROM generate_series(1, :n_zones) g;
+
+CREATE TABLE bench.dims (
+    id   int  NOT NULL,
+    cat  int  NOT NULL,
     name text NOT NULL,
     zone int  NOT NULL
 );
-INSERT INTO bench.regions
-SELECT g, 'region ' || g, g % 10 FROM generate_series(1, :n_regions) g;
+INSERT INTO bench.dims
+SELECT g, g % 20, 'dim ' || g, 1 + floor(random() * :n_zones)::int
+  FROM generate_series(1, :n_dims) g;
 
-CREATE TABLE bench.customers (
-    id        int  NOT NULL,
-    region_id int  NOT NULL,
-    name      text NOT NULL,
-    segment   int  NOT NULL
-);
-INSERT INTO bench.customers
-SELECT g, 1 + floor(random() * :n_regions)::int, 'customer ' || g, g % 5
-  FROM generate_series(1, :n_customers) g;
+INSERT INTO bench.sizes VALUES ('zones', :n_zones), ('dims', :n_dims);
 
-INSERT INTO bench.sizes VALUES ('regions', :n_regions), ('customers', :n_customers);
-
-ALTER TABLE bench.regions ADD PRIMARY KEY (id);
-ALTER TABLE bench.customers ADD PRIMARY KEY (id);
-CREATE INDEX ON bench.customers (region_id);
-VACUUM ANALYZE bench.regions, bench.customers;
+ALTER TABLE bench.zones ADD PRIMARY KEY (id);
+ALTER TABLE bench.dims ADD PRIMARY KEY (id);
+VACUUM ANALYZE bench.zones, bench.dims;

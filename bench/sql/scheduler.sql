@@ -108,9 +108,7 @@ RETURNS SETOF float8 LANGUAGE sql STABLE AS $$
        AND h.initiated_by = 'SCHEDULER' AND h.status = 'COMPLETED' AND h.refresh_id > p_after
 $$;
 
--- The last refresh history row so far (a mark for the two above).
-CREATE FUNCTION bench.history_mark() RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT coalesce(max(refresh_id), 0) FROM pgtrickle.pgt_refresh_history $$;
+-- bench.history_mark() (functions.sql) gives the marks for the two above.
 
 -- --- idle: many stream tables whose sources do not change -----------------------
 CREATE TABLE bench.idle_src (id int PRIMARY KEY, grp int NOT NULL, v int NOT NULL);
