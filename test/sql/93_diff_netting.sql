@@ -69,4 +69,4 @@ SELECT k, lo, hi, n FROM n_minmax ORDER BY k NULLS FIRST;
 -- the change set is only served to the refresh that read it
 SELECT pgt_test.err($$SELECT * FROM pgtrickle._changes(1, 'n_mm'::regclass) AS c(x int, __pgt_m bigint)$$);
 
-SELECT * FROM pgt_test.check_all();
+SELECT * FROM pgt_test.check_all() WHERE stream_table LIKE 'n\_%';
