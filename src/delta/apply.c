@@ -323,6 +323,63 @@ type_sql(Oid type, int32 typmod)
 	return format_type_with_typemod(type, typmod);
 }
 
+/* Whether some groups must be recomputed rather than merged. */
+static bool
+needs_recompute(const DeltaShape *shape)
+{
+	return shape->has_minmax || shape->has_having;
+}
+
+/*
+ * The data-modifying CTEs that bring the storage rows of the groups in n
+ * (named like the storage columns, with __pgt_ctid of the stored row or
+ * NULL, and __pgt_rc: left to the recomputation) to their new state.
+ */
+static char *
+write_sql(const StreamTable *st, const DeltaShape *shape)
+{
+	char	   *table = CatalogRelationName(st->relid);
+	char	   *keep;
+	StringInfoData set;
+	ListCell   *lc;
+	int			vi = 0;
+
+	/* a HAVING that is NULL drops the group, as in the query */
+	keep = psprintf("(%s) AND coalesce(%s, false)", shape->scalar ? "true" : "n.__pgt_count > 0",
+					having_over_state(shape, st->relid));
+
+	/* UPDATE sets the visible columns and the state, not the key */
+	initStringInfo(&set);
+	foreach(lc, shape->query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk)
+			continue;
+		appendStringInfo(&set, "%s%s = %s", vi++ ? ", " : "", quote_identifier(tle->resname),
+						 finalize_sql(shape, st->relid, (Node *) tle->expr));
+	}
+	foreach(lc, shape->hidden)
+	{
+		DeltaColumn *col = lfirst(lc);
+
+		if (strcmp(col->name, "__pgt_row_id") == 0 ||
+			strncmp(col->name, "__pgt_key", 9) == 0)
+			continue;
+		appendStringInfo(&set, ", %s = n.%s", col->name, col->name);
+	}
+
+	return psprintf(" del AS (DELETE FROM %s t USING n WHERE t.ctid = n.__pgt_ctid AND NOT (%s) RETURNING 1),"
+					" upd AS (UPDATE %s t SET %s FROM n WHERE t.ctid = n.__pgt_ctid AND %s RETURNING 1),"
+					" ins AS (INSERT INTO %s (%s, %s) SELECT %s, %s FROM n"
+					"          WHERE n.__pgt_ctid IS NULL AND %s RETURNING 1)",
+					table, keep,
+					table, set.data, keep,
+					table, list_join(shape->visible, "", ", "), hidden_names(shape, "", ", "),
+					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "),
+					keep);
+}
+
 static char *
 agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 {
@@ -333,15 +390,9 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 	StringInfoData rc;			/* recompute condition */
 	StringInfoData n;			/* new state */
 	StringInfoData keymatch;	/* storage row = group */
-	StringInfoData rkeys;		/* key columns of a group to recompute */
-	StringInfoData ikeys;		/* the same in the input */
-	StringInfoData notnull;		/* no key column is NULL */
-	StringInfoData rmatch;		/* recomputed row = group */
-	StringInfoData bmatch;		/* input row = group, NULLs equal */
 	StringInfoData rkcols;		/* rk's columns */
-	char	   *recompute;
-	StringInfoData set;
-	char	   *keep;
+	StringInfoData rkout;		/* the keys to recompute, as output */
+	StringInfoData rkagg;		/* ... aggregated */
 	ListCell   *lc;
 	int			i;
 
@@ -350,13 +401,9 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 	initStringInfo(&rc);
 	initStringInfo(&n);
 	initStringInfo(&keymatch);
-	initStringInfo(&rkeys);
-	initStringInfo(&ikeys);
-	initStringInfo(&notnull);
-	initStringInfo(&rmatch);
-	initStringInfo(&bmatch);
 	initStringInfo(&rkcols);
-	initStringInfo(&set);
+	initStringInfo(&rkout);
+	initStringInfo(&rkagg);
 
 	i = 0;
 	foreach(lc, shape->key_columns)
@@ -366,18 +413,12 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 		i++;
 		appendStringInfo(&g, "d.__pgt_k%d AS %s, ", i, col);
 		appendStringInfo(&keymatch, " AND s.%s IS NOT DISTINCT FROM g.%s", col, col);
-		appendStringInfo(&rkeys, "%srk.%s", i > 1 ? ", " : "", col);
-		appendStringInfo(&ikeys, "%si.__pgt_k%d", i > 1 ? ", " : "", i);
-		appendStringInfo(&notnull, " AND rk.%s IS NOT NULL", col);
-		appendStringInfo(&rmatch, " AND r.%s IS NOT DISTINCT FROM m.%s", col, col);
-		appendStringInfo(&bmatch, " AND rk.%s IS NOT DISTINCT FROM i.__pgt_k%d", col, i);
 		appendStringInfo(&rkcols, ", m.%s", col);
 		appendStringInfo(&n, "m.%s, ", col);
 	}
 	appendStringInfoString(&g, "pg_catalog.sum(d.__pgt_m) AS __pgt_dcount");
 	appendStringInfo(&n, "%s AS __pgt_row_id,"
-					 " (CASE WHEN m.__pgt_rc THEN coalesce(r.__pgt_count, 0)"
-					 "  ELSE coalesce(m.__pgt_ocount, 0) + coalesce(m.__pgt_dcount, 0) END)::pg_catalog.int8"
+					 " (coalesce(m.__pgt_ocount, 0) + coalesce(m.__pgt_dcount, 0))::pg_catalog.int8"
 					 " AS __pgt_count",
 					 row_id_of(shape, "m"));
 	appendStringInfoString(&rc, shape->has_having ? "true" : "false");
@@ -400,9 +441,8 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 			case AGG_COUNT:
 				appendStringInfo(&g, ", pg_catalog.sum(d.__pgt_m) FILTER (WHERE %s%s) AS __pgt_d%d",
 								 f, agg->kind == AGG_COUNT ? psprintf(" AND %s IS NOT NULL", a) : "", i);
-				appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN coalesce(r.__pgt_agg%d, 0)"
-								 " ELSE coalesce(m.__pgt_o%d, 0) + coalesce(m.__pgt_d%d, 0) END)::%s AS __pgt_agg%d",
-								 i, i, i, res, i);
+				appendStringInfo(&n, ", (coalesce(m.__pgt_o%d, 0) + coalesce(m.__pgt_d%d, 0))::%s AS __pgt_agg%d",
+								 i, i, res, i);
 				break;
 			case AGG_SUM:
 			case AGG_AVG:
@@ -412,16 +452,14 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 								 f, a, i);
 				appendStringInfo(&m, ", s.__pgt_agg%d_n AS __pgt_o%d_n", i, i);
 				newn = psprintf("(coalesce(m.__pgt_o%d_n, 0) + coalesce(m.__pgt_d%d_n, 0))", i, i);
-				appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN coalesce(r.__pgt_agg%d_n, 0)"
-								 " ELSE %s END)::pg_catalog.int8 AS __pgt_agg%d_n", i, newn, i);
+				appendStringInfo(&n, ", %s::pg_catalog.int8 AS __pgt_agg%d_n", newn, i);
 				if (agg->kind == AGG_SUM)
 				{
 					appendStringInfo(&g, ", pg_catalog.sum(%s::%s * d.__pgt_m) FILTER (WHERE %s AND %s IS NOT NULL) AS __pgt_d%d",
 									 a, res, f, a, i);
-					appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN r.__pgt_agg%d"
-									 " WHEN %s = 0 THEN NULL"
+					appendStringInfo(&n, ", (CASE WHEN %s = 0 THEN NULL"
 									 " ELSE coalesce(m.__pgt_o%d, 0) + coalesce(m.__pgt_d%d, 0) END)::%s AS __pgt_agg%d",
-									 i, newn, i, i, res, i);
+									 newn, i, i, res, i);
 				}
 				else if (agg->kind == AGG_AVG)
 				{
@@ -430,11 +468,9 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 					appendStringInfo(&g, ", pg_catalog.sum(%s::pg_catalog.numeric * d.__pgt_m) FILTER (WHERE %s AND %s IS NOT NULL) AS __pgt_d%d_s",
 									 a, f, a, i);
 					appendStringInfo(&m, ", s.__pgt_agg%d_s AS __pgt_o%d_s", i, i);
-					appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN r.__pgt_agg%d_s ELSE %s END)::pg_catalog.numeric AS __pgt_agg%d_s",
-									 i, news, i);
-					appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN r.__pgt_agg%d"
-									 " WHEN %s = 0 THEN NULL ELSE %s / %s END)::%s AS __pgt_agg%d",
-									 i, newn, news, newn, res, i);
+					appendStringInfo(&n, ", %s::pg_catalog.numeric AS __pgt_agg%d_s", news, i);
+					appendStringInfo(&n, ", (CASE WHEN %s = 0 THEN NULL ELSE %s / %s END)::%s AS __pgt_agg%d",
+									 newn, news, newn, res, i);
 				}
 				else
 				{
@@ -453,68 +489,32 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 					 */
 					appendStringInfo(&rc, " OR (g.__pgt_d%d_del IS NOT NULL AND (s.__pgt_agg%d IS NULL OR g.__pgt_d%d_del %s s.__pgt_agg%d))",
 									 i, i, i, cmp, i);
-					appendStringInfo(&n, ", (CASE WHEN m.__pgt_rc THEN r.__pgt_agg%d"
-									 " WHEN %s = 0 THEN NULL ELSE %s(m.__pgt_o%d, m.__pgt_d%d_ins) END)::%s AS __pgt_agg%d",
-									 i, newn, pick, i, i, res, i);
+					appendStringInfo(&n, ", (CASE WHEN %s = 0 THEN NULL ELSE %s(m.__pgt_o%d, m.__pgt_d%d_ins) END)::%s AS __pgt_agg%d",
+									 newn, pick, i, i, res, i);
 				}
 				break;
 		}
 	}
-	appendStringInfoString(&n, ", m.__pgt_ctid");
+	appendStringInfoString(&n, ", m.__pgt_ctid, m.__pgt_rc");
 
-	keep = psprintf("(%s) AND coalesce(%s, false)", shape->scalar ? "true" : "n.__pgt_count > 0",
-					having_over_state(shape, st->relid));
-
-	/* UPDATE sets the visible columns and the state, not the key */
+	/* groups to recompute: their keys (or, without GROUP BY, whether) */
+	if (needs_recompute(shape))
 	{
-		int			vi = 0;
+		int			k = 0;
 
-		foreach(lc, shape->query->targetList)
+		appendStringInfoString(&rkout, shape->scalar ? ", x.__pgt_rc" : "");
+		foreach(lc, shape->key_columns)
+			appendStringInfo(&rkout, ", x.__pgt_r%d", ++k);
+		k = 0;
+		foreach(lc, shape->key_columns)
 		{
-			TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-			if (tle->resjunk)
-				continue;
-			appendStringInfo(&set, "%s%s = %s", vi++ ? ", " : "", quote_identifier(tle->resname),
-							 finalize_sql(shape, st->relid, (Node *) tle->expr));
+			k++;
+			appendStringInfo(&rkagg, "%spg_catalog.array_agg(rk.%s) AS __pgt_r%d",
+							 k > 1 ? ", " : "", quote_identifier(lfirst(lc)), k);
 		}
-		foreach(lc, shape->hidden)
-		{
-			DeltaColumn *col = lfirst(lc);
-
-			if (strcmp(col->name, "__pgt_row_id") == 0 ||
-				strncmp(col->name, "__pgt_key", 9) == 0)
-				continue;
-			appendStringInfo(&set, ", %s = n.%s", col->name, col->name);
-		}
+		if (shape->scalar)
+			appendStringInfoString(&rkagg, "pg_catalog.bool_or(true) AS __pgt_rc");
 	}
-
-	/*
-	 * Groups whose state cannot be merged (rk) are recomputed from the
-	 * sources in one statement: a semi-join on the group key with plain
-	 * equality, which an index on the key serves, for the groups without a
-	 * NULL key; the few with one (IS NOT DISTINCT FROM serves no index) in a
-	 * second branch that does not run unless there are such groups.
-	 */
-	if (shape->scalar)
-		recompute = psprintf("SELECT %s FROM (%s) i"
-							 " WHERE (SELECT pg_catalog.bool_or(true) FROM rk)",
-							 state_select(shape), pg_get_querydef(input, false));
-	else
-		recompute = psprintf("SELECT %s FROM (%s) i"
-							 " WHERE (%s) IN (SELECT %s FROM rk WHERE true%s)"
-							 " GROUP BY %s"
-							 " UNION ALL "
-							 "SELECT %s FROM (%s) i"
-							 " WHERE (SELECT pg_catalog.bool_or(NOT (true%s)) FROM rk)"
-							 "   AND EXISTS (SELECT 1 FROM rk WHERE NOT (true%s)%s)"
-							 " GROUP BY %s",
-							 state_select(shape), pg_get_querydef(input, false),
-							 ikeys.data, rkeys.data, notnull.data,
-							 group_by_keys(shape, "i."),
-							 state_select(shape), pg_get_querydef(input, false),
-							 notnull.data, notnull.data, bmatch.data,
-							 group_by_keys(shape, "i."));
 
 	return psprintf("WITH d AS (%s),"
 					" g AS (SELECT %s FROM d%s%s),"
@@ -524,27 +524,149 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 					"         FROM g LEFT JOIN LATERAL (SELECT s.*, s.ctid AS __pgt_ctid FROM %s s"
 					"                                    WHERE %s%s LIMIT 1) s ON true),"
 					" rk AS (SELECT m.__pgt_rc%s FROM m WHERE m.__pgt_rc),"
-					" r AS (%s),"
-					" n AS (SELECT %s FROM m LEFT JOIN r ON m.__pgt_rc%s),"
-					" del AS (DELETE FROM %s t USING n WHERE t.ctid = n.__pgt_ctid AND NOT (%s) RETURNING 1),"
-					" upd AS (UPDATE %s t SET %s FROM n WHERE t.ctid = n.__pgt_ctid AND %s RETURNING 1),"
-					" ins AS (INSERT INTO %s (%s, %s) SELECT %s, %s FROM n"
-					"          WHERE n.__pgt_ctid IS NULL AND %s RETURNING 1)"
+					" n AS (SELECT %s FROM m WHERE NOT m.__pgt_rc),"
+					"%s"
 					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
-					"        (SELECT pg_catalog.count(*) FROM upd)",
+					"        (SELECT pg_catalog.count(*) FROM upd)%s"
+					"   FROM (%s) x",
 					DeltaQuerySql(st->pgt_id, input, pending),
 					g.data, shape->scalar ? "" : " GROUP BY ",
 					shape->scalar ? "" : group_by_keys(shape, "d."),
 					m.data, rc.data,
 					table, shape->scalar ? "true" : psprintf("s.__pgt_row_id = %s", row_id_of(shape, "g")),
 					keymatch.data,
-					rkcols.data, recompute,
-					n.data, rmatch.data,
-					table, keep,
-					table, set.data, keep,
-					table, list_join(shape->visible, "", ", "), hidden_names(shape, "", ", "),
-					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "),
-					keep);
+					rkcols.data,
+					n.data,
+					write_sql(st, shape),
+					rkout.data,
+					rkagg.len > 0 ? psprintf("SELECT %s FROM rk", rkagg.data) : "SELECT 1");
+}
+
+/*
+ * The statement that recomputes the groups the delta statement could not
+ * merge (a min/max that lost its extreme, any group under HAVING), from
+ * the sources, given their keys as arrays ($1..: one per key column, in
+ * order); without GROUP BY, the one row, without parameters.  NULL when
+ * the shape never needs it.  Planned for each execution: with the keys
+ * known, the planner sees exactly how many groups it reads, and reads
+ * them through an index on the grouping columns when there is one, or in
+ * one scan when that is cheaper.
+ */
+char *
+DeltaRecomputeSql(const StreamTable *st, const DeltaShape *shape, List **argtypes)
+{
+	char	   *table = CatalogRelationName(st->relid);
+	Query	   *input = DeltaInputQuery(shape);
+	StringInfoData rk;
+	StringInfoData keys;
+	StringInfoData ikeys;
+	StringInfoData notnull;
+	StringInfoData bmatch;
+	StringInfoData smatch;
+	StringInfoData rmatch;
+	StringInfoData n;
+	char	   *recompute;
+	char	   *s_cte;
+	ListCell   *lc;
+	int			i = 0;
+
+	*argtypes = NIL;
+	if (!needs_recompute(shape))
+		return NULL;
+	initStringInfo(&rk);
+	initStringInfo(&keys);
+	initStringInfo(&ikeys);
+	initStringInfo(&notnull);
+	initStringInfo(&bmatch);
+	initStringInfo(&smatch);
+	initStringInfo(&rmatch);
+	initStringInfo(&n);
+	foreach(lc, shape->key_columns)
+	{
+		const char *col = quote_identifier(lfirst(lc));
+		Var		   *var = storage_var(st->relid, lfirst(lc));
+		Oid			arraytype = get_array_type(var->vartype);
+
+		i++;
+		if (!OidIsValid(arraytype))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("grouping key of type %s has no array type",
+							format_type_be(var->vartype))));
+		*argtypes = lappend_oid(*argtypes, arraytype);
+		appendStringInfo(&rk, "%spg_catalog.unnest($%d::%s)", i > 1 ? ", " : "", i,
+						 format_type_be_qualified(arraytype));
+		appendStringInfo(&keys, "%s%s", i > 1 ? ", " : "", col);
+		appendStringInfo(&ikeys, "%si.__pgt_k%d", i > 1 ? ", " : "", i);
+		appendStringInfo(&notnull, " AND rk.%s IS NOT NULL", col);
+		appendStringInfo(&bmatch, " AND rk.%s IS NOT DISTINCT FROM i.__pgt_k%d", col, i);
+		appendStringInfo(&smatch, " AND s.%s IS NOT DISTINCT FROM rk.%s", col, col);
+		appendStringInfo(&rmatch, "%sr.%s IS NOT DISTINCT FROM s.%s", i > 1 ? " AND " : "", col, col);
+		appendStringInfo(&n, "s.%s, ", col);
+	}
+
+	/*
+	 * The groups without a NULL key through a semi-join with plain
+	 * equality, which an index on the key serves; those with one (IS NOT
+	 * DISTINCT FROM serves no index) in a branch that runs only when there
+	 * are such groups.
+	 */
+	if (shape->scalar)
+	{
+		recompute = psprintf("SELECT %s FROM (%s) i", state_select(shape),
+							 pg_get_querydef(input, false));
+		s_cte = psprintf("SELECT (SELECT s.ctid FROM %s s LIMIT 1) AS __pgt_ctid", table);
+	}
+	else
+	{
+		recompute = psprintf("SELECT %s FROM (%s) i"
+							 " WHERE (%s) IN (SELECT %s FROM rk WHERE true%s)"
+							 " GROUP BY %s"
+							 " UNION ALL "
+							 "SELECT %s FROM (%s) i"
+							 " WHERE (SELECT pg_catalog.bool_or(NOT (true%s)) FROM rk)"
+							 "   AND EXISTS (SELECT 1 FROM rk WHERE NOT (true%s)%s)"
+							 " GROUP BY %s",
+							 state_select(shape), pg_get_querydef(input, false),
+							 ikeys.data, list_join(shape->key_columns, "rk.", ", "), notnull.data,
+							 group_by_keys(shape, "i."),
+							 state_select(shape), pg_get_querydef(input, false),
+							 notnull.data, notnull.data, bmatch.data,
+							 group_by_keys(shape, "i."));
+		s_cte = psprintf("SELECT rk.*, x.__pgt_ctid FROM rk LEFT JOIN LATERAL ("
+						 "SELECT s.ctid AS __pgt_ctid FROM %s s"
+						 " WHERE s.__pgt_row_id = %s%s LIMIT 1) x ON true",
+						 table, row_id_of(shape, "rk"), smatch.data);
+	}
+
+	/* the new state of each group, named like the storage columns */
+	appendStringInfo(&n, "%s AS __pgt_row_id", row_id_of(shape, "s"));
+	foreach(lc, shape->hidden)
+	{
+		DeltaColumn *col = lfirst(lc);
+
+		if (strcmp(col->name, "__pgt_row_id") == 0 ||
+			strncmp(col->name, "__pgt_key", 9) == 0)
+			continue;
+		if (strcmp(col->name, "__pgt_count") == 0)
+			appendStringInfoString(&n, ", coalesce(r.__pgt_count, 0)::pg_catalog.int8 AS __pgt_count");
+		else
+			appendStringInfo(&n, ", r.%s", col->name);
+	}
+	appendStringInfoString(&n, ", s.__pgt_ctid, false AS __pgt_rc");
+
+	return psprintf("WITH rk AS (%s),"
+					" r AS (%s),"
+					" s AS (%s),"
+					" n AS (SELECT %s FROM s LEFT JOIN r ON %s),"
+					"%s"
+					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
+					"        (SELECT pg_catalog.count(*) FROM upd)",
+					shape->scalar ? "SELECT true AS __pgt_rc" :
+					psprintf("SELECT * FROM ROWS FROM (%s) AS rk(%s)", rk.data, keys.data),
+					recompute, s_cte,
+					n.data, shape->scalar ? "true" : rmatch.data,
+					write_sql(st, shape));
 }
 
 /* The statement that applies the pending change of a stream table. */

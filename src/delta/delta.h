@@ -81,6 +81,8 @@ extern char *DeltaPositionalNames(int n);
 /* apply.c */
 extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,
 						   List *pending);
+extern char *DeltaRecomputeSql(const StreamTable *st, const DeltaShape *shape,
+							   List **argtypes);
 extern char *DeltaFullSql(const StreamTable *st, const DeltaShape *shape);
 
 #endif							/* PGT_DELTA_H */

@@ -22,7 +22,10 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
+#include "catalog/pg_type.h"
+#include "access/htup_details.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "access/relation.h"
@@ -43,14 +46,17 @@ prepare(const char *sql)
 	return plan;
 }
 
-/* Run one apply statement; it returns (inserted, deleted, updated). */
+/*
+ * Run one apply statement; it returns (inserted, deleted, updated) and
+ * possibly more columns, left in SPI_tuptable.
+ */
 static void
-run_plan(SPIPlanPtr plan, Snapshot snapshot, RefreshOutcome *o)
+run_plan(SPIPlanPtr plan, Datum *values, Snapshot snapshot, RefreshOutcome *o)
 {
 	bool		isnull;
 	int64		updated;
 
-	if (SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot,
+	if (SPI_execute_snapshot(plan, values, NULL, snapshot, InvalidSnapshot,
 							 false, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "differential statement failed");
 	o->rows_inserted += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
@@ -69,7 +75,7 @@ run_apply(const char *sql, Snapshot snapshot, RefreshOutcome *o)
 {
 	SPIPlanPtr	plan = prepare(sql);
 
-	run_plan(plan, snapshot, o);
+	run_plan(plan, NULL, snapshot, o);
 	SPI_freeplan(plan);
 }
 
@@ -109,15 +115,21 @@ append_layout(StringInfo key, Oid relid)
  * ANALYZE of buffers, which run all the time, keep the plan.
  */
 static SPIPlanPtr
-delta_plan(const StreamTable *st, List *pending)
+delta_plan(const StreamTable *st, List *pending, StringInfo key)
 {
-	StringInfoData key;
+	StringInfoData base;
 	ListCell   *lc;
 	SPIPlanPtr	plan;
 
-	initStringInfo(&key);
-	appendStringInfo(&key, "%u", st->query_relid);
-	append_layout(&key, st->relid);
+	initStringInfo(&base);
+	appendStringInfo(&base, "%u", st->query_relid);
+	append_layout(&base, st->relid);
+	foreach(lc, pending)
+		append_layout(&base, ((CapturePending *) lfirst(lc))->source_relid);
+	appendStringInfo(&base, "/%s", st->defining_query);
+
+	/* the key of the recomputation: the same without the change sizes */
+	appendStringInfoString(key, base.data);
 	foreach(lc, pending)
 	{
 		CapturePending *p = lfirst(lc);
@@ -125,37 +137,98 @@ delta_plan(const StreamTable *st, List *pending)
 
 		while (bits < 62 && ((int64) 1 << bits) < p->rows)
 			bits++;
-		append_layout(&key, p->source_relid);
-		appendStringInfo(&key, ":%d", p->rows == 0 ? -1 : bits);
+		appendStringInfo(&base, ":%d", p->rows == 0 ? -1 : bits);
 	}
-	appendStringInfo(&key, "/%s", st->defining_query);
 
-	plan = PlanCacheLookup(st->pgt_id, key.data);
+	plan = PlanCacheLookup(st->pgt_id, PLAN_DELTA, base.data);
 	if (plan == NULL)
-		plan = PlanCacheStore(st->pgt_id, key.data,
+		plan = PlanCacheStore(st->pgt_id, PLAN_DELTA, base.data,
 							  prepare(DeltaApplySql(st, DifferentialShape(st), pending)),
 							  NULL, 0);
 	return plan;
 }
 
 /*
- * Run the delta statement with the settings chosen for it.  JIT is off: a
- * delta statement does little work per row and runs once per refresh, but
- * branches that rarely run (a group's recomputation) can carry large
- * estimates, and compiling the statement then costs a second or more,
- * many times the refresh itself.  The plan is planned (once, when first
- * used) and run under these settings.
+ * The statement that recomputes the groups the delta statement left
+ * (min/max that lost their extreme, groups under HAVING), kept per backend
+ * like the delta statement but planned for each execution: its parameters
+ * are the groups' keys, and how many there are decides the plan.
+ */
+static SPIPlanPtr
+recompute_plan(const StreamTable *st, const char *key)
+{
+	SPIPlanPtr	plan = PlanCacheLookup(st->pgt_id, PLAN_RECOMPUTE, key);
+
+	if (plan == NULL)
+	{
+		List	   *argtypes;
+		char	   *sql = DeltaRecomputeSql(st, DifferentialShape(st), &argtypes);
+		Oid		   *types = palloc(sizeof(Oid) * Max(list_length(argtypes), 1));
+		int			i = 0;
+		ListCell   *lc;
+
+		if (sql == NULL)
+			elog(ERROR, "stream table %s has no groups to recompute", st->name);
+		foreach(lc, argtypes)
+			types[i++] = lfirst_oid(lc);
+		plan = SPI_prepare_cursor(sql, i, types, CURSOR_OPT_CUSTOM_PLAN);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare recomputation (%s): %s",
+				 SPI_result_code_string(SPI_result), sql);
+		plan = PlanCacheStore(st->pgt_id, PLAN_RECOMPUTE, key, plan, NULL, 0);
+	}
+	return plan;
+}
+
+/*
+ * Run the delta statement with the settings chosen for it, then the
+ * recomputation of the groups it returned, if any.  JIT is off: a delta
+ * statement does little work per row and runs once per refresh, and
+ * compiling it cost a second or more, many times the refresh itself.
+ * random_page_cost is 1.1: the statement probes indexes for the few rows
+ * each change reaches, on pages the changes just touched.  The plans are
+ * made and run under these settings.
  */
 static void
-run_delta(SPIPlanPtr plan, Snapshot snapshot, RefreshOutcome *o)
+run_delta(const StreamTable *st, List *pending, Snapshot snapshot,
+		  RefreshOutcome *o)
 {
 	int			nestlevel = NewGUCNestLevel();
+	StringInfoData key;
+	SPIPlanPtr	plan;
+	TupleDesc	desc;
+	HeapTuple	row;
+	int			nkeys;
+	bool		isnull;
 
 	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("random_page_cost", "1.1", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	run_plan(plan, snapshot, o);
+	initStringInfo(&key);
+	plan = delta_plan(st, pending, &key);
+	run_plan(plan, NULL, snapshot, o);
+
+	/* columns 4..: the keys of the groups to recompute (or whether) */
+	desc = SPI_tuptable->tupdesc;
+	row = SPI_tuptable->vals[0];
+	nkeys = desc->natts - 3;
+	if (nkeys > 0 && !heap_attisnull(row, 4, desc))
+	{
+		Datum	   *values = palloc(sizeof(Datum) * nkeys);
+		bool		scalar = (TupleDescAttr(desc, 3)->atttypid == BOOLOID);
+
+		for (int i = 0; i < nkeys; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, 3 + i);
+
+			values[i] = datumCopy(SPI_getbinval(row, desc, 4 + i, &isnull),
+								  att->attbyval, att->attlen);
+		}
+		if (!scalar || DatumGetBool(values[0]))
+			run_plan(recompute_plan(st, key.data), scalar ? NULL : values,
+					 snapshot, o);
+	}
 	AtEOXact_GUC(true, nestlevel);
 }
 
@@ -307,6 +380,6 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 	}
 	o->action = "DIFFERENTIAL";
 	o->reason = reason(psprintf(INT64_FORMAT " pending change%%s", total), total == 1 ? "" : "s");
-	run_delta(delta_plan(st, pending), snapshot, o);
+	run_delta(st, pending, snapshot, o);
 }
 

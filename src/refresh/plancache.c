@@ -23,9 +23,15 @@
 
 #include "refresh/refresh.h"
 
+typedef struct PlanCacheKey
+{
+	int64		pgt_id;
+	int			kind;			/* which statement of the refresh */
+} PlanCacheKey;
+
 typedef struct PlanCacheEntry
 {
-	int64		pgt_id;			/* hash key */
+	PlanCacheKey id;			/* hash key */
 	char	   *key;			/* in TopMemoryContext */
 	SPIPlanPtr	plan;			/* kept */
 	Oid		   *relids;			/* relations whose change drops the entry */
@@ -68,7 +74,7 @@ ensure_cache(void)
 
 	if (plan_cache != NULL)
 		return;
-	ctl.keysize = sizeof(int64);
+	ctl.keysize = sizeof(PlanCacheKey);
 	ctl.entrysize = sizeof(PlanCacheEntry);
 	plan_cache = hash_create("pg_trickle delta plans", 64, &ctl,
 							 HASH_ELEM | HASH_BLOBS);
@@ -77,12 +83,16 @@ ensure_cache(void)
 
 /* The kept plan for this stream table and key, or NULL. */
 SPIPlanPtr
-PlanCacheLookup(int64 pgt_id, const char *key)
+PlanCacheLookup(int64 pgt_id, int kind, const char *key)
 {
 	PlanCacheEntry *entry;
+	PlanCacheKey id;
 
+	memset(&id, 0, sizeof(id));
+	id.pgt_id = pgt_id;
+	id.kind = kind;
 	ensure_cache();
-	entry = hash_search(plan_cache, &pgt_id, HASH_FIND, NULL);
+	entry = hash_search(plan_cache, &id, HASH_FIND, NULL);
 	if (entry == NULL || !entry->valid || strcmp(entry->key, key) != 0)
 		return NULL;
 	return entry->plan;
@@ -92,14 +102,18 @@ PlanCacheLookup(int64 pgt_id, const char *key)
  * Keep a prepared statement for this stream table, replacing an older one.
  */
 SPIPlanPtr
-PlanCacheStore(int64 pgt_id, const char *key, SPIPlanPtr plan,
+PlanCacheStore(int64 pgt_id, int kind, const char *key, SPIPlanPtr plan,
 			   const Oid *relids, int nrelids)
 {
 	PlanCacheEntry *entry;
+	PlanCacheKey id;
 	bool		found;
 
+	memset(&id, 0, sizeof(id));
+	id.pgt_id = pgt_id;
+	id.kind = kind;
 	ensure_cache();
-	entry = hash_search(plan_cache, &pgt_id, HASH_ENTER, &found);
+	entry = hash_search(plan_cache, &id, HASH_ENTER, &found);
 	if (found)
 	{
 		if (entry->plan != NULL)
@@ -112,7 +126,8 @@ PlanCacheStore(int64 pgt_id, const char *key, SPIPlanPtr plan,
 	entry->plan = plan;
 	entry->key = MemoryContextStrdup(TopMemoryContext, key);
 	entry->relids = MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * Max(nrelids, 1));
-	memcpy(entry->relids, relids, sizeof(Oid) * nrelids);
+	if (nrelids > 0)
+		memcpy(entry->relids, relids, sizeof(Oid) * nrelids);
 	entry->nrelids = nrelids;
 	entry->valid = true;
 	return plan;

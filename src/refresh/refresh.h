@@ -54,9 +54,12 @@ extern void RefreshExecute(const StreamTable *st, RefreshInitiator who,
 extern void RefreshProbe(const StreamTable *st);
 
 /* plancache.c */
-extern SPIPlanPtr PlanCacheLookup(int64 pgt_id, const char *key);
-extern SPIPlanPtr PlanCacheStore(int64 pgt_id, const char *key, SPIPlanPtr plan,
-								 const Oid *relids, int nrelids);
+/* the statements of a refresh that are kept (plancache.c) */
+#define PLAN_DELTA 0			/* the delta statement */
+#define PLAN_RECOMPUTE 1		/* recomputation of groups it could not merge */
+extern SPIPlanPtr PlanCacheLookup(int64 pgt_id, int kind, const char *key);
+extern SPIPlanPtr PlanCacheStore(int64 pgt_id, int kind, const char *key,
+								 SPIPlanPtr plan, const Oid *relids, int nrelids);
 
 /* differential.c */
 struct DeltaShape;
