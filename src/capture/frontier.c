@@ -156,31 +156,36 @@ CapturePrune(int64 pgt_id)
 			!CaptureLockConsumers(source_relid, AccessExclusiveLock, false))
 			continue;
 		SPI_connect();
-		prune_buffer(psprintf("DELETE FROM %s __pgt_b"
 		/*
-		 * Below every consumer's horizon, consumed by all, no per-row test:
-		 * older than its snapshot's xmin and than its own transaction (a
-		 * snapshot leaves its own xid out of xmin, and that transaction's
-		 * rows after the refresh are pending).
+		 * Rows below every consumer's horizon are consumed by all, with one
+		 * comparison: older than its snapshot's xmin and than its own
+		 * transaction (a snapshot leaves its own xid out of xmin, and that
+		 * transaction's rows after the refresh are pending).  Rows at or
+		 * beyond the oldest snapshot's xmax are pending for that consumer,
+		 * also decided by comparison, unless they are a refresh's own.
+		 * Only the few in between (in flight when a snapshot was taken) are
+		 * tested against each consumer's frontier.
 		 */
-							  " WHERE __pgt_b.__pgt_xid OPERATOR(pg_catalog.<) ("
-							  "   SELECT pg_catalog.min(LEAST(pg_catalog.pg_snapshot_xmin(d.frontier), d.frontier_xid))"
+		prune_buffer(psprintf("WITH c AS ("
+							  "   SELECT d.frontier, d.frontier_xid, d.frontier_seq"
 							  "     FROM pgtrickle.pgt_dependencies d"
 							  "     JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
 							  "    WHERE d.source_relid = $1"
 							  "      AND s.refresh_mode = 'DIFFERENTIAL'"
-							  "      AND d.source_type IN ('TABLE', 'STREAM_TABLE')"
-							  "   HAVING NOT pg_catalog.bool_or(d.frontier IS NULL))"
-							  "    OR NOT EXISTS ("
-							  "   SELECT 1 FROM pgtrickle.pgt_dependencies d"
-							  "     JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
-							  "    WHERE d.source_relid = $1"
-							  "      AND s.refresh_mode = 'DIFFERENTIAL'"
-							  "      AND d.source_type IN ('TABLE', 'STREAM_TABLE')"
-							  "      AND (d.frontier IS NULL OR %s))",
+							  "      AND d.source_type IN ('TABLE', 'STREAM_TABLE')),"
+							  " h AS ("
+							  "   SELECT pg_catalog.min(LEAST(pg_catalog.pg_snapshot_xmin(c.frontier), c.frontier_xid)) AS horizon,"
+							  "          pg_catalog.min(pg_catalog.pg_snapshot_xmax(c.frontier)) AS newest,"
+							  "          pg_catalog.array_agg(c.frontier_xid) AS own"
+							  "     FROM c HAVING NOT pg_catalog.bool_or(c.frontier IS NULL))"
+							  " DELETE FROM %s __pgt_b USING h"
+							  " WHERE __pgt_b.__pgt_xid OPERATOR(pg_catalog.<) h.horizon"
+							  "    OR ((__pgt_b.__pgt_xid OPERATOR(pg_catalog.<) h.newest"
+							  "         OR __pgt_b.__pgt_xid OPERATOR(pg_catalog.=) ANY (h.own))"
+							  "        AND NOT EXISTS (SELECT 1 FROM c WHERE %s))",
 							  quote_qualified_identifier(CAPTURE_SCHEMA,
 														 get_rel_name(buffer_relid)),
-							  CapturePendingCondition("__pgt_b", "d")),
+							  CapturePendingCondition("__pgt_b", "c")),
 					 source_relid);
 		SPI_finish();
 	}
