@@ -89,7 +89,7 @@ fi
 # dims changes a twentieth as many rows: 50)
 pcts=(0.1 1 10)
 # writers: pgbench clients; the stream tables the scheduler refreshes
-writers_clients=4
+writers_clients=4 writers_catchup=120
 writers_queries=(group join_agg join3 dim_agg zone_agg)
 nodata_reps=200
 # Scheduler scenarios: changes timed for latency (at each interval), idle
@@ -536,15 +536,18 @@ scenario_scaling() {
 sched_loaded=0 sched_pid='' launcher_pid=''
 clk_tck=$(getconf CLK_TCK)
 
-# wait_until SQL SECONDS WHAT: poll SQL (a boolean) every 0.2 s.
-wait_until() {
-	local i
-	for ((i = 0; i < $2 * 5; i++)); do
+# wait_for SQL SECONDS: poll SQL (a boolean) every 0.2 s, at most SECONDS;
+# false when it never became true.
+wait_for() {
+	local i end=$((SECONDS + $2))
+	for ((i = 0; SECONDS < end; i++)); do
 		[[ $(sql "$1") == t ]] && return 0
 		sleep 0.2
 	done
-	die "$3 (waited $2 s)"
+	return 1
 }
+# wait_until SQL SECONDS WHAT: wait_for, or die saying WHAT.
+wait_until() { wait_for "$1" "$2" || die "$3 (waited $2 s)"; }
 worker_pid() { sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_trickle $1' ${2:-} ORDER BY backend_start LIMIT 1"; }
 
 sched_on() {
@@ -608,14 +611,28 @@ scenario_writers() {
 	qs=${qs%,}
 	# the writers have stopped: every stream table catches up, then it must
 	# equal its query
-	wait_until "SELECT bool_and(EXISTS (SELECT FROM pgtrickle.pgt_refresh_history h
+	# equal to its query (a stream table the scheduler has not brought up
+	# to date within writers_catchup seconds is reported as such)
+	note "waiting (at most $writers_catchup s) for the scheduler to bring the stream tables up to date"
+	wait_for "SELECT bool_and(EXISTS (SELECT FROM pgtrickle.pgt_refresh_history h
 	                   WHERE h.pgt_id = s.pgt_id AND h.status = 'COMPLETED' AND h.data_timestamp > '$t_end'))
-	              FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'bench' AND s.pgt_name IN ($qs)" 300 \
-		"the scheduler did not bring the writers' stream tables up to date"
+	          FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'bench' AND s.pgt_name IN ($qs)" "$writers_catchup" || true
+	sql "SELECT bench.note('writers/catchup', '$(sql "SELECT round(extract(epoch FROM clock_timestamp() - '$t_end'))")')"
 	for q in "${writers_queries[@]}"; do
-		sql "SELECT bench.note('check/writers/$q', bench.check_query('st_w_$q', bench.query_text('$q')))"
+		sql "SELECT bench.note('check/writers/$q',
+		       CASE WHEN EXISTS (SELECT FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+		                          WHERE s.pgt_schema = 'bench' AND s.pgt_name = 'st_w_$q'
+		                            AND h.status = 'COMPLETED' AND h.data_timestamp > '$t_end')
+		            THEN bench.check_query('st_w_$q', bench.query_text('$q'))
+		            ELSE 'not up to date $writers_catchup s after the writers stopped' END)"
 	done
 	"${PSQL[@]}" -d bench -qAt -F $'\t' -c "SELECT * FROM bench.sched_summary($mark0, $mark1)" >"$work/writers_history.tsv"
+	# a refresh still running would block the drops: the scheduler stops
+	# starting new ones, and the running ones of this server are cancelled
+	sched_off
+	sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+	      WHERE backend_type = 'pg_trickle refresh worker' AND datname = 'bench'" >/dev/null
+	sched_on
 	for q in "${writers_queries[@]}"; do sql "SELECT pgtrickle.drop_stream_table('bench.st_w_$q')" >/dev/null; done
 	sql "VACUUM bench.t"
 	run_pgbench_writers writers/without
@@ -1084,6 +1101,7 @@ pct_label() { echo "$(human "$(awk -v n="$n_t" -v p="$1" 'BEGIN { printf "%d", n
 		checks=()
 		for q in "${writers_queries[@]}"; do checks+=("$q: $(meta "check/writers/$q")"); done
 		echo "* stream tables equal to their query after the writers stopped and the scheduler caught up: $(check_summary "${checks[@]}")"
+		echo "* time from the end of the last \"with\" run until every stream table had a completed refresh of a later snapshot (at most $writers_catchup s waited): $(meta writers/catchup) s"
 		echo
 	fi
 
