@@ -119,7 +119,7 @@ differential_sql(const StreamTable *st)
 
 	SandboxEnter(&sb, st->relid);
 	sql = DeltaApplySql(st, DifferentialShape(st),
-						CapturePendingChanges(st->pgt_id, GetActiveSnapshot()));
+						CapturePendingChanges(st->pgt_id, GetActiveSnapshot(), -1));
 	CaptureForgetChanges();
 	SandboxLeave(&sb);
 	return sql;

@@ -69,17 +69,22 @@ extern void CaptureAdvanceFrontiers(int64 pgt_id, Snapshot snapshot);
  * true when a TRUNCATE is pending or when the stream table has no frontier
  * for the source yet (never refreshed since capture started): either way
  * its next refresh must be a full one.  source_rows_estimate is the
- * planner's row estimate of the source.
+ * planner's row estimate of the source.  With max_rows >= 0, a source
+ * whose pending rows (before netting) exceed what is left of max_rows is
+ * not netted: over_limit is set and rows is that raw count, and the
+ * refresh is meant to recompute instead.
  */
 typedef struct CapturePending
 {
 	Oid			source_relid;
 	int64		rows;
 	bool		truncated;
+	bool		over_limit;
 	int64		source_rows_estimate;
 } CapturePending;
 
-extern List *CapturePendingChanges(int64 pgt_id, Snapshot snapshot);
+extern List *CapturePendingChanges(int64 pgt_id, Snapshot snapshot,
+								   double max_rows);
 extern void CaptureForgetChanges(void);
 
 /*

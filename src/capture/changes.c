@@ -281,7 +281,8 @@ image_equal(NetRow *r, Datum *values, bool *isnull, TupleDesc desc, int n)
  */
 static ChangeSet *
 read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols,
-				Snapshot snapshot, bool *truncated)
+				Snapshot snapshot, double max_rows, bool *truncated,
+				int64 *raw_rows)
 {
 	MemoryContext mem = changes_memory();
 	MemoryContext work;
@@ -338,6 +339,14 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols,
 	*truncated = false;
 	SPI_connect();
 	CaptureExecute(sql.data, 0, NULL, NULL, snapshot, true);
+	*raw_rows = SPI_processed;
+	if (max_rows >= 0 && (double) SPI_processed > max_rows)
+	{
+		/* the refresh will recompute: netting would be wasted */
+		SPI_finish();
+		MemoryContextDelete(work);
+		return NULL;
+	}
 	for (uint64 r = 0; r < SPI_processed && !*truncated; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -438,11 +447,12 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols,
 }
 
 List *
-CapturePendingChanges(int64 pgt_id, Snapshot snapshot)
+CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 {
 	List	   *sources = CaptureSources(pgt_id);
 	List	   *result = NIL;
 	ListCell   *lc;
+	double		left = max_rows;
 
 	foreach(lc, sources)
 	{
@@ -461,9 +471,18 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot)
 			p->truncated = true;	/* never refreshed since capture started */
 		else
 		{
+			int64		raw = 0;
+
 			if (cs == NULL)
 				cs = read_change_set(pgt_id, source_relid, cols, snapshot,
-									 &p->truncated);
+									 left, &p->truncated, &raw);
+			if (cs == NULL && !p->truncated && left >= 0)
+			{
+				p->over_limit = true;
+				p->rows = raw;
+			}
+			if (left >= 0)
+				left = Max(left - raw, 0);
 			if (cs != NULL)
 				for (int64 i = 0; i < cs->nrows; i++)
 				{

@@ -280,48 +280,84 @@ reason(const char *fmt, const char *arg)
 }
 
 /*
- * Whether recomputing is expected to be cheaper than applying this change
- * set, from what this table's refreshes measured lately: the cost per
- * change row of its recent DIFFERENTIAL refreshes times the rows pending,
- * against the duration of its recent recomputations.  Without such a
- * history (a new table), the change set's share of a source decides
- * (pg_trickle.differential_max_change_ratio).  Sets o's action and reason
- * when it is.
+ * The pending changes, or the decision to recompute instead.  Small change
+ * sets (the common case) are read and netted at once.  A larger one is
+ * weighed with what this table's refreshes measured lately: the cost per
+ * change row of its recent DIFFERENTIAL refreshes against the duration of
+ * its recent recomputations gives the number of changes beyond which
+ * recomputing is cheaper, and a change set found to be larger while being
+ * read is not netted at all.  Without that history (a new table) the
+ * change set's share of a source decides
+ * (pg_trickle.differential_max_change_ratio).  Returns NIL and sets o's
+ * action and reason when the refresh must recompute.
  */
-static bool
-recompute_cheaper(const StreamTable *st, List *pending, int64 total,
-				  RefreshOutcome *o)
+static List *
+pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o)
 {
+	List	   *pending = CapturePendingChanges(st->pgt_id, snapshot,
+												DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK);
 	double		ms_per_row;
 	double		full_ms;
+	bool		known;
+	int64		total = 0;
 	ListCell   *lc;
 
-	if (CatalogRefreshCosts(st->pgt_id, &ms_per_row, &full_ms))
+	foreach(lc, pending)
 	{
-		double		estimate = ms_per_row * (double) total;
+		CapturePending *p = lfirst(lc);
 
-		if (estimate <= full_ms)
-			return false;
-		o->action = "FULL";
-		o->reason = MemoryContextStrdup(CurTransactionContext,
-										psprintf("FULL by cost: %lld changes, about %.0f ms differential against %.0f ms recomputing",
-												 (long long) total, estimate, full_ms));
-		return true;
+		if (p->truncated)
+		{
+			o->action = "FULL";
+			o->reason = reason("source %s truncated", get_rel_name(p->source_relid));
+			return NIL;
+		}
+		if (p->over_limit)
+			break;
+		total += p->rows;
+	}
+	if (lc == NULL)
+		return pending;			/* all small: netted */
+
+	known = CatalogRefreshCosts(st->pgt_id, &ms_per_row, &full_ms) && ms_per_row > 0;
+	pending = CapturePendingChanges(st->pgt_id, snapshot,
+									known ? Max(full_ms / ms_per_row,
+												DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK) : -1);
+	total = 0;
+	foreach(lc, pending)
+	{
+		CapturePending *p = lfirst(lc);
+
+		total += p->rows;
+		if (p->truncated)
+		{
+			o->action = "FULL";
+			o->reason = reason("source %s truncated", get_rel_name(p->source_relid));
+			return NIL;
+		}
 	}
 	foreach(lc, pending)
 	{
 		CapturePending *p = lfirst(lc);
 		double		share = (double) p->rows / (double) Max(p->source_rows_estimate, 1);
 
-		if (share > pgt_differential_max_change_ratio)
+		if (p->over_limit)
+		{
+			o->action = "FULL";
+			o->reason = MemoryContextStrdup(CurTransactionContext,
+											psprintf("FULL by cost: over %lld changes, about %.0f ms differential against %.0f ms recomputing",
+													 (long long) total, ms_per_row * total, full_ms));
+			return NIL;
+		}
+		if (!known && share > pgt_differential_max_change_ratio)
 		{
 			o->action = "FULL";
 			o->reason = reason(psprintf("FULL by cost: change set %.0f%%%% of source %%s", share * 100),
 							   get_rel_name(p->source_relid));
-			return true;
+			return NIL;
 		}
 	}
-	return false;
+	return pending;
 }
 
 /*
@@ -352,25 +388,14 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 		return;
 	}
 
-	pending = CapturePendingChanges(st->pgt_id, snapshot);
-	foreach(lc, pending)
-	{
-		CapturePending *p = lfirst(lc);
-
-		total += p->rows;
-		if (p->truncated)
-		{
-			o->action = "FULL";
-			o->reason = reason("source %s truncated", get_rel_name(p->source_relid));
-			full_apply(st, DifferentialShape(st), snapshot, o);
-			return;
-		}
-	}
-	if (total > DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK && recompute_cheaper(st, pending, total, o))
+	pending = pending_or_recompute(st, snapshot, o);
+	if (o->action != NULL)
 	{
 		full_apply(st, DifferentialShape(st), snapshot, o);
 		return;
 	}
+	foreach(lc, pending)
+		total += ((CapturePending *) lfirst(lc))->rows;
 	o->delta_row_count = total;
 	if (total == 0)
 	{
