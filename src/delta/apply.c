@@ -520,9 +520,13 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 					" g AS (SELECT %s FROM d%s%s),"
 					" m AS (SELECT g.*, s.__pgt_ctid, s.__pgt_count AS __pgt_ocount%s,"
 					"              (%s) AS __pgt_rc"
-	/* one probe of the __pgt_row_id index per group, whatever the estimates */
-					"         FROM g LEFT JOIN LATERAL (SELECT s.*, s.ctid AS __pgt_ctid FROM %s s"
-					"                                    WHERE %s%s LIMIT 1) s ON true),"
+	/*
+	 * the stored row of each group: at most one (keys are unique); probes
+	 * of the __pgt_row_id index or one pass over the table, as the
+	 * planner finds cheaper for the number of groups
+	 */
+					"         FROM g LEFT JOIN (SELECT s.*, s.ctid AS __pgt_ctid FROM %s s) s"
+					"           ON %s%s),"
 					" rk AS (SELECT m.__pgt_rc%s FROM m WHERE m.__pgt_rc),"
 					" n AS (SELECT %s FROM m WHERE NOT m.__pgt_rc),"
 					"%s"
