@@ -442,7 +442,10 @@ add_columns(Relation src, Oid buffer_relid, Bitmapset *cols)
 							 bms_next_member(cols, -1) == a ? "" : ",", def);
 	}
 	if (create)
-		appendStringInfoString(&sql, ") USING heap");
+		appendStringInfo(&sql, ") USING heap;"
+		/* a refresh reads, and a prune deletes, a range of writers */
+						 " CREATE INDEX ON %s (__pgt_xid)",
+						 qualified_buffer(source_relid));
 
 	SPI_connect();
 	CaptureExecute(sql.data, 0, NULL, NULL, InvalidSnapshot, false);

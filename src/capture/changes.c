@@ -147,7 +147,8 @@ find_change_set(int64 pgt_id, Oid source_relid)
  * renames through the defining view), and whether it has a frontier.
  */
 static Bitmapset *
-read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier)
+read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier,
+			 Datum *oldest)
 {
 	Oid			argtypes[2] = {INT8OID, OIDOID};
 	Datum		values[2] = {Int64GetDatum(pgt_id), ObjectIdGetDatum(source_relid)};
@@ -159,7 +160,8 @@ read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier)
 	bool		isnull;
 
 	SPI_connect();
-	CaptureExecute("SELECT d.frontier IS NOT NULL, d.columns_used"
+	CaptureExecute("SELECT d.frontier IS NOT NULL, d.columns_used,"
+				   "       LEAST(pg_catalog.pg_snapshot_xmin(d.frontier), d.frontier_xid)"
 				   "  FROM pgtrickle.pgt_dependencies d"
 				   " WHERE d.pgt_id = $1 AND d.source_relid = $2",
 				   2, argtypes, values, InvalidSnapshot, false);
@@ -170,6 +172,17 @@ read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier)
 
 		*has_frontier = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 												   SPI_tuptable->tupdesc, 1, &isnull));
+		if (oldest != NULL)
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+			MemoryContext spi = MemoryContextSwitchTo(outer);
+
+			/* xid8 is 8 bytes: by value where float8 is */
+			*oldest = isnull ? (Datum) 0 : datumCopy(d, FLOAT8PASSBYVAL, 8);
+			MemoryContextSwitchTo(spi);
+			if (isnull)
+				*has_frontier = false;
+		}
 		used = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 		if (!isnull)
 		{
@@ -280,10 +293,12 @@ image_equal(NetRow *r, Datum *values, bool *isnull, TupleDesc desc, int n)
  * is pending: the refresh will be a full one.
  */
 static ChangeSet *
-read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols,
+read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 				Snapshot snapshot, double max_rows, bool *truncated,
 				int64 *raw_rows)
 {
+	Oid			argtypes[1] = {XID8OID};
+	Datum		args[1] = {oldest};
 	MemoryContext mem = changes_memory();
 	MemoryContext work;
 	MemoryContext old;
@@ -321,7 +336,13 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols,
 		appendStringInfo(&sql, ", __pgt_b.%s",
 						 quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(buf),
 																map[a] - 1)->attname)));
-	appendStringInfo(&sql, " FROM %s __pgt_b, %s WHERE %s",
+	/*
+	 * Rows older than the frontier's xmin and its own transaction are
+	 * consumed: the index on __pgt_xid skips them, however many a lagging
+	 * consumer keeps.
+	 */
+	appendStringInfo(&sql, " FROM %s __pgt_b, %s"
+					 " WHERE __pgt_b.__pgt_xid OPERATOR(pg_catalog.>=) $1 AND %s",
 					 quote_qualified_identifier(CAPTURE_SCHEMA, RelationGetRelationName(buf)),
 					 CaptureFrontierSubquery(pgt_id, source_relid, "__pgt_f"),
 					 CapturePendingCondition("__pgt_b", "__pgt_f"));
@@ -338,7 +359,7 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols,
 
 	*truncated = false;
 	SPI_connect();
-	CaptureExecute(sql.data, 0, NULL, NULL, snapshot, true);
+	CaptureExecute(sql.data, 1, argtypes, args, snapshot, true);
 	*raw_rows = SPI_processed;
 	if (max_rows >= 0 && (double) SPI_processed > max_rows)
 	{
@@ -459,7 +480,8 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 		Oid			source_relid = lfirst_oid(lc);
 		CapturePending *p = palloc0(sizeof(CapturePending));
 		bool		has_frontier;
-		Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier);
+		Datum		oldest;
+		Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier, &oldest);
 		ChangeSet  *cs = find_change_set(pgt_id, source_relid);
 		Relation	src;
 		BlockNumber pages;
@@ -474,7 +496,7 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 			int64		raw = 0;
 
 			if (cs == NULL)
-				cs = read_change_set(pgt_id, source_relid, cols, snapshot,
+				cs = read_change_set(pgt_id, source_relid, cols, oldest, snapshot,
 									 left, &p->truncated, &raw);
 			if (cs == NULL && !p->truncated && left >= 0)
 			{
@@ -515,7 +537,7 @@ CaptureDeltaSubquery(int64 pgt_id, Oid source_relid)
 	TupleDesc	sdesc = RelationGetDescr(src);
 	Oid			buffer_relid = CaptureBufferRelid(source_relid);
 	bool		has_frontier;
-	Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier);
+	Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier, NULL);
 	Relation	buf;
 	AttrNumber *map;
 	TupleDesc	desc;

@@ -34,6 +34,9 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "access/heapam.h"
 #include "access/hio.h"
 #include "access/relation.h"
@@ -111,6 +114,7 @@ typedef struct CapturePlan
 	Oid			sequence_relid;
 	Oid			owner;			/* the buffer's, who runs the SQL */
 	bool		direct;			/* write tuples directly, not through SQL */
+	Oid			xid_index;		/* direct: the buffer's index on __pgt_xid */
 	int			buffer_natts;
 	AttrNumber *source_attnum;	/* per buffer column: source attnum or 0 */
 	char	   *sql;			/* the INSERT (TopMemoryContext) */
@@ -256,17 +260,52 @@ insert_sql(CaptureEvent event, Relation src, Relation buf,
 }
 
 /*
+ * The buffer's index on __pgt_xid alone (plain btree, as buffer.c makes
+ * it), InvalidOid when it has none; *other is set when it has any other
+ * index, which the direct path would not maintain.
+ */
+static Oid
+xid_index_of(Relation buf, bool *other)
+{
+	List	   *indexes = RelationGetIndexList(buf);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	*other = false;
+	foreach(lc, indexes)
+	{
+		Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = ind->rd_index;
+
+		if (OidIsValid(found) || ind->rd_rel->relam != BTREE_AM_OID ||
+			form->indnatts != 1 || form->indkey.values[0] != 1 ||
+			form->indisunique || !form->indisvalid || !form->indisready ||
+			!heap_attisnull(ind->rd_indextuple, Anum_pg_index_indexprs, NULL) ||
+			!heap_attisnull(ind->rd_indextuple, Anum_pg_index_indpred, NULL))
+			*other = true;
+		else
+			found = RelationGetRelid(ind);
+		index_close(ind, AccessShareLock);
+	}
+	list_free(indexes);
+	return found;
+}
+
+/*
  * Whether tuples can be written to the buffer directly: a heap with nothing
- * else to maintain (no indexes, constraints, triggers, rules, policies) and
- * every captured column of the type its source column stores.
+ * else to maintain (no constraints, triggers, rules, policies, indexes
+ * other than the one on __pgt_xid, whose entries are made here) and every
+ * captured column of the type its source column stores.
  */
 static bool
 direct_possible(Relation src, Relation buf, const AttrNumber *source_attnum)
 {
 	TupleDesc	bdesc = RelationGetDescr(buf);
+	bool		other_index;
 
+	(void) xid_index_of(buf, &other_index);
 	if (buf->rd_rel->relam != HEAP_TABLE_AM_OID ||
-		buf->rd_rel->relhasindex || buf->rd_rel->relhasrules ||
+		other_index || buf->rd_rel->relhasrules ||
 		buf->rd_rel->relhastriggers || buf->rd_rel->relrowsecurity ||
 		(bdesc->constr != NULL && bdesc->constr->num_check > 0) ||
 		bdesc->natts < 3 ||
@@ -362,6 +401,11 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event)
 	p->source_attnum = source_attnum;
 	p->buffer_natts = RelationGetNumberOfAttributes(buf);
 	p->direct = direct_possible(src, buf, source_attnum);
+	{
+		bool		other_index;
+
+		p->xid_index = xid_index_of(buf, &other_index);
+	}
 	p->source_relid = RelationGetRelid(src);
 	p->buffer_relid = buffer_relid;
 	p->owner = buf->rd_rel->relowner;
@@ -380,10 +424,28 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event)
  * type its source column stores (a domain's base type).  Out-of-line
  * values of the source are fetched and stored again by the heap's toaster.
  */
+/*
+ * Index entries of the rows just written: every row of a statement has the
+ * writer's xid, so the btree's deduplication keeps them compact, and as
+ * xids grow they go to the rightmost leaf.
+ */
+static void
+index_xids(Relation index, IndexInfo *index_info, Relation buf,
+		   TupleTableSlot **slots, int n, Datum xid)
+{
+	bool		isnull = false;
+
+	if (index == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		index_insert(index, &xid, &isnull, &slots[i]->tts_tid, buf,
+					 UNIQUE_CHECK_NO, false, index_info);
+}
+
 static void
 insert_direct_rows(CapturePlan *p, Relation src, Relation buf,
 				   Tuplestorestate *rows, int16 mult, Datum xid, Datum seq,
-				   BulkInsertState bistate)
+				   BulkInsertState bistate, Relation index, IndexInfo *index_info)
 {
 	TupleDesc	bdesc = RelationGetDescr(buf);
 	TupleTableSlot *in = MakeSingleTupleTableSlot(RelationGetDescr(src),
@@ -437,6 +499,7 @@ insert_direct_rows(CapturePlan *p, Relation src, Relation buf,
 		if (nbatch == nslots || bytes >= CAPTURE_BATCH_BYTES)
 		{
 			table_multi_insert(buf, batch, nbatch, cid, 0, bistate);
+			index_xids(index, index_info, buf, batch, nbatch, xid);
 			for (int i = 0; i < nbatch; i++)
 				ExecClearTuple(batch[i]);
 			nbatch = 0;
@@ -444,7 +507,10 @@ insert_direct_rows(CapturePlan *p, Relation src, Relation buf,
 		}
 	}
 	if (nbatch > 0)
+	{
 		table_multi_insert(buf, batch, nbatch, cid, 0, bistate);
+		index_xids(index, index_info, buf, batch, nbatch, xid);
+	}
 
 	for (int i = 0; i < nslots; i++)
 		ExecDropSingleTupleTableSlot(batch[i]);
@@ -462,6 +528,14 @@ insert_direct(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 	Relation	buf = table_open(p->buffer_relid, RowExclusiveLock);
 	int64		nrows = 0;
 	BulkInsertState bistate = NULL;
+	Relation	index = NULL;
+	IndexInfo  *index_info = NULL;
+
+	if (OidIsValid(p->xid_index))
+	{
+		index = index_open(p->xid_index, RowExclusiveLock);
+		index_info = BuildIndexInfo(index);
+	}
 
 	if (trigdata->tg_oldtable != NULL && event != CAPTURE_INSERT)
 		nrows += tuplestore_tuple_count(trigdata->tg_oldtable);
@@ -482,14 +556,18 @@ insert_direct(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 	switch (event)
 	{
 		case CAPTURE_INSERT:
-			insert_direct_rows(p, src, buf, trigdata->tg_newtable, 1, xid, seq, bistate);
+			insert_direct_rows(p, src, buf, trigdata->tg_newtable, 1, xid, seq, bistate,
+							   index, index_info);
 			break;
 		case CAPTURE_DELETE:
-			insert_direct_rows(p, src, buf, trigdata->tg_oldtable, -1, xid, seq, bistate);
+			insert_direct_rows(p, src, buf, trigdata->tg_oldtable, -1, xid, seq, bistate,
+							   index, index_info);
 			break;
 		case CAPTURE_UPDATE:
-			insert_direct_rows(p, src, buf, trigdata->tg_oldtable, -1, xid, seq, bistate);
-			insert_direct_rows(p, src, buf, trigdata->tg_newtable, 1, xid, seq, bistate);
+			insert_direct_rows(p, src, buf, trigdata->tg_oldtable, -1, xid, seq, bistate,
+							   index, index_info);
+			insert_direct_rows(p, src, buf, trigdata->tg_newtable, 1, xid, seq, bistate,
+							   index, index_info);
 			break;
 		case CAPTURE_TRUNCATE:
 		case CAPTURE_NEVENTS:
@@ -498,13 +576,19 @@ insert_direct(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 				TupleDesc	bdesc = RelationGetDescr(buf);
 				Datum	   *values = palloc0(sizeof(Datum) * bdesc->natts);
 				bool	   *isnull = palloc(sizeof(bool) * bdesc->natts);
+				HeapTuple	marker;
 
 				memset(isnull, true, sizeof(bool) * bdesc->natts);
+
 				values[0] = xid;
 				values[1] = seq;
 				values[2] = Int16GetDatum(0);
 				isnull[0] = isnull[1] = isnull[2] = false;
-				simple_heap_insert(buf, heap_form_tuple(bdesc, values, isnull));
+				marker = heap_form_tuple(bdesc, values, isnull);
+				simple_heap_insert(buf, marker);
+				if (index != NULL)
+					index_insert(index, &xid, isnull, &marker->t_self, buf,
+								 UNIQUE_CHECK_NO, false, index_info);
 			}
 			break;
 	}
@@ -513,6 +597,8 @@ insert_direct(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 		FreeBulkInsertState(bistate);
 		table_finish_bulk_insert(buf, 0);
 	}
+	if (index != NULL)
+		index_close(index, NoLock);
 	table_close(buf, NoLock);
 }
 
