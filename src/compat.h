@@ -36,6 +36,13 @@
 #define pgt_string_to_qualified_name_list(s) stringToQualifiedNameList(s)
 #endif
 
+/* Index AMs that cache state across index_insert calls clean up in 17. */
+#if PG_VERSION_NUM >= 170000
+#define pgt_index_insert_cleanup(index, info) index_insert_cleanup((index), (info))
+#else
+#define pgt_index_insert_cleanup(index, info) ((void) 0)
+#endif
+
 /* Safe search_path for code that runs on behalf of someone else. */
 #define PGT_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
 

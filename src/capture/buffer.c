@@ -443,8 +443,15 @@ add_columns(Relation src, Oid buffer_relid, Bitmapset *cols)
 	}
 	if (create)
 		appendStringInfo(&sql, ") USING heap;"
-		/* a refresh reads, and a prune deletes, a range of writers */
-						 " CREATE INDEX ON %s (__pgt_xid)",
+		/*
+		 * A refresh reads a range of writers.  BRIN: rows arrive in xid
+		 * order, and keeping it costs a writer almost nothing (no entry per
+		 * row, unlike a btree).  xid8 has no BRIN operator class; its
+		 * value as bigint orders the same (capture/trigger.c computes it).
+		 */
+						 " CREATE INDEX " CAPTURE_XID_INDEX_PREFIX "%u ON %s USING brin"
+						 " (((__pgt_xid::pg_catalog.text)::pg_catalog.int8)) WITH (pages_per_range = 16)",
+						 source_relid,
 						 qualified_buffer(source_relid));
 
 	SPI_connect();

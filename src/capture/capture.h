@@ -120,6 +120,10 @@ extern const char *CaptureUnsupportedReason(Oid relid);
 
 #define CAPTURE_SCHEMA "pgtrickle_changes"
 #define CAPTURE_SEQUENCE "change_seq"
+/* the BRIN index on a buffer's writers: this prefix and the source's OID */
+#define CAPTURE_XID_INDEX_PREFIX "changes_xid_"
+/* the indexed value of a writer's xid8, as SQL over a buffer alias */
+#define CAPTURE_XID_KEY(alias) "((" alias ".__pgt_xid::pg_catalog.text)::pg_catalog.int8)"
 
 /* The four capture triggers, in the order of CaptureEvent. */
 typedef enum CaptureEvent

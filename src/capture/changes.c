@@ -161,7 +161,8 @@ read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier,
 
 	SPI_connect();
 	CaptureExecute("SELECT d.frontier IS NOT NULL, d.columns_used,"
-				   "       LEAST(pg_catalog.pg_snapshot_xmin(d.frontier), d.frontier_xid)"
+				   "       (LEAST(pg_catalog.pg_snapshot_xmin(d.frontier), d.frontier_xid)"
+				   "        ::pg_catalog.text)::pg_catalog.int8"
 				   "  FROM pgtrickle.pgt_dependencies d"
 				   " WHERE d.pgt_id = $1 AND d.source_relid = $2",
 				   2, argtypes, values, InvalidSnapshot, false);
@@ -177,7 +178,7 @@ read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier,
 			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 			MemoryContext spi = MemoryContextSwitchTo(outer);
 
-			/* xid8 is 8 bytes: by value where float8 is */
+			/* int8: by value where float8 is */
 			*oldest = isnull ? (Datum) 0 : datumCopy(d, FLOAT8PASSBYVAL, 8);
 			MemoryContextSwitchTo(spi);
 			if (isnull)
@@ -297,7 +298,7 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 				Snapshot snapshot, double max_rows, bool *truncated,
 				int64 *raw_rows)
 {
-	Oid			argtypes[1] = {XID8OID};
+	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1] = {oldest};
 	MemoryContext mem = changes_memory();
 	MemoryContext work;
@@ -342,7 +343,7 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 	 * consumer keeps.
 	 */
 	appendStringInfo(&sql, " FROM %s __pgt_b, %s"
-					 " WHERE __pgt_b.__pgt_xid OPERATOR(pg_catalog.>=) $1 AND %s",
+					 " WHERE " CAPTURE_XID_KEY("__pgt_b") " OPERATOR(pg_catalog.>=) $1 AND %s",
 					 quote_qualified_identifier(CAPTURE_SCHEMA, RelationGetRelationName(buf)),
 					 CaptureFrontierSubquery(pgt_id, source_relid, "__pgt_f"),
 					 CapturePendingCondition("__pgt_b", "__pgt_f"));

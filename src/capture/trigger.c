@@ -260,14 +260,16 @@ insert_sql(CaptureEvent event, Relation src, Relation buf,
 }
 
 /*
- * The buffer's index on __pgt_xid alone (plain btree, as buffer.c makes
- * it), InvalidOid when it has none; *other is set when it has any other
+ * The buffer's BRIN index on its writers (as buffer.c makes it: named
+ * CAPTURE_XID_INDEX_PREFIX and the source's OID, one column, the xid8 as
+ * bigint), InvalidOid when it has none; *other is set when it has any other
  * index, which the direct path would not maintain.
  */
 static Oid
-xid_index_of(Relation buf, bool *other)
+xid_index_of(Relation src, Relation buf, bool *other)
 {
 	List	   *indexes = RelationGetIndexList(buf);
+	char	   *name = psprintf(CAPTURE_XID_INDEX_PREFIX "%u", RelationGetRelid(src));
 	ListCell   *lc;
 	Oid			found = InvalidOid;
 
@@ -277,10 +279,11 @@ xid_index_of(Relation buf, bool *other)
 		Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
 		Form_pg_index form = ind->rd_index;
 
-		if (OidIsValid(found) || ind->rd_rel->relam != BTREE_AM_OID ||
-			form->indnatts != 1 || form->indkey.values[0] != 1 ||
-			form->indisunique || !form->indisvalid || !form->indisready ||
-			!heap_attisnull(ind->rd_indextuple, Anum_pg_index_indexprs, NULL) ||
+		if (OidIsValid(found) || ind->rd_rel->relam != BRIN_AM_OID ||
+			strcmp(RelationGetRelationName(ind), name) != 0 ||
+			form->indnatts != 1 || form->indkey.values[0] != 0 ||
+			TupleDescAttr(RelationGetDescr(ind), 0)->atttypid != INT8OID ||
+			!form->indisvalid || !form->indisready ||
 			!heap_attisnull(ind->rd_indextuple, Anum_pg_index_indpred, NULL))
 			*other = true;
 		else
@@ -303,7 +306,7 @@ direct_possible(Relation src, Relation buf, const AttrNumber *source_attnum)
 	TupleDesc	bdesc = RelationGetDescr(buf);
 	bool		other_index;
 
-	(void) xid_index_of(buf, &other_index);
+	(void) xid_index_of(src, buf, &other_index);
 	if (buf->rd_rel->relam != HEAP_TABLE_AM_OID ||
 		other_index || buf->rd_rel->relhasrules ||
 		buf->rd_rel->relhastriggers || buf->rd_rel->relrowsecurity ||
@@ -404,7 +407,7 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event)
 	{
 		bool		other_index;
 
-		p->xid_index = xid_index_of(buf, &other_index);
+		p->xid_index = xid_index_of(src, buf, &other_index);
 	}
 	p->source_relid = RelationGetRelid(src);
 	p->buffer_relid = buffer_relid;
@@ -425,20 +428,21 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event)
  * values of the source are fetched and stored again by the heap's toaster.
  */
 /*
- * Index entries of the rows just written: every row of a statement has the
- * writer's xid, so the btree's deduplication keeps them compact, and as
- * xids grow they go to the rightmost leaf.
+ * Index entries of the rows just written (for BRIN, at most a change of a
+ * range's summary; every row of a statement has the writer's xid).
  */
 static void
 index_xids(Relation index, IndexInfo *index_info, Relation buf,
 		   TupleTableSlot **slots, int n, Datum xid)
 {
 	bool		isnull = false;
+	/* the index's value: the xid8 as bigint (CAPTURE_XID_KEY) */
+	Datum		key = Int64GetDatum((int64) U64FromFullTransactionId(DatumGetFullTransactionId(xid)));
 
 	if (index == NULL)
 		return;
 	for (int i = 0; i < n; i++)
-		index_insert(index, &xid, &isnull, &slots[i]->tts_tid, buf,
+		index_insert(index, &key, &isnull, &slots[i]->tts_tid, buf,
 					 UNIQUE_CHECK_NO, false, index_info);
 }
 
@@ -587,8 +591,13 @@ insert_direct(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 				marker = heap_form_tuple(bdesc, values, isnull);
 				simple_heap_insert(buf, marker);
 				if (index != NULL)
-					index_insert(index, &xid, isnull, &marker->t_self, buf,
-								 UNIQUE_CHECK_NO, false, index_info);
+				{
+					TupleTableSlot *slot = MakeSingleTupleTableSlot(bdesc, &TTSOpsHeapTuple);
+
+					ExecStoreHeapTuple(marker, slot, false);
+					index_xids(index, index_info, buf, &slot, 1, xid);
+					ExecDropSingleTupleTableSlot(slot);
+				}
 			}
 			break;
 	}
@@ -598,7 +607,10 @@ insert_direct(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 		table_finish_bulk_insert(buf, 0);
 	}
 	if (index != NULL)
+	{
+		pgt_index_insert_cleanup(index, index_info);
 		index_close(index, NoLock);
+	}
 	table_close(buf, NoLock);
 }
 
