@@ -69,4 +69,22 @@ SELECT k, lo, hi, n FROM n_minmax ORDER BY k NULLS FIRST;
 -- the change set is only served to the refresh that read it
 SELECT pgt_test.err($$SELECT * FROM pgtrickle._changes(1, 'n_mm'::regclass) AS c(x int, __pgt_m bigint)$$);
 
+-- rows a lagging consumer keeps are not read by the others' refreshes
+CREATE TABLE n_lag (id int PRIMARY KEY, v int);
+INSERT INTO n_lag SELECT g, g FROM generate_series(1, 100) g;
+SELECT pgtrickle.create_stream_table('n_lag_fast', 'SELECT id, v FROM n_lag');
+SELECT pgtrickle.create_stream_table('n_lag_slow', 'SELECT sum(v) AS s FROM n_lag');
+SELECT pgtrickle.pause_stream_table('n_lag_slow');
+DO $$BEGIN FOR i IN 1..150 LOOP UPDATE n_lag SET v = v + 1; END LOOP; END$$;
+SELECT pgt_test.refresh('n_lag_fast');
+UPDATE n_lag SET v = v + 1 WHERE id = 1;
+SELECT brin_summarize_new_values(('pgtrickle_changes.changes_xid_' || 'n_lag'::regclass::oid)::regclass) > 0 AS summarized;
+DO $$BEGIN EXECUTE format('ANALYZE pgtrickle_changes.%I', 'changes_' || 'n_lag'::regclass::oid); END$$;
+BEGIN;
+SELECT pgtrickle.refresh_stream_table('n_lag_fast');
+SELECT pg_stat_get_xact_numscans(('pgtrickle_changes.changes_xid_' || 'n_lag'::regclass::oid)::regclass) > 0 AS read_by_writer_range;
+COMMIT;
+SELECT pgtrickle.resume_stream_table('n_lag_slow');
+SELECT pgt_test.refresh('n_lag_slow');
+
 SELECT * FROM pgt_test.check_all() WHERE stream_table LIKE 'n\_%';
