@@ -125,6 +125,25 @@ differential_sql(const StreamTable *st)
 	return sql;
 }
 
+/*
+ * The statement that recomputes the groups a differential refresh cannot
+ * merge (min/max that lost their extreme, groups under HAVING); NULL when
+ * the query has none.  Its parameters are the groups' keys, one array per
+ * key column.
+ */
+static char *
+recompute_sql(const StreamTable *st)
+{
+	Sandbox		sb;
+	char	   *sql;
+	List	   *argtypes;
+
+	SandboxEnter(&sb, st->relid);
+	sql = DeltaRecomputeSql(st, DifferentialShape(st), &argtypes);
+	SandboxLeave(&sb);
+	return sql;
+}
+
 Datum
 pgt_explain_st(PG_FUNCTION_ARGS)
 {
@@ -156,6 +175,9 @@ pgt_explain_st(PG_FUNCTION_ARGS)
 	put_property(rsinfo, "differential_refresh_sql",
 				 strcmp(st->refresh_mode, "DIFFERENTIAL") == 0 ?
 				 differential_sql(st) : NULL);
+	put_property(rsinfo, "differential_recompute_sql",
+				 strcmp(st->refresh_mode, "DIFFERENTIAL") == 0 ?
+				 recompute_sql(st) : NULL);
 	put_property(rsinfo, "schedule", st->schedule ? st->schedule : "calculated");
 	effective = CatalogEffectiveSchedule(st->pgt_id);
 	put_property(rsinfo, "effective_schedule", effective);
