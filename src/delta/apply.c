@@ -673,6 +673,79 @@ DeltaRecomputeSql(const StreamTable *st, const DeltaShape *shape, List **argtype
 					write_sql(st, shape));
 }
 
+/*
+ * Recomputation of an aggregate shape that writes only what differs: the
+ * new state of every group is computed from the sources, joined with the
+ * stored rows by key, and a stored row is updated only when its values
+ * are not binary-identical to the new ones, deleted when its group is
+ * gone, and a new group inserted.  Readers see the same as with a delete
+ * and reinsert, but unchanged groups cost no write, and stream tables
+ * reading this one receive only the groups that changed.
+ */
+char *
+DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape)
+{
+	char	   *table = CatalogRelationName(st->relid);
+	char	   *visible = list_join(shape->visible, "", ", ");
+	StringInfoData keymatch;
+	StringInfoData set;
+	ListCell   *lc;
+	int			vi = 0;
+
+	Assert(shape->kind == SHAPE_AGGREGATE);
+	initStringInfo(&keymatch);
+	foreach(lc, shape->key_columns)
+		appendStringInfo(&keymatch, " AND c.%s IS NOT DISTINCT FROM n.%s",
+						 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
+	initStringInfo(&set);
+	foreach(lc, shape->query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk)
+			continue;
+		appendStringInfo(&set, "%s%s = %s", vi++ ? ", " : "", quote_identifier(tle->resname),
+						 finalize_sql(shape, st->relid, (Node *) tle->expr));
+	}
+	foreach(lc, shape->hidden)
+	{
+		DeltaColumn *col = lfirst(lc);
+
+		if (strcmp(col->name, "__pgt_row_id") == 0 ||
+			strncmp(col->name, "__pgt_key", 9) == 0)
+			continue;
+		appendStringInfo(&set, ", %s = n.%s", col->name, col->name);
+	}
+
+	return psprintf("WITH n AS (SELECT s.*, %s AS __pgt_row_id FROM ("
+					"   SELECT %s FROM (%s) i %s%s) s),"
+					" j AS (SELECT n.*, c.__pgt_ctid,"
+					"              ROW(%s, %s)::pg_catalog.record OPERATOR(pg_catalog.*=)"
+					"              ROW(%s, %s)::pg_catalog.record AS __pgt_same"
+					"         FROM n LEFT JOIN (SELECT c.*, c.ctid AS __pgt_ctid FROM %s c) c"
+					"           ON c.__pgt_row_id = n.__pgt_row_id%s"
+					"        WHERE %s),"
+					" del AS (DELETE FROM %s t WHERE NOT EXISTS"
+					"          (SELECT 1 FROM j WHERE j.__pgt_ctid = t.ctid) RETURNING 1),"
+					" upd AS (UPDATE %s t SET %s FROM j n"
+					"          WHERE t.ctid = n.__pgt_ctid AND NOT coalesce(n.__pgt_same, false) RETURNING 1),"
+					" ins AS (INSERT INTO %s (%s, %s) SELECT %s, %s FROM j n"
+					"          WHERE n.__pgt_ctid IS NULL RETURNING 1)"
+					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
+					"        (SELECT pg_catalog.count(*) FROM upd)",
+					row_id_of(shape, "s"),
+					state_select(shape), pg_get_querydef(DeltaInputQuery(shape), false),
+					shape->scalar ? "" : "GROUP BY ", shape->scalar ? "" : group_by_keys(shape, "i."),
+					list_join(shape->visible, "c.", ", "), hidden_names(shape, "c.", ", "),
+					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "),
+					table, keymatch.data,
+					having_over_state(shape, st->relid),
+					table,
+					table, set.data,
+					table, visible, hidden_names(shape, "", ", "),
+					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "));
+}
+
 /* The statement that applies the pending change of a stream table. */
 char *
 DeltaApplySql(const StreamTable *st, const DeltaShape *shape, List *pending)

@@ -84,5 +84,6 @@ extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,
 extern char *DeltaRecomputeSql(const StreamTable *st, const DeltaShape *shape,
 							   List **argtypes);
 extern char *DeltaFullSql(const StreamTable *st, const DeltaShape *shape);
+extern char *DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape);
 
 #endif							/* PGT_DELTA_H */

@@ -87,4 +87,19 @@ COMMIT;
 SELECT pgtrickle.resume_stream_table('n_lag_slow');
 SELECT pgt_test.refresh('n_lag_slow');
 
+-- a recomputation of an aggregate writes only the groups that differ
+CREATE TABLE n_re (g int, v int);
+INSERT INTO n_re SELECT i % 50, i FROM generate_series(1, 1000) i;
+SELECT pgtrickle.create_stream_table('n_re_sum', 'SELECT g, count(*) AS n, sum(v) AS s FROM n_re GROUP BY g');
+BEGIN;
+TRUNCATE n_re;
+INSERT INTO n_re SELECT i % 50, i FROM generate_series(1, 1000) i;
+UPDATE n_re SET v = v + 1 WHERE g = 7;
+DELETE FROM n_re WHERE g = 8;
+COMMIT;
+SELECT pgt_test.refresh('n_re_sum');
+SELECT h.action, h.reason, h.rows_inserted, h.rows_deleted FROM pgtrickle.pgt_refresh_history h
+  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ WHERE s.pgt_name = 'n_re_sum' AND h.action <> 'NO_DATA' ORDER BY h.refresh_id DESC LIMIT 1;
+
 SELECT * FROM pgt_test.check_all() WHERE stream_table LIKE 'n\_%';
