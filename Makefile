@@ -32,6 +32,7 @@ OBJS = \
 	src/refresh/plancache.o \
 	src/refresh/sandbox.o \
 	src/scheduler/dbguard.o \
+	src/scheduler/idle.o \
 	src/scheduler/job.o \
 	src/scheduler/launcher.o \
 	src/scheduler/refresher.o \
