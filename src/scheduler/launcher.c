@@ -9,8 +9,12 @@
  * see which databases have the extension without connecting, so at start
  * it tries every connectable database once; a scheduler that finds no
  * extension marks its slot and exits, and is started again only when
- * CREATE EXTENSION in that database wakes the launcher.  A scheduler that
- * dies is started again at the next round.
+ * CREATE EXTENSION in that database wakes the launcher.  A scheduler runs
+ * only while its database has work: one with nothing to do soon exits
+ * ("sleeps") and leaves in its slot when to start it again; new work
+ * (a stream table created, resumed, rescheduled; pg_trickle.enabled turned
+ * on) wakes the launcher at commit.  A scheduler that dies is started
+ * again at the next round.
  *
  *-------------------------------------------------------------------------
  */

@@ -12,8 +12,11 @@
  * pg_trickle.max_concurrent_refreshes at once, a table only when none of
  * the stream tables it reads is still due or being refreshed: upstream
  * first.  A worker that finishes sets the scheduler's latch, which then
- * hands out what became ready.  How a refresh runs and how a failure is
- * classified is in job.c.  No error leaves the loop.
+ * hands out what became ready.  Due DIFFERENTIAL tables with nothing
+ * pending are confirmed fresh all at once instead (idle.c).  How a refresh
+ * runs and how a failure is classified is in job.c.  No error leaves the
+ * loop.  With nothing due within a minute, the scheduler exits and the
+ * launcher starts it again in time (or when woken by new work).
  *
  *-------------------------------------------------------------------------
  */
