@@ -118,12 +118,17 @@ pending_tables(const int64 *ids, int n, int64 *pending)
 															 1, &isnull)));
 	}
 
+	/* no captured source at all: nothing can be pending (a refresh: NO_DATA) */
+	if (sources == NIL)
+		return 0;
+
 	initStringInfo(&sql);
 	appendStringInfoString(&sql,
 						   "SELECT DISTINCT d.pgt_id FROM pgtrickle.pgt_dependencies d"
 						   " WHERE d.pgt_id OPERATOR(pg_catalog.=) ANY ($1)"
 						   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')"
-						   "   AND (d.frontier IS NULL OR CASE d.source_relid");
+						   "   AND (d.frontier IS NULL OR CASE d.source_relid"
+						   " WHEN 0::pg_catalog.oid THEN true");
 	foreach(lc, sources)
 	{
 		Oid			source = lfirst_oid(lc);

@@ -52,7 +52,11 @@ PGDLLEXPORT void pgt_scheduler_main(Datum main_arg);
  * start it again in time (its refresh workers would have left by then).
  */
 #define SLEEP_AFTER_MS 60000
-/* ... but at least this often, for the hourly upkeep */
+/*
+ * ... but at least this often: the hourly upkeep, and a safety net for new
+ * work that did not wake the launcher (a prepared transaction, rows
+ * restored into the catalog)
+ */
 #define SLEEP_AT_MOST_MS (3600 * 1000)
 
 /* What a round read besides the due tables. */
@@ -392,8 +396,11 @@ sleep_until(const RoundInfo *info, TimestampTz now)
 
 	if (RefresherBusy(busy, PGT_MAX_REFRESH_WORKERS) > 0)
 		return 0;
-	if (!pgt_enabled || !info->has_tables)
+	/* enabled turned on wakes it; new work at commit, or hourly at worst */
+	if (!pgt_enabled)
 		return DT_NOEND;
+	if (!info->has_tables)
+		return TimestampTzPlusMilliseconds(now, SLEEP_AT_MOST_MS);
 	if (info->next_due != 0 &&
 		!TimestampDifferenceExceeds(now, info->next_due, SLEEP_AFTER_MS))
 		return 0;
