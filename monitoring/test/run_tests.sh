@@ -207,9 +207,12 @@ CREATE TABLE div_src (x int);
 INSERT INTO div_src VALUES (1);
 SELECT pgtrickle.create_stream_table('error_st', 'SELECT 10 / x AS r FROM div_src', '1s', 'FULL');
 INSERT INTO div_src VALUES (0);
--- SUSPENDED: its source is locked (lock_timeout of the database)
+-- SUSPENDED: its source is locked (lock_timeout of the database); a change
+-- is pending, so its refresh must read the source (a table with nothing
+-- pending is confirmed fresh without reading it)
 CREATE TABLE lock_src (v int);
 SELECT pgtrickle.create_stream_table('suspended_st', 'SELECT count(*) AS n FROM lock_src', '1s');
+INSERT INTO lock_src VALUES (1);
 -- change capture broken: a capture trigger disabled
 CREATE TABLE cdc_src (v int);
 SELECT pgtrickle.create_stream_table('cdc_st', 'SELECT count(*) AS n FROM cdc_src', '3s');
@@ -365,7 +368,8 @@ if ((exporters_ok)); then
 			  ["PgTrickleStreamTableSuspended", "public", "suspended_st"],
 			  ["PgTrickleStreamTableStale", "public", "stale_st"],
 			  ["PgTrickleCdcUnhealthy", "public", "cdc_st"],
-			  ["PgTrickleCdcChangesPilingUp", "public", "paused_st"]
+			  ["PgTrickleCdcChangesPilingUp", "public", "paused_st"],
+			  ["PgTrickleCdcChangesPilingUp", "public", "suspended_st"]
 			]}
 		EOF
 		checks monitoring-prometheus-alerts python3 "$here/check_metrics.py" alerts "$prom_url" "$run/alerts-expect.json" 30
