@@ -150,5 +150,29 @@ ok($node->poll_query_until('postgres', q{
 	SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler'}),
 	'and only that one');
 
+# no slot for a database that has work: quick_health says it is not served
+$node->append_conf('postgresql.conf', 'max_worker_processes = 3');
+$node->restart;
+$node->safe_psql('slots4', q{
+	CREATE TABLE src4 (v int);
+	SELECT pgtrickle.create_stream_table('st4', 'SELECT count(*) AS n FROM src4', '1s');
+});
+# the launcher and the logical replication launcher take two slots, one
+# scheduler the third: slots3 or slots4 (whichever started first) is
+# served, the other is not
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler'}),
+	'one slot left: one scheduler');
+my $served = $node->safe_psql('postgres', q{
+	SELECT datname FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler'});
+my $starved = $served eq 'slots3' ? 'slots4' : 'slots3';
+ok($node->poll_query_until($starved, q{
+	SELECT NOT scheduler_running AND status = 'WARNING' FROM pgtrickle.quick_health}),
+	'the database whose scheduler cannot start is not served (WARNING)');
+is($node->safe_psql($served, 'SELECT scheduler_running FROM pgtrickle.quick_health'), 't',
+	'the one with the scheduler is served');
+is($node->safe_psql('slots1', 'SELECT status FROM pgtrickle.quick_health'), 'EMPTY',
+	'a database without stream tables is EMPTY, served or not');
+
 $node->stop;
 done_testing();
