@@ -242,7 +242,10 @@ scenario_ok=1
 poll 30 is_true "SELECT count(*) = 2 FROM pg_stat_activity WHERE application_name IN ('pgt_holder', 'pgt_blocker') AND state = 'idle in transaction'" ||
 	{ scenario_ok=0; failed monitoring-scenario-setup "the holding sessions did not start: $(cat "$run"/holder.log "$run"/blocker.log)"; }
 
+enabled_at=$(sql -c "SELECT now()")
 sql -c "ALTER SYSTEM SET pg_trickle.enabled = on" -c "SELECT pg_reload_conf()" >/dev/null
+# the others: kept fresh by the scheduler since it was enabled (refreshed,
+# or confirmed fresh without a refresh when nothing changed)
 if ((scenario_ok)) && poll 60 is_true "
 	SELECT bool_and(CASE pgt_name
 	         WHEN 'error_st' THEN status = 'ERROR'
@@ -250,7 +253,8 @@ if ((scenario_ok)) && poll 60 is_true "
 	         WHEN 'stale_st' THEN status = 'ACTIVE' AND stale
 	         WHEN 'init_st' THEN status = 'INITIALIZING' AND last_status = 'SKIPPED'
 	         WHEN 'paused_st' THEN status = 'PAUSED'
-	         ELSE status = 'ACTIVE' AND successful_refreshes >= 2 END)
+	         ELSE status = 'ACTIVE' AND successful_refreshes >= 1
+	              AND data_timestamp > '$enabled_at' END)
 	  FROM pgtrickle.pg_stat_stream_tables" &&
 	poll 30 is_true "SELECT count(*) FILTER (WHERE pgt_name = 'paused_st' AND alert = 'warning') = 1
 	                    AND count(*) FILTER (WHERE pgt_name = 'cdc_st' AND alert = 'critical') = 1

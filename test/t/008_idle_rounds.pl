@@ -76,10 +76,11 @@ ok($node->poll_query_until('postgres', 'SELECT total = 1055 FROM down'),
 	'a change reaches the end of the chain');
 my $secs = time - $t0;
 ok($secs < 4, sprintf('within the schedule (%.1f s)', $secs));
-is(q1(qq{SELECT string_agg(s.pgt_name || ':' || h.action || ':' || h.status, ',' ORDER BY s.pgt_name)
-	       FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
-	      WHERE h.refresh_id > $id0 AND h.initiated_by = 'SCHEDULER'}),
-	'down:DIFFERENTIAL:COMPLETED,solo:DIFFERENTIAL:COMPLETED,up:DIFFERENTIAL:COMPLETED',
+ok($node->poll_query_until('postgres', qq{
+	SELECT string_agg(s.pgt_name || ':' || h.action || ':' || h.status, ',' ORDER BY s.pgt_name)
+	  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+	 WHERE h.refresh_id > $id0 AND h.initiated_by = 'SCHEDULER'},
+	'down:DIFFERENTIAL:COMPLETED,solo:DIFFERENTIAL:COMPLETED,up:DIFFERENTIAL:COMPLETED'),
 	'each table has one DIFFERENTIAL refresh in the history');
 is(stream_table_differs($node, 'postgres', 'SELECT k, total FROM up',
 	'SELECT id % 3 AS k, sum(v) AS total FROM src GROUP BY id % 3'), '0', 'up equals its query');
