@@ -33,6 +33,7 @@ OBJS = \
 	src/refresh/plancache.o \
 	src/refresh/sandbox.o \
 	src/scheduler/dbguard.o \
+	src/scheduler/idle.o \
 	src/scheduler/job.o \
 	src/scheduler/launcher.o \
 	src/scheduler/refresher.o \
@@ -48,3 +49,8 @@ PG_CFLAGS = -Wall -Wextra -Werror
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS does not track header dependencies (unless the server was configured
+# with --enable-depend): rebuild every object when one of our headers
+# changes, so that no object keeps an old layout of a shared-memory struct.
+$(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/*/*.h)

@@ -285,7 +285,7 @@ RETURNS boolean
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'pgt_scheduler_running';
 COMMENT ON FUNCTION pgtrickle._scheduler_running() IS
-	'whether a pg_trickle scheduler serves the current database';
+	'whether pg_trickle serves the current database: the launcher runs and can start its scheduler (which runs only while there is work)';
 
 CREATE VIEW pgtrickle.stream_tables_info AS
 SELECT st.*,
@@ -347,7 +347,7 @@ SELECT count(*) AS total_stream_tables,
 	   END AS status
 FROM pgtrickle.stream_tables_info;
 COMMENT ON VIEW pgtrickle.quick_health IS
-	'one row: how many stream tables are in error, stale or paused, and whether the scheduler runs';
+	'one row: how many stream tables are in error, stale or paused, and whether pg_trickle serves the database';
 
 GRANT SELECT ON pgtrickle.stream_tables_info, pgtrickle.pg_stat_stream_tables,
 	pgtrickle.quick_health TO PUBLIC;

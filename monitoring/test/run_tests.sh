@@ -207,9 +207,12 @@ CREATE TABLE div_src (x int);
 INSERT INTO div_src VALUES (1);
 SELECT pgtrickle.create_stream_table('error_st', 'SELECT 10 / x AS r FROM div_src', '1s', 'FULL');
 INSERT INTO div_src VALUES (0);
--- SUSPENDED: its source is locked (lock_timeout of the database)
+-- SUSPENDED: its source is locked (lock_timeout of the database); a change
+-- is pending, so its refresh must read the source (a table with nothing
+-- pending is confirmed fresh without reading it)
 CREATE TABLE lock_src (v int);
 SELECT pgtrickle.create_stream_table('suspended_st', 'SELECT count(*) AS n FROM lock_src', '1s');
+INSERT INTO lock_src VALUES (1);
 -- change capture broken: a capture trigger disabled
 CREATE TABLE cdc_src (v int);
 SELECT pgtrickle.create_stream_table('cdc_st', 'SELECT count(*) AS n FROM cdc_src', '3s');
@@ -239,7 +242,10 @@ scenario_ok=1
 poll 30 is_true "SELECT count(*) = 2 FROM pg_stat_activity WHERE application_name IN ('pgt_holder', 'pgt_blocker') AND state = 'idle in transaction'" ||
 	{ scenario_ok=0; failed monitoring-scenario-setup "the holding sessions did not start: $(cat "$run"/holder.log "$run"/blocker.log)"; }
 
+enabled_at=$(sql -c "SELECT now()")
 sql -c "ALTER SYSTEM SET pg_trickle.enabled = on" -c "SELECT pg_reload_conf()" >/dev/null
+# the others: kept fresh by the scheduler since it was enabled (refreshed,
+# or confirmed fresh without a refresh when nothing changed)
 if ((scenario_ok)) && poll 60 is_true "
 	SELECT bool_and(CASE pgt_name
 	         WHEN 'error_st' THEN status = 'ERROR'
@@ -247,7 +253,8 @@ if ((scenario_ok)) && poll 60 is_true "
 	         WHEN 'stale_st' THEN status = 'ACTIVE' AND stale
 	         WHEN 'init_st' THEN status = 'INITIALIZING' AND last_status = 'SKIPPED'
 	         WHEN 'paused_st' THEN status = 'PAUSED'
-	         ELSE status = 'ACTIVE' AND successful_refreshes >= 2 END)
+	         ELSE status = 'ACTIVE' AND successful_refreshes >= 1
+	              AND data_timestamp > '$enabled_at' END)
 	  FROM pgtrickle.pg_stat_stream_tables" &&
 	poll 30 is_true "SELECT count(*) FILTER (WHERE pgt_name = 'paused_st' AND alert = 'warning') = 1
 	                    AND count(*) FILTER (WHERE pgt_name = 'cdc_st' AND alert = 'critical') = 1
@@ -365,7 +372,8 @@ if ((exporters_ok)); then
 			  ["PgTrickleStreamTableSuspended", "public", "suspended_st"],
 			  ["PgTrickleStreamTableStale", "public", "stale_st"],
 			  ["PgTrickleCdcUnhealthy", "public", "cdc_st"],
-			  ["PgTrickleCdcChangesPilingUp", "public", "paused_st"]
+			  ["PgTrickleCdcChangesPilingUp", "public", "paused_st"],
+			  ["PgTrickleCdcChangesPilingUp", "public", "suspended_st"]
 			]}
 		EOF
 		checks monitoring-prometheus-alerts python3 "$here/check_metrics.py" alerts "$prom_url" "$run/alerts-expect.json" 30

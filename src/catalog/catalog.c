@@ -31,6 +31,7 @@
 
 #include "catalog/catalog.h"
 #include "compat.h"
+#include "scheduler/worker.h"
 
 #define ST_COLUMNS \
 	"pgt_id, pgt_relid, pgt_query_relid, pgt_schema, pgt_name, " \
@@ -342,6 +343,8 @@ CatalogInsert(const StreamTable *st)
 				 " VALUES ($1, $2, $3, $4, $5, $13, $6, $7, $8, $9, $10, $11, $12)",
 				 13, argtypes, values, nulls, 1);
 	SPI_finish();
+	/* a sleeping scheduler has new work once this commits */
+	LauncherWakeAtCommit();
 }
 
 void
@@ -359,6 +362,8 @@ CatalogSetSchedule(int64 pgt_id, const char *schedule)
 				 " WHERE pgt_id = $1",
 				 2, argtypes, values, nulls, 1);
 	SPI_finish();
+	/* maybe due sooner than a sleeping scheduler wakes */
+	LauncherWakeAtCommit();
 }
 
 void
@@ -403,6 +408,9 @@ CatalogSetStatus(int64 pgt_id, const char *status, bool clear_errors)
 				 " WHERE pgt_id = $1",
 				 3, argtypes, values, NULL, 1);
 	SPI_finish();
+	/* resumed: the scheduler has work again */
+	if (strcmp(status, "ACTIVE") == 0 || strcmp(status, "INITIALIZING") == 0)
+		LauncherWakeAtCommit();
 }
 
 /*

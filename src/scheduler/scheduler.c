@@ -12,8 +12,11 @@
  * pg_trickle.max_concurrent_refreshes at once, a table only when none of
  * the stream tables it reads is still due or being refreshed: upstream
  * first.  A worker that finishes sets the scheduler's latch, which then
- * hands out what became ready.  How a refresh runs and how a failure is
- * classified is in job.c.  No error leaves the loop.
+ * hands out what became ready.  Due DIFFERENTIAL tables with nothing
+ * pending are confirmed fresh all at once instead (idle.c).  How a refresh
+ * runs and how a failure is classified is in job.c.  No error leaves the
+ * loop.  With nothing due within a minute, the scheduler exits and the
+ * launcher starts it again in time (or when woken by new work).
  *
  *-------------------------------------------------------------------------
  */
@@ -44,14 +47,24 @@
 
 PGDLLEXPORT void pgt_scheduler_main(Datum main_arg);
 
-/* A due stream table and the stream tables it reads. */
-typedef struct DueTable
+/*
+ * A scheduler with nothing due sooner than this exits and has the launcher
+ * start it again in time (its refresh workers would have left by then).
+ */
+#define SLEEP_AFTER_MS 60000
+/*
+ * ... but at least this often: the hourly upkeep, and a safety net for new
+ * work that did not wake the launcher (a prepared transaction, rows
+ * restored into the catalog)
+ */
+#define SLEEP_AT_MOST_MS (3600 * 1000)
+
+/* What a round read besides the due tables. */
+typedef struct RoundInfo
 {
-	int64		pgt_id;
-	int			n_upstream;
-	int64	   *upstream;
-	bool		dispatched;
-} DueTable;
+	bool		has_tables;		/* any ACTIVE or INITIALIZING stream table */
+	TimestampTz next_due;		/* earliest due time of the others, 0: none */
+} RoundInfo;
 
 static bool
 extension_present(void)
@@ -75,16 +88,20 @@ extension_present(void)
  * Cron tables are never early (an early run would leave the fire time still
  * ahead, and it would fire twice).  A table that failed waits interval x
  * 2^errors (at most 5 minutes) after its last error.  Only CALCULATED
- * tables need the dependency walk of _effective_schedule.
+ * tables need the dependency walk of _effective_schedule.  info gets
+ * whether there is any table to schedule and when the next one not due
+ * yet is.
  */
 static List *
-due_tables(void)
+due_tables(RoundInfo *info)
 {
 	MemoryContext outer = CurrentMemoryContext;
 	List	   *due = NIL;
 	Oid			argtypes[1] = {FLOAT8OID};
 	Datum		values[1] = {Float8GetDatum(pgt_scheduler_interval_ms / 1000.0)};
 
+	info->has_tables = false;
+	info->next_due = 0;
 	SPI_connect();
 	if (SPI_execute_with_args("WITH RECURSIVE depth(pgt_id, d) AS ("
 							  "   SELECT s.pgt_id, 0 FROM pgtrickle.pgt_stream_tables s"
@@ -94,8 +111,15 @@ due_tables(void)
 							  "     JOIN pgtrickle.pgt_stream_tables u ON u.pgt_id = dp.pgt_id"
 							  "     JOIN pgtrickle.pgt_dependencies r ON r.source_relid = u.pgt_relid"
 							  "    WHERE dp.d < 64)"
-							  " SELECT pgt_id, upstream FROM ("
-							  "   SELECT s.pgt_id, o.d,"
+							  " SELECT pgt_id, upstream, pgt_relid, candidate,"
+							  "        due_at <= pg_catalog.now()"
+							  "          AND (retry_at IS NULL OR retry_at <= pg_catalog.now()) AS due,"
+							  "        greatest(due_at, retry_at) AS next_at"
+							  "  FROM ("
+							  "   SELECT s.pgt_id, o.d, s.pgt_relid,"
+							  "          s.status = 'ACTIVE' AND s.is_populated"
+							  "            AND s.refresh_mode = 'DIFFERENTIAL'"
+							  "            AND s.consecutive_errors = 0 AS candidate,"
 							  "          ARRAY(SELECT u.pgt_id"
 							  "                  FROM pgtrickle.pgt_dependencies r"
 							  "                  JOIN pgtrickle.pgt_stream_tables u"
@@ -122,8 +146,6 @@ due_tables(void)
 							  "    CROSS JOIN LATERAL (SELECT s.schedule IS NOT NULL"
 							  "          AND pg_catalog.strpos(s.schedule, ' ') + pg_catalog.strpos(s.schedule, '@') > 0) c(cron)"
 							  "    WHERE s.status IN ('ACTIVE', 'INITIALIZING')) t"
-							  "  WHERE due_at <= pg_catalog.now()"
-							  "    AND (retry_at IS NULL OR retry_at <= pg_catalog.now())"
 							  "  ORDER BY due_at, d, pgt_id",
 							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read due stream tables");
@@ -134,12 +156,28 @@ due_tables(void)
 		bool		isnull;
 		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		Datum		arr = SPI_getbinval(tup, desc, 2, &isnull);
-		MemoryContext spi = MemoryContextSwitchTo(outer);
-		DueTable   *t = palloc0(sizeof(DueTable));
+		bool		is_due = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull)) && !isnull;
+		MemoryContext spi;
+		DueTable   *t;
 		Datum	   *elems;
 		int			n;
 
+		info->has_tables = true;
+		if (!is_due)
+		{
+			Datum		next = SPI_getbinval(tup, desc, 6, &isnull);
+
+			/* no due time (a cron with no fire time left): never */
+			if (!isnull && (info->next_due == 0 ||
+							DatumGetTimestampTz(next) < info->next_due))
+				info->next_due = DatumGetTimestampTz(next);
+			continue;
+		}
+		spi = MemoryContextSwitchTo(outer);
+		t = palloc0(sizeof(DueTable));
 		t->pgt_id = id;
+		t->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+		t->candidate = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull)) && !isnull;
 		deconstruct_array(DatumGetArrayTypeP(arr), INT8OID, 8, FLOAT8PASSBYVAL,
 						  TYPALIGN_DOUBLE, &elems, NULL, &n);
 		t->n_upstream = n;
@@ -234,7 +272,7 @@ dispatch(List *due)
 
 /* Read the due tables into round; the list must outlive the transaction. */
 static List *
-read_due(MemoryContext round)
+read_due(MemoryContext round, RoundInfo *info)
 {
 	List	   *due;
 
@@ -242,15 +280,20 @@ read_due(MemoryContext round)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	MemoryContextSwitchTo(round);
-	due = due_tables();
+	due = due_tables(info);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(TopMemoryContext);
 	return due;
 }
 
+/*
+ * Give up the slot: no_extension when the extension is not (or no longer)
+ * here; sleeping with the time to be started again (0: only when woken)
+ * when there is nothing to do.
+ */
 static void
-release_slot(bool no_extension)
+release_slot(bool no_extension, bool sleeping, TimestampTz wake_at)
 {
 	PgtDatabaseSlot *slot;
 
@@ -261,6 +304,9 @@ release_slot(bool no_extension)
 		slot->pid = 0;
 		slot->latch = NULL;
 		slot->no_extension = no_extension;
+		slot->sleeping = sleeping;
+		slot->disabled = sleeping && !pgt_enabled;
+		slot->wake_at = wake_at;
 	}
 	SpinLockRelease(&PgtShared->mutex);
 	/* its workers finish what they run and go */
@@ -268,17 +314,102 @@ release_slot(bool no_extension)
 }
 
 static void
-on_exit_release(int code pg_attribute_unused(), Datum arg)
+on_exit_release(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 {
-	release_slot(DatumGetBool(arg));
+	release_slot(false, false, 0);
 }
 
 static void
 exit_no_extension(void)
 {
-	cancel_before_shmem_exit(on_exit_release, BoolGetDatum(false));
-	release_slot(true);
+	cancel_before_shmem_exit(on_exit_release, (Datum) 0);
+	release_slot(true, false, 0);
 	proc_exit(0);
+}
+
+/*
+ * Nothing to do for a while: leave the background worker slot free and
+ * have the launcher start a scheduler again at wake_at (0: when woken by
+ * new work or by pg_trickle.enabled turned on).  Not when new work woke
+ * the launcher since this round read the catalog: then the caller goes on.
+ */
+static void
+try_sleep(TimestampTz wake_at)
+{
+	PgtDatabaseSlot *slot;
+	bool		woken;
+
+	SpinLockAcquire(&PgtShared->mutex);
+	slot = SchedulerSlot(MyDatabaseId, false);
+	woken = (slot == NULL || slot->woken);
+	if (slot != NULL)
+		slot->woken = false;
+	SpinLockRelease(&PgtShared->mutex);
+	if (woken)
+		return;
+	cancel_before_shmem_exit(on_exit_release, (Datum) 0);
+	release_slot(false, true, wake_at);
+	proc_exit(0);
+}
+
+/* Forget wake-ups so far: the round about to read the catalog sees their work. */
+static void
+clear_woken(void)
+{
+	PgtDatabaseSlot *slot;
+
+	SpinLockAcquire(&PgtShared->mutex);
+	slot = SchedulerSlot(MyDatabaseId, false);
+	if (slot != NULL)
+		slot->woken = false;
+	SpinLockRelease(&PgtShared->mutex);
+}
+
+/* Whether the hourly upkeep is due in this database, and if so, claim it. */
+static bool
+claim_upkeep(TimestampTz now)
+{
+	PgtDatabaseSlot *slot;
+	bool		due = false;
+
+	SpinLockAcquire(&PgtShared->mutex);
+	slot = SchedulerSlot(MyDatabaseId, false);
+	if (slot != NULL && TimestampDifferenceExceeds(slot->last_upkeep, now, 3600 * 1000))
+	{
+		slot->last_upkeep = now;
+		due = true;
+	}
+	SpinLockRelease(&PgtShared->mutex);
+	return due;
+}
+
+/*
+ * When to be started again after this round found nothing due: 0 to keep
+ * running (something is due soon, or a refresh runs), else the wake-up
+ * time (DT_NOEND: only when woken).
+ */
+static TimestampTz
+sleep_until(const RoundInfo *info, TimestampTz now)
+{
+	int64		busy[PGT_MAX_REFRESH_WORKERS];
+	TimestampTz wake;
+
+	if (RefresherBusy(busy, PGT_MAX_REFRESH_WORKERS) > 0)
+		return 0;
+	/* enabled turned on wakes it; new work at commit, or hourly at worst */
+	if (!pgt_enabled)
+		return DT_NOEND;
+	if (!info->has_tables)
+		return TimestampTzPlusMilliseconds(now, SLEEP_AT_MOST_MS);
+	if (info->next_due != 0 &&
+		!TimestampDifferenceExceeds(now, info->next_due, SLEEP_AFTER_MS))
+		return 0;
+	/* back a round before it is due, and at least hourly (upkeep) */
+	wake = TimestampTzPlusMilliseconds(now, SLEEP_AT_MOST_MS);
+	if (info->next_due != 0 && info->next_due < wake)
+		wake = TimestampTzPlusMilliseconds(info->next_due,
+										   -Max(pgt_scheduler_interval_ms, 1000));
+	return wake;
 }
 
 void
@@ -287,7 +418,6 @@ pgt_scheduler_main(Datum main_arg)
 	Oid			dboid = DatumGetObjectId(main_arg);
 	MemoryContext round;
 	List	   *due = NIL;
-	TimestampTz last_upkeep = 0;
 	TimestampTz next_round = 0;
 	PgtDatabaseSlot *slot;
 	bool		held;
@@ -305,11 +435,12 @@ pgt_scheduler_main(Datum main_arg)
 	{
 		slot->pid = MyProcPid;
 		slot->latch = MyLatch;
+		slot->start_failed = false;
 	}
 	SpinLockRelease(&PgtShared->mutex);
 	if (held)
 		proc_exit(0);
-	before_shmem_exit(on_exit_release, BoolGetDatum(false));
+	before_shmem_exit(on_exit_release, (Datum) 0);
 	RefresherForgetStale();
 
 	/* started by CREATE EXTENSION: give its transaction time to commit */
@@ -347,21 +478,37 @@ pgt_scheduler_main(Datum main_arg)
 		now = GetCurrentTimestamp();
 		if (now >= next_round)
 		{
+			RoundInfo	info = {0};
+			TimestampTz wake;
+
 			/* DROP EXTENSION: nothing to do here any more */
 			if (!extension_present())
 				exit_no_extension();
+			clear_woken();
 			MemoryContextReset(round);
 			due = NIL;
 			if (pgt_enabled && !RecoveryInProgress())
-				due = read_due(round);
+			{
+				due = read_due(round, &info);
+				MemoryContextSwitchTo(round);
+				if (due != NIL)
+				{
+					/* due again about an interval from now */
+					info.next_due = now;
+					if (SchedulerConfirmIdle(due) == list_length(due))
+						due = NIL;	/* all of them were idle */
+				}
+				MemoryContextSwitchTo(TopMemoryContext);
+			}
 			next_round = TimestampTzPlusMilliseconds(now, pgt_scheduler_interval_ms);
 
 			/* hourly upkeep: refresh history past its retention */
-			if (TimestampDifferenceExceeds(last_upkeep, now, 3600 * 1000))
-			{
+			if (pgt_enabled && claim_upkeep(now))
 				CatalogUpkeep();
-				last_upkeep = GetCurrentTimestamp();
-			}
+
+			/* nothing to do for a while: free the worker slot */
+			if (due == NIL && (wake = sleep_until(&info, now)) != 0)
+				try_sleep(wake == DT_NOEND ? 0 : wake);
 		}
 		if (due != NIL && pgt_enabled)
 			dispatch(due);

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
 
@@ -18,12 +19,23 @@
 /* refresh workers of all databases together (the most one database may use) */
 #define PGT_MAX_REFRESH_WORKERS 64
 
-/* One database the launcher knows about. */
+/*
+ * One database the launcher knows about.  A scheduler runs only while its
+ * database has work; one that has none exits and leaves in its slot when
+ * it wants to be started again (wake_at; 0: only when woken).
+ */
 typedef struct PgtDatabaseSlot
 {
 	Oid			dboid;			/* InvalidOid: free */
 	pid_t		pid;			/* its scheduler, 0 when none runs */
 	bool		no_extension;	/* the scheduler found no pg_trickle there */
+	bool		sleeping;		/* the scheduler exited with nothing to do */
+	bool		disabled;		/* ... because pg_trickle.enabled was off */
+	bool		woken;			/* start a scheduler now (new work) */
+	bool		start_failed;	/* the launcher could not start one */
+	TimestampTz retry_at;		/* start_failed: not again before this */
+	TimestampTz wake_at;		/* sleeping: start one again at this time */
+	TimestampTz last_upkeep;	/* last history pruning in this database */
 	TimestampTz hold_until;		/* do not start a scheduler before this */
 	TimestampTz claimed_at;		/* pid -1: when the launcher started one */
 	Latch	   *latch;			/* its scheduler's, set when a refresh ends */
@@ -50,7 +62,7 @@ typedef struct PgtSchedulerShared
 {
 	slock_t		mutex;
 	Latch	   *launcher_latch;
-	Oid			wake_database;	/* CREATE EXTENSION happened here */
+	pid_t		launcher_pid;	/* 0 when no launcher runs */
 	PgtDatabaseSlot slots[PGT_MAX_DATABASES];
 	PgtRefreshSlot refreshers[PGT_MAX_REFRESH_WORKERS];
 } PgtSchedulerShared;
@@ -67,6 +79,22 @@ extern void WorkerDefine(struct BackgroundWorker *worker, const char *function,
 						 const char *type);
 extern void LauncherRegister(void);
 extern void LauncherHoldDatabase(Oid dboid);
+extern void LauncherWakeAtCommit(void);
+
+/* A due stream table of a scheduler round and the stream tables it reads. */
+typedef struct DueTable
+{
+	int64		pgt_id;
+	Oid			relid;			/* its storage table */
+	int			n_upstream;
+	int64	   *upstream;
+	bool		candidate;		/* ACTIVE populated DIFFERENTIAL, no errors */
+	bool		idle;			/* nothing to refresh: confirmed fresh */
+	bool		dispatched;
+} DueTable;
+
+/* idle.c */
+extern int	SchedulerConfirmIdle(List *due);
 
 /* job.c */
 extern void RefreshJob(int64 pgt_id);

@@ -110,6 +110,8 @@ $node->safe_psql('other', q{
 	CREATE TABLE t (v int);
 	SELECT pgtrickle.create_stream_table('t_st', 'SELECT count(*) AS n FROM t', '1s', 'DIFFERENTIAL');
 });
+# a change to refresh: a stream table with nothing pending needs no worker
+$node->safe_psql('other', 'INSERT INTO t VALUES (1)');
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler' AND datname = 'other'"),
 	'a scheduler runs in the second database');
@@ -128,6 +130,8 @@ $node->safe_psql('third', q{
 	CREATE TABLE t (v int);
 	SELECT pgtrickle.create_stream_table('t_st', 'SELECT count(*) AS n FROM t', '1s', 'DIFFERENTIAL');
 });
+# a change to refresh: a stream table with nothing pending needs no worker
+$node->safe_psql('third', 'INSERT INTO t VALUES (1)');
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_trickle scheduler' AND datname = 'third'"),
 	'a scheduler runs in the third database');
