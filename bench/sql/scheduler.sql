@@ -96,6 +96,32 @@ RETURNS SETOF float8 LANGUAGE sql STABLE AS $$
      WHERE g IS NOT NULL
 $$;
 
+-- The period (ms) at which the scheduler confirms a stream table fresh,
+-- while nothing changes: idle rounds write no history row (src/scheduler/
+-- idle.c), but each moves data_timestamp.  Polls it every 10 ms for
+-- p_secs seconds (a new snapshot per statement) and returns the gaps
+-- between the values seen, the first (partial) one left out.
+CREATE FUNCTION bench.confirm_gaps(p_st text, p_secs float8)
+RETURNS SETOF float8 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    t_end timestamptz := clock_timestamp() + make_interval(secs => p_secs);
+    cur timestamptz;
+    last timestamptz;
+    seen timestamptz[] := '{}';
+BEGIN
+    WHILE clock_timestamp() < t_end LOOP
+        SELECT data_timestamp INTO cur FROM pgtrickle.pgt_stream_tables
+         WHERE pgt_schema = 'bench' AND pgt_name = p_st;
+        IF cur IS DISTINCT FROM last THEN
+            seen := seen || cur;
+            last := cur;
+        END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+    RETURN QUERY SELECT (extract(epoch FROM seen[i] - seen[i - 1]) * 1000)::float8
+                   FROM generate_subscripts(seen, 1) i WHERE i > 2;
+END $$;
+
 -- Durations (ms) of the completed scheduler refreshes of a stream table
 -- after history row p_after: end_time - start_time, from the RUNNING
 -- announcement to just before the commit.
