@@ -119,16 +119,8 @@ prune_buffer(const char *sql, Oid source_relid)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(source_relid)};
-	CatalogAccess acc;
-	int			rc;
 
-	CatalogBeginAccess(&acc, NULL);
-	rc = SPI_execute_plan(CatalogPrepare(sql, 1, argtypes, false), values, NULL,
-						  false, 0);
-	CatalogEndAccess(&acc);
-	if (rc < 0)
-		elog(ERROR, "could not prune change buffer (%s): %s",
-			 SPI_result_code_string(rc), sql);
+	CatalogRun(sql, 1, argtypes, values, NULL, false);
 }
 
 /*

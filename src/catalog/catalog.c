@@ -201,23 +201,33 @@ CatalogPrepare(const char *sql, int nargs, Oid *argtypes, bool custom)
 }
 
 /*
- * Run one statement as the catalog owner.  Results stay in SPI_tuptable
- * until the caller's SPI_finish.
+ * Run one statement of the extension's own (a kept plan) as the catalog
+ * owner, search_path pinned.  Results stay in SPI_tuptable until the
+ * caller's SPI_finish.  Returns the SPI result code.
  */
-static void
-catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
-			 const char *nulls, int expected)
+int
+CatalogRun(const char *sql, int nargs, Oid *argtypes, Datum *values,
+		   const char *nulls, bool read_only)
 {
 	CatalogAccess acc;
 	int			rc;
 
 	CatalogBeginAccess(&acc, NULL);
 	rc = SPI_execute_plan(CatalogPrepare(sql, nargs, argtypes, false), values,
-						  nulls, false, 0);
+						  nulls, read_only, 0);
 	CatalogEndAccess(&acc);
 	if (rc < 0)
-		elog(ERROR, "catalog statement failed (%s): %s",
+		elog(ERROR, "pg_trickle statement failed (%s): %s",
 			 SPI_result_code_string(rc), sql);
+	return rc;
+}
+
+/* CatalogRun, checking how many rows the statement touched. */
+static void
+catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
+			 const char *nulls, int expected)
+{
+	CatalogRun(sql, nargs, argtypes, values, nulls, false);
 	if (expected >= 0 && SPI_processed != (uint64) expected)
 		elog(ERROR, "catalog statement touched " UINT64_FORMAT " rows instead of %d: %s",
 			 SPI_processed, expected, sql);

@@ -63,6 +63,8 @@ extern bool CatalogExists(void);
 extern Oid	CatalogOwner(void);
 extern void CatalogBeginAccess(CatalogAccess *acc, const char *search_path);
 extern void CatalogEndAccess(CatalogAccess *acc);
+extern int	CatalogRun(const char *sql, int nargs, Oid *argtypes, Datum *values,
+					   const char *nulls, bool read_only);
 extern SPIPlanPtr CatalogPrepare(const char *sql, int nargs, Oid *argtypes,
 								 bool custom);
 

@@ -323,32 +323,17 @@ type_sql(Oid type, int32 typmod)
 	return format_type_with_typemod(type, typmod);
 }
 
-/* Whether some groups must be recomputed rather than merged. */
-static bool
-needs_recompute(const DeltaShape *shape)
-{
-	return shape->has_minmax || shape->has_having;
-}
-
 /*
- * The data-modifying CTEs that bring the storage rows of the groups in n
- * (named like the storage columns, with __pgt_ctid of the stored row or
- * NULL, and __pgt_rc: left to the recomputation) to their new state.
+ * The SET list that brings a stored group to its new state in n: the
+ * visible columns and the state, not the key.
  */
 static char *
-write_sql(const StreamTable *st, const DeltaShape *shape)
+update_set_sql(const StreamTable *st, const DeltaShape *shape)
 {
-	char	   *table = CatalogRelationName(st->relid);
-	char	   *keep;
 	StringInfoData set;
 	ListCell   *lc;
 	int			vi = 0;
 
-	/* a HAVING that is NULL drops the group, as in the query */
-	keep = psprintf("(%s) AND coalesce(%s, false)", shape->scalar ? "true" : "n.__pgt_count > 0",
-					having_over_state(shape, st->relid));
-
-	/* UPDATE sets the visible columns and the state, not the key */
 	initStringInfo(&set);
 	foreach(lc, shape->query->targetList)
 	{
@@ -368,13 +353,40 @@ write_sql(const StreamTable *st, const DeltaShape *shape)
 			continue;
 		appendStringInfo(&set, ", %s = n.%s", col->name, col->name);
 	}
+	return set.data;
+}
+
+/* Whether some groups must be recomputed rather than merged. */
+static bool
+needs_recompute(const DeltaShape *shape)
+{
+	return shape->has_minmax || shape->has_having;
+}
+
+/*
+ * The data-modifying CTEs that bring the storage rows of the groups in n
+ * (named like the storage columns, with __pgt_ctid of the stored row or
+ * NULL, and __pgt_rc: left to the recomputation) to their new state.
+ */
+static char *
+write_sql(const StreamTable *st, const DeltaShape *shape)
+{
+	char	   *table = CatalogRelationName(st->relid);
+	char	   *keep;
+	char	   *set;
+
+	/* a HAVING that is NULL drops the group, as in the query */
+	keep = psprintf("(%s) AND coalesce(%s, false)", shape->scalar ? "true" : "n.__pgt_count > 0",
+					having_over_state(shape, st->relid));
+
+	set = update_set_sql(st, shape);
 
 	return psprintf(" del AS (DELETE FROM %s t USING n WHERE t.ctid = n.__pgt_ctid AND NOT (%s) RETURNING 1),"
 					" upd AS (UPDATE %s t SET %s FROM n WHERE t.ctid = n.__pgt_ctid AND %s RETURNING 1),"
 					" ins AS (INSERT INTO %s (%s, %s) SELECT %s, %s FROM n"
 					"          WHERE n.__pgt_ctid IS NULL AND %s RETURNING 1)",
 					table, keep,
-					table, set.data, keep,
+					table, set, keep,
 					table, list_join(shape->visible, "", ", "), hidden_names(shape, "", ", "),
 					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "),
 					keep);
@@ -688,34 +700,15 @@ DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape)
 	char	   *table = CatalogRelationName(st->relid);
 	char	   *visible = list_join(shape->visible, "", ", ");
 	StringInfoData keymatch;
-	StringInfoData set;
+	char	   *set;
 	ListCell   *lc;
-	int			vi = 0;
 
 	Assert(shape->kind == SHAPE_AGGREGATE);
 	initStringInfo(&keymatch);
 	foreach(lc, shape->key_columns)
 		appendStringInfo(&keymatch, " AND c.%s IS NOT DISTINCT FROM n.%s",
 						 quote_identifier(lfirst(lc)), quote_identifier(lfirst(lc)));
-	initStringInfo(&set);
-	foreach(lc, shape->query->targetList)
-	{
-		TargetEntry *tle = lfirst_node(TargetEntry, lc);
-
-		if (tle->resjunk)
-			continue;
-		appendStringInfo(&set, "%s%s = %s", vi++ ? ", " : "", quote_identifier(tle->resname),
-						 finalize_sql(shape, st->relid, (Node *) tle->expr));
-	}
-	foreach(lc, shape->hidden)
-	{
-		DeltaColumn *col = lfirst(lc);
-
-		if (strcmp(col->name, "__pgt_row_id") == 0 ||
-			strncmp(col->name, "__pgt_key", 9) == 0)
-			continue;
-		appendStringInfo(&set, ", %s = n.%s", col->name, col->name);
-	}
+	set = update_set_sql(st, shape);
 
 	return psprintf("WITH n AS (SELECT s.*, %s AS __pgt_row_id FROM ("
 					"   SELECT %s FROM (%s) i %s%s) s),"
@@ -741,7 +734,7 @@ DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape)
 					table, keymatch.data,
 					having_over_state(shape, st->relid),
 					table,
-					table, set.data,
+					table, set,
 					table, visible, hidden_names(shape, "", ", "),
 					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "));
 }

@@ -60,23 +60,6 @@ id_array(const int64 *ids, int n)
 	return construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
-/* Run a statement as the catalog owner; results stay until SPI_finish. */
-static void
-idle_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
-		  bool read_only)
-{
-	CatalogAccess acc;
-	int			rc;
-
-	CatalogBeginAccess(&acc, NULL);
-	rc = SPI_execute_plan(CatalogPrepare(sql, nargs, argtypes, false), values,
-						  NULL, read_only, 0);
-	CatalogEndAccess(&acc);
-	if (rc < 0)
-		elog(ERROR, "scheduler statement failed (%s): %s",
-			 SPI_result_code_string(rc), sql);
-}
-
 static bool
 in_ids(int64 id, const int64 *ids, int n)
 {
@@ -103,11 +86,11 @@ pending_tables(const int64 *ids, int n, int64 *pending)
 	ListCell   *lc;
 	int			n_pending = 0;
 
-	idle_exec("SELECT DISTINCT source_relid FROM pgtrickle.pgt_dependencies"
-			  " WHERE pgt_id OPERATOR(pg_catalog.=) ANY ($1)"
-			  "   AND source_type IN ('TABLE', 'STREAM_TABLE')"
-			  " ORDER BY source_relid",
-			  1, argtypes, values, true);
+	CatalogRun("SELECT DISTINCT source_relid FROM pgtrickle.pgt_dependencies"
+			   " WHERE pgt_id OPERATOR(pg_catalog.=) ANY ($1)"
+			   "   AND source_type IN ('TABLE', 'STREAM_TABLE')"
+			   " ORDER BY source_relid",
+			   1, argtypes, values, NULL, true);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -146,7 +129,7 @@ pending_tables(const int64 *ids, int n, int64 *pending)
 	}
 	appendStringInfoString(&sql, " ELSE true END)");
 
-	idle_exec(sql.data, 1, argtypes, values, true);
+	CatalogRun(sql.data, 1, argtypes, values, NULL, true);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -236,14 +219,14 @@ idle_batch(List *due, DueTable **batch, int n, const int64 *busy, int n_busy)
 	{
 		values[0] = PointerGetDatum(id_array(ids, n_ids));
 		values[1] = TimestampTzGetDatum(at);
-		idle_exec("UPDATE pgtrickle.pgt_stream_tables"
-				  "   SET data_timestamp = $2, last_refresh_at = $2"
-				  " WHERE pgt_id OPERATOR(pg_catalog.=) ANY ($1)"
-				  "   AND status = 'ACTIVE' AND is_populated"
-				  "   AND refresh_mode = 'DIFFERENTIAL' AND consecutive_errors = 0"
-				  "   AND data_timestamp OPERATOR(pg_catalog.<) $2"
-				  " RETURNING pgt_id",
-				  2, argtypes, values, false);
+		CatalogRun("UPDATE pgtrickle.pgt_stream_tables"
+				   "   SET data_timestamp = $2, last_refresh_at = $2"
+				   " WHERE pgt_id OPERATOR(pg_catalog.=) ANY ($1)"
+				   "   AND status = 'ACTIVE' AND is_populated"
+				   "   AND refresh_mode = 'DIFFERENTIAL' AND consecutive_errors = 0"
+				   "   AND data_timestamp OPERATOR(pg_catalog.<) $2"
+				   " RETURNING pgt_id",
+				   2, argtypes, values, NULL, false);
 		n_ids = 0;
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
