@@ -261,8 +261,13 @@ DeltaFullSql(const StreamTable *st, const DeltaShape *shape)
 					having_over_state(shape, st->relid));
 }
 
+/*
+ * Apply a change of a projection shape given as SQL (its output columns,
+ * then __pgt_m): consolidate it per distinct row image and delete or
+ * insert that many copies.
+ */
 static char *
-spj_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
+spj_apply_sql(const StreamTable *st, const DeltaShape *shape, const char *change)
 {
 	char	   *table = CatalogRelationName(st->relid);
 	int			n = list_length(shape->visible);
@@ -308,7 +313,7 @@ spj_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 					"          WHERE g.__pgt_n > 0 RETURNING 1)"
 					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
 					"        0::pg_catalog.int8",
-					DeltaQuerySql(st->pgt_id, shape->query, pending), DeltaPositionalNames(n),
+					change, DeltaPositionalNames(n),
 					dcols.data, dcols.data, dcols.data, ocols.data,
 					dcols.data, HASH_OF(dcols.data), dcols.data,
 					table, list_join(shape->visible, "s.", ", "), gcols.data,
@@ -686,13 +691,13 @@ DeltaRecomputeSql(const StreamTable *st, const DeltaShape *shape, List **argtype
 }
 
 /*
- * Recomputation of an aggregate shape that writes only what differs: the
- * new state of every group is computed from the sources, joined with the
+ * Recomputation that writes only what differs.  Aggregate shape: the new
+ * state of every group is computed from the sources, joined with the
  * stored rows by key, and a stored row is updated only when its values
  * are not binary-identical to the new ones, deleted when its group is
- * gone, and a new group inserted.  Readers see the same as with a delete
- * and reinsert, but unchanged groups cost no write, and stream tables
- * reading this one receive only the groups that changed.
+ * gone, and a new group inserted.  Projection shape: see below.  Readers
+ * see the same as with a delete and reinsert, but unchanged rows cost no
+ * write, and stream tables reading this one receive only what changed.
  */
 char *
 DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape)
@@ -703,7 +708,19 @@ DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape)
 	char	   *set;
 	ListCell   *lc;
 
-	Assert(shape->kind == SHAPE_AGGREGATE);
+	/*
+	 * Without aggregates the stream table is a multiset: the change from
+	 * its stored rows to the query's rows is the query with multiplicity +1
+	 * and the stored rows with -1, consolidated per row image like any
+	 * delta; rows that are in both cancel and are not written.
+	 */
+	if (shape->kind == SHAPE_SPJ)
+		return spj_apply_sql(st, shape,
+							 psprintf("SELECT q.*, 1::pg_catalog.int8 FROM (%s) q"
+									  " UNION ALL SELECT %s, -1::pg_catalog.int8 FROM %s s",
+									  pg_get_querydef(shape->query, false),
+									  list_join(shape->visible, "s.", ", "), table));
+
 	initStringInfo(&keymatch);
 	foreach(lc, shape->key_columns)
 		appendStringInfo(&keymatch, " AND c.%s IS NOT DISTINCT FROM n.%s",
@@ -743,6 +760,7 @@ DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape)
 char *
 DeltaApplySql(const StreamTable *st, const DeltaShape *shape, List *pending)
 {
-	return shape->kind == SHAPE_SPJ ? spj_apply_sql(st, shape, pending)
+	return shape->kind == SHAPE_SPJ ?
+		spj_apply_sql(st, shape, DeltaQuerySql(st->pgt_id, shape->query, pending))
 		: agg_apply_sql(st, shape, pending);
 }

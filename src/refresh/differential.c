@@ -232,22 +232,14 @@ run_delta(const StreamTable *st, List *pending, Snapshot snapshot,
 	AtEOXact_GUC(true, nestlevel);
 }
 
-static void full_apply(const StreamTable *st, const DeltaShape *shape,
-					   Snapshot snapshot, RefreshOutcome *o);
-
 /*
- * Recompute an aggregate table writing only the groups that differ
- * (DeltaFullDiffSql): downstream stream tables then receive a small change.
+ * Recompute writing only the rows or groups that differ (DeltaFullDiffSql):
+ * downstream stream tables then receive a small change.
  */
 static void
 recompute_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
 				RefreshOutcome *o)
 {
-	if (shape->kind != SHAPE_AGGREGATE)
-	{
-		full_apply(st, shape, snapshot, o);
-		return;
-	}
 	run_apply(DeltaFullDiffSql(st, shape), snapshot, o);
 	o->delta_row_count = o->rows_inserted + o->rows_deleted;
 }

@@ -102,4 +102,16 @@ SELECT h.action, h.reason, h.rows_inserted, h.rows_deleted FROM pgtrickle.pgt_re
   JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
  WHERE s.pgt_name = 'n_re_sum' AND h.action <> 'NO_DATA' ORDER BY h.refresh_id DESC LIMIT 1;
 
+-- ... and so does one of a projection
+SELECT pgtrickle.create_stream_table('n_re_rows', 'SELECT g, v FROM n_re WHERE v > 900');
+BEGIN;
+TRUNCATE n_re;
+INSERT INTO n_re SELECT i % 50, i FROM generate_series(1, 1000) i;
+UPDATE n_re SET v = v + 1 WHERE g = 7;
+COMMIT;
+SELECT pgt_test.refresh('n_re_rows');
+SELECT h.action, h.reason, h.rows_inserted, h.rows_deleted FROM pgtrickle.pgt_refresh_history h
+  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ WHERE s.pgt_name = 'n_re_rows' AND h.action <> 'NO_DATA' ORDER BY h.refresh_id DESC LIMIT 1;
+
 SELECT * FROM pgt_test.check_all() WHERE stream_table LIKE 'n\_%';
