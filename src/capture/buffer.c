@@ -37,6 +37,7 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
@@ -201,7 +202,13 @@ CaptureUnsupportedReason(Oid relid)
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
 	cls = (Form_pg_class) GETSTRUCT(tup);
-	if (cls->relkind == RELKIND_PARTITIONED_TABLE)
+	if (cls->relnamespace == PG_CATALOG_NAMESPACE ||
+		cls->relnamespace == PG_TOAST_NAMESPACE ||
+		cls->relnamespace == get_namespace_oid("pgtrickle", true) ||
+		cls->relnamespace == get_namespace_oid(CAPTURE_SCHEMA, true))
+		/* no trigger fires for the server's or the extension's own writes */
+		reason = "system catalogs cannot be captured";
+	else if (cls->relkind == RELKIND_PARTITIONED_TABLE)
 		reason = "partitioned tables cannot be captured yet";
 	else if (cls->relkind == RELKIND_FOREIGN_TABLE)
 		reason = "foreign tables cannot be captured";

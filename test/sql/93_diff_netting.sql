@@ -114,4 +114,12 @@ SELECT h.action, h.reason, h.rows_inserted, h.rows_deleted FROM pgtrickle.pgt_re
   JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
  WHERE s.pgt_name = 'n_re_rows' AND h.action <> 'NO_DATA' ORDER BY h.refresh_id DESC LIMIT 1;
 
+-- system catalogs and the extension's own tables are never captured
+-- (no trigger fires for their writes): refused for DIFFERENTIAL, FULL for AUTO
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('sys_rel', 'SELECT relname FROM pg_catalog.pg_class', refresh_mode => 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('sys_own', 'SELECT pgt_name FROM pgtrickle.pgt_stream_tables', refresh_mode => 'DIFFERENTIAL')$$);
+SELECT pgtrickle.create_stream_table('sys_auto', 'SELECT relname FROM pg_catalog.pg_class', refresh_mode => 'AUTO');
+SELECT refresh_mode, fallback_reason FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'sys_auto';
+SELECT pgtrickle.drop_stream_table('sys_auto');
+
 SELECT * FROM pgt_test.check_all() WHERE stream_table LIKE 'n\_%';
