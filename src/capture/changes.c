@@ -429,7 +429,7 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 	cs->source_relid = source_relid;
 	cs->reader = GetUserId();
 	cs->desc = desc;
-	cs->rows = palloc(sizeof(HeapTuple) * Max(hash_get_num_entries(net), 1) * 1);
+	cs->rows = palloc(sizeof(HeapTuple) * Max(hash_get_num_entries(net), 1));
 	MemoryContextSwitchTo(old);
 
 	{

@@ -143,8 +143,7 @@ delta_plan(const StreamTable *st, List *pending, StringInfo key)
 	plan = PlanCacheLookup(st->pgt_id, PLAN_DELTA, base.data);
 	if (plan == NULL)
 		plan = PlanCacheStore(st->pgt_id, PLAN_DELTA, base.data,
-							  prepare(DeltaApplySql(st, DifferentialShape(st), pending)),
-							  NULL, 0);
+							  prepare(DeltaApplySql(st, DifferentialShape(st), pending)));
 	return plan;
 }
 
@@ -175,7 +174,7 @@ recompute_plan(const StreamTable *st, const char *key)
 		if (plan == NULL)
 			elog(ERROR, "could not prepare recomputation (%s): %s",
 				 SPI_result_code_string(SPI_result), sql);
-		plan = PlanCacheStore(st->pgt_id, PLAN_RECOMPUTE, key, plan, NULL, 0);
+		plan = PlanCacheStore(st->pgt_id, PLAN_RECOMPUTE, key, plan);
 	}
 	return plan;
 }

@@ -59,7 +59,7 @@ extern void RefreshProbe(const StreamTable *st);
 #define PLAN_RECOMPUTE 1		/* recomputation of groups it could not merge */
 extern SPIPlanPtr PlanCacheLookup(int64 pgt_id, int kind, const char *key);
 extern SPIPlanPtr PlanCacheStore(int64 pgt_id, int kind, const char *key,
-								 SPIPlanPtr plan, const Oid *relids, int nrelids);
+								 SPIPlanPtr plan);
 
 /* differential.c */
 struct DeltaShape;
