@@ -7,13 +7,16 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
 
 #include "api/api.h"
 #include "capture/capture.h"
@@ -25,38 +28,82 @@ PG_FUNCTION_INFO_V1(pgt_explain_st);
 PG_FUNCTION_INFO_V1(pgt_get_refresh_history);
 
 /*
+ * How verify_stream_table compares one column: by the type's own equality
+ * (0.00 = 0, -0 = 0, NaN = NaN, equal under a case-insensitive collation,
+ * distinct floats distinct whatever extra_float_digits says) whenever the
+ * type has a default btree opclass, so that EXCEPT ALL can sort it; by its
+ * text otherwise (json, point and others have no equality operator).
+ */
+static bool
+compare_by_text(Oid typid)
+{
+	TypeCacheEntry *tc = lookup_type_cache(typid,
+										   TYPECACHE_EQ_OPR | TYPECACHE_LT_OPR);
+
+	return !OidIsValid(tc->eq_opr) || !OidIsValid(tc->lt_opr);
+}
+
+/*
  * The rows in which a stream table and its defining query differ, as a
- * multiset.  Rows are compared by their text form, which every type has
- * (json, point and others have no equality operator).  Internal __pgt_*
- * columns are not selected.
+ * multiset (EXCEPT ALL both ways: NULLs match NULLs, duplicates count).
+ * Columns are compared positionally under internal names c1..cn and shown
+ * under their own names; internal __pgt_* columns are not selected.
  */
 static char *
 verify_sql(const StreamTable *st)
 {
-	List	   *cols = RefreshStorageColumns(st->query_relid);
-	StringInfoData list;
-	ListCell   *lc;
+	Relation	view = table_open(st->query_relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(view);
+	StringInfoData qcols,
+				scols,
+				shown;
+	int			n = 0;
 
-	initStringInfo(&list);
-	foreach(lc, cols)
-		appendStringInfo(&list, "%s%s", list.len ? ", " : "",
-						 quote_identifier(lfirst(lc)));
-	/* r.* names the whole row even when the query has a column "r" */
-	return psprintf("WITH q AS (SELECT (r.*)::text AS t, to_jsonb(r.*) AS j"
-					"             FROM (\n%s\n) r),"
-					" s AS (SELECT (r.*)::text AS t, to_jsonb(r.*) AS j"
-					"         FROM (SELECT %s FROM %s) r),"
-					" qg AS (SELECT t, min(j::text) AS j, count(*) AS n FROM q GROUP BY t),"
-					" sg AS (SELECT t, min(j::text) AS j, count(*) AS n FROM s GROUP BY t)"
-					" SELECT 'missing'::text, qg.j::jsonb"
-					"   FROM qg LEFT JOIN sg ON sg.t = qg.t,"
-					"        generate_series(1, qg.n - coalesce(sg.n, 0))"
-					" UNION ALL"
-					" SELECT 'extra'::text, sg.j::jsonb"
-					"   FROM sg LEFT JOIN qg ON qg.t = sg.t,"
-					"        generate_series(1, sg.n - coalesce(qg.n, 0))",
-					DependViewQuery(st->query_relid), list.data,
-					CatalogRelationName(st->relid));
+	initStringInfo(&qcols);
+	initStringInfo(&scols);
+	initStringInfo(&shown);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *name = quote_identifier(NameStr(att->attname));
+		bool		text = compare_by_text(att->atttypid);
+
+		if (att->attisdropped)
+			continue;
+		n++;
+		appendStringInfo(&qcols, "%sr.c%d%s AS c%d", n > 1 ? ", " : "",
+						 n, text ? "::text" : "", n);
+		appendStringInfo(&scols, "%s%s%s AS c%d", n > 1 ? ", " : "",
+						 name, text ? "::text" : "", n);
+		if (text)
+			appendStringInfo(&shown, "%sd.c%d::%s AS %s", n > 1 ? ", " : "",
+							 n, format_type_be(att->atttypid), name);
+		else
+			appendStringInfo(&shown, "%sd.c%d AS %s", n > 1 ? ", " : "",
+							 n, name);
+	}
+	table_close(view, AccessShareLock);
+
+	/* r(c1, ..., cn) renames the query's columns, whatever they are called */
+	{
+		StringInfoData alias;
+
+		initStringInfo(&alias);
+		for (int i = 1; i <= n; i++)
+			appendStringInfo(&alias, "%sc%d", i > 1 ? ", " : "", i);
+		return psprintf("WITH q AS MATERIALIZED (SELECT %s FROM (\n%s\n) r(%s)),"
+						" s AS MATERIALIZED (SELECT %s FROM %s)"
+						" SELECT 'missing'::text,"
+						"        (SELECT to_jsonb(x.*) FROM (SELECT %s) x)"
+						"   FROM (TABLE q EXCEPT ALL TABLE s) d"
+						" UNION ALL"
+						" SELECT 'extra'::text,"
+						"        (SELECT to_jsonb(x.*) FROM (SELECT %s) x)"
+						"   FROM (TABLE s EXCEPT ALL TABLE q) d",
+						qcols.data, DependViewQuery(st->query_relid), alias.data,
+						scols.data, CatalogRelationName(st->relid),
+						shown.data, shown.data);
+	}
 }
 
 Datum
