@@ -520,14 +520,20 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 		int			k = 0;
 
 		appendStringInfoString(&rkout, shape->scalar ? ", x.__pgt_rc" : "");
-		foreach(lc, shape->key_columns)
-			appendStringInfo(&rkout, ", x.__pgt_r%d", ++k);
-		k = 0;
-		foreach(lc, shape->key_columns)
+
+		/*
+		 * One array of records, whatever the keys' types: an array key would
+		 * make array_agg build a multidimensional array (failing on NULL or
+		 * differently sized keys), and some types have no array type.
+		 */
+		if (!shape->scalar)
 		{
-			k++;
-			appendStringInfo(&rkagg, "%spg_catalog.array_agg(rk.%s) AS __pgt_r%d",
-							 k > 1 ? ", " : "", quote_identifier(lfirst(lc)), k);
+			appendStringInfoString(&rkout, ", x.__pgt_r1");
+			appendStringInfoString(&rkagg, "pg_catalog.array_agg(ROW(");
+			foreach(lc, shape->key_columns)
+				appendStringInfo(&rkagg, "%srk.%s", k++ > 0 ? ", " : "",
+								 quote_identifier(lfirst(lc)));
+			appendStringInfoString(&rkagg, ")) AS __pgt_r1");
 		}
 		if (shape->scalar)
 			appendStringInfoString(&rkagg, "pg_catalog.bool_or(true) AS __pgt_rc");
@@ -566,9 +572,9 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 /*
  * The statement that recomputes the groups the delta statement could not
  * merge (a min/max that lost its extreme, any group under HAVING), from
- * the sources, given their keys as arrays ($1..: one per key column, in
- * order); without GROUP BY, the one row, without parameters.  NULL when
- * the shape never needs it.  Planned for each execution: with the keys
+ * the sources, given their keys as one array of records ($1, fields in
+ * key column order); without GROUP BY, the one row, without parameters.
+ * NULL when the shape never needs it.  Planned for each execution: with the keys
  * known, the planner sees exactly how many groups it reads, and reads
  * them through an index on the grouping columns when there is one, or in
  * one scan when that is cheaper.
@@ -579,7 +585,6 @@ DeltaRecomputeSql(const StreamTable *st, const DeltaShape *shape, List **argtype
 	char	   *table = CatalogRelationName(st->relid);
 	Query	   *input = DeltaInputQuery(shape);
 	StringInfoData rk;
-	StringInfoData keys;
 	StringInfoData ikeys;
 	StringInfoData notnull;
 	StringInfoData bmatch;
@@ -594,8 +599,9 @@ DeltaRecomputeSql(const StreamTable *st, const DeltaShape *shape, List **argtype
 	*argtypes = NIL;
 	if (!needs_recompute(shape))
 		return NULL;
+	if (!shape->scalar)
+		*argtypes = list_make1_oid(RECORDARRAYOID);
 	initStringInfo(&rk);
-	initStringInfo(&keys);
 	initStringInfo(&ikeys);
 	initStringInfo(&notnull);
 	initStringInfo(&bmatch);
@@ -606,18 +612,13 @@ DeltaRecomputeSql(const StreamTable *st, const DeltaShape *shape, List **argtype
 	{
 		const char *col = quote_identifier(lfirst(lc));
 		Var		   *var = storage_var(st->relid, lfirst(lc));
-		Oid			arraytype = get_array_type(var->vartype);
 
 		i++;
-		if (!OidIsValid(arraytype))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("grouping key of type %s has no array type",
-							format_type_be(var->vartype))));
-		*argtypes = lappend_oid(*argtypes, arraytype);
-		appendStringInfo(&rk, "%spg_catalog.unnest($%d::%s)", i > 1 ? ", " : "", i,
-						 format_type_be_qualified(arraytype));
-		appendStringInfo(&keys, "%s%s", i > 1 ? ", " : "", col);
+		/* no typmod: the records carry the grouped expressions' own */
+		appendStringInfo(&rk, "%s%s %s", i > 1 ? ", " : "", col,
+						 format_type_be_qualified(var->vartype));
+		if (OidIsValid(var->varcollid))
+			appendStringInfo(&rk, " COLLATE %s", generate_collation_name(var->varcollid));
 		appendStringInfo(&ikeys, "%si.__pgt_k%d", i > 1 ? ", " : "", i);
 		appendStringInfo(&notnull, " AND rk.%s IS NOT NULL", col);
 		appendStringInfo(&bmatch, " AND rk.%s IS NOT DISTINCT FROM i.__pgt_k%d", col, i);
@@ -684,7 +685,8 @@ DeltaRecomputeSql(const StreamTable *st, const DeltaShape *shape, List **argtype
 					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
 					"        (SELECT pg_catalog.count(*) FROM upd)",
 					shape->scalar ? "SELECT true AS __pgt_rc" :
-					psprintf("SELECT * FROM ROWS FROM (%s) AS rk(%s)", rk.data, keys.data),
+					psprintf("SELECT * FROM pg_catalog.unnest($1::pg_catalog.record[]) AS rk(%s)",
+							 rk.data),
 					recompute, s_cte,
 					n.data, shape->scalar ? "true" : rmatch.data,
 					write_sql(st, shape));

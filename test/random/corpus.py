@@ -23,6 +23,8 @@ Schema (test/random/workload.py):
   items(order_id -> orders ON UPDATE/DELETE CASCADE, line, product_id, qty,
         discount numeric, PK (order_id, line))
   events(kind, val, amount, flag bool, day date)   -- no key, duplicate rows
+  readings(id PK, sensor, val float8, amount numeric, tags text[])
+        -- NaN, +-Infinity, floats that print alike with extra_float_digits = 0
 """
 
 import re
@@ -312,6 +314,35 @@ _ENTRIES = [
      "UNION ALL of two stream tables",
      "SELECT order_id AS id, amount FROM st_c01_chain_base "
      "UNION ALL SELECT order_id, amount FROM st_s01_subquery_from"),
+    # --- floats, NaN/Infinity, arrays (readings) ---------------------------
+    ("f01_float_rows",
+     "float8 and array columns projected: twins that print alike, NaN, +-Infinity",
+     "SELECT id, sensor, val, tags FROM readings"),
+    ("f02_float_minmax",
+     "min/max/count over float8 with NaN and +-Infinity, by sensor",
+     "SELECT sensor, count(*) AS n, count(val) AS n_val, min(val) AS lo, max(val) AS hi "
+     "FROM readings GROUP BY sensor"),
+    ("f03_numeric_nonfinite_sum",
+     "sum/avg over numeric with NaN and +-Infinity arriving and leaving",
+     "SELECT sensor, sum(amount) AS total, avg(amount) AS mean, count(amount) AS n "
+     "FROM readings GROUP BY sensor"),
+    ("f04_nonfinite_total",
+     "sum over numeric with NaN/Infinity, no GROUP BY",
+     "SELECT sum(amount) AS total, max(amount) AS hi, count(*) AS n FROM readings"),
+    ("f05_having_nullable",
+     "HAVING over aggregates that become NULL (all values NULL) or NaN",
+     "SELECT sensor, max(val) AS hi, sum(amount) AS total FROM readings "
+     "GROUP BY sensor HAVING max(val) > 0.25 OR sum(amount) > 1"),
+    ("f06_array_group",
+     "GROUP BY an array column, arrays with NULL elements",
+     "SELECT tags, count(*) AS n, min(val) AS lo FROM readings GROUP BY tags"),
+    ("f07_float_join",
+     "join on a float8 key (NaN = NaN in PostgreSQL) and an array filter",
+     "SELECT a.id AS a_id, b.id AS b_id, a.val FROM readings a JOIN readings b "
+     "ON a.val = b.val AND a.id < b.id WHERE a.tags @> ARRAY['a']"),
+    ("f08_float_distinct",
+     "DISTINCT over float8 twins and NaN",
+     "SELECT DISTINCT val, sensor FROM readings"),
 ]
 
 

@@ -382,7 +382,8 @@ class SeedRun:
 
     def connect(self, name):
         return psycopg.connect(self.dsn, autocommit=True, application_name=f"pgt-random-{name}",
-                               options=f"-c statement_timeout={STATEMENT_TIMEOUT}")
+                               options=f"-c statement_timeout={STATEMENT_TIMEOUT} "
+                               "-c extra_float_digits=0")
 
     def logln(self, tag, text):
         with self.log_lock:
@@ -500,12 +501,14 @@ class SeedRun:
         collist = psql.SQL(", ").join(psql.Identifier(c) for c in cols).as_string(conn)
         st = f"(SELECT {collist} FROM {psql.Identifier(q.st).as_string(conn)}) t"
         dq = f"({q.sql}) t"
-        rows = conn.execute(
-            f"SELECT 'extra', r FROM (SELECT (t.*)::text AS r FROM {st} "
-            f"EXCEPT ALL SELECT (t.*)::text FROM {dq}) x "
-            f"UNION ALL "
-            f"SELECT 'missing', r FROM (SELECT (t.*)::text AS r FROM {dq} "
-            f"EXCEPT ALL SELECT (t.*)::text FROM {st}) y").fetchall()
+        # Sessions run with extra_float_digits = 0 (refreshes must not care);
+        # the oracle's text comparison needs every float digit.
+        conn.execute("SET extra_float_digits = 1")
+        try:
+            rows = self.oracle_rows(conn, st, dq)
+        finally:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+                conn.execute("SET extra_float_digits = 0")
         if not rows:
             return None
         extra = [r for side, r in rows if side == "extra"]
@@ -514,6 +517,15 @@ class SeedRun:
         details = ([f"extra:   {r}" for r in extra[:5]] + [f"missing: {r}" for r in missing[:5]])
         return (f"oracle: {len(extra)} extra and {len(missing)} missing rows "
                 f"(stream table has {n} rows)", details)
+
+    @staticmethod
+    def oracle_rows(conn, st, dq):
+        return conn.execute(
+            f"SELECT 'extra', r FROM (SELECT (t.*)::text AS r FROM {st} "
+            f"EXCEPT ALL SELECT (t.*)::text FROM {dq}) x "
+            f"UNION ALL "
+            f"SELECT 'missing', r FROM (SELECT (t.*)::text AS r FROM {dq} "
+            f"EXCEPT ALL SELECT (t.*)::text FROM {st}) y").fetchall()
 
     def check(self, conn, q, phase):
         problem = self.oracle(conn, q)

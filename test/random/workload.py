@@ -60,9 +60,18 @@ CREATE TABLE events (
     flag   boolean,
     day    date
 );
+-- float8 (NaN, +-Infinity, values that print alike with
+-- extra_float_digits = 0), numeric NaN/+-Infinity and arrays
+CREATE TABLE readings (
+    id     int PRIMARY KEY,
+    sensor int,
+    val    float8,
+    amount numeric,
+    tags   text[]
+);
 """
 
-TABLES = ("regions", "customers", "products", "orders", "items", "events")
+TABLES = ("regions", "customers", "products", "orders", "items", "events", "readings")
 
 REGION_NAMES = ("north", "south", "east", "west", "central", "islands")
 ZONES = ("A", "B", None)
@@ -76,6 +85,15 @@ MAX_CUSTOMER = 55     # 40 populated
 MAX_PRODUCT = 26      # 20 populated
 MAX_ORDER = 260       # 160 populated
 MAX_LINE = 6
+MAX_READING = 40      # 30 populated
+MAX_SENSOR = 5
+
+# 0.30000000000000004 and 0.3, 1.0000000000000002 and 1.0 print alike with
+# extra_float_digits = 0; NaN and the infinities cannot be subtracted
+VALS = (0.1, 0.2, 0.3, 0.30000000000000004, 1.0, 1.0000000000000002, 2.5, -7.25,
+        float("nan"), float("inf"), float("-inf"), None)
+AMOUNTS = ("1.5", "2.50", "0", "-3.25", "10", "NaN", "Infinity", "-Infinity", None)
+TAGS = (["a", "b"], ["b"], ["b", "a"], [], ["a", None], None)
 
 BASE_DATE = datetime.date(2020, 1, 1)
 
@@ -125,6 +143,12 @@ def event_row(r):
             _maybe(r, 0.2, _date(r, 60)))
 
 
+def reading_row(r, rid):
+    amount = r.choice(AMOUNTS)
+    return (rid, _maybe(r, 0.1, r.randint(1, MAX_SENSOR)), r.choice(VALS),
+            None if amount is None else Decimal(amount), r.choice(TAGS))
+
+
 INSERT = {
     "regions": "INSERT INTO regions VALUES (%s, %s, %s)",
     "customers": "INSERT INTO customers VALUES (%s, %s, %s, %s, %s, %s)",
@@ -132,6 +156,7 @@ INSERT = {
     "orders": "INSERT INTO orders VALUES (%s, %s, %s, %s, %s, %s)",
     "items": "INSERT INTO items VALUES (%s, %s, %s, %s, %s)",
     "events": "INSERT INTO events VALUES (%s::text, %s::int, %s::numeric, %s::boolean, %s::date)",
+    "readings": "INSERT INTO readings VALUES (%s, %s::int, %s::float8, %s::numeric, %s::text[])",
 }
 
 
@@ -150,6 +175,7 @@ def initial_data(r):
     for row in pool:
         data["events"].extend([row] * r.randint(1, 4))
     r.shuffle(data["events"])
+    data["readings"] = [reading_row(r, i) for i in range(1, 31)]
     return data
 
 
@@ -366,6 +392,30 @@ def _op_events(r):
     ), (3, 2, 2, 1, 1, 1, 0.5, 1, 0.5))[0]]
 
 
+def _op_readings(r):
+    rid = r.randint(1, MAX_READING)
+    lo = r.randint(1, MAX_READING)
+    hi = lo + r.randint(0, 10)
+    amount = r.choice(AMOUNTS)
+    return [r.choices((
+        (INSERT["readings"] + " ON CONFLICT (id) DO UPDATE SET val = EXCLUDED.val, "
+         "amount = EXCLUDED.amount", reading_row(r, rid)),
+        ("UPDATE readings SET val = %s::float8 WHERE id = %s", (r.choice(VALS), rid)),
+        ("UPDATE readings SET amount = %s::numeric WHERE id BETWEEN %s AND %s",
+         (None if amount is None else Decimal(amount), lo, hi)),
+        ("UPDATE readings SET tags = %s::text[] WHERE id = %s", (r.choice(TAGS), rid)),
+        ("UPDATE readings SET tags = tags || %s::text WHERE id BETWEEN %s AND %s",
+         (r.choice(("a", "c", None)), lo, hi)),
+        ("UPDATE readings SET sensor = %s::int WHERE id = %s",      # group key change
+         (_maybe(r, 0.15, r.randint(1, MAX_SENSOR)), rid)),
+        # a value that prints alike with extra_float_digits = 0 replaces its twin
+        ("UPDATE readings SET val = CASE val WHEN 0.3 THEN 0.30000000000000004::float8 "
+         "WHEN 0.30000000000000004 THEN 0.3 WHEN 1 THEN 1.0000000000000002::float8 "
+         "WHEN 1.0000000000000002 THEN 1 ELSE val END WHERE id BETWEEN %s AND %s", (lo, hi)),
+        ("DELETE FROM readings WHERE id BETWEEN %s AND %s", (lo, lo + r.randint(0, 3))),
+    ), (3, 3, 2, 2, 1, 2, 2, 2))[0]]
+
+
 def _events_refill(r):
     """A few rows, some of them duplicated, so the keyless table fills up again."""
     rows = [event_row(r) for _ in range(r.randint(4, 10))]
@@ -473,6 +523,7 @@ _OPS = (
     (_op_writable_cte, 1),
     (_op_merge, 1),
     (_op_copy, 1),
+    (_op_readings, 5),
 )
 _OP_FUNCS = [f for f, _ in _OPS]
 _OP_WEIGHTS = [w for _, w in _OPS]

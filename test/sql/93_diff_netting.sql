@@ -34,6 +34,16 @@ DELETE FROM n_arr WHERE id = 3;
 SELECT pgt_test.refresh('n_arr_rows');
 SELECT pgt_test.refresh('n_arr_grp');
 SELECT tags, n FROM n_arr_grp ORDER BY tags;
+-- groups keyed by arrays (of different sizes, NULL, with NULL elements)
+-- that lose their extreme are recomputed: their keys travel as records
+SELECT pgtrickle.create_stream_table('n_arr_min',
+	'SELECT tags, min(id) AS lo, max(vals) AS hi FROM n_arr GROUP BY tags');
+INSERT INTO n_arr VALUES (5, NULL, '{5}'), (6, '{a,NULL}', '{6}'), (7, NULL, '{7}'), (8, '{a,NULL}', NULL);
+SELECT pgt_test.drefresh('n_arr_min');
+DELETE FROM n_arr WHERE id IN (1, 5, 6);
+SELECT pgt_test.drefresh('n_arr_min');
+SELECT tags, lo, hi FROM n_arr_min ORDER BY tags NULLS FIRST;
+SELECT pgt_test.refresh('n_arr_rows'), pgt_test.refresh('n_arr_grp');
 
 -- numeric spellings are kept: 1.0 becomes 1.00, the stream table follows
 CREATE TABLE n_num (id int PRIMARY KEY, v numeric);
@@ -110,6 +120,7 @@ INSERT INTO n_re SELECT i % 50, i FROM generate_series(1, 1000) i;
 UPDATE n_re SET v = v + 1 WHERE g = 7;
 COMMIT;
 SELECT pgt_test.refresh('n_re_rows');
+SELECT pgt_test.refresh('n_re_sum');
 SELECT h.action, h.reason, h.rows_inserted, h.rows_deleted FROM pgtrickle.pgt_refresh_history h
   JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
  WHERE s.pgt_name = 'n_re_rows' AND h.action <> 'NO_DATA' ORDER BY h.refresh_id DESC LIMIT 1;
