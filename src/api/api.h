@@ -15,7 +15,7 @@
 #include "nodes/primnodes.h"
 #include "storage/lockdefs.h"
 
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 #include "delta/analyze.h"
 
 /* names.c */

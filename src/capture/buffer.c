@@ -55,7 +55,7 @@
 #include "utils/syscache.h"
 
 #include "capture/capture.h"
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 
 PG_FUNCTION_INFO_V1(pgt_capture_ddl_start);
 

@@ -53,7 +53,7 @@
 #include "utils/ruleutils.h"
 
 #include "capture/capture.h"
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 
 PG_FUNCTION_INFO_V1(pgt_changes);
 PG_FUNCTION_INFO_V1(pgt_changes_support);

@@ -32,7 +32,7 @@
 #include "utils/rel.h"
 
 #include "capture/capture.h"
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 
 
 /* The captured sources of a stream table, by OID. */

@@ -78,7 +78,7 @@
 #include "utils/xid8.h"
 
 #include "capture/capture.h"
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 #include "compat.h"
 
 PG_FUNCTION_INFO_V1(pgt_capture);

@@ -29,7 +29,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 #include "compat.h"
 #include "scheduler/worker.h"
 

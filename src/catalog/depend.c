@@ -23,7 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 
 static void
 spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,

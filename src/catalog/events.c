@@ -15,7 +15,7 @@
 #include "fmgr.h"
 
 #include "capture/capture.h"
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 
 PG_FUNCTION_INFO_V1(pgt_on_sql_drop);
 PG_FUNCTION_INFO_V1(pgt_on_ddl_command_end);

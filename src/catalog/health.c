@@ -29,7 +29,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 
 PG_FUNCTION_INFO_V1(pgt_cdc_buffer_usage);
 

@@ -12,7 +12,7 @@
 
 #include "nodes/parsenodes.h"
 
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 
 /* How the result of a defining query is kept in its storage table. */
 typedef enum DeltaShapeKind

@@ -18,7 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/rel.h"
 
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 #include "refresh/refresh.h"
 
 PG_FUNCTION_INFO_V1(pgt_guard_write);

@@ -13,7 +13,7 @@
 #include "executor/spi.h"
 #include "utils/snapshot.h"
 
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 
 typedef enum RefreshInitiator
 {

@@ -45,7 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "capture/capture.h"
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 #include "scheduler/worker.h"
 
 #define IDLE_BATCH 64

@@ -41,7 +41,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "catalog/catalog.h"
+#include "catalog/pgt_catalog.h"
 #include "guc.h"
 #include "scheduler/worker.h"
 
