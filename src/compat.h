@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_class.h"
+#include "nodes/parsenodes.h"
 #include "utils/acl.h"
 #include "utils/regproc.h"
 
@@ -41,6 +42,26 @@
 #define pgt_index_insert_cleanup(index, info) index_insert_cleanup((index), (info))
 #else
 #define pgt_index_insert_cleanup(index, info) ((void) 0)
+#endif
+
+/*
+ * A range table entry that stops reading a relation asks for no permission
+ * on it; from 16 the permissions live in the query's RTEPermissionInfo list
+ * and the entry only points there.
+ */
+#if PG_VERSION_NUM >= 160000
+#define pgt_rte_clear_permissions(rte) ((void) ((rte)->perminfoindex = 0))
+#else
+static inline void
+pgt_rte_clear_permissions(RangeTblEntry *rte)
+{
+	rte->requiredPerms = 0;
+	rte->checkAsUser = InvalidOid;
+	rte->selectedCols = NULL;
+	rte->insertedCols = NULL;
+	rte->updatedCols = NULL;
+	rte->extraUpdatedCols = NULL;
+}
 #endif
 
 /* Safe search_path for code that runs on behalf of someone else. */

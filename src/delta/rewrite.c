@@ -34,6 +34,7 @@
 #include "utils/ruleutils.h"
 
 #include "capture/capture.h"
+#include "compat.h"
 #include "delta/delta.h"
 
 typedef struct DeltaContext
@@ -177,12 +178,7 @@ replace_with_subquery(RangeTblEntry *rte, const char *sql)
 	rte->rellockmode = 0;
 	rte->tablesample = NULL;
 	rte->inh = false;
-	rte->requiredPerms = 0;
-	rte->checkAsUser = InvalidOid;
-	rte->selectedCols = NULL;
-	rte->insertedCols = NULL;
-	rte->updatedCols = NULL;
-	rte->extraUpdatedCols = NULL;
+	pgt_rte_clear_permissions(rte);
 	rte->eref = makeAlias(rte->eref->aliasname,
 						  lappend(colnames, makeString(pstrdup("__pgt_m"))));
 
