@@ -9,6 +9,7 @@
 
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -158,6 +159,7 @@ pgt_explain_st(PG_FUNCTION_ARGS)
 	/* analysed as the owner, who can always see the sources */
 	SandboxEnter(&sb, st->relid);
 	qa = AnalyzeDefiningQuery(st->defining_query);
+	AnalyzeRowSecurity(qa, GetUserId());
 	SandboxLeave(&sb);
 
 	put_property(rsinfo, "refresh_mode", st->refresh_mode);
