@@ -9,9 +9,9 @@
 
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "miscadmin.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
