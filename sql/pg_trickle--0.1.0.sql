@@ -56,7 +56,7 @@ COMMENT ON COLUMN pgtrickle.pgt_stream_tables.refresh_mode IS 'refresh mode in e
 COMMENT ON COLUMN pgtrickle.pgt_stream_tables.requested_refresh_mode IS 'refresh mode asked for: FULL, DIFFERENTIAL or AUTO';
 COMMENT ON COLUMN pgtrickle.pgt_stream_tables.data_timestamp IS 'time of the snapshot at which the contents were last known equal to the query';
 COMMENT ON COLUMN pgtrickle.pgt_stream_tables.pgt_query_relid IS 'the view in pgtrickle_defs that holds the defining query';
-COMMENT ON COLUMN pgtrickle.pgt_stream_tables.fallback_reason IS 'why the mode in effect is FULL although AUTO was requested';
+COMMENT ON COLUMN pgtrickle.pgt_stream_tables.fallback_reason IS 'why the mode in effect is FULL although AUTO was requested; for a DIFFERENTIAL table, why its refreshes recompute (row-level security applies to its owner)';
 
 CREATE TABLE pgtrickle.pgt_dependencies (
 	pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables ON DELETE CASCADE,
@@ -389,8 +389,22 @@ CREATE EVENT TRIGGER pgtrickle_ddl_command_end ON ddl_command_end
 COMMENT ON EVENT TRIGGER pgtrickle_ddl_command_end IS
 	'pg_trickle: follow renames of stream tables and their sources';
 
+CREATE FUNCTION pgtrickle._guard_ddl_start()
+RETURNS event_trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_guard_ddl_start';
+COMMENT ON FUNCTION pgtrickle._guard_ddl_start() IS
+	'refuses DDL that would disable or drop the write guard of a stream table, or give it inheritance parents, children or partitions';
+
+CREATE EVENT TRIGGER pgtrickle_guard_ddl_start ON ddl_command_start
+	WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'CREATE TABLE',
+				 'CREATE FOREIGN TABLE', 'DROP TRIGGER')
+	EXECUTE FUNCTION pgtrickle._guard_ddl_start();
+COMMENT ON EVENT TRIGGER pgtrickle_guard_ddl_start IS
+	'pg_trickle: stream tables keep their write guard';
+
 REVOKE EXECUTE ON FUNCTION pgtrickle._guard_write(), pgtrickle._on_sql_drop(),
-	pgtrickle._on_ddl_command_end() FROM PUBLIC;
+	pgtrickle._on_ddl_command_end(), pgtrickle._guard_ddl_start() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Change capture

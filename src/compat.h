@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_class.h"
+#include "executor/executor.h"
 #include "nodes/parsenodes.h"
 #include "utils/acl.h"
 #include "utils/regproc.h"
@@ -105,6 +106,42 @@ pgt_flatten_grouping(Query *q)
 #else
 #define pgt_flatten_grouping(q) ((void) (q))
 #define pgt_rte_is_grouping(rte) ((void) (rte), false)
+#endif
+
+/*
+ * Privileges of one query level: on the range table entries up to 15, on
+ * RTEPermissionInfo (Query.rteperminfos) from 16.
+ */
+static inline void
+pgt_query_check_as_current_user(Query *query)
+{
+	ListCell   *lc;
+
+#if PG_VERSION_NUM >= 160000
+	foreach(lc, query->rteperminfos)
+		lfirst_node(RTEPermissionInfo, lc)->checkAsUser = InvalidOid;
+#else
+	foreach(lc, query->rtable)
+		lfirst_node(RangeTblEntry, lc)->checkAsUser = InvalidOid;
+#endif
+}
+
+/* ExecCheckRTPerms became ExecCheckPermissions in 16. */
+#if PG_VERSION_NUM >= 160000
+#define pgt_query_check_permissions(query) \
+	((void) ExecCheckPermissions((query)->rtable, (query)->rteperminfos, true))
+#else
+#define pgt_query_check_permissions(query) \
+	((void) ExecCheckRTPerms((query)->rtable, true))
+#endif
+
+/* ExecutorRun lost its execute_once argument in 18. */
+#if PG_VERSION_NUM >= 180000
+#define PGT_EXECUTOR_RUN_ONCE_PARAM
+#define PGT_EXECUTOR_RUN_ONCE_ARG
+#else
+#define PGT_EXECUTOR_RUN_ONCE_PARAM , bool execute_once
+#define PGT_EXECUTOR_RUN_ONCE_ARG , execute_once
 #endif
 
 /* Safe search_path for code that runs on behalf of someone else. */

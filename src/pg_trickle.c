@@ -12,6 +12,7 @@
 #include "miscadmin.h"
 
 #include "guc.h"
+#include "refresh/refresh.h"
 #include "scheduler/worker.h"
 
 PG_MODULE_MAGIC;
@@ -23,6 +24,7 @@ _PG_init(void)
 {
 	GucInit();
 	DatabaseGuardInit();
+	GuardInit();
 
 	/* the scheduler needs shared memory and a launcher: preloading only */
 	if (process_shared_preload_libraries_in_progress)

@@ -160,6 +160,7 @@ StreamTableSetQuery(StreamTable *st, const char *query)
 	char	   *changes;
 	StreamTable *updated;
 
+	AnalyzeRowSecurity(qa, SandboxOwner(st->relid));
 	ApiResolveMode(qualified, st->requested_mode, qa, &mode, &fallback);
 
 	/* the storage table matches the defining view by names and types */
@@ -206,8 +207,13 @@ StreamTableSetMode(StreamTable *st, const char *requested)
 	const char *fallback;
 
 	qa = AnalyzeDefiningQuery(st->defining_query);
+	AnalyzeRowSecurity(qa, SandboxOwner(st->relid));
 	ApiResolveMode(quote_qualified_identifier(st->schema, st->name),
 				   requested, qa, &mode, &fallback);
+	/* a DIFFERENTIAL table that recomputed for row-level security still must */
+	if (fallback == NULL && strcmp(mode, "DIFFERENTIAL") == 0 &&
+		strcmp(st->refresh_mode, "DIFFERENTIAL") == 0)
+		fallback = st->fallback_reason;
 	CatalogSetModes(st->pgt_id, mode, requested, fallback);
 	if (strcmp(mode, st->refresh_mode) == 0)
 		return;

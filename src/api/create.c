@@ -17,6 +17,7 @@
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
@@ -62,6 +63,7 @@ create_stream_table(const CreateArgs *args, RangeVar *rv)
 				 errmsg("stream tables cannot be temporary")));
 
 	qa = AnalyzeDefiningQuery(args->query);
+	AnalyzeRowSecurity(qa, GetUserId());	/* the caller will own it */
 	ApiResolveMode(qualified, args->requested_mode, qa, &mode, &fallback);
 
 	/* the storage table, as the caller: their schema rights, their table */

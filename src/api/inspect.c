@@ -12,6 +12,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -205,6 +206,7 @@ pgt_explain_st(PG_FUNCTION_ARGS)
 	/* analysed as the owner, who can always see the sources */
 	SandboxEnter(&sb, st->relid);
 	qa = AnalyzeDefiningQuery(st->defining_query);
+	AnalyzeRowSecurity(qa, GetUserId());
 	SandboxLeave(&sb);
 
 	put_property(rsinfo, "refresh_mode", st->refresh_mode);

@@ -67,9 +67,6 @@ PG_FUNCTION_INFO_V1(pgt_capture_ddl_start);
 	" WHERE s.refresh_mode = 'DIFFERENTIAL'" \
 	"   AND d.source_type IN ('TABLE', 'STREAM_TABLE')"
 #define CONSUMERS CONSUMERS_FROM CONSUMERS_WHERE
-/* ... with t, the storage table of each consumer */
-#define CONSUMER_TABLES CONSUMERS_FROM \
-	" JOIN pg_catalog.pg_class t ON t.oid = s.pgt_relid" CONSUMERS_WHERE
 
 /* Columns of a buffer that are not copies of source columns. */
 static const char *const buffer_own_columns[] = {
@@ -534,55 +531,34 @@ rename_columns(Relation src, Oid buffer_relid, AttrNumber *map)
 }
 
 /*
- * Let the owners of the DIFFERENTIAL consumers of a source, and nobody
- * else, read its buffer.
+ * Close a buffer to everybody but its owner, the catalog owner: nobody else
+ * reads a buffer (a refresh reads it as the catalog owner, see changes.c).
+ * A buffer holds columns captured for every consumer of its source, and a
+ * grant would outlive a REVOKE on the source or a change of a consumer's
+ * owner.  Grants found here come from releases that granted SELECT to the
+ * owners of consumers, from default privileges, or from a superuser.
  */
 static void
-sync_grants(Oid buffer_relid, Oid source_relid)
+close_buffer(Oid buffer_relid)
 {
-	Oid			argtypes[2] = {OIDOID, OIDOID};
-	Datum		values[2] = {ObjectIdGetDatum(buffer_relid), ObjectIdGetDatum(source_relid)};
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(buffer_relid)};
 	List	   *stmts = NIL;
 	ListCell   *lc;
 
 	SPI_connect();
-	CaptureExecute("WITH buf AS ("
-				   "   SELECT c.relowner, c.relacl FROM pg_catalog.pg_class c"
-				   "    WHERE c.oid = $1),"
-				   " want AS ("
-				   "   SELECT DISTINCT t.relowner AS role"
-				   CONSUMER_TABLES
-				   "      AND d.source_relid = $2),"
-				   " have AS ("
-				   "   SELECT a.grantee, a.privilege_type, a.is_grantable"
-				   "     FROM buf, pg_catalog.aclexplode(buf.relacl) a"
-				   "    WHERE a.grantee <> buf.relowner),"
-				   " bad AS ("
-				   "   SELECT DISTINCT h.grantee FROM have h"
-				   "    WHERE h.privilege_type <> 'SELECT' OR h.is_grantable"
-				   "       OR h.grantee NOT IN (SELECT role FROM want))"
-				   " SELECT 1, pg_catalog.format('REVOKE ALL ON TABLE %s FROM %s',"
-				   "        $1::pg_catalog.regclass,"
-				   "        CASE WHEN b.grantee = 0 THEN 'PUBLIC'"
+	CaptureExecute("SELECT DISTINCT pg_catalog.format('REVOKE ALL ON TABLE %s FROM %s',"
+				   "        c.oid::pg_catalog.regclass,"
+				   "        CASE WHEN a.grantee = 0 THEN 'PUBLIC'"
 				   "             ELSE pg_catalog.quote_ident(r.rolname) END)"
-				   "   FROM bad b LEFT JOIN pg_catalog.pg_roles r ON r.oid = b.grantee"
-				   " UNION ALL"
-				   " SELECT 2, pg_catalog.format('GRANT SELECT ON TABLE %s TO %s',"
-				   "        $1::pg_catalog.regclass, pg_catalog.quote_ident(r.rolname))"
-				   "   FROM want w JOIN pg_catalog.pg_roles r ON r.oid = w.role, buf"
-				   "  WHERE w.role <> buf.relowner AND NOT r.rolsuper"
-				   "    AND (w.role IN (SELECT grantee FROM bad)"
-				   "         OR NOT EXISTS (SELECT 1 FROM have h WHERE h.grantee = w.role))"
-				   " UNION ALL"
-				   " SELECT 3, pg_catalog.format('GRANT USAGE ON SCHEMA %s TO %s',"
-				   "        '" CAPTURE_SCHEMA "', pg_catalog.quote_ident(r.rolname))"
-				   "   FROM want w JOIN pg_catalog.pg_roles r ON r.oid = w.role"
-				   "  WHERE NOT pg_catalog.has_schema_privilege(w.role, '" CAPTURE_SCHEMA "', 'USAGE')"
-				   " ORDER BY 1",
-				   2, argtypes, values, InvalidSnapshot, false);
+				   "   FROM pg_catalog.pg_class c,"
+				   "        pg_catalog.aclexplode(c.relacl) a"
+				   "        LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee"
+				   "  WHERE c.oid = $1 AND a.grantee <> c.relowner",
+				   1, argtypes, values, InvalidSnapshot, false);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		stmts = lappend(stmts, SPI_getvalue(SPI_tuptable->vals[i],
-											SPI_tuptable->tupdesc, 2));
+											SPI_tuptable->tupdesc, 1));
 	foreach(lc, stmts)
 		CaptureExecute(lfirst(lc), 0, NULL, NULL, InvalidSnapshot, false);
 	SPI_finish();
@@ -691,7 +667,7 @@ attach_source(int64 pgt_id, Oid source_relid)
 	}
 	if (frontier_missing(pgt_id, source_relid))
 		check_fresh_snapshot(source_relid);
-	sync_grants(st.buffer_relid, source_relid);
+	close_buffer(st.buffer_relid);
 	table_close(src, NoLock);
 }
 
@@ -747,15 +723,15 @@ static void
 detach_unused(void)
 {
 	List	   *unused = NIL;
-	List	   *regrant = NIL;
+	List	   *granted = NIL;
+	ListCell   *lc;
 	MemoryContext outer = CurrentMemoryContext;
 
 	{
 		SPI_connect();
 		/*
-		 * Buffers of sources nobody reads, and buffers whose readers are not
-		 * exactly the owners of their consumers (an owner changed, or a
-		 * consumer went away).
+		 * Buffers of sources nobody reads, and buffers that somebody besides
+		 * their owner has rights on.
 		 */
 		CaptureExecute("WITH buf AS ("
 					   "   SELECT b.oid, b.relowner, b.relacl,"
@@ -764,27 +740,15 @@ detach_unused(void)
 					   "    WHERE b.relnamespace = '" CAPTURE_SCHEMA "'::pg_catalog.regnamespace"
 					   "      AND b.relkind = 'r' AND b.relname ~ '^changes_[0-9]+$'),"
 					   " want AS ("
-					   "   SELECT DISTINCT d.source_relid AS src, t.relowner AS role"
-					   CONSUMER_TABLES "),"
+					   "   SELECT DISTINCT d.source_relid AS src"
+					   CONSUMERS "),"
 					   " state AS ("
 					   "   SELECT buf.oid, buf.src,"
 					   "          NOT EXISTS (SELECT 1 FROM want w WHERE w.src = buf.src) AS unused,"
 					   "          EXISTS (SELECT 1 FROM pg_catalog.aclexplode(buf.relacl) a"
-					   "                   WHERE a.grantee <> buf.relowner"
-					   "                     AND (a.privilege_type <> 'SELECT' OR a.is_grantable"
-					   "                          OR a.grantee NOT IN (SELECT w.role FROM want w"
-					   "                                                WHERE w.src = buf.src)))"
-					   "          OR EXISTS (SELECT 1 FROM want w"
-					   "                       JOIN pg_catalog.pg_roles r ON r.oid = w.role"
-					   "                      WHERE w.src = buf.src AND w.role <> buf.relowner"
-					   "                        AND NOT r.rolsuper"
-					   "                        AND (NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(buf.relacl) a"
-					   "                                          WHERE a.grantee = w.role"
-					   "                                            AND a.privilege_type = 'SELECT')"
-					   "                             OR NOT pg_catalog.has_schema_privilege(w.role,"
-					   "                                        '" CAPTURE_SCHEMA "', 'USAGE'))) AS regrant"
+					   "                   WHERE a.grantee <> buf.relowner) AS granted"
 					   "     FROM buf)"
-					   " SELECT oid, src, unused FROM state WHERE unused OR regrant",
+					   " SELECT oid, src, unused FROM state WHERE unused OR granted",
 					   0, NULL, NULL, InvalidSnapshot, false);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
@@ -801,10 +765,7 @@ detach_unused(void)
 				unused = lappend_oid(unused, source_relid);
 			}
 			else
-			{
-				regrant = lappend_oid(regrant, buffer_relid);
-				regrant = lappend_oid(regrant, source_relid);
-			}
+				granted = lappend_oid(granted, buffer_relid);
 			MemoryContextSwitchTo(spi);
 		}
 		/* a stream table that is not DIFFERENTIAL keeps no frontier */
@@ -818,8 +779,8 @@ detach_unused(void)
 
 		for (int i = 0; i < list_length(unused); i += 2)
 			drop_buffer(list_nth_oid(unused, i), list_nth_oid(unused, i + 1));
-		for (int i = 0; i < list_length(regrant); i += 2)
-			sync_grants(list_nth_oid(regrant, i), list_nth_oid(regrant, i + 1));
+		foreach(lc, granted)
+			close_buffer(lfirst_oid(lc));
 	}
 }
 

@@ -21,6 +21,7 @@
 #include "compat.h"
 #include "delta/analyze.h"
 #include "delta/delta.h"
+#include "refresh/refresh.h"
 
 /* internal column prefix (SPEC section 2) */
 #define PGT_INTERNAL_PREFIX "__pgt_"
@@ -133,4 +134,47 @@ AnalyzeDefiningQuery(const char *sql)
 	/* the engine decides from the same text, resolved the same way */
 	qa->differential_ok = DeltaBuildShape(qa->body, &qa->not_differential_reason) != NULL;
 	return qa;
+}
+
+static bool
+collect_relations_walker(Node *node, List **relids)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION)
+			*relids = list_append_unique_oid(*relids, rte->relid);
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, collect_relations_walker,
+								 relids, QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, collect_relations_walker, relids);
+}
+
+/*
+ * A differential refresh applies captured changes, which no row-level
+ * security policy filters: it is not possible when row-level security
+ * applies to the stream table's owner on a relation the query reads (see
+ * src/refresh/README.md, "Row-level security").
+ */
+void
+AnalyzeRowSecurity(QueryAnalysis *qa, Oid owner)
+{
+	List	   *relids = NIL;
+	char	   *reason;
+
+	if (!qa->differential_ok)
+		return;
+	(void) query_tree_walker(qa->query, collect_relations_walker, &relids,
+							 QTW_EXAMINE_RTES_BEFORE);
+	reason = SandboxRowSecurityReason(relids, owner);
+	if (reason != NULL)
+	{
+		qa->differential_ok = false;
+		qa->not_differential_reason = reason;
+	}
 }

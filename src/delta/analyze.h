@@ -26,5 +26,6 @@ typedef struct QueryAnalysis
 } QueryAnalysis;
 
 extern QueryAnalysis *AnalyzeDefiningQuery(const char *sql);
+extern void AnalyzeRowSecurity(QueryAnalysis *qa, Oid owner);
 
 #endif							/* PGT_DELTA_ANALYZE_H */

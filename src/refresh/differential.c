@@ -20,6 +20,7 @@
 
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/datum.h"
@@ -372,6 +373,30 @@ pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o
 }
 
 /*
+ * Whether row-level security applies to the owner (the current user, in the
+ * sandbox) on a source.  Change buffers hold every row written, also those
+ * the owner's policies hide, and no policy filters them: while it applies,
+ * every refresh recomputes the query as the owner, under the policies, like
+ * a FULL refresh (changes of the policies are then followed too).  The
+ * stream table's fallback_reason remembers it, so that the first refresh
+ * after it stops applying recomputes once more: rows that were hidden are in
+ * no change set.  Capture goes on meanwhile and the frontiers advance.
+ */
+static const char *
+row_security(const StreamTable *st, const char **was)
+{
+	char	   *why = SandboxRowSecurityReason(CatalogSourceRelids(st->pgt_id),
+											   GetUserId());
+	const char *now = why ? reason("%s", why) : NULL;
+
+	*was = st->fallback_reason;
+	if ((now == NULL) != (*was == NULL) ||
+		(now != NULL && strcmp(now, *was) != 0))
+		CatalogSetModes(st->pgt_id, st->refresh_mode, st->requested_mode, now);
+	return now;
+}
+
+/*
  * The change sets read here stay in memory until the caller ends the
  * refresh (CaptureForgetChanges, also on error).
  */
@@ -382,6 +407,8 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 	List	   *pending;
 	ListCell   *lc;
 	int64		total = 0;
+	const char *rls_was;
+	const char *rls = row_security(st, &rls_was);
 
 	if (who == REFRESH_INITIAL || !st->is_populated)
 	{
@@ -396,6 +423,15 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 		o->reason = who == REFRESH_REINITIALIZE ? "defining query changed"
 			: "switched to DIFFERENTIAL";
 		full_apply(st, DifferentialShape(st), snapshot, o);
+		return;
+	}
+
+	if (rls != NULL || rls_was != NULL)
+	{
+		o->action = "FULL";
+		o->reason = rls != NULL ? rls :
+			"row-level security no longer applies to the owner";
+		recompute_apply(st, DifferentialShape(st), snapshot, o);
 		return;
 	}
 

@@ -153,6 +153,8 @@ RefreshExecute(const StreamTable *st, RefreshInitiator who, Snapshot snapshot)
 
 	SPI_connect();
 	SandboxEnter(&sb, st->relid);
+	/* before anything is read, also when nothing is pending */
+	SandboxCheckPrivileges(st->query_relid);
 	apply_guarded(st, who, snapshot, &o);
 	SandboxLeave(&sb);
 	SPI_finish();

@@ -34,11 +34,15 @@ typedef struct Sandbox
 
 extern void SandboxEnter(Sandbox *sb, Oid relid);
 extern void SandboxLeave(Sandbox *sb);
+extern Oid	SandboxOwner(Oid relid);
+extern void SandboxCheckPrivileges(Oid query_relid);
+extern char *SandboxRowSecurityReason(List *relids, Oid role);
 
 /* guard.c */
 extern void GuardAllowWrites(Oid relid);
 extern void GuardForbidWrites(void);
 extern void GuardInstall(Oid relid);
+extern void GuardInit(void);
 
 /* full.c */
 extern char *FullRefreshSql(const StreamTable *st);

@@ -14,7 +14,10 @@
  *	 2. it takes a snapshot and reads, in one statement over the change
  *		buffers, which of them have a pending change (or no frontier, or a
  *		TRUNCATE marker pending) — exactly what a refresh at that snapshot
- *		would consume;
+ *		would consume — or must be left to a refresh for other reasons:
+ *		row-level security enabled on a source (the refresh may have to
+ *		recompute), or an owner without SELECT on a source (the refresh
+ *		fails with 42501);
  *	 3. a table with nothing pending, none of whose upstream stream tables
  *		is refreshed in this round (due and not idle itself, or being
  *		refreshed), is idle: its contents equal its query at the snapshot.
@@ -110,7 +113,22 @@ pending_tables(const int64 *ids, int n, int64 *pending)
 						   "SELECT DISTINCT d.pgt_id FROM pgtrickle.pgt_dependencies d"
 						   " WHERE d.pgt_id OPERATOR(pg_catalog.=) ANY ($1)"
 						   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')"
-						   "   AND (d.frontier IS NULL OR CASE d.source_relid"
+						   "   AND (d.frontier IS NULL"
+	/*
+	 * a refresh decides, not the idle round: where row-level security is
+	 * enabled on a source or made the table recompute (src/refresh/README.md),
+	 * or where the owner may have lost SELECT (a refresh checks it exactly)
+	 */
+						   "        OR EXISTS (SELECT FROM pg_catalog.pg_class c,"
+						   "                           pgtrickle.pgt_stream_tables s,"
+						   "                           pg_catalog.pg_class t"
+						   "                    WHERE c.oid OPERATOR(pg_catalog.=) d.source_relid"
+						   "                      AND s.pgt_id OPERATOR(pg_catalog.=) d.pgt_id"
+						   "                      AND t.oid OPERATOR(pg_catalog.=) s.pgt_relid"
+						   "                      AND (c.relrowsecurity OR s.fallback_reason IS NOT NULL"
+						   "                           OR NOT pg_catalog.has_table_privilege(t.relowner,"
+						   "                                      c.oid, 'SELECT')))"
+						   "        OR CASE d.source_relid"
 						   " WHEN 0::pg_catalog.oid THEN true");
 	foreach(lc, sources)
 	{

@@ -180,8 +180,8 @@ SELECT pgt_test.drefresh('cap_totals');
 DROP INDEX pgtrickle_changes.cap_buffer_xid;
 
 ------------------------------------------------------------------------------
--- Rights: the owner of a consumer may read the buffer; a writer needs no
--- rights on it; nobody else may read it
+-- Rights: nobody but the extension reads a buffer, not even the owner of
+-- a consumer; a writer needs no rights on it
 ------------------------------------------------------------------------------
 CREATE TABLE cap_shared (id int PRIMARY KEY, v int);
 INSERT INTO cap_shared VALUES (1, 1);
@@ -203,7 +203,7 @@ SELECT * FROM pgt_test.cap_changes('cap_shared');
 SET ROLE regress_pgt_alice;
 SELECT pgt_test.drefresh('public.cap_alice');
 RESET ROLE;
--- a new owner of the stream table gets the right, the former one loses it
+-- a new owner of the stream table gets no right either
 -- (CaptureDetachUnused; every DROP runs it through the sql_drop trigger)
 ALTER TABLE cap_alice OWNER TO regress_pgt_bob;
 CREATE TABLE cap_throwaway ();
