@@ -361,11 +361,15 @@ update_set_sql(const StreamTable *st, const DeltaShape *shape)
 	return set.data;
 }
 
-/* Whether some groups must be recomputed rather than merged. */
+/*
+ * Whether some groups must be recomputed rather than merged: a min/max
+ * that lost its extreme, any group under HAVING, a numeric sum/avg that
+ * lost a NaN or an infinity.
+ */
 static bool
 needs_recompute(const DeltaShape *shape)
 {
-	return shape->has_minmax || shape->has_having;
+	return shape->has_minmax || shape->has_having || shape->has_nonfinite;
 }
 
 /*
@@ -469,6 +473,20 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 								 f, a, i);
 				appendStringInfo(&m, ", s.__pgt_agg%d_n AS __pgt_o%d_n", i, i);
 				newn = psprintf("(coalesce(m.__pgt_o%d_n, 0) + coalesce(m.__pgt_d%d_n, 0))", i, i);
+				if ((agg->kind == AGG_SUM || agg->kind == AGG_AVG) &&
+					getBaseType(agg->argtype) == NUMERICOID)
+				{
+					/*
+					 * A NaN or +-Infinity that leaves the group cannot be
+					 * subtracted (NaN - NaN is NaN): such a group is
+					 * recomputed.  Arriving ones merge exactly.
+					 */
+					appendStringInfo(&g, ", pg_catalog.count(*) FILTER (WHERE %s AND d.__pgt_m < 0"
+									 " AND %s IN ('NaN'::pg_catalog.numeric, 'Infinity'::pg_catalog.numeric,"
+									 " '-Infinity'::pg_catalog.numeric)) AS __pgt_d%d_nf",
+									 f, a, i);
+					appendStringInfo(&rc, " OR g.__pgt_d%d_nf > 0", i);
+				}
 				appendStringInfo(&n, ", %s::pg_catalog.int8 AS __pgt_agg%d_n", newn, i);
 				if (agg->kind == AGG_SUM)
 				{

@@ -680,6 +680,10 @@ DeltaBuildShape(const char *sql, char **reason)
 									make_column(psprintf("__pgt_agg%d_s", i), NUMERICOID, -1, InvalidOid));
 		if (agg->kind == AGG_MIN || agg->kind == AGG_MAX)
 			shape->has_minmax = true;
+		/* numeric has NaN and +-Infinity, which a subtraction cannot undo */
+		if ((agg->kind == AGG_SUM || agg->kind == AGG_AVG) &&
+			getBaseType(agg->argtype) == NUMERICOID)
+			shape->has_nonfinite = true;
 	}
 	return shape;
 }
