@@ -377,6 +377,13 @@ AS 'MODULE_PATHNAME', 'pgt_on_ddl_command_end';
 COMMENT ON FUNCTION pgtrickle._on_ddl_command_end() IS
 	'keeps names, defining queries and dependencies in the catalog in step with renames';
 
+CREATE FUNCTION pgtrickle._on_view_change()
+RETURNS event_trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_on_view_change';
+COMMENT ON FUNCTION pgtrickle._on_view_change() IS
+	'refuses a view replaced so that stream tables would read each other in a cycle';
+
 CREATE EVENT TRIGGER pgtrickle_sql_drop ON sql_drop
 	EXECUTE FUNCTION pgtrickle._on_sql_drop();
 COMMENT ON EVENT TRIGGER pgtrickle_sql_drop IS
@@ -389,8 +396,14 @@ CREATE EVENT TRIGGER pgtrickle_ddl_command_end ON ddl_command_end
 COMMENT ON EVENT TRIGGER pgtrickle_ddl_command_end IS
 	'pg_trickle: follow renames of stream tables and their sources';
 
+CREATE EVENT TRIGGER pgtrickle_view_change ON ddl_command_end
+	WHEN TAG IN ('CREATE VIEW')
+	EXECUTE FUNCTION pgtrickle._on_view_change();
+COMMENT ON EVENT TRIGGER pgtrickle_view_change IS
+	'pg_trickle: refuse cycles of stream tables through replaced views';
+
 REVOKE EXECUTE ON FUNCTION pgtrickle._guard_write(), pgtrickle._on_sql_drop(),
-	pgtrickle._on_ddl_command_end() FROM PUBLIC;
+	pgtrickle._on_ddl_command_end(), pgtrickle._on_view_change() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Change capture
