@@ -246,11 +246,25 @@ DependCheckCycle(int64 pgt_id)
 			 "      AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
 			 "      AND dep.refobjid <> r.ev_class"
 			 "      AND dep.deptype = 'n'),"
-			 " walk(relid, path) AS ("
-			 "   SELECT x.source, ARRAY[s.pgt_relid]"
+	/*
+	 * which stream tables reach themselves: a set (UNION), so that a graph
+	 * with many paths costs its size, not its number of paths
+	 */
+			 " reach(start, relid) AS ("
+			 "   SELECT s.pgt_relid, x.source"
 			 "     FROM pgtrickle.pgt_stream_tables s"
 			 "     JOIN reads x ON x.relid = s.pgt_relid"
 			 "    WHERE $1 = 0 OR s.pgt_id = $1"
+			 "  UNION"
+			 "   SELECT r.start, x.source"
+			 "     FROM reach r JOIN reads x ON x.relid = r.relid"
+			 "    WHERE r.relid <> r.start),"
+			 " cyc(start) AS ("
+			 "   SELECT pg_catalog.min(r.start) FROM reach r WHERE r.relid = r.start),"
+	/* a cycle through the first of them, to name it */
+			 " walk(relid, path) AS ("
+			 "   SELECT x.source, ARRAY[f.start]"
+			 "     FROM cyc f JOIN reads x ON x.relid = f.start"
 			 "  UNION ALL"
 			 "   SELECT x.source, w.path || w.relid"
 			 "     FROM walk w"
@@ -261,7 +275,7 @@ DependCheckCycle(int64 pgt_id)
 			 "            FROM pg_catalog.unnest(w.path || w.relid) r), ' -> ')"
 			 "   FROM walk w"
 			 "  WHERE w.relid = w.path[1]"
-			 "  ORDER BY w.path[1], pg_catalog.array_length(w.path, 1)"
+			 "  ORDER BY pg_catalog.array_length(w.path, 1)"
 			 "  LIMIT 1",
 			 1, argtypes, values, NULL);
 	if (SPI_processed > 0)
