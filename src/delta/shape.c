@@ -275,26 +275,12 @@ check_setop(Node *node, SupportContext *ctx)
 }
 
 /*
- * Whether a column of a stream table's storage is one of the hidden
- * columns the engine gives it (DeltaBuildShape): those are read like any
- * column when a stream table is a source.
- */
-static bool
-is_hidden_storage_column(const char *name)
-{
-	return strcmp(name, "__pgt_row_id") == 0 ||
-		strcmp(name, "__pgt_count") == 0 ||
-		strncmp(name, "__pgt_agg", 9) == 0 ||
-		strncmp(name, "__pgt_key", 9) == 0;
-}
-
-/*
  * The delta statement adds its own columns (__pgt_m, __pgt_c<n>, ...) next
  * to those of the FROM items it reads: a column the query reads whose name
  * begins with __pgt_ would be ambiguous there (42702 at every refresh).  A
  * column a source has but the query does not read is never named.  The
- * hidden columns of a stream table read as a source are the engine's own
- * and never clash.
+ * hidden columns of a stream table read as a source are refused too: they
+ * are the upstream engine's state, not data.
  */
 static bool
 refuse_reserved_column(Var *var, SupportContext *ctx)
@@ -311,8 +297,6 @@ refuse_reserved_column(Var *var, SupportContext *ctx)
 		return false;
 	name = get_attname(rte->relid, var->varattno, false);
 	if (strncmp(name, "__pgt_", 6) != 0)
-		return false;
-	if (is_hidden_storage_column(name) && CatalogGetByRelid(rte->relid) != NULL)
 		return false;
 	return refuse(ctx, psprintf("column %s of source %s, a name reserved for pg_trickle's internal columns (prefix __pgt_)",
 								quote_identifier(name),

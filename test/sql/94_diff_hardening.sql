@@ -119,6 +119,7 @@ CREATE TABLE hd_p (id int PRIMARY KEY, "__pgt_m" int, v int);
 INSERT INTO hd_p VALUES (1, 1, 1), (2, 2, 2);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('hd_x10', 'SELECT hd_p.id, hd_p."__pgt_m" AS m, hd_t.v FROM hd_p JOIN hd_t ON hd_t.id = hd_p.id', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('hd_x11', 'SELECT s.__pgt_x AS x FROM (SELECT id AS __pgt_x FROM hd_t) s', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('hd_x12', 'SELECT g, __pgt_count AS c FROM hd_nan_g', '1m', 'DIFFERENTIAL')$$);
 SELECT pgtrickle.create_stream_table('hd_res_auto',
 	'SELECT hd_p.id, hd_p."__pgt_m" AS m, hd_t.v FROM hd_p JOIN hd_t ON hd_t.id = hd_p.id', '1m', 'AUTO');
 -- a query that does not read the column is differential
