@@ -377,6 +377,13 @@ AS 'MODULE_PATHNAME', 'pgt_on_ddl_command_end';
 COMMENT ON FUNCTION pgtrickle._on_ddl_command_end() IS
 	'keeps names, defining queries and dependencies in the catalog in step with renames';
 
+CREATE FUNCTION pgtrickle._on_view_change()
+RETURNS event_trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_on_view_change';
+COMMENT ON FUNCTION pgtrickle._on_view_change() IS
+	'refuses a view replaced so that stream tables would read each other in a cycle';
+
 CREATE EVENT TRIGGER pgtrickle_sql_drop ON sql_drop
 	EXECUTE FUNCTION pgtrickle._on_sql_drop();
 COMMENT ON EVENT TRIGGER pgtrickle_sql_drop IS
@@ -403,8 +410,15 @@ CREATE EVENT TRIGGER pgtrickle_guard_ddl_start ON ddl_command_start
 COMMENT ON EVENT TRIGGER pgtrickle_guard_ddl_start IS
 	'pg_trickle: stream tables keep their write guard';
 
+CREATE EVENT TRIGGER pgtrickle_view_change ON ddl_command_end
+	WHEN TAG IN ('CREATE VIEW')
+	EXECUTE FUNCTION pgtrickle._on_view_change();
+COMMENT ON EVENT TRIGGER pgtrickle_view_change IS
+	'pg_trickle: refuse cycles of stream tables through replaced views';
+
 REVOKE EXECUTE ON FUNCTION pgtrickle._guard_write(), pgtrickle._on_sql_drop(),
-	pgtrickle._on_ddl_command_end(), pgtrickle._guard_ddl_start() FROM PUBLIC;
+	pgtrickle._on_ddl_command_end(), pgtrickle._guard_ddl_start(),
+	pgtrickle._on_view_change() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Change capture

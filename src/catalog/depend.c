@@ -216,7 +216,13 @@ DependSync(int64 pgt_id)
 }
 
 /*
- * Refuse a stream table that reads itself, directly or through others.
+ * Refuse a stream table (pgt_id, or any: 0) that reads itself, directly or
+ * through others.
+ * What a relation reads: a stream table, the sources of its defining query
+ * (pgt_dependencies); a view, the relations its query reads (the pg_depend
+ * rows of its rewrite rule), views on views included.  A materialized view
+ * ends the walk: it holds a snapshot that only REFRESH MATERIALIZED VIEW
+ * changes, like a table.
  */
 void
 DependCheckCycle(int64 pgt_id)
@@ -226,23 +232,50 @@ DependCheckCycle(int64 pgt_id)
 	char	   *cycle = NULL;
 
 	SPI_connect();
-	spi_exec("WITH RECURSIVE walk(relid, path) AS ("
-			 "   SELECT d.source_relid, ARRAY[s.pgt_relid]"
+	spi_exec("WITH RECURSIVE reads(relid, source) AS ("
+			 "   SELECT s.pgt_relid, d.source_relid"
 			 "     FROM pgtrickle.pgt_dependencies d"
 			 "     JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)"
-			 "    WHERE d.pgt_id = $1 AND d.source_type = 'STREAM_TABLE'"
+			 "  UNION"
+			 "   SELECT r.ev_class, dep.refobjid"
+			 "     FROM pg_catalog.pg_rewrite r"
+			 "     JOIN pg_catalog.pg_class v ON v.oid = r.ev_class AND v.relkind = 'v'"
+			 "     JOIN pg_catalog.pg_depend dep"
+			 "       ON dep.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+			 "      AND dep.objid = r.oid"
+			 "      AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			 "      AND dep.refobjid <> r.ev_class"
+			 "      AND dep.deptype = 'n'),"
+	/*
+	 * which stream tables reach themselves: a set (UNION), so that a graph
+	 * with many paths costs its size, not its number of paths
+	 */
+			 " reach(start, relid) AS ("
+			 "   SELECT s.pgt_relid, x.source"
+			 "     FROM pgtrickle.pgt_stream_tables s"
+			 "     JOIN reads x ON x.relid = s.pgt_relid"
+			 "    WHERE $1 = 0 OR s.pgt_id = $1"
+			 "  UNION"
+			 "   SELECT r.start, x.source"
+			 "     FROM reach r JOIN reads x ON x.relid = r.relid"
+			 "    WHERE r.relid <> r.start),"
+			 " cyc(start) AS ("
+			 "   SELECT pg_catalog.min(r.start) FROM reach r WHERE r.relid = r.start),"
+	/* a cycle through the first of them, to name it */
+			 " walk(relid, path) AS ("
+			 "   SELECT x.source, ARRAY[f.start]"
+			 "     FROM cyc f JOIN reads x ON x.relid = f.start"
 			 "  UNION ALL"
-			 "   SELECT d.source_relid, w.path || w.relid"
+			 "   SELECT x.source, w.path || w.relid"
 			 "     FROM walk w"
-			 "     JOIN pgtrickle.pgt_stream_tables s ON s.pgt_relid = w.relid"
-			 "     JOIN pgtrickle.pgt_dependencies d ON d.pgt_id = s.pgt_id"
-			 "    WHERE d.source_type = 'STREAM_TABLE' AND NOT w.relid = ANY (w.path))"
+			 "     JOIN reads x ON x.relid = w.relid"
+			 "    WHERE NOT w.relid = ANY (w.path))"
 			 " SELECT pg_catalog.array_to_string(ARRAY("
 			 "          SELECT r::pg_catalog.regclass::pg_catalog.text"
 			 "            FROM pg_catalog.unnest(w.path || w.relid) r), ' -> ')"
 			 "   FROM walk w"
-			 "  WHERE w.relid = (SELECT pgt_relid FROM pgtrickle.pgt_stream_tables"
-			 "                    WHERE pgt_id = $1)"
+			 "  WHERE w.relid = w.path[1]"
+			 "  ORDER BY pg_catalog.array_length(w.path, 1)"
 			 "  LIMIT 1",
 			 1, argtypes, values, NULL);
 	if (SPI_processed > 0)

@@ -19,6 +19,7 @@
 
 PG_FUNCTION_INFO_V1(pgt_on_sql_drop);
 PG_FUNCTION_INFO_V1(pgt_on_ddl_command_end);
+PG_FUNCTION_INFO_V1(pgt_on_view_change);
 
 Datum
 pgt_on_sql_drop(PG_FUNCTION_ARGS)
@@ -48,5 +49,20 @@ pgt_on_ddl_command_end(PG_FUNCTION_ARGS)
 		/* e.g. a new owner of a stream table needs rights on its buffers */
 		CaptureDetachUnused();
 	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * CREATE OR REPLACE VIEW can make a view that a stream table reads lead
+ * back to that stream table: refuse the cycle as alter_stream_table does.
+ */
+Datum
+pgt_on_view_change(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		elog(ERROR, "pgt_on_view_change must be called as an event trigger");
+
+	if (CatalogExists())
+		DependCheckCycle(0);
 	PG_RETURN_VOID();
 }

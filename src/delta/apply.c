@@ -34,6 +34,18 @@
 #include "delta/delta.h"
 #include "refresh/refresh.h"
 
+/*
+ * A condition that holds once the data-modifying CTE cte has run to
+ * completion: an uncorrelated subquery, evaluated (as an initplan, a
+ * one-time filter) before the statement that carries it writes its first
+ * row.  The order of data-modifying CTEs is otherwise unspecified; this is
+ * what makes deletes come before updates and updates before inserts, so
+ * that a UNIQUE index on the stream table sees, at every step, a subset of
+ * the new contents (a key that moves from one row to another does not
+ * collide with its old copy).
+ */
+#define AFTER(cte) "(SELECT pg_catalog.count(*) FROM " cte ") >= 0"
+
 #define HASH_OF(cols) psprintf("pg_catalog.hash_record_extended(ROW(%s), 0)", cols)
 
 typedef struct FinalizeContext
@@ -310,7 +322,7 @@ spj_apply_sql(const StreamTable *st, const DeltaShape *shape, const char *change
 					" del AS (DELETE FROM %s t USING k WHERE t.ctid = k.__pgt_ctid RETURNING 1),"
 					" ins AS (INSERT INTO %s (%s, __pgt_row_id)"
 					"         SELECT %s, g.__pgt_h FROM g, pg_catalog.generate_series(1, g.__pgt_n)"
-					"          WHERE g.__pgt_n > 0 RETURNING 1)"
+					"          WHERE g.__pgt_n > 0 AND " AFTER("del") " RETURNING 1)"
 					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
 					"        0::pg_catalog.int8",
 					change, DeltaPositionalNames(n),
@@ -361,11 +373,15 @@ update_set_sql(const StreamTable *st, const DeltaShape *shape)
 	return set.data;
 }
 
-/* Whether some groups must be recomputed rather than merged. */
+/*
+ * Whether some groups must be recomputed rather than merged: a min/max
+ * that lost its extreme, any group under HAVING, a numeric sum/avg that
+ * lost a NaN or an infinity.
+ */
 static bool
 needs_recompute(const DeltaShape *shape)
 {
-	return shape->has_minmax || shape->has_having;
+	return shape->has_minmax || shape->has_having || shape->has_nonfinite;
 }
 
 /*
@@ -387,9 +403,10 @@ write_sql(const StreamTable *st, const DeltaShape *shape)
 	set = update_set_sql(st, shape);
 
 	return psprintf(" del AS (DELETE FROM %s t USING n WHERE t.ctid = n.__pgt_ctid AND NOT (%s) RETURNING 1),"
-					" upd AS (UPDATE %s t SET %s FROM n WHERE t.ctid = n.__pgt_ctid AND %s RETURNING 1),"
+					" upd AS (UPDATE %s t SET %s FROM n WHERE t.ctid = n.__pgt_ctid AND %s"
+					"          AND " AFTER("del") " RETURNING 1),"
 					" ins AS (INSERT INTO %s (%s, %s) SELECT %s, %s FROM n"
-					"          WHERE n.__pgt_ctid IS NULL AND %s RETURNING 1)",
+					"          WHERE n.__pgt_ctid IS NULL AND %s AND " AFTER("upd") " RETURNING 1)",
 					table, keep,
 					table, set, keep,
 					table, list_join(shape->visible, "", ", "), hidden_names(shape, "", ", "),
@@ -469,6 +486,20 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 								 f, a, i);
 				appendStringInfo(&m, ", s.__pgt_agg%d_n AS __pgt_o%d_n", i, i);
 				newn = psprintf("(coalesce(m.__pgt_o%d_n, 0) + coalesce(m.__pgt_d%d_n, 0))", i, i);
+				if ((agg->kind == AGG_SUM || agg->kind == AGG_AVG) &&
+					getBaseType(agg->argtype) == NUMERICOID)
+				{
+					/*
+					 * A NaN or +-Infinity that leaves the group cannot be
+					 * subtracted (NaN - NaN is NaN): such a group is
+					 * recomputed.  Arriving ones merge exactly.
+					 */
+					appendStringInfo(&g, ", pg_catalog.count(*) FILTER (WHERE %s AND d.__pgt_m < 0"
+									 " AND %s IN ('NaN'::pg_catalog.numeric, 'Infinity'::pg_catalog.numeric,"
+									 " '-Infinity'::pg_catalog.numeric)) AS __pgt_d%d_nf",
+									 f, a, i);
+					appendStringInfo(&rc, " OR g.__pgt_d%d_nf > 0", i);
+				}
 				appendStringInfo(&n, ", %s::pg_catalog.int8 AS __pgt_agg%d_n", newn, i);
 				if (agg->kind == AGG_SUM)
 				{
@@ -740,9 +771,10 @@ DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape)
 					" del AS (DELETE FROM %s t WHERE NOT EXISTS"
 					"          (SELECT 1 FROM j WHERE j.__pgt_ctid = t.ctid) RETURNING 1),"
 					" upd AS (UPDATE %s t SET %s FROM j n"
-					"          WHERE t.ctid = n.__pgt_ctid AND NOT coalesce(n.__pgt_same, false) RETURNING 1),"
+					"          WHERE t.ctid = n.__pgt_ctid AND NOT coalesce(n.__pgt_same, false)"
+					"            AND " AFTER("del") " RETURNING 1),"
 					" ins AS (INSERT INTO %s (%s, %s) SELECT %s, %s FROM j n"
-					"          WHERE n.__pgt_ctid IS NULL RETURNING 1)"
+					"          WHERE n.__pgt_ctid IS NULL AND " AFTER("upd") " RETURNING 1)"
 					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
 					"        (SELECT pg_catalog.count(*) FROM upd)",
 					row_id_of(shape, "s"),

@@ -64,6 +64,7 @@ typedef struct DeltaShape
 	bool		scalar;			/* aggregates without GROUP BY: one row */
 	bool		has_having;
 	bool		has_minmax;
+	bool		has_nonfinite;	/* a sum/avg whose input can be NaN/Infinity */
 } DeltaShape;
 
 /* shape.c */

@@ -11,6 +11,7 @@
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/nodeFuncs.h"
@@ -21,6 +22,7 @@
 #include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/ruleutils.h"
 #include "utils/typcache.h"
 
@@ -96,6 +98,7 @@ DeltaParseQuery(const char *sql)
 typedef struct SupportContext
 {
 	char	   *reason;
+	Query	   *query;			/* the query whose expressions are walked */
 } SupportContext;
 
 static bool
@@ -107,12 +110,110 @@ refuse(SupportContext *ctx, const char *reason)
 }
 
 static bool check_query(Query *q, SupportContext *ctx, bool top);
+static bool check_expr_walker(Node *node, SupportContext *ctx);
+static bool refuse_reserved_column(Var *var, SupportContext *ctx);
 
+/* check_functions_in_node callback: remembers the first mutable function */
+static bool
+mutable_function_checker(Oid func_id, void *context)
+{
+	if (func_volatile(func_id) == PROVOLATILE_IMMUTABLE)
+		return false;
+	*(Oid *) context = func_id;
+	return true;
+}
+
+/*
+ * The SQL spelling of a function-like keyword (CURRENT_TIMESTAMP, ...),
+ * none of which is IMMUTABLE.
+ */
+static const char *
+sql_value_function_name(SQLValueFunction *svf)
+{
+	switch (svf->op)
+	{
+		case SVFOP_CURRENT_DATE:
+			return "CURRENT_DATE";
+		case SVFOP_CURRENT_TIME:
+		case SVFOP_CURRENT_TIME_N:
+			return "CURRENT_TIME";
+		case SVFOP_CURRENT_TIMESTAMP:
+		case SVFOP_CURRENT_TIMESTAMP_N:
+			return "CURRENT_TIMESTAMP";
+		case SVFOP_LOCALTIME:
+		case SVFOP_LOCALTIME_N:
+			return "LOCALTIME";
+		case SVFOP_LOCALTIMESTAMP:
+		case SVFOP_LOCALTIMESTAMP_N:
+			return "LOCALTIMESTAMP";
+		case SVFOP_CURRENT_ROLE:
+			return "CURRENT_ROLE";
+		case SVFOP_CURRENT_USER:
+			return "CURRENT_USER";
+		case SVFOP_USER:
+			return "USER";
+		case SVFOP_SESSION_USER:
+			return "SESSION_USER";
+		case SVFOP_CURRENT_CATALOG:
+			return "CURRENT_CATALOG";
+		case SVFOP_CURRENT_SCHEMA:
+			return "CURRENT_SCHEMA";
+	}
+	return "a SQL value function";
+}
+
+/*
+ * Refuse a node that calls a function that is not IMMUTABLE, naming it:
+ * the same test as contain_mutable_functions, node by node, so that the
+ * reason can say which function (and operator) it is.
+ */
+static bool
+refuse_mutable(Node *node, SupportContext *ctx)
+{
+	Oid			func_id = InvalidOid;
+	const char *what;
+
+	if (IsA(node, SQLValueFunction))
+		return refuse(ctx, psprintf("%s, which is STABLE, not IMMUTABLE: its result depends on more than the sources (the time, or the session)",
+									sql_value_function_name((SQLValueFunction *) node)));
+	if (IsA(node, NextValueExpr))
+		return refuse(ctx, "a sequence's next value, which is VOLATILE: it changes at every call");
+	if (!check_functions_in_node(node, mutable_function_checker, &func_id))
+		return false;
+
+	if (IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr))
+		what = psprintf("operator %s", format_operator(((OpExpr *) node)->opno));
+	else if (IsA(node, ScalarArrayOpExpr))
+		what = psprintf("operator %s", format_operator(((ScalarArrayOpExpr *) node)->opno));
+	else if (IsA(node, CoerceViaIO))
+		what = psprintf("the conversion from %s to %s (by %s)",
+						format_type_be(exprType((Node *) ((CoerceViaIO *) node)->arg)),
+						format_type_be(((CoerceViaIO *) node)->resulttype),
+						format_procedure(func_id));
+	else if (IsA(node, Aggref))
+		what = psprintf("aggregate %s", format_procedure(func_id));
+	else
+		what = psprintf("function %s", format_procedure(func_id));
+	if (func_volatile(func_id) == PROVOLATILE_STABLE)
+		return refuse(ctx, psprintf("%s, which is STABLE, not IMMUTABLE: its result depends on more than the sources (the time, or settings such as TimeZone or DateStyle)",
+									what));
+	return refuse(ctx, psprintf("%s, which is VOLATILE: its result can change at every call", what));
+}
+
+/*
+ * Everything an expression of the query may not hold, anywhere in it: a
+ * function that is not IMMUTABLE, a system column or whole-row reference,
+ * a correlated reference, a sublink.  Applied to every expression of a
+ * query (select list, the whole join tree with every ON, WHERE, HAVING,
+ * VALUES lists), so that no clause escapes it.
+ */
 static bool
 check_expr_walker(Node *node, SupportContext *ctx)
 {
 	if (node == NULL)
 		return false;
+	if (refuse_mutable(node, ctx))
+		return true;
 	if (IsA(node, Var))
 	{
 		Var		   *var = (Var *) node;
@@ -121,7 +222,7 @@ check_expr_walker(Node *node, SupportContext *ctx)
 			return refuse(ctx, "a system column or whole-row reference");
 		if (var->varlevelsup > 0)
 			return refuse(ctx, "a correlated reference to an outer query");
-		return false;
+		return refuse_reserved_column(var, ctx);
 	}
 	if (IsA(node, SubLink))
 		return refuse(ctx, "a subquery in an expression (EXISTS, IN or a scalar subquery)");
@@ -176,12 +277,63 @@ check_setop(Node *node, SupportContext *ctx)
 }
 
 /*
+ * The delta statement adds its own columns (__pgt_m, __pgt_c<n>, ...) next
+ * to those of the FROM items it reads: a column the query reads whose name
+ * begins with __pgt_ would be ambiguous there (42702 at every refresh).  A
+ * column a source has but the query does not read is never named.  The
+ * hidden columns of a stream table read as a source are refused too: they
+ * are the upstream engine's state, not data.
+ */
+static bool
+refuse_reserved_column(Var *var, SupportContext *ctx)
+{
+	RangeTblEntry *rte = rt_fetch(var->varno, ctx->query->rtable);
+	char	   *name;
+
+	if (rte->rtekind == RTE_JOIN)
+	{
+		/* a merged column of JOIN ... USING: what it stands for */
+		return check_expr_walker(list_nth(rte->joinaliasvars, var->varattno - 1), ctx);
+	}
+	if (rte->rtekind != RTE_RELATION)
+		return false;
+	name = get_attname(rte->relid, var->varattno, false);
+	if (strncmp(name, "__pgt_", 6) != 0)
+		return false;
+	return refuse(ctx, psprintf("column %s of source %s, a name reserved for pg_trickle's internal columns (prefix __pgt_)",
+								quote_identifier(name),
+								quote_identifier(get_rel_name(rte->relid))));
+}
+
+/*
+ * A subquery or VALUES list in FROM whose output column begins with
+ * __pgt_: the same clash, and an alias fixes it.
+ */
+static bool
+reserved_column_name(RangeTblEntry *rte, SupportContext *ctx)
+{
+	ListCell   *lc;
+
+	if (rte->rtekind != RTE_SUBQUERY && rte->rtekind != RTE_VALUES)
+		return false;
+	foreach(lc, rte->eref->colnames)
+	{
+		const char *name = strVal(lfirst(lc));
+
+		if (strncmp(name, "__pgt_", 6) == 0)
+			return refuse(ctx, psprintf("a subquery column named %s, a name reserved for pg_trickle's internal columns (prefix __pgt_)",
+										quote_identifier(name)));
+	}
+	return false;
+}
+
+/*
  * Whether a query (top: the defining query itself) uses only what the
  * engine can differentiate; ctx->reason names the first construct that is
  * not.
  */
 static bool
-check_query(Query *q, SupportContext *ctx, bool top)
+check_query_body(Query *q, SupportContext *ctx, bool top)
 {
 	ListCell   *lc;
 
@@ -215,6 +367,8 @@ check_query(Query *q, SupportContext *ctx, bool top)
 
 		if (pgt_rte_is_grouping(rte))
 			continue;
+		if (reserved_column_name(rte, ctx))
+			return true;
 		switch (rte->rtekind)
 		{
 			case RTE_RELATION:
@@ -254,32 +408,32 @@ check_query(Query *q, SupportContext *ctx, bool top)
 				return refuse(ctx, "an unsupported FROM item");
 		}
 	}
-	if (contain_mutable_functions((Node *) q->targetList) ||
-		contain_mutable_functions(q->jointree->quals) ||
-		contain_mutable_functions(q->havingQual))
-		return refuse(ctx, "a function that is not IMMUTABLE (its result can change without a change of the sources)");
+	/* the select list, the join tree (every ON, however nested) and WHERE */
 	if (expression_tree_walker((Node *) q->targetList, check_expr_walker, ctx) ||
-		check_expr_walker(q->jointree ? q->jointree->quals : NULL, ctx) ||
+		check_expr_walker((Node *) q->jointree, ctx) ||
 		check_expr_walker(q->havingQual, ctx))
 		return true;
 	foreach(lc, q->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
-		if (rte->rtekind == RTE_JOIN)
-			continue;
 		if (rte->rtekind == RTE_VALUES &&
 			expression_tree_walker((Node *) rte->values_lists, check_expr_walker, ctx))
 			return true;
 	}
-	foreach(lc, q->jointree ? q->jointree->fromlist : NIL)
-	{
-		Node	   *item = lfirst(lc);
-
-		if (IsA(item, JoinExpr) && check_expr_walker(((JoinExpr *) item)->quals, ctx))
-			return true;
-	}
 	return false;
+}
+
+static bool
+check_query(Query *q, SupportContext *ctx, bool top)
+{
+	Query	   *outer = ctx->query;
+	bool		refused;
+
+	ctx->query = q;
+	refused = check_query_body(q, ctx, top);
+	ctx->query = outer;
+	return refused;
 }
 
 static bool
@@ -293,7 +447,7 @@ type_has_hash(Oid type)
 bool
 DeltaSupported(Query *query, char **reason)
 {
-	SupportContext ctx = {NULL};
+	SupportContext ctx = {NULL, NULL};
 
 	check_query(query, &ctx, true);
 	*reason = ctx.reason;
@@ -514,6 +668,10 @@ DeltaBuildShape(const char *sql, char **reason)
 									make_column(psprintf("__pgt_agg%d_s", i), NUMERICOID, -1, InvalidOid));
 		if (agg->kind == AGG_MIN || agg->kind == AGG_MAX)
 			shape->has_minmax = true;
+		/* numeric has NaN and +-Infinity, which a subtraction cannot undo */
+		if ((agg->kind == AGG_SUM || agg->kind == AGG_AVG) &&
+			getBaseType(agg->argtype) == NUMERICOID)
+			shape->has_nonfinite = true;
 	}
 	return shape;
 }

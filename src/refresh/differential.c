@@ -18,6 +18,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -29,6 +30,7 @@
 #include "access/htup_details.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "access/relation.h"
 
 #include "capture/capture.h"
@@ -244,6 +246,72 @@ recompute_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapsho
 	o->delta_row_count = o->rows_inserted + o->rows_deleted;
 }
 
+/*
+ * Whether an error of the delta statement can come from evaluating an
+ * expression over a combination of rows that never existed together: a
+ * join term pairs OLD rows of one source with NEW rows of another, and an
+ * expression over such a pair (a division, a cast, a user function that
+ * refuses an input) can raise where the query itself, over rows that do
+ * coexist, does not.  Data exceptions (class 22) and errors raised by
+ * PL/pgSQL functions (class P0).  Anything else (cancellation, lock and
+ * serialization failures, resources, permissions) is no matter of values
+ * and is raised as it is.
+ */
+static bool
+error_from_values(int sqlerrcode)
+{
+	return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_DATA_EXCEPTION ||
+		ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_PLPGSQL_ERROR;
+}
+
+/*
+ * Run the delta statement in a subtransaction.  When it fails on a value
+ * (error_from_values) the subtransaction is rolled back and this refresh
+ * recomputes instead, recording why in its history: the recomputation
+ * evaluates the query over rows that exist, so it succeeds when the query
+ * does, and raises the query's own error when the query itself fails.
+ */
+static void
+run_delta_or_recompute(const StreamTable *st, List *pending, Snapshot snapshot,
+					   RefreshOutcome *o)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		run_delta(st, pending, snapshot, o);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_END_TRY();
+	if (edata == NULL)
+		return;
+	if (!error_from_values(edata->sqlerrcode))
+		ReThrowError(edata);
+
+	o->rows_inserted = o->rows_deleted = 0;
+	o->action = "FULL";
+	o->reason = MemoryContextStrdup(CurTransactionContext,
+									psprintf("the delta raised %s (SQLSTATE %s) on rows that did not exist together: recomputed",
+											 edata->message,
+											 unpack_sql_state(edata->sqlerrcode)));
+	recompute_apply(st, DifferentialShape(st), snapshot, o);
+}
+
 static void
 full_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
 		   RefreshOutcome *o)
@@ -452,6 +520,6 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 	}
 	o->action = "DIFFERENTIAL";
 	o->reason = reason(psprintf(INT64_FORMAT " pending change%%s", total), total == 1 ? "" : "s");
-	run_delta(st, pending, snapshot, o);
+	run_delta_or_recompute(st, pending, snapshot, o);
 }
 
