@@ -92,7 +92,9 @@ MAX_SENSOR = 5
 # extra_float_digits = 0; NaN and the infinities cannot be subtracted
 VALS = (0.1, 0.2, 0.3, 0.30000000000000004, 1.0, 1.0000000000000002, 2.5, -7.25,
         float("nan"), float("inf"), float("-inf"), None)
-AMOUNTS = ("1.5", "2.50", "0", "-3.25", "10", "NaN", "Infinity", "-Infinity", None)
+# scale 2 throughout: a merged sum keeps the largest scale it ever saw (see
+# docs/differential.md), which the text oracle would report
+AMOUNTS = ("1.50", "2.50", "0.00", "-3.25", "10.00", "NaN", "Infinity", "-Infinity", None)
 TAGS = (["a", "b"], ["b"], ["b", "a"], [], ["a", None], None)
 
 BASE_DATE = datetime.date(2020, 1, 1)
