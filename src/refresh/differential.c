@@ -371,6 +371,9 @@ pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o
 	return pending;
 }
 
+static void differential_refresh(const StreamTable *st, RefreshInitiator who,
+								 Snapshot snapshot, RefreshOutcome *o);
+
 /*
  * The change sets read here stay in memory until the caller ends the
  * refresh (CaptureForgetChanges, also on error).
@@ -379,9 +382,19 @@ void
 DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 					Snapshot snapshot, RefreshOutcome *o)
 {
+	/* whatever this refresh does, it leaves the table equal to its query */
+	differential_refresh(st, who, snapshot, o);
+	RefreshUnloggedMark(st);
+}
+
+static void
+differential_refresh(const StreamTable *st, RefreshInitiator who,
+					 Snapshot snapshot, RefreshOutcome *o)
+{
 	List	   *pending;
 	ListCell   *lc;
 	int64		total = 0;
+	char	   *unlogged;
 
 	if (who == REFRESH_INITIAL || !st->is_populated)
 	{
@@ -396,6 +409,15 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 		o->reason = who == REFRESH_REINITIALIZE ? "defining query changed"
 			: "switched to DIFFERENTIAL";
 		full_apply(st, DifferentialShape(st), snapshot, o);
+		return;
+	}
+	if (RefreshUnloggedLost(st, &unlogged))
+	{
+		/* src/refresh/unlogged.c: its buffer rows go with the frontier */
+		o->action = "FULL";
+		o->reason = reason("unlogged relation %s may have been emptied by crash recovery",
+						   unlogged);
+		recompute_apply(st, DifferentialShape(st), snapshot, o);
 		return;
 	}
 
