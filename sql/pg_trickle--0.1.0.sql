@@ -424,7 +424,7 @@ COMMENT ON SEQUENCE pgtrickle_changes.change_seq IS
 	'pg_trickle internal: sequence number of each captured statement and of each refresh frontier';
 
 -- Each change buffer pgtrickle_changes.changes_<source oid> is created when a
--- DIFFERENTIAL stream table starts reading the source, with four triggers
+-- DIFFERENTIAL stream table starts reading the source, with seven triggers
 -- (pgt_capture_ins|upd|del|trunc, pgt_capture_ins|upd|del_replica) on the
 -- source that call this function.
 CREATE FUNCTION pgtrickle._capture()
@@ -432,7 +432,7 @@ RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'pgt_capture';
 COMMENT ON FUNCTION pgtrickle._capture() IS
-	'statement trigger on each source of a DIFFERENTIAL stream table: copies the changed rows into the source''s change buffer';
+	'capture trigger on each source of a DIFFERENTIAL stream table (per statement, or per row for session_replication_role = replica): copies the changed rows into the source''s change buffer';
 
 REVOKE EXECUTE ON FUNCTION pgtrickle._capture() FROM PUBLIC;
 
