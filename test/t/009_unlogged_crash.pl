@@ -6,7 +6,8 @@
 # hand, by verify_stream_table or by the scheduler (whose idle rounds would
 # otherwise find nothing pending), and the buffer rows written before the
 # crash (copies of rows that are gone) must not be applied afterwards.
-# check_cdc_health says so until then.
+# check_cdc_health says so until then.  The same after the promotion of a
+# standby.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -14,7 +15,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgtTap;
 
-my $node = scheduler_node('unlogged');
+my $node = scheduler_node('unlogged', '', allows_streaming => 1);
 
 my %queries = (
 	u_agg => 'SELECT g, count(*) AS n, sum(v) AS total FROM u GROUP BY g',
@@ -125,5 +126,27 @@ is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM pgtrickle.check_cdc_health() WHERE source_table = 'u' AND NOT healthy}),
 	'0', 'capture is healthy again');
 
+# A standby has its unlogged tables empty, and so has the server it is
+# promoted to: the same repair.
+$node->backup('base');
+my $standby = PostgreSQL::Test::Cluster->new('unlogged_standby');
+$standby->init_from_backup($node, 'base', has_streaming => 1);
+$standby->start;
+$node->safe_psql('postgres', q{SELECT pgtrickle.refresh_stream_table('u_agg')});
+$node->wait_for_catchup($standby);
 $node->stop;
+$standby->promote;
+is($standby->safe_psql('postgres', 'SELECT count(*) FROM u'), '0',
+	'the promoted standby has the unlogged table empty');
+$standby->safe_psql('postgres', q{SELECT pgtrickle.refresh_stream_table('u_agg')});
+like($standby->safe_psql('postgres', q{
+	SELECT h.action || '|' || h.reason FROM pgtrickle.pgt_refresh_history h
+	  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+	 WHERE s.pgt_name = 'u_agg' AND h.status = 'COMPLETED'
+	 ORDER BY h.refresh_id DESC LIMIT 1}),
+	qr/^FULL\|unlogged relation public\.u /, 'after promotion the first refresh is FULL');
+is(stream_table_differs($standby, 'postgres', "SELECT $columns{u_agg} FROM u_agg", $queries{u_agg}),
+	'0', 'after promotion: u_agg equals its query');
+
+$standby->stop;
 done_testing();
