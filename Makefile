@@ -32,6 +32,7 @@ OBJS = \
 	src/refresh/guard.o \
 	src/refresh/plancache.o \
 	src/refresh/sandbox.o \
+	src/refresh/unlogged.o \
 	src/scheduler/dbguard.o \
 	src/scheduler/idle.o \
 	src/scheduler/job.o \

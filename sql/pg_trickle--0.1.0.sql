@@ -107,8 +107,18 @@ CREATE TABLE pgtrickle.pgt_refresh_totals (
 );
 COMMENT ON TABLE pgtrickle.pgt_refresh_totals IS 'pg_trickle catalog: per stream table, the counts of the refresh history rows pruned so far (pg_stat_stream_tables adds them to the retained history)';
 
+-- Stream tables whose unlogged relations (sources or storage) were intact at
+-- their last DIFFERENTIAL refresh.  UNLOGGED itself: crash recovery (and a
+-- standby's promotion) empties it exactly when it empties those relations,
+-- and a missing row makes the next refresh recompute (src/refresh/unlogged.c).
+CREATE UNLOGGED TABLE pgtrickle.pgt_unlogged_marks (
+	pgt_id bigint PRIMARY KEY REFERENCES pgtrickle.pgt_stream_tables ON DELETE CASCADE
+);
+COMMENT ON TABLE pgtrickle.pgt_unlogged_marks IS 'pg_trickle catalog (unlogged): stream tables over unlogged relations refreshed since the last crash recovery; a missing row makes the next refresh FULL';
+
 GRANT SELECT ON pgtrickle.pgt_stream_tables, pgtrickle.pgt_dependencies,
-	pgtrickle.pgt_refresh_history, pgtrickle.pgt_refresh_totals TO PUBLIC;
+	pgtrickle.pgt_refresh_history, pgtrickle.pgt_refresh_totals,
+	pgtrickle.pgt_unlogged_marks TO PUBLIC;
 
 -- pg_dump keeps the catalog rows of an extension only when asked to.
 SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_stream_tables', '');
@@ -442,14 +452,15 @@ COMMENT ON SEQUENCE pgtrickle_changes.change_seq IS
 	'pg_trickle internal: sequence number of each captured statement and of each refresh frontier';
 
 -- Each change buffer pgtrickle_changes.changes_<source oid> is created when a
--- DIFFERENTIAL stream table starts reading the source, with four triggers
--- (pgt_capture_ins|upd|del|trunc) on the source that call this function.
+-- DIFFERENTIAL stream table starts reading the source, with seven triggers
+-- (pgt_capture_ins|upd|del|trunc, pgt_capture_ins|upd|del_replica) on the
+-- source that call this function.
 CREATE FUNCTION pgtrickle._capture()
 RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'pgt_capture';
 COMMENT ON FUNCTION pgtrickle._capture() IS
-	'statement trigger on each source of a DIFFERENTIAL stream table: copies the changed rows into the source''s change buffer';
+	'capture trigger on each source of a DIFFERENTIAL stream table (per statement, or per row for session_replication_role = replica): copies the changed rows into the source''s change buffer';
 
 REVOKE EXECUTE ON FUNCTION pgtrickle._capture() FROM PUBLIC;
 
@@ -536,6 +547,9 @@ AS $$
 			   st.refresh_mode = 'DIFFERENTIAL'
 				   AND d.source_type IN ('TABLE', 'STREAM_TABLE') AS captured,
 			   c.oid IS NOT NULL AS source_exists,
+			   c.relpersistence = 'u' AND NOT EXISTS (
+				   SELECT FROM pgtrickle.pgt_unlogged_marks m
+				   WHERE m.pgt_id = st.pgt_id) AS unlogged_lost,
 			   n.nspname::text AS source_schema, c.relname::text AS source_table
 		FROM pgtrickle.pgt_stream_tables st
 		JOIN pgtrickle.pgt_dependencies d ON d.pgt_id = st.pgt_id
@@ -549,23 +563,35 @@ AS $$
 				   JOIN pg_namespace bn ON bn.oid = b.relnamespace
 				   WHERE bn.nspname = 'pgtrickle_changes'
 					 AND b.relname = 'changes_' || p.source_relid) AS buffer_missing,
-			   trg.missing, trg.disabled, trg.not_always, trg.unexpected,
+			   trg.missing, trg.disabled, trg.wrong_mode, trg.unexpected,
 			   u.pending_rows, u.total_bytes,
 			   eff.effective_schedule, eff.effective_seconds
 		FROM pairs p
 		LEFT JOIN LATERAL (
 			SELECT array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.oid IS NULL) AS missing,
 				   array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.tgenabled = 'D') AS disabled,
-				   array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.tgenabled IN ('O', 'R')) AS not_always,
+				   array_agg(format('%s (%s instead of %s)', w.name,
+									CASE t.tgenabled WHEN 'A' THEN 'ENABLE ALWAYS'
+										 WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE' END,
+									CASE w.mode WHEN 'A' THEN 'ENABLE ALWAYS'
+										 WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE' END)
+							 ORDER BY w.ord)
+					   FILTER (WHERE t.tgenabled <> 'D' AND t.tgenabled <> w.mode) AS wrong_mode,
 				   (SELECT array_agg(x.tgname::text ORDER BY x.tgname)
 					  FROM pg_trigger x
 					 WHERE p.captured AND p.source_exists
 					   AND x.tgrelid = p.source_relid
 					   AND x.tgfoid = 'pgtrickle._capture()'::regprocedure
 					   AND x.tgname <> ALL (ARRAY['pgt_capture_ins', 'pgt_capture_upd',
-												  'pgt_capture_del', 'pgt_capture_trunc'])) AS unexpected
-			FROM unnest(ARRAY['pgt_capture_ins', 'pgt_capture_upd',
-							  'pgt_capture_del', 'pgt_capture_trunc']) WITH ORDINALITY w(name, ord)
+												  'pgt_capture_del', 'pgt_capture_trunc',
+												  'pgt_capture_ins_replica', 'pgt_capture_upd_replica',
+												  'pgt_capture_del_replica'])) AS unexpected
+			-- the capture triggers and how each must be enabled
+			-- (src/capture/trigger.c, CaptureTriggers)
+			FROM (VALUES ('pgt_capture_ins', 'O', 1), ('pgt_capture_upd', 'O', 2),
+						 ('pgt_capture_del', 'O', 3), ('pgt_capture_trunc', 'A', 4),
+						 ('pgt_capture_ins_replica', 'R', 5), ('pgt_capture_upd_replica', 'R', 6),
+						 ('pgt_capture_del_replica', 'R', 7)) w(name, mode, ord)
 			LEFT JOIN pg_trigger t
 				   ON t.tgrelid = p.source_relid AND t.tgname = w.name
 				  AND t.tgfoid = 'pgtrickle._capture()'::regprocedure
@@ -589,9 +615,10 @@ AS $$
 				   CASE WHEN k.disabled IS NOT NULL
 						THEN 'capture trigger' || CASE WHEN cardinality(k.disabled) > 1 THEN 's' ELSE '' END
 							 || ' disabled: ' || array_to_string(k.disabled, ', ') END,
-				   CASE WHEN k.not_always IS NOT NULL
-						THEN 'capture trigger' || CASE WHEN cardinality(k.not_always) > 1 THEN 's' ELSE '' END
-							 || ' not enabled ALWAYS: ' || array_to_string(k.not_always, ', ') END,
+				   CASE WHEN k.wrong_mode IS NOT NULL
+						THEN 'capture trigger' || CASE WHEN cardinality(k.wrong_mode) > 1 THEN 's' ELSE '' END
+							 || ' enabled for the wrong session_replication_role: '
+							 || array_to_string(k.wrong_mode, ', ') END,
 				   CASE WHEN k.unexpected IS NOT NULL
 						THEN 'other capture trigger' || CASE WHEN cardinality(k.unexpected) > 1 THEN 's' ELSE '' END
 							 || ' on the source: ' || array_to_string(k.unexpected, ', ') END
@@ -600,6 +627,8 @@ AS $$
 				   CASE WHEN k.captured AND k.source_exists AND NOT k.buffer_missing
 							 AND k.is_populated AND k.frontier IS NULL
 						THEN 'no frontier: the next refresh is a full one; the buffer is not pruned until then' END,
+				   CASE WHEN k.captured AND k.unlogged_lost AND k.is_populated
+						THEN 'unlogged source may have been emptied by crash recovery: the next refresh is a full one' END,
 				   CASE WHEN k.pending_rows > 0
 							 AND now() - k.fresh_as_of > 2 * make_interval(secs => k.effective_seconds)
 						THEN format('buffer growing: no refresh consumed changes for %s (effective schedule %s%s)',

@@ -125,7 +125,7 @@ extern const char *CaptureUnsupportedReason(Oid relid);
 /* the indexed value of a writer's xid8, as SQL over a buffer alias */
 #define CAPTURE_XID_KEY(alias) "((" alias ".__pgt_xid::pg_catalog.text)::pg_catalog.int8)"
 
-/* The four capture triggers, in the order of CaptureEvent. */
+/* What a capture trigger fires on. */
 typedef enum CaptureEvent
 {
 	CAPTURE_INSERT,
@@ -135,7 +135,21 @@ typedef enum CaptureEvent
 	CAPTURE_NEVENTS
 } CaptureEvent;
 
-extern const char *const CaptureTriggerNames[CAPTURE_NEVENTS];
+/*
+ * The capture triggers of a source (trigger.c): statement-level ones for
+ * ordinary sessions, row-level ones for session_replication_role = replica
+ * (logical replication's apply workers), one TRUNCATE trigger for both.
+ */
+typedef struct CaptureTriggerSpec
+{
+	const char *name;
+	CaptureEvent event;
+	bool		row;			/* FOR EACH ROW, else FOR EACH STATEMENT */
+	char		enabled;		/* pg_trigger.tgenabled it must have */
+} CaptureTriggerSpec;
+
+#define CAPTURE_NTRIGGERS 7
+extern const CaptureTriggerSpec CaptureTriggers[CAPTURE_NTRIGGERS];
 
 /* buffer.c */
 extern int	CaptureExecute(const char *sql, int nargs, Oid *argtypes,

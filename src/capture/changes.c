@@ -444,6 +444,7 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 
 			for (row = bucket->rows; row != NULL; row = row->next)
 			{
+				CHECK_FOR_INTERRUPTS();
 				if (row->mult == 0)
 					continue;
 				if ((Size) cs->nrows >= capacity)

@@ -1,14 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * trigger.c
- *	  The capture trigger function pgtrickle._capture() and the four
+ *	  The capture trigger function pgtrickle._capture() and the seven
  *	  triggers that call it on each captured source.
  *
  * Statement-level AFTER INSERT / UPDATE / DELETE triggers with transition
- * tables and an AFTER TRUNCATE trigger, enabled ALWAYS (replicas apply
- * changes with session_replication_role = replica; those are changes too).
- * Each firing copies the rows of its transition table(s) into the buffer in
- * one batch, whatever the writer's rights on the buffer.
+ * tables, enabled for ordinary sessions (ENABLE: session_replication_role
+ * origin or local); the same three as row-level AFTER triggers enabled
+ * REPLICA, for the sessions that apply replicated changes (logical
+ * replication's apply workers, which fire row triggers but no statement
+ * triggers, and any session with session_replication_role = replica); and
+ * one AFTER TRUNCATE trigger enabled ALWAYS (the apply worker fires
+ * statement-level TRUNCATE triggers).  In each role exactly one trigger
+ * per event fires: a change is captured once.  Each firing copies the rows
+ * of its transition table(s), or its row, into the buffer in one batch,
+ * whatever the writer's rights on the buffer.
  *
  * Two ways to write the batch, chosen per trigger when its entry is built:
  *
@@ -83,8 +89,14 @@
 
 PG_FUNCTION_INFO_V1(pgt_capture);
 
-const char *const CaptureTriggerNames[CAPTURE_NEVENTS] = {
-	"pgt_capture_ins", "pgt_capture_upd", "pgt_capture_del", "pgt_capture_trunc"
+const CaptureTriggerSpec CaptureTriggers[CAPTURE_NTRIGGERS] = {
+	{"pgt_capture_ins", CAPTURE_INSERT, false, TRIGGER_FIRES_ON_ORIGIN},
+	{"pgt_capture_upd", CAPTURE_UPDATE, false, TRIGGER_FIRES_ON_ORIGIN},
+	{"pgt_capture_del", CAPTURE_DELETE, false, TRIGGER_FIRES_ON_ORIGIN},
+	{"pgt_capture_trunc", CAPTURE_TRUNCATE, false, TRIGGER_FIRES_ALWAYS},
+	{"pgt_capture_ins_replica", CAPTURE_INSERT, true, TRIGGER_FIRES_ON_REPLICA},
+	{"pgt_capture_upd_replica", CAPTURE_UPDATE, true, TRIGGER_FIRES_ON_REPLICA},
+	{"pgt_capture_del_replica", CAPTURE_DELETE, true, TRIGGER_FIRES_ON_REPLICA}
 };
 
 static const char *const event_sql[CAPTURE_NEVENTS] = {
@@ -663,8 +675,9 @@ fired_event(TriggerData *trigdata)
 {
 	TriggerEvent ev = trigdata->tg_event;
 
-	if (!TRIGGER_FIRED_AFTER(ev) || !TRIGGER_FIRED_FOR_STATEMENT(ev))
-		elog(ERROR, "pgtrickle._capture() must be fired AFTER ... FOR EACH STATEMENT");
+	if (!TRIGGER_FIRED_AFTER(ev) ||
+		(TRIGGER_FIRED_FOR_ROW(ev) && TRIGGER_FIRED_BY_TRUNCATE(ev)))
+		elog(ERROR, "pgtrickle._capture() must be fired AFTER an event");
 	if (TRIGGER_FIRED_BY_INSERT(ev))
 		return CAPTURE_INSERT;
 	if (TRIGGER_FIRED_BY_UPDATE(ev))
@@ -697,8 +710,44 @@ nothing_changed(TriggerData *trigdata, CaptureEvent event)
 }
 
 /*
- * pgtrickle._capture(buffer name): copy the rows a statement wrote into the
- * source's change buffer.
+ * A row-level firing as if it were a statement's: its row(s) in one-row
+ * transition tables under the names the statement triggers use, so that
+ * both kinds write through the same code (and the same SQL, when the
+ * buffer needs it).
+ */
+static TriggerData *
+row_as_transition_tables(TriggerData *trigdata, CaptureEvent event)
+{
+	TriggerData *td = palloc(sizeof(TriggerData));
+	Trigger    *trigger = palloc(sizeof(Trigger));
+
+	*td = *trigdata;
+	*trigger = *trigdata->tg_trigger;
+	td->tg_trigger = trigger;
+	td->tg_oldtable = NULL;
+	td->tg_newtable = NULL;
+	trigger->tgoldtable = NULL;
+	trigger->tgnewtable = NULL;
+	if (event == CAPTURE_UPDATE || event == CAPTURE_DELETE)
+	{
+		trigger->tgoldtable = "__pgt_old";
+		td->tg_oldtable = tuplestore_begin_heap(false, false, work_mem);
+		tuplestore_puttuple(td->tg_oldtable, trigdata->tg_trigtuple);
+	}
+	if (event == CAPTURE_UPDATE || event == CAPTURE_INSERT)
+	{
+		trigger->tgnewtable = "__pgt_new";
+		td->tg_newtable = tuplestore_begin_heap(false, false, work_mem);
+		tuplestore_puttuple(td->tg_newtable,
+							event == CAPTURE_UPDATE ? trigdata->tg_newtuple :
+							trigdata->tg_trigtuple);
+	}
+	return td;
+}
+
+/*
+ * pgtrickle._capture(buffer name): copy the rows a statement (or, for the
+ * REPLICA triggers, a row change) wrote into the source's change buffer.
  */
 Datum
 pgt_capture(PG_FUNCTION_ARGS)
@@ -713,6 +762,8 @@ pgt_capture(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "pgtrickle._capture() must be called as a trigger");
 	event = fired_event(trigdata);
+	if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		trigdata = row_as_transition_tables(trigdata, event);
 	if (nothing_changed(trigdata, event))
 		return PointerGetDatum(NULL);
 
@@ -753,11 +804,19 @@ capture_function(void)
 						  0, NULL, false);
 }
 
-/* Whether trigger t is the capture trigger for event, writing to buffer. */
+/* Whether trigger t is capture trigger spec, writing to buffer. */
 static bool
-trigger_is_right(const Trigger *t, CaptureEvent event, const char *buffer_name,
-				 Oid func)
+trigger_is_right(const Trigger *t, const CaptureTriggerSpec *spec,
+				 const char *buffer_name, Oid func)
 {
+	CaptureEvent event = spec->event;
+
+	if (spec->row)
+		return t->tgfoid == func &&
+			t->tgtype == (event_type[event] | TRIGGER_TYPE_ROW) &&
+			t->tgnargs == 1 && strcmp(t->tgargs[0], buffer_name) == 0 &&
+			t->tgnattr == 0 && t->tgqual == NULL &&
+			t->tgnewtable == NULL && t->tgoldtable == NULL;
 	return t->tgfoid == func &&
 		t->tgtype == event_type[event] &&
 		t->tgnargs == 1 && strcmp(t->tgargs[0], buffer_name) == 0 &&
@@ -781,7 +840,7 @@ find_trigger(Relation rel, const char *name)
 	return NULL;
 }
 
-/* Whether the four triggers exist, are right and are enabled ALWAYS. */
+/* Whether the capture triggers exist, are right and are enabled right. */
 bool
 CaptureTriggersPresent(Oid source_relid, const char *buffer_name)
 {
@@ -789,20 +848,20 @@ CaptureTriggersPresent(Oid source_relid, const char *buffer_name)
 	Oid			func = capture_function();
 	bool		ok = true;
 
-	for (int e = 0; e < CAPTURE_NEVENTS && ok; e++)
+	for (int i = 0; i < CAPTURE_NTRIGGERS && ok; i++)
 	{
-		const Trigger *t = find_trigger(rel, CaptureTriggerNames[e]);
+		const Trigger *t = find_trigger(rel, CaptureTriggers[i].name);
 
-		ok = t != NULL && t->tgenabled == TRIGGER_FIRES_ALWAYS &&
-			trigger_is_right(t, e, buffer_name, func);
+		ok = t != NULL && t->tgenabled == CaptureTriggers[i].enabled &&
+			trigger_is_right(t, &CaptureTriggers[i], buffer_name, func);
 	}
 	table_close(rel, NoLock);
 	return ok;
 }
 
-/* ALTER TABLE ... ENABLE ALWAYS TRIGGER, without the utility command. */
+/* ALTER TABLE ... ENABLE [ALWAYS | REPLICA] TRIGGER, without the utility command. */
 static void
-enable_always(Oid source_relid, Oid tgoid)
+set_enabled(Oid source_relid, Oid tgoid, char enabled)
 {
 	Relation	tgrel = table_open(TriggerRelationId, RowExclusiveLock);
 	ScanKeyData key;
@@ -815,11 +874,11 @@ enable_always(Oid source_relid, Oid tgoid)
 	tup = systable_getnext(scan);
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "could not find trigger %u", tgoid);
-	if (((Form_pg_trigger) GETSTRUCT(tup))->tgenabled != TRIGGER_FIRES_ALWAYS)
+	if (((Form_pg_trigger) GETSTRUCT(tup))->tgenabled != enabled)
 	{
 		HeapTuple	copy = heap_copytuple(tup);
 
-		((Form_pg_trigger) GETSTRUCT(copy))->tgenabled = TRIGGER_FIRES_ALWAYS;
+		((Form_pg_trigger) GETSTRUCT(copy))->tgenabled = enabled;
 		CatalogTupleUpdate(tgrel, &copy->t_self, copy);
 		heap_freetuple(copy);
 		CacheInvalidateRelcacheByRelid(source_relid);
@@ -831,9 +890,9 @@ enable_always(Oid source_relid, Oid tgoid)
 }
 
 /*
- * Give a source its four capture triggers (replacing wrong ones), enabled
- * ALWAYS, as internal parts of the buffer.  The caller holds
- * ShareRowExclusiveLock on the source.
+ * Give a source its capture triggers (replacing wrong ones), each enabled
+ * as CaptureTriggers says, as internal parts of the buffer.  The caller
+ * holds ShareRowExclusiveLock on the source.
  */
 void
 CaptureInstallTriggers(Oid source_relid, Oid buffer_relid)
@@ -844,11 +903,12 @@ CaptureInstallTriggers(Oid source_relid, Oid buffer_relid)
 	ObjectAddress buffer;
 
 	ObjectAddressSet(buffer, RelationRelationId, buffer_relid);
-	for (int e = 0; e < CAPTURE_NEVENTS; e++)
+	for (int i = 0; i < CAPTURE_NTRIGGERS; i++)
 	{
+		const CaptureTriggerSpec *spec = &CaptureTriggers[i];
 		Relation	rel = table_open(source_relid, ShareRowExclusiveLock);
-		const Trigger *t = find_trigger(rel, CaptureTriggerNames[e]);
-		bool		right = t != NULL && trigger_is_right(t, e, buffer_name, func);
+		const Trigger *t = find_trigger(rel, spec->name);
+		bool		right = t != NULL && trigger_is_right(t, spec, buffer_name, func);
 		Oid			tgoid = t != NULL ? t->tgoid : InvalidOid;
 		ObjectAddress trig;
 
@@ -868,17 +928,19 @@ CaptureInstallTriggers(Oid source_relid, Oid buffer_relid)
 		{
 			SPI_connect();
 			CaptureExecute(psprintf("CREATE TRIGGER %s AFTER %s ON %s%s"
-									" FOR EACH STATEMENT"
+									" FOR EACH %s"
 									" EXECUTE FUNCTION pgtrickle._capture(%s)",
-									CaptureTriggerNames[e], event_sql[e], source,
-									referencing_sql[e], quote_literal_cstr(buffer_name)),
+									spec->name, event_sql[spec->event], source,
+									spec->row ? "" : referencing_sql[spec->event],
+									spec->row ? "ROW" : "STATEMENT",
+									quote_literal_cstr(buffer_name)),
 						   0, NULL, NULL, InvalidSnapshot, false);
 			SPI_finish();
 			CommandCounterIncrement();
-			tgoid = get_trigger_oid(source_relid, CaptureTriggerNames[e], false);
+			tgoid = get_trigger_oid(source_relid, spec->name, false);
 			ObjectAddressSet(trig, TriggerRelationId, tgoid);
 			recordDependencyOn(&trig, &buffer, DEPENDENCY_INTERNAL);
 		}
-		enable_always(source_relid, tgoid);
+		set_enabled(source_relid, tgoid, spec->enabled);
 	}
 }

@@ -440,6 +440,9 @@ pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o
 	return pending;
 }
 
+static void differential_refresh(const StreamTable *st, RefreshInitiator who,
+								 Snapshot snapshot, RefreshOutcome *o);
+
 /*
  * Whether row-level security applies to the owner (the current user, in the
  * sandbox) on a source.  Change buffers hold every row written, also those
@@ -472,11 +475,21 @@ void
 DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 					Snapshot snapshot, RefreshOutcome *o)
 {
+	/* whatever this refresh does, it leaves the table equal to its query */
+	differential_refresh(st, who, snapshot, o);
+	RefreshUnloggedMark(st);
+}
+
+static void
+differential_refresh(const StreamTable *st, RefreshInitiator who,
+					 Snapshot snapshot, RefreshOutcome *o)
+{
 	List	   *pending;
 	ListCell   *lc;
 	int64		total = 0;
 	const char *rls_was;
 	const char *rls = row_security(st, &rls_was);
+	char	   *unlogged;
 
 	if (who == REFRESH_INITIAL || !st->is_populated)
 	{
@@ -491,6 +504,15 @@ DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 		o->reason = who == REFRESH_REINITIALIZE ? "defining query changed"
 			: "switched to DIFFERENTIAL";
 		full_apply(st, DifferentialShape(st), snapshot, o);
+		return;
+	}
+	if (RefreshUnloggedLost(st, &unlogged))
+	{
+		/* src/refresh/unlogged.c: its buffer rows go with the frontier */
+		o->action = "FULL";
+		o->reason = reason("unlogged relation %s may have been emptied by crash recovery",
+						   unlogged);
+		recompute_apply(st, DifferentialShape(st), snapshot, o);
 		return;
 	}
 

@@ -71,4 +71,8 @@ extern struct DeltaShape *DifferentialShape(const StreamTable *st);
 extern void DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 								Snapshot snapshot, RefreshOutcome *o);
 
+/* unlogged.c */
+extern bool RefreshUnloggedLost(const StreamTable *st, char **relname);
+extern void RefreshUnloggedMark(const StreamTable *st);
+
 #endif							/* PGT_REFRESH_H */

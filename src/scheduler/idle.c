@@ -75,7 +75,8 @@ in_ids(int64 id, const int64 *ids, int n)
 /*
  * Of the candidates, those with something pending: a captured source with
  * no frontier, with no buffer, or with a buffer row the frontier has not
- * consumed (a TRUNCATE marker included).  The statement names each buffer,
+ * consumed (a TRUNCATE marker included), or an unlogged relation without
+ * its mark (src/refresh/unlogged.c: crash recovery may have emptied it).  The statement names each buffer,
  * so its text depends on the set of sources; the same set from round to
  * round keeps one plan.
  */
@@ -146,6 +147,18 @@ pending_tables(const int64 *ids, int n, int64 *pending)
 						 quote_qualified_identifier(CAPTURE_SCHEMA, get_rel_name(buffer)));
 	}
 	appendStringInfoString(&sql, " ELSE true END)");
+	/* an unlogged relation possibly emptied by recovery (refresh/unlogged.c) */
+	appendStringInfoString(&sql,
+						   " UNION SELECT s.pgt_id FROM pgtrickle.pgt_stream_tables s"
+						   " WHERE s.pgt_id OPERATOR(pg_catalog.=) ANY ($1)"
+						   "   AND NOT EXISTS (SELECT FROM pgtrickle.pgt_unlogged_marks m"
+						   "                    WHERE m.pgt_id OPERATOR(pg_catalog.=) s.pgt_id)"
+						   "   AND EXISTS (SELECT FROM pg_catalog.pg_class c"
+						   "                WHERE c.relpersistence OPERATOR(pg_catalog.=) 'u'"
+						   "                  AND (c.oid OPERATOR(pg_catalog.=) s.pgt_relid"
+						   "                       OR c.oid IN (SELECT d2.source_relid"
+						   "                                      FROM pgtrickle.pgt_dependencies d2"
+						   "                                     WHERE d2.pgt_id OPERATOR(pg_catalog.=) s.pgt_id)))");
 
 	CatalogRun(sql.data, 1, argtypes, values, NULL, true);
 	for (uint64 i = 0; i < SPI_processed; i++)

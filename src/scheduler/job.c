@@ -13,16 +13,38 @@
  * retried with back-off (the due query reads the back-off from
  * consecutive_errors and last_error_at, so it survives restarts).
  *
+ * The refresh runs with the settings a session of the stream table's owner
+ * would have in this database (ALTER DATABASE, ALTER ROLE, ALTER ROLE ...
+ * IN DATABASE, read again for every refresh; ALTER SYSTEM by reload) and with
+ * statement_timeout armed over its transaction, as postgres.c arms it for
+ * a statement; lock_timeout needs nothing (the lock manager reads it).
+ * Cancel (SIGINT) and terminate (SIGTERM) requests are served by the
+ * interrupt checks of the executor and of our own loops.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_db_role_setting.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "catalog/pgt_catalog.h"
@@ -67,6 +89,130 @@ end_step(void)
 {
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+}
+
+/*
+ * ProcessGUCArray, but quiet about what cannot be set now (a session gets a
+ * WARNING at connection; a refresh would raise ERROR, every time): a
+ * parameter that can only be set at connection start, a bad value.
+ */
+static void
+apply_setting_array(ArrayType *array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *name;
+		char	   *value;
+
+		if (nulls[i])
+			continue;
+		ParseLongOption(TextDatumGetCString(elems[i]), &name, &value);
+		if (value != NULL)
+			(void) set_config_option(name, value, PGC_SUSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, DEBUG1, false);
+	}
+}
+
+/*
+ * Apply the settings of one pg_db_role_setting row (databaseid, roleid) as
+ * SET LOCAL would: source SESSION, saved and undone at the end of the
+ * caller's GUC nest level.  Not with the sources InitPostgres uses
+ * (PGC_S_DATABASE and so on): those also become the reset values, which no
+ * nest level undoes, so a value would stay in the worker after its ALTER
+ * ... RESET.
+ */
+static void
+apply_setting_row(Relation rel, Snapshot snapshot, Oid databaseid, Oid roleid)
+{
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase,
+				BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(databaseid));
+	ScanKeyInit(&keys[1], Anum_pg_db_role_setting_setrole,
+				BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(roleid));
+	scan = systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true,
+							  snapshot, 2, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		datum = heap_getattr(tup, Anum_pg_db_role_setting_setconfig,
+										 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			apply_setting_array(DatumGetArrayTypeP(datum));
+	}
+	systable_endscan(scan);
+}
+
+/*
+ * Apply the settings a new session of the stream table's owner would get
+ * in this database from pg_db_role_setting, lowest precedence first (all
+ * roles and databases, this database, the owner, the owner in this
+ * database: what InitPostgres applies, in reverse order of precedence, so
+ * that the later win).  Read for every refresh, so that an ALTER DATABASE /
+ * ALTER ROLE made after this worker connected counts, and so that each
+ * stream table gets its own owner's settings.  The caller's GUC nest level
+ * undoes them.
+ */
+static void
+apply_owner_settings(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+	Relation	rel;
+	Snapshot	snapshot;
+
+	if (!HeapTupleIsValid(tup))
+		return;
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+
+	rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+	snapshot = RegisterSnapshot(GetCatalogSnapshot(DbRoleSettingRelationId));
+	apply_setting_row(rel, snapshot, InvalidOid, InvalidOid);
+	apply_setting_row(rel, snapshot, MyDatabaseId, InvalidOid);
+	apply_setting_row(rel, snapshot, InvalidOid, owner);
+	apply_setting_row(rel, snapshot, MyDatabaseId, owner);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+}
+
+/*
+ * Arm statement_timeout for the refresh, counted from the start of its
+ * transaction (as postgres.c counts it from the start of a statement).
+ */
+static void
+arm_statement_timeout(void)
+{
+	if (StatementTimeout > 0)
+	{
+		TimestampTz fin = TimestampTzPlusMilliseconds(GetCurrentStatementStartTimestamp(),
+													  StatementTimeout);
+
+		if (fin <= GetCurrentTimestamp())
+			fin = GetCurrentTimestamp();
+		enable_timeout_at(STATEMENT_TIMEOUT, fin);
+	}
+}
+
+/*
+ * Disarm it.  A cancel that arrives after the refresh ended (the timeout
+ * firing late, or pg_cancel_backend) has no statement left to cancel: it
+ * is dropped, as a session drops one that arrives while it is idle.
+ */
+static void
+disarm_statement_timeout(void)
+{
+	if (get_timeout_active(STATEMENT_TIMEOUT))
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	QueryCancelPending = false;
 }
 
 /* Record a failed refresh; errors here are logged, never thrown. */
@@ -119,9 +265,14 @@ RefreshJob(int64 pgt_id)
 	PG_TRY();
 	{
 		StreamTable *st;
+		int			nestlevel;
 
 		begin_step();
+		nestlevel = NewGUCNestLevel();
 		st = CatalogGetById(pgt_id);
+		if (st != NULL)
+			apply_owner_settings(st->relid);
+		arm_statement_timeout();
 		if (st != NULL && !ConditionalLockRelationOid(st->relid, ExclusiveLock))
 			busy = true;
 		else if (st != NULL)
@@ -138,10 +289,13 @@ RefreshJob(int64 pgt_id)
 				ran = true;
 			}
 		}
+		disarm_statement_timeout();
+		AtEOXact_GUC(false, nestlevel);
 		end_step();
 	}
 	PG_CATCH();
 	{
+		disarm_statement_timeout();
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();

@@ -339,6 +339,8 @@ pgt_refresher_main(Datum main_arg)
 		bool		leave = false;
 		Latch	   *scheduler_latch = NULL;
 
+		/* a cancel while idle has no refresh to cancel (a session ignores it too) */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{

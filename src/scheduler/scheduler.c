@@ -462,6 +462,8 @@ pgt_scheduler_main(Datum main_arg)
 		TimestampTz now;
 		long		wait_ms;
 
+		/* a cancel between rounds has nothing to cancel */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		if (ShutdownRequestPending)
 			break;

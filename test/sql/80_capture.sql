@@ -60,7 +60,9 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pgt_test TO PUBLIC;
 
 ------------------------------------------------------------------------------
 -- A FULL stream table captures nothing; a DIFFERENTIAL one captures the
--- columns it reads plus the primary key, with four triggers enabled ALWAYS.
+-- columns it reads plus the primary key, with seven triggers:
+-- statement-level ones enabled for ordinary sessions, row-level ones
+-- enabled REPLICA, TRUNCATE enabled ALWAYS.
 ------------------------------------------------------------------------------
 CREATE TABLE cap_orders (id int PRIMARY KEY, customer int NOT NULL,
 						 amount numeric NOT NULL, note text);

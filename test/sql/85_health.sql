@@ -78,14 +78,18 @@ SELECT pgt_test.drefresh('h_top');
 SELECT * FROM pgt_test.h_health();
 
 ------------------------------------------------------------------------------
--- Capture triggers: disabled, not enabled ALWAYS, missing (critical)
+-- Capture triggers: disabled, enabled for the wrong role, missing (critical)
 ------------------------------------------------------------------------------
 ALTER TABLE h_orders DISABLE TRIGGER pgt_capture_ins;
 SELECT * FROM pgt_test.h_health() WHERE source_table = 'h_orders';
--- plain ENABLE misses changes applied with session_replication_role = replica
-ALTER TABLE h_orders ENABLE TRIGGER pgt_capture_ins;
-SELECT pgt_name, issue, alert FROM pgt_test.h_health() WHERE source_table = 'h_orders';
+-- ENABLE ALWAYS would capture what a replica session writes twice (the
+-- row-level replica triggers capture it); plain ENABLE on a replica trigger
+-- misses it
 ALTER TABLE h_orders ENABLE ALWAYS TRIGGER pgt_capture_ins;
+ALTER TABLE h_orders ENABLE TRIGGER pgt_capture_del_replica;
+SELECT pgt_name, issue, alert FROM pgt_test.h_health() WHERE source_table = 'h_orders';
+ALTER TABLE h_orders ENABLE TRIGGER pgt_capture_ins;
+ALTER TABLE h_orders ENABLE REPLICA TRIGGER pgt_capture_del_replica;
 SELECT pgt_name, healthy FROM pgt_test.h_health() WHERE source_table = 'h_orders';
 
 -- a lone DROP TRIGGER is refused; renamed, a trigger is missing under its
