@@ -198,11 +198,18 @@ base_name() {
 }
 
 declare -A name_used=()
-# selected TEST: true when TEST is to run (no NAMEs given, or one matches).
+# selected TEST [DIR]: true when TEST (a file of test/DIR, or a suite name
+# without DIR) is to run: no NAMEs given, or one matches.  A NAME with a
+# directory (t/0*, test/sql/10_create.sql) matches only files of that
+# directory.
 selected() {
 	((${#names[@]} == 0)) && return 0
-	local n pattern hit=1
+	local n pattern hit=1 dir
 	for n in "${names[@]}"; do
+		if [[ $n == */* ]]; then
+			dir=${n%/*}
+			[[ ${dir##*/} == "${2:-}" ]] || continue
+		fi
 		pattern=$(base_name "$n")
 		# shellcheck disable=SC2053 # NAME may be a shell pattern
 		if [[ $1 == $pattern ]]; then
@@ -219,15 +226,15 @@ suite_on() { [[ -z $suites || ,$suites, == *",$1,"* ]]; }
 regress_tests=() isolation_tests=() tap_tests=()
 for f in test/sql/*.sql; do
 	b=$(base_name "$f")
-	if selected "$b" && suite_on regress; then regress_tests+=("$b"); fi
+	if selected "$b" sql && suite_on regress; then regress_tests+=("$b"); fi
 done
 for f in test/specs/*.spec; do
 	b=$(base_name "$f")
-	if selected "$b" && suite_on isolation; then isolation_tests+=("$b"); fi
+	if selected "$b" specs && suite_on isolation; then isolation_tests+=("$b"); fi
 done
 for f in test/t/*.pl; do
 	b=$(base_name "$f")
-	if selected "$b" && suite_on tap; then tap_tests+=("$b"); fi
+	if selected "$b" t && suite_on tap; then tap_tests+=("$b"); fi
 done
 run_random=0
 if selected random && suite_on random; then run_random=1; fi
