@@ -44,6 +44,8 @@ pgt_on_ddl_command_end(PG_FUNCTION_ARGS)
 	if (CatalogExists())
 	{
 		DependCheckStorageColumns();
+		/* ALTER TABLE ... SET SCHEMA into an internal schema */
+		CatalogCheckHomes();
 		DependSync(0);
 		/* e.g. a new owner of a stream table needs rights on its buffers */
 		CaptureDetachUnused();
