@@ -91,6 +91,57 @@ SELECT pgtrickle.create_stream_table('api_sec.dave_cols', 'SELECT id, v FROM api
 SELECT pgt_test.err($$SELECT pgtrickle.alter_stream_table('api_sec.dave_cols', query => 'SELECT id, secret FROM api_sec.cols')$$);
 RESET ROLE;
 
+-- == a paused or failing consumer does not grow a buffer without bound ==
+CREATE TABLE api_sec.buf_src (id int PRIMARY KEY, v int);
+INSERT INTO api_sec.buf_src VALUES (1, 1);
+SELECT pgtrickle.create_stream_table('api_sec.buf_active', 'SELECT id, v FROM api_sec.buf_src', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('api_sec.buf_paused', 'SELECT sum(v) AS total FROM api_sec.buf_src', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.pause_stream_table('api_sec.buf_paused');
+-- only a superuser may change the limit
+SET ROLE regress_pgt_dave;
+SELECT pgt_test.err($$SET pg_trickle.max_buffer_rows = 5$$);
+RESET ROLE;
+SET pg_trickle.max_buffer_rows = 5;
+CREATE FUNCTION api_sec.buffer_rows() RETURNS bigint LANGUAGE sql AS
+$$SELECT (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM pgtrickle_changes.changes_%s',
+                 'api_sec.buf_src'::regclass::oid), false, true, '')))[1]::text::bigint$$;
+CREATE FUNCTION api_sec.buf_health() RETURNS TABLE(pgt_name text, buffer_rows bigint, alert text, issue text)
+LANGUAGE sql AS
+$$SELECT pgt_name, buffer_rows, alert,
+         regexp_replace(issue, 'given up at [^:]*:[^:]*:[^:]*: ', 'given up at <time>: ')
+    FROM pgtrickle.check_cdc_health() WHERE source_table = 'buf_src' ORDER BY 1$$;
+-- within the limit: the paused consumer's changes are kept
+INSERT INTO api_sec.buf_src SELECT g, g FROM generate_series(2, 4) g;
+SELECT pgt_test.drefresh('api_sec.buf_active');
+SELECT api_sec.buffer_rows();
+SELECT * FROM api_sec.buf_health();
+-- near the limit: a warning
+INSERT INTO api_sec.buf_src VALUES (5, 5);
+SELECT pgt_test.drefresh('api_sec.buf_active');
+SELECT * FROM api_sec.buf_health();
+-- past it: the consumer holding the rows gives them up, the buffer is
+-- pruned; the writer was never blocked nor failed
+INSERT INTO api_sec.buf_src SELECT g, g FROM generate_series(6, 8) g;
+UPDATE api_sec.buf_src SET v = v + 1 WHERE id = 1;
+SELECT api_sec.buffer_rows();
+SELECT pgt_test.drefresh('api_sec.buf_active');
+SELECT api_sec.buffer_rows();
+SELECT * FROM api_sec.buf_health();
+-- the way out: the consumer's next refresh recomputes and says why
+SELECT pgtrickle.resume_stream_table('api_sec.buf_paused');
+SELECT pgtrickle.refresh_stream_table('api_sec.buf_paused');
+SELECT h.action, h.reason FROM pgtrickle.pgt_refresh_history h
+  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ WHERE s.pgt_name = 'buf_paused' ORDER BY h.refresh_id DESC LIMIT 1;
+SELECT pgt_test.check('api_sec.buf_paused');
+SELECT * FROM api_sec.buf_health();
+-- and then it is differential again
+INSERT INTO api_sec.buf_src VALUES (9, 9);
+SELECT pgt_test.drefresh('api_sec.buf_paused');
+SELECT pgt_test.drefresh('api_sec.buf_active');
+SELECT api_sec.buffer_rows();
+RESET pg_trickle.max_buffer_rows;
+
 -- == clean up ==
 SELECT pgtrickle.drop_stream_table(format('%I.%I', pgt_schema, pgt_name))
   FROM pgtrickle.pgt_stream_tables WHERE pgt_schema = 'api_sec' ORDER BY pgt_id;
