@@ -13,10 +13,10 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
-#include "nodes/nodeFuncs.h"
-#include "utils/acl.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/formatting.h"
 #include "utils/lsyscache.h"

@@ -82,6 +82,17 @@ SELECT pgt_name, refresh_mode FROM pgtrickle.pgt_stream_tables
  WHERE pgt_name IN ('dave_diff', 'dave_full', 'carol_diff') ORDER BY 1;
 INSERT INTO api_sec.src VALUES (3, 30);
 SELECT pgt_test.drefresh('api_sec.dave_diff');
+-- revoking TRIGGER leaves existing capture alone; turning DIFFERENTIAL again
+-- checks it
+SET ROLE regress_pgt_carol;
+REVOKE TRIGGER ON api_sec.src FROM regress_pgt_dave;
+RESET ROLE;
+INSERT INTO api_sec.src VALUES (4, 40);
+SELECT pgt_test.drefresh('api_sec.dave_diff');
+SET ROLE regress_pgt_dave;
+SELECT pgtrickle.alter_stream_table('api_sec.dave_full', refresh_mode => 'FULL');
+SELECT pgt_test.err($$SELECT pgtrickle.alter_stream_table('api_sec.dave_full', refresh_mode => 'DIFFERENTIAL')$$);
+RESET ROLE;
 -- a column-level SELECT grant on the columns read is enough
 CREATE TABLE api_sec.cols (id int, secret text, v int);
 ALTER TABLE api_sec.cols OWNER TO regress_pgt_carol;
