@@ -437,7 +437,10 @@ REVOKE EXECUTE ON FUNCTION pgtrickle._guard_write(), pgtrickle._on_sql_drop(),
 -- Per (stream table, source): what its last refresh consumed of the source's
 -- change buffer.  NULL: nothing yet (the next refresh is a full one).
 ALTER TABLE pgtrickle.pgt_dependencies ADD COLUMN frontier pg_snapshot,
-	ADD COLUMN frontier_xid xid8, ADD COLUMN frontier_seq bigint;
+	ADD COLUMN frontier_xid xid8, ADD COLUMN frontier_seq bigint,
+	ADD COLUMN frontier_lost_at timestamptz;
+COMMENT ON COLUMN pgtrickle.pgt_dependencies.frontier_lost_at IS
+	'when pending changes of this source were given up because its change buffer exceeded pg_trickle.max_buffer_rows (the next refresh is a full one); NULL otherwise';
 COMMENT ON COLUMN pgtrickle.pgt_dependencies.frontier IS
 	'snapshot of the last refresh: changes of transactions visible in it are consumed (NULL: none consumed yet)';
 COMMENT ON COLUMN pgtrickle.pgt_dependencies.frontier_xid IS
@@ -543,7 +546,7 @@ AS $$
 		SELECT st.pgt_id, st.pgt_schema, st.pgt_name, st.status,
 			   st.is_populated,
 			   coalesce(st.data_timestamp, st.created_at) AS fresh_as_of,
-			   d.source_relid, d.frontier, d.cdc_mode AS dep_cdc_mode,
+			   d.source_relid, d.frontier, d.frontier_lost_at, d.cdc_mode AS dep_cdc_mode,
 			   st.refresh_mode = 'DIFFERENTIAL'
 				   AND d.source_type IN ('TABLE', 'STREAM_TABLE') AS captured,
 			   c.oid IS NOT NULL AS source_exists,
@@ -565,6 +568,8 @@ AS $$
 					 AND b.relname = 'changes_' || p.source_relid) AS buffer_missing,
 			   trg.missing, trg.disabled, trg.wrong_mode, trg.unexpected,
 			   u.pending_rows, u.total_bytes,
+			   coalesce(nullif(current_setting('pg_trickle.max_buffer_rows', true), ''),
+						'0')::bigint AS max_buffer_rows,
 			   eff.effective_schedule, eff.effective_seconds
 		FROM pairs p
 		LEFT JOIN LATERAL (
@@ -629,6 +634,13 @@ AS $$
 						THEN 'no frontier: the next refresh is a full one; the buffer is not pruned until then' END,
 				   CASE WHEN k.captured AND k.unlogged_lost AND k.is_populated
 						THEN 'unlogged source may have been emptied by crash recovery: the next refresh is a full one' END,
+				   CASE WHEN k.captured AND k.frontier_lost_at IS NOT NULL
+						THEN format('pending changes given up at %s: the change buffer exceeded pg_trickle.max_buffer_rows; the next refresh is a full one',
+									date_trunc('second', k.frontier_lost_at)) END,
+				   CASE WHEN k.captured AND k.max_buffer_rows > 0
+							 AND k.pending_rows >= 0.8 * k.max_buffer_rows
+						THEN format('buffer near its limit: %s rows pending for this stream table, pg_trickle.max_buffer_rows is %s',
+									k.pending_rows, k.max_buffer_rows) END,
 				   CASE WHEN k.pending_rows > 0
 							 AND now() - k.fresh_as_of > 2 * make_interval(secs => k.effective_seconds)
 						THEN format('buffer growing: no refresh consumed changes for %s (effective schedule %s%s)',

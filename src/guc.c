@@ -20,6 +20,7 @@ int			pgt_max_consecutive_errors = 3;
 int			pgt_history_retention_days = 30;
 int			pgt_cdc_mode = PGT_CDC_TRIGGER;
 double		pgt_differential_max_change_ratio = 0.15;
+int			pgt_max_buffer_rows = 0;
 
 static const struct config_enum_entry cdc_mode_options[] = {
 	{"trigger", PGT_CDC_TRIGGER, false},
@@ -84,6 +85,12 @@ GucInit(void)
 							 "A differential refresh whose change set exceeds this share of a source recomputes instead; the refresh history says so.",
 							 &pgt_differential_max_change_ratio, 0.15, 0.0, 1.0,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_trickle.max_buffer_rows",
+							"Most rows a change buffer keeps for stream tables that lag behind (0: no limit).",
+							"When a prune leaves more rows than this in a source's change buffer, the stream tables holding them give up their pending changes and recompute (FULL) at their next refresh.  Writers are never blocked.",
+							&pgt_max_buffer_rows, 0, 0, PG_INT32_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_trickle");
 }

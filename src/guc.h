@@ -24,6 +24,7 @@ extern int	pgt_max_consecutive_errors;
 extern int	pgt_history_retention_days;
 extern int	pgt_cdc_mode;
 extern double pgt_differential_max_change_ratio;
+extern int	pgt_max_buffer_rows;
 
 extern void GucInit(void);
 

@@ -14,7 +14,9 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_class.h"
 #include "catalog/namespace.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -22,6 +24,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/ruleutils.h"
 
 #include "api/api.h"
@@ -32,6 +35,20 @@
 PG_FUNCTION_INFO_V1(pgt_alter_stream_table);
 PG_FUNCTION_INFO_V1(pgt_pause_stream_table);
 PG_FUNCTION_INFO_V1(pgt_resume_stream_table);
+
+/* The owner of a relation (of a stream table: its owner). */
+static Oid
+pgt_rel_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
 
 static char *
 column_type_sql(Oid type, int32 typmod, Oid collation)
@@ -161,7 +178,8 @@ StreamTableSetQuery(StreamTable *st, const char *query)
 	StreamTable *updated;
 
 	AnalyzeRowSecurity(qa, SandboxOwner(st->relid));
-	ApiResolveMode(qualified, st->requested_mode, qa, &mode, &fallback);
+	ApiResolveMode(qualified, st->requested_mode, qa, pgt_rel_owner(st->relid),
+				   &mode, &fallback);
 
 	/* the storage table matches the defining view by names and types */
 	if (same_columns(st->query_relid, qa))
@@ -209,7 +227,7 @@ StreamTableSetMode(StreamTable *st, const char *requested)
 	qa = AnalyzeDefiningQuery(st->defining_query);
 	AnalyzeRowSecurity(qa, SandboxOwner(st->relid));
 	ApiResolveMode(quote_qualified_identifier(st->schema, st->name),
-				   requested, qa, &mode, &fallback);
+				   requested, qa, pgt_rel_owner(st->relid), &mode, &fallback);
 	/* a DIFFERENTIAL table that recomputed for row-level security still must */
 	if (fallback == NULL && strcmp(mode, "DIFFERENTIAL") == 0 &&
 		strcmp(st->refresh_mode, "DIFFERENTIAL") == 0)
@@ -253,7 +271,7 @@ pgt_alter_stream_table(PG_FUNCTION_ARGS)
 	if (status_arg)
 		status = ApiParseStatus(status_arg);
 
-	st = ApiLookup(name, ExclusiveLock);
+	st = ApiLookup(name, ExclusiveLock, true);
 	ApiCheckOwner(st);
 
 	if (schedule_arg)
@@ -276,7 +294,7 @@ pgt_alter_stream_table(PG_FUNCTION_ARGS)
 Datum
 pgt_pause_stream_table(PG_FUNCTION_ARGS)
 {
-	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), AccessShareLock);
+	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), AccessShareLock, true);
 
 	ApiCheckOwner(st);
 	CatalogSetStatus(st->pgt_id, "PAUSED", false);
@@ -286,7 +304,7 @@ pgt_pause_stream_table(PG_FUNCTION_ARGS)
 Datum
 pgt_resume_stream_table(PG_FUNCTION_ARGS)
 {
-	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), AccessShareLock);
+	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), AccessShareLock, true);
 
 	ApiCheckOwner(st);
 	CatalogSetStatus(st->pgt_id, st->is_populated ? "ACTIVE" : "INITIALIZING",

@@ -21,7 +21,8 @@
 /* names.c */
 extern char *ApiArgText(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern RangeVar *ApiNameToRangeVar(const char *name);
-extern StreamTable *ApiLookup(const char *name, LOCKMODE lockmode);
+extern StreamTable *ApiLookup(const char *name, LOCKMODE lockmode,
+							  bool must_own);
 extern void ApiCheckOwner(const StreamTable *st);
 extern void ApiCheckNotInError(const StreamTable *st);
 extern const char *ApiParseRefreshMode(const char *mode);
@@ -30,7 +31,7 @@ extern const char *ApiParseCdcMode(const char *cdc_mode);
 extern const char *ApiParseStatus(const char *status);
 extern char *ApiCallerSearchPath(void);
 extern void ApiResolveMode(const char *stname, const char *requested,
-						   const QueryAnalysis *qa,
+						   const QueryAnalysis *qa, Oid owner,
 						   const char **mode, const char **fallback_reason);
 
 /* alter.c: also used by create_or_replace_stream_table */

@@ -61,10 +61,12 @@ create_stream_table(const CreateArgs *args, RangeVar *rv)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("stream tables cannot be temporary")));
+	CatalogCheckHome(nsp, rv->relname);
 
 	qa = AnalyzeDefiningQuery(args->query);
 	AnalyzeRowSecurity(qa, GetUserId());	/* the caller will own it */
-	ApiResolveMode(qualified, args->requested_mode, qa, &mode, &fallback);
+	ApiResolveMode(qualified, args->requested_mode, qa, GetUserId(), &mode,
+				   &fallback);
 
 	/* the storage table, as the caller: their schema rights, their table */
 	SPI_connect();
@@ -108,7 +110,7 @@ create_stream_table(const CreateArgs *args, RangeVar *rv)
 static void
 replace_stream_table(const CreateArgs *args)
 {
-	StreamTable *st = ApiLookup(args->name, ExclusiveLock);
+	StreamTable *st = ApiLookup(args->name, ExclusiveLock, true);
 	bool		same_schedule;
 
 	ApiCheckOwner(st);

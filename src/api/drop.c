@@ -27,7 +27,7 @@ pgt_drop_stream_table(PG_FUNCTION_ARGS)
 {
 	char	   *name = ApiArgText(fcinfo, 0, "name");
 	bool		cascade = PG_ARGISNULL(1) ? false : PG_GETARG_BOOL(1);
-	StreamTable *st = ApiLookup(name, AccessExclusiveLock);
+	StreamTable *st = ApiLookup(name, AccessExclusiveLock, true);
 	List	   *readers;
 
 	ApiCheckOwner(st);

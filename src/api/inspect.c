@@ -111,7 +111,7 @@ Datum
 pgt_verify_stream_table(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), ExclusiveLock);
+	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), ExclusiveLock, true);
 	Snapshot	snapshot;
 	SPIPlanPtr	plan;
 	Sandbox		sb;
@@ -196,7 +196,7 @@ Datum
 pgt_explain_st(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), AccessShareLock);
+	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), AccessShareLock, false);
 	QueryAnalysis *qa;
 	Sandbox		sb;
 	char	   *effective;
@@ -218,8 +218,9 @@ pgt_explain_st(PG_FUNCTION_ARGS)
 	put_property(rsinfo, "sources", CatalogSourcesText(st->pgt_id));
 	put_property(rsinfo, "differential_supported",
 				 qa->differential_ok ? "true" : "false");
+	/* the query may be supported and the owner still not allowed to capture */
 	put_property(rsinfo, "fallback_reason",
-				 qa->differential_ok ? NULL : qa->not_differential_reason);
+				 qa->differential_ok ? st->fallback_reason : qa->not_differential_reason);
 	put_property(rsinfo, "full_refresh_sql", FullRefreshSql(st));
 	put_property(rsinfo, "differential_refresh_sql",
 				 strcmp(st->refresh_mode, "DIFFERENTIAL") == 0 ?
@@ -238,7 +239,7 @@ Datum
 pgt_get_refresh_history(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), AccessShareLock);
+	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), AccessShareLock, false);
 	int			max_rows = PG_ARGISNULL(1) ? 20 : PG_GETARG_INT32(1);
 
 	if (max_rows < 0)

@@ -12,8 +12,11 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/formatting.h"
 #include "utils/lsyscache.h"
@@ -60,18 +63,55 @@ rangevar_text(const RangeVar *rv)
 		: pstrdup(rv->relname);
 }
 
+/* What lookup_callback checks before the lock is taken. */
+typedef struct LookupCheck
+{
+	bool		must_own;
+} LookupCheck;
+
+/*
+ * Called by RangeVarGetRelidExtended for each OID the name resolves to,
+ * before it locks that relation (and again if the name moved meanwhile):
+ * a relation that is not a stream table, or one the caller does not own
+ * when that is required, is refused here, so that nobody can queue a lock
+ * on a relation they have no business with (pg_catalog.pg_class, another
+ * role's table).  The same scheme as PostgreSQL's own DROP and LOCK TABLE
+ * (RangeVarCallbackOwnsRelation).
+ */
+static void
+lookup_callback(const RangeVar *relation, Oid relid, Oid oldrelid, void *arg)
+{
+	LookupCheck *check = (LookupCheck *) arg;
+	StreamTable *st;
+
+	(void) oldrelid;
+	if (!OidIsValid(relid))
+		return;					/* missing: reported by the caller */
+	st = CatalogGetByRelid(relid);
+	if (st == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("\"%s\" is not a stream table", rangevar_text(relation))));
+	if (check->must_own)
+		ApiCheckOwner(st);
+}
+
 /*
  * Find a stream table by name and lock its storage table.  The lock is taken
- * before the catalog row is read, so a concurrent drop or rename is seen.
+ * before the catalog row is read, so a concurrent drop or rename is seen;
+ * existence, kind and, with must_own, ownership are checked before the
+ * lock is requested (lookup_callback) and, for ownership, again after it.
  */
 StreamTable *
-ApiLookup(const char *name, LOCKMODE lockmode)
+ApiLookup(const char *name, LOCKMODE lockmode, bool must_own)
 {
 	RangeVar   *rv = ApiNameToRangeVar(name);
+	LookupCheck check = {must_own};
 	Oid			relid;
 	StreamTable *st;
 
-	relid = RangeVarGetRelidExtended(rv, lockmode, RVR_MISSING_OK, NULL, NULL);
+	relid = RangeVarGetRelidExtended(rv, lockmode, RVR_MISSING_OK,
+									 lookup_callback, &check);
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -81,6 +121,8 @@ ApiLookup(const char *name, LOCKMODE lockmode)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("\"%s\" is not a stream table", rangevar_text(rv))));
+	if (must_own)
+		ApiCheckOwner(st);
 	return st;
 }
 
@@ -231,32 +273,146 @@ ApiCallerSearchPath(void)
 	return buf.data;
 }
 
+/* The plain tables a query reads, anywhere in it (sublinks included). */
+static bool
+collect_tables_walker(Node *node, List **rtes)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION)
+			*rtes = lappend(*rtes, rte);
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, collect_tables_walker, rtes,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, collect_tables_walker, rtes);
+}
+
+/* Whether role may read the columns of rte (the whole table or each column). */
+static bool
+may_select(const RangeTblEntry *rte, Oid role)
+{
+	int			col = -1;
+
+	if (pg_class_aclcheck(rte->relid, role, ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	if (bms_is_empty(rte->selectedCols))
+		return pg_attribute_aclcheck_all(rte->relid, role, ACL_SELECT,
+										 ACLMASK_ANY) == ACLCHECK_OK;
+	while ((col = bms_next_member(rte->selectedCols, col)) >= 0)
+	{
+		AttrNumber	attnum = col + FirstLowInvalidHeapAttributeNumber;
+
+		if (attnum == InvalidAttrNumber)
+		{
+			/* a whole-row reference: every column */
+			if (pg_attribute_aclcheck_all(rte->relid, role, ACL_SELECT,
+										  ACLMASK_ALL) != ACLCHECK_OK)
+				return false;
+		}
+		else if (pg_attribute_aclcheck(rte->relid, attnum, role,
+									   ACL_SELECT) != ACLCHECK_OK)
+			return false;
+	}
+	return true;
+}
+
 /*
- * The refresh mode in effect for a requested one.  An explicit DIFFERENTIAL
- * that the engine cannot honour is an error; AUTO falls back to FULL and
- * says why.
+ * Differential refresh attaches capture (triggers, a change buffer) to
+ * every table the query reads; the stream table's owner must hold what
+ * PostgreSQL requires of whoever installs a trigger: the TRIGGER privilege
+ * on the table (its owner has it and can grant it).  Joining a capture that
+ * is already there needs it too: it adds the columns this query reads to
+ * the buffer and holds the buffer's rows until this table consumes them.
+ * The owner must also be allowed to read what the query reads: checked
+ * here, before capture takes a lock stronger than a reader's on a source.
+ * Returns why capture is not allowed (for the fallback of AUTO), or NULL;
+ * *relid is the table concerned.
+ */
+static char *
+capture_privilege_reason(Query *query, Oid owner, Oid *relid)
+{
+	List	   *rtes = NIL;
+	ListCell   *lc;
+
+	(void) query_tree_walker(query, collect_tables_walker, &rtes,
+							 QTW_EXAMINE_RTES_BEFORE);
+	foreach(lc, rtes)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (!may_select(rte, owner))
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(rte->relid));
+	}
+	foreach(lc, rtes)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (pg_class_aclcheck(rte->relid, owner, ACL_TRIGGER) != ACLCHECK_OK)
+		{
+			*relid = rte->relid;
+			return psprintf("role %s does not have the TRIGGER privilege on table %s,"
+							" which capturing its changes needs",
+							quote_identifier(GetUserNameFromId(owner, false)),
+							CatalogRelationName(rte->relid));
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The refresh mode in effect for a requested one, for a stream table owned
+ * by owner.  An explicit DIFFERENTIAL that the engine cannot honour is an
+ * error (0A000; 42501 when the owner may not capture a source); AUTO falls
+ * back to FULL and says why.
  */
 void
 ApiResolveMode(const char *stname, const char *requested, const QueryAnalysis *qa,
-			   const char **mode, const char **fallback_reason)
+			   Oid owner, const char **mode, const char **fallback_reason)
 {
+	const char *reason = qa->not_differential_reason;
+
 	*fallback_reason = NULL;
-	if (strcmp(requested, "FULL") == 0 || qa->differential_ok)
+	if (strcmp(requested, "FULL") == 0)
 	{
-		*mode = strcmp(requested, "FULL") == 0 ? "FULL" : "DIFFERENTIAL";
+		*mode = "FULL";
 		return;
 	}
-	if (strcmp(requested, "DIFFERENTIAL") == 0)
+	if (qa->differential_ok)
+	{
+		Oid			relid = InvalidOid;
+
+		reason = capture_privilege_reason(qa->query, owner, &relid);
+		if (reason == NULL)
+		{
+			*mode = "DIFFERENTIAL";
+			return;
+		}
+		if (strcmp(requested, "DIFFERENTIAL") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to capture changes of table %s",
+							CatalogRelationName(relid)),
+					 errdetail("Differential refresh of stream table %s is not possible: %s.",
+							   stname, reason),
+					 errhint("The owner of table %s can run GRANT TRIGGER ON %s TO %s; or use refresh_mode => 'FULL', or 'AUTO' to fall back to FULL refresh.",
+							 CatalogRelationName(relid), CatalogRelationName(relid),
+							 quote_identifier(GetUserNameFromId(owner, false)))));
+	}
+	else if (strcmp(requested, "DIFFERENTIAL") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("stream table %s cannot be refreshed differentially", stname),
-				 errdetail("Differential refresh is not possible: %s.",
-						   qa->not_differential_reason),
+				 errdetail("Differential refresh is not possible: %s.", reason),
 				 errhint("Use refresh_mode => 'FULL', or 'AUTO' to fall back to FULL refresh.")));
 	ereport(NOTICE,
 			(errmsg("stream table %s will be refreshed FULL", stname),
-			 errdetail("Differential refresh is not possible: %s.",
-					   qa->not_differential_reason)));
+			 errdetail("Differential refresh is not possible: %s.", reason)));
 	*mode = "FULL";
-	*fallback_reason = qa->not_differential_reason;
+	*fallback_reason = reason;
 }

@@ -18,7 +18,7 @@ Datum
 pgt_refresh_stream_table(PG_FUNCTION_ARGS)
 {
 	/* ExclusiveLock: readers go on, a second refresh waits (lock_timeout) */
-	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), ExclusiveLock);
+	StreamTable *st = ApiLookup(ApiArgText(fcinfo, 0, "name"), ExclusiveLock, true);
 
 	ApiCheckOwner(st);
 	ApiCheckNotInError(st);

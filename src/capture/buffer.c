@@ -16,8 +16,9 @@
  * are INTERNAL parts of the buffer: dropping the buffer removes them, and a
  * DROP TRIGGER on its own is refused.
  *
- * Locks, always source before buffer (as writers take them):
- * CaptureAttach holds AccessShareLock on each source, and
+ * Locks, always source before buffer (as writers take them), sources in
+ * OID order (CaptureSources): CaptureAttach holds AccessShareLock on each
+ * source, then the source's capture setup lock (lock_capture_setup), and
  * ShareRowExclusiveLock when it must install triggers or add columns;
  * CaptureDetachUnused takes AccessExclusiveLock on the source and then on
  * the buffer, and checks again with the latest snapshot that nobody reads
@@ -187,6 +188,26 @@ CaptureLockConsumers(Oid source_relid, LOCKMODE mode, bool wait)
 	/* an object lock on the source that nothing else in PostgreSQL takes */
 	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, RelationRelationId, source_relid, 1);
 	return LockAcquire(&tag, mode, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/*
+ * The lock that serialises changes to the capture of a source: whoever
+ * attaches a consumer to it takes this lock (ExclusiveLock on a second
+ * object lock of the source, held to commit) before it looks at or locks
+ * the buffer.  Without it two creates over one source deadlocked: one held
+ * the buffer (it had looked at it, or pruned it after its first refresh)
+ * and waited for SHARE ROW EXCLUSIVE on the source to add a column, while
+ * the other held that and waited for ACCESS EXCLUSIVE on the buffer.
+ * Writers and refreshes never take it: they are not blocked by a create
+ * that merely joins a capture.
+ */
+static void
+lock_capture_setup(Oid source_relid)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, RelationRelationId, source_relid, 2);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
 const char *
@@ -628,6 +649,8 @@ attach_source(int64 pgt_id, Oid source_relid)
 	/* a concurrent CaptureDetachUnused holding the source goes first */
 	src = table_open(source_relid, AccessShareLock);
 	check_capturable(source_relid);
+	/* before anything else of this source's capture is looked at or locked */
+	lock_capture_setup(source_relid);
 	CaptureLockConsumers(source_relid, AccessShareLock, true);
 
 	consumers = read_consumers(source_relid, primary_key_columns(src));

@@ -79,6 +79,9 @@ typedef struct CapturePending
 	Oid			source_relid;
 	int64		rows;
 	bool		truncated;
+	bool		lost;			/* pending changes were discarded when the
+								 * buffer exceeded pg_trickle.max_buffer_rows
+								 * (truncated is set too) */
 	bool		over_limit;
 	int64		source_rows_estimate;
 } CapturePending;
@@ -101,7 +104,10 @@ extern char *CaptureDeltaSubquery(int64 pgt_id, Oid source_relid);
 
 /*
  * After a refresh of pgt_id: delete buffer rows of its sources that every
- * DIFFERENTIAL consumer has consumed.  Does nothing in REPEATABLE READ or
+ * DIFFERENTIAL consumer has consumed.  With pg_trickle.max_buffer_rows
+ * set, a buffer still holding more rows than that afterwards has its
+ * lagging consumers released (their pending changes are given up, their
+ * next refresh is a full one) until it does not; see README.md.  Does nothing in REPEATABLE READ or
  * SERIALIZABLE (its snapshot could miss a consumer that committed since),
  * nor for a source whose consumers are being changed or pruned by another
  * transaction: a later prune catches up.

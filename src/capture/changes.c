@@ -148,7 +148,7 @@ find_change_set(int64 pgt_id, Oid source_relid)
  */
 static Bitmapset *
 read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier,
-			 Datum *oldest)
+			 Datum *oldest, bool *lost)
 {
 	Oid			argtypes[2] = {INT8OID, OIDOID};
 	Datum		values[2] = {Int64GetDatum(pgt_id), ObjectIdGetDatum(source_relid)};
@@ -162,14 +162,21 @@ read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier,
 	SPI_connect();
 	CaptureExecute("SELECT d.frontier IS NOT NULL, d.columns_used,"
 				   "       (LEAST(pg_catalog.pg_snapshot_xmin(d.frontier), d.frontier_xid)"
-				   "        ::pg_catalog.text)::pg_catalog.int8"
+				   "        ::pg_catalog.text)::pg_catalog.int8,"
+				   "       d.frontier_lost_at IS NOT NULL"
 				   "  FROM pgtrickle.pgt_dependencies d"
 				   " WHERE d.pgt_id = $1 AND d.source_relid = $2",
 				   2, argtypes, values, InvalidSnapshot, false);
 	*has_frontier = false;
+	if (lost != NULL)
+		*lost = false;
 	if (SPI_processed == 1)
 	{
 		Datum		used;
+
+		if (lost != NULL)
+			*lost = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 4, &isnull));
 
 		*has_frontier = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 												   SPI_tuptable->tupdesc, 1, &isnull));
@@ -483,7 +490,8 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 		CapturePending *p = palloc0(sizeof(CapturePending));
 		bool		has_frontier;
 		Datum		oldest;
-		Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier, &oldest);
+		Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier, &oldest,
+										&p->lost);
 		ChangeSet  *cs = find_change_set(pgt_id, source_relid);
 		Relation	src;
 		BlockNumber pages;
@@ -491,8 +499,9 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 		double		allvisfrac;
 
 		p->source_relid = source_relid;
-		if (!has_frontier)
-			p->truncated = true;	/* never refreshed since capture started */
+		if (!has_frontier || p->lost)
+			p->truncated = true;	/* never refreshed since capture started,
+									 * or pending changes discarded */
 		else
 		{
 			int64		raw = 0;
@@ -539,7 +548,7 @@ CaptureDeltaSubquery(int64 pgt_id, Oid source_relid)
 	TupleDesc	sdesc = RelationGetDescr(src);
 	Oid			buffer_relid = CaptureBufferRelid(source_relid);
 	bool		has_frontier;
-	Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier, NULL);
+	Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier, NULL, NULL);
 	Relation	buf;
 	AttrNumber *map;
 	TupleDesc	desc;

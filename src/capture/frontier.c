@@ -23,6 +23,7 @@
 
 #include "access/table.h"
 #include "access/xact.h"
+#include "storage/lmgr.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -33,6 +34,7 @@
 
 #include "capture/capture.h"
 #include "catalog/pgt_catalog.h"
+#include "guc.h"
 
 
 /* The captured sources of a stream table, by OID. */
@@ -102,7 +104,8 @@ CaptureAdvanceFrontiers(int64 pgt_id, Snapshot snapshot)
 				   "       frontier_xid = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
 				   "                           THEN pg_catalog.pg_current_xact_id() END,"
 				   "       frontier_seq = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
-				   "                           THEN pg_catalog.nextval('" CAPTURE_SCHEMA "." CAPTURE_SEQUENCE "'::pg_catalog.regclass) END"
+				   "                           THEN pg_catalog.nextval('" CAPTURE_SCHEMA "." CAPTURE_SEQUENCE "'::pg_catalog.regclass) END,"
+				   "       frontier_lost_at = NULL"
 				   "  FROM pgtrickle.pgt_stream_tables s"
 				   " WHERE s.pgt_id = d.pgt_id AND d.pgt_id = $1"
 				   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')",
@@ -121,6 +124,103 @@ prune_buffer(const char *sql, Oid source_relid)
 	Datum		values[1] = {ObjectIdGetDatum(source_relid)};
 
 	CatalogRun(sql, 1, argtypes, values, NULL, false);
+}
+
+/* Whether a buffer holds more than pg_trickle.max_buffer_rows rows. */
+static bool
+buffer_over_limit(Oid buffer_relid)
+{
+	bool		isnull;
+	int64		n;
+
+	/* counts at most limit + 1 rows: cheap when the buffer is in bounds */
+	CatalogRun(psprintf("SELECT pg_catalog.count(*) FROM (SELECT 1 FROM %s LIMIT %d) b",
+						quote_qualified_identifier(CAPTURE_SCHEMA,
+												   get_rel_name(buffer_relid)),
+						pgt_max_buffer_rows == PG_INT32_MAX ? PG_INT32_MAX : pgt_max_buffer_rows + 1),
+			   0, NULL, NULL, NULL, false);
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									1, &isnull));
+	return n > pgt_max_buffer_rows;
+}
+
+/*
+ * pg_trickle.max_buffer_rows: after a prune of a source's buffer (by the
+ * refresh of pgt_id), while the buffer still holds more rows than the
+ * limit, release the consumer that holds it back the most (no frontier
+ * yet, or the oldest horizon): its frontier moves to the present, as if it had consumed
+ * everything, and frontier_lost_at records that it did not, so that its
+ * next refresh recomputes (FULL) instead of missing the discarded changes;
+ * then prune again.  As PostgreSQL does with a replication slot past
+ * max_slot_wal_keep_size: the consumer pays, writers never wait or fail.
+ *
+ * A consumer whose storage table cannot be locked at once (a refresh or a
+ * change of it is running) is left alone this time: such a refresh would
+ * record its own frontier over ours.  The lock is kept to commit.
+ */
+static void
+enforce_buffer_limit(int64 pgt_id, Oid source_relid, Oid buffer_relid,
+					 const char *prune_sql)
+{
+	List	   *skipped = NIL;
+
+	while (buffer_over_limit(buffer_relid))
+	{
+		Oid			argtypes[2] = {OIDOID, INT8OID};
+		Datum		values[2] = {ObjectIdGetDatum(source_relid), Int64GetDatum(pgt_id)};
+		int64		victim = 0;
+		Oid			victim_relid = InvalidOid;
+		char	   *victim_name = NULL;
+
+		CatalogRun("SELECT d.pgt_id, s.pgt_relid,"
+				   "       pg_catalog.format('%I.%I', s.pgt_schema, s.pgt_name)"
+				   "  FROM pgtrickle.pgt_dependencies d"
+				   "  JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
+				   " WHERE d.source_relid = $1 AND d.pgt_id <> $2"
+				   "   AND s.refresh_mode = 'DIFFERENTIAL'"
+				   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')"
+				   " ORDER BY LEAST(pg_catalog.pg_snapshot_xmin(d.frontier), d.frontier_xid)"
+				   "          NULLS FIRST, d.pgt_id",
+				   2, argtypes, values, NULL, false);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+			Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 2, &isnull));
+
+			if (list_member_oid(skipped, relid))
+				continue;
+			if (!ConditionalLockRelationOid(relid, ExclusiveLock))
+			{
+				skipped = lappend_oid(skipped, relid);
+				continue;
+			}
+			victim = id;
+			victim_relid = relid;
+			victim_name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+			break;
+		}
+		if (!OidIsValid(victim_relid))
+			break;				/* nobody else to release: the next prune tries */
+
+		values[1] = Int64GetDatum(victim);
+		CatalogRun("UPDATE pgtrickle.pgt_dependencies"
+				   "   SET frontier = pg_catalog.pg_current_snapshot(),"
+				   "       frontier_xid = pg_catalog.pg_current_xact_id(),"
+				   "       frontier_seq = pg_catalog.nextval('" CAPTURE_SCHEMA "." CAPTURE_SEQUENCE "'::pg_catalog.regclass),"
+				   "       frontier_lost_at = pg_catalog.now()"
+				   " WHERE source_relid = $1 AND pgt_id = $2",
+				   2, argtypes, values, NULL, false);
+		ereport(WARNING,
+				(errmsg("stream table %s gave up its pending changes of table %s",
+						victim_name, CatalogRelationName(source_relid)),
+				 errdetail("The change buffer of table %s held more than pg_trickle.max_buffer_rows (%d) rows.",
+						   CatalogRelationName(source_relid), pgt_max_buffer_rows),
+				 errhint("Its next refresh recomputes it (FULL).  Refresh or drop stream tables that stay paused or failing, or raise pg_trickle.max_buffer_rows.")));
+		prune_buffer(prune_sql, source_relid);
+	}
 }
 
 /*
@@ -142,6 +242,7 @@ CapturePrune(int64 pgt_id)
 	{
 		Oid			source_relid = lfirst_oid(lc);
 		Oid			buffer_relid = CaptureBufferRelid(source_relid);
+		char	   *sql;
 
 		/* another prune, or a consumer being added: prune next time */
 		if (!OidIsValid(buffer_relid) ||
@@ -158,7 +259,7 @@ CapturePrune(int64 pgt_id)
 		 * Only the few in between (in flight when a snapshot was taken) are
 		 * tested against each consumer's frontier.
 		 */
-		prune_buffer(psprintf("WITH c AS ("
+		sql = psprintf("WITH c AS ("
 							  "   SELECT d.frontier, d.frontier_xid, d.frontier_seq"
 							  "     FROM pgtrickle.pgt_dependencies d"
 							  "     JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
@@ -177,8 +278,10 @@ CapturePrune(int64 pgt_id)
 							  "        AND NOT EXISTS (SELECT 1 FROM c WHERE %s))",
 							  quote_qualified_identifier(CAPTURE_SCHEMA,
 														 get_rel_name(buffer_relid)),
-							  CapturePendingCondition("__pgt_b", "c")),
-					 source_relid);
+							  CapturePendingCondition("__pgt_b", "c"));
+		prune_buffer(sql, source_relid);
+		if (pgt_max_buffer_rows > 0)
+			enforce_buffer_limit(pgt_id, source_relid, buffer_relid, sql);
 		SPI_finish();
 	}
 }

@@ -62,6 +62,84 @@ catalog_relid(void)
 }
 
 /*
+ * Schemas that can never be the home of a stream table: the system's own
+ * and pg_trickle's internal ones.  A stream table there would be written by
+ * nobody's rules: pg_trickle's schemas hold only objects it manages (their
+ * names are derived from OIDs and pgt_ids; a user table there collides with
+ * them), and the system schemas are not for user tables at all.
+ */
+static const char *const internal_schemas[] = {
+	"pg_catalog", "pg_toast", "information_schema",
+	"pgtrickle", "pgtrickle_changes", "pgtrickle_defs"
+};
+
+/* The name of namespace nsp if it is an internal schema, else NULL. */
+const char *
+CatalogInternalSchema(Oid nsp)
+{
+	char	   *name;
+
+	name = get_namespace_name(nsp);
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < lengthof(internal_schemas); i++)
+		if (strcmp(name, internal_schemas[i]) == 0)
+			return name;
+	return NULL;
+}
+
+/*
+ * Refuse an internal schema as the home of stream table relname (42501,
+ * as PostgreSQL refuses user tables in pg_catalog).
+ */
+void
+CatalogCheckHome(Oid nsp, const char *relname)
+{
+	const char *schema = CatalogInternalSchema(nsp);
+
+	if (schema != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("stream table \"%s\" cannot be placed in schema \"%s\"",
+						relname, schema),
+				 errdetail("Schema \"%s\" is reserved for %s.", schema,
+						   strncmp(schema, "pgtrickle", 9) == 0 ?
+						   "pg_trickle's own objects" : "the system's own objects"),
+				 errhint("Put the stream table in a schema of your own.")));
+}
+
+/*
+ * At ddl_command_end: refuse a stream table that the command moved into an
+ * internal schema (ALTER TABLE ... SET SCHEMA).
+ */
+void
+CatalogCheckHomes(void)
+{
+	SPI_connect();
+	CatalogRun("SELECT c.relnamespace, c.relname::pg_catalog.text"
+			   "  FROM pg_catalog.pg_event_trigger_ddl_commands() e"
+			   "  JOIN pgtrickle.pgt_stream_tables s ON s.pgt_relid = e.objid"
+			   "  JOIN pg_catalog.pg_class c ON c.oid = s.pgt_relid"
+			   "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			   " WHERE e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   "   AND n.nspname IN ('pg_catalog', 'pg_toast', 'information_schema',"
+			   "                     'pgtrickle', 'pgtrickle_changes', 'pgtrickle_defs')"
+			   " LIMIT 1",
+			   0, NULL, NULL, NULL, false);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		Oid			nsp = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *relname = SPI_getvalue(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 2);
+
+		CatalogCheckHome(nsp, relname);
+	}
+	SPI_finish();
+}
+
+/*
  * Whether the extension's catalog exists in this database (event triggers
  * fire while DROP EXTENSION is removing it).
  */

@@ -12,7 +12,9 @@
 #include "postgres.h"
 
 #include "commands/event_trigger.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/memutils.h"
 
 #include "capture/capture.h"
 #include "catalog/pgt_catalog.h"
@@ -36,6 +38,58 @@ pgt_on_sql_drop(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * The stream tables a DDL command may have changed the names or the
+ * deparsed query of: the command's object is the storage table or the
+ * defining view, something the defining view depends on (a source, a column
+ * of one, a function, a type), or a schema holding either.  Only these are
+ * brought in step: reading the definition of a view locks it, and a DDL
+ * command must not wait for (and so deadlock with) another transaction
+ * that is creating, altering or dropping an unrelated stream table.
+ */
+static List *
+affected_stream_tables(void)
+{
+	List	   *ids = NIL;
+	MemoryContext outer = CurrentMemoryContext;
+
+	SPI_connect();
+	CatalogRun("SELECT DISTINCT s.pgt_id"
+			   "  FROM pg_catalog.pg_event_trigger_ddl_commands() e,"
+			   "       pgtrickle.pgt_stream_tables s"
+			   " WHERE (e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   "        AND e.objid IN (s.pgt_relid, s.pgt_query_relid))"
+			   "    OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r"
+			   "                 JOIN pg_catalog.pg_depend d"
+			   "                   ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+			   "                  AND d.objid = r.oid"
+			   "                 LEFT JOIN pg_catalog.pg_class c"
+			   "                   ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   "                  AND c.oid = d.refobjid"
+			   "                WHERE r.ev_class = s.pgt_query_relid"
+			   "                  AND ((d.refclassid = e.classid AND d.refobjid = e.objid)"
+			   "                       OR (e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+			   "                           AND c.relnamespace = e.objid)))"
+			   "    OR (e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+			   "        AND EXISTS (SELECT 1 FROM pg_catalog.pg_class t"
+			   "                     WHERE t.oid = s.pgt_relid AND t.relnamespace = e.objid))",
+			   0, NULL, NULL, NULL, false);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+		int64	   *p = palloc(sizeof(int64));
+
+		*p = id;
+		ids = lappend(ids, p);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return ids;
+}
+
 Datum
 pgt_on_ddl_command_end(PG_FUNCTION_ARGS)
 {
@@ -45,7 +99,14 @@ pgt_on_ddl_command_end(PG_FUNCTION_ARGS)
 	if (CatalogExists())
 	{
 		DependCheckStorageColumns();
-		DependSync(0);
+		/* ALTER TABLE ... SET SCHEMA into an internal schema */
+		CatalogCheckHomes();
+		{
+			ListCell   *lc;
+
+			foreach(lc, affected_stream_tables())
+				DependSync(*(int64 *) lfirst(lc));
+		}
 		/* e.g. a new owner of a stream table needs rights on its buffers */
 		CaptureDetachUnused();
 	}

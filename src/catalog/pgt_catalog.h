@@ -60,6 +60,9 @@ typedef struct CatalogAccess
 
 extern char *CatalogRelationName(Oid relid);
 extern bool CatalogExists(void);
+extern const char *CatalogInternalSchema(Oid nsp);
+extern void CatalogCheckHome(Oid nsp, const char *relname);
+extern void CatalogCheckHomes(void);
 extern Oid	CatalogOwner(void);
 extern void CatalogBeginAccess(CatalogAccess *acc, const char *search_path);
 extern void CatalogEndAccess(CatalogAccess *acc);

@@ -389,7 +389,10 @@ pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o
 		if (p->truncated)
 		{
 			o->action = "FULL";
-			o->reason = reason("source %s truncated", get_rel_name(p->source_relid));
+			o->reason = p->lost ?
+				reason("pending changes of %s discarded (pg_trickle.max_buffer_rows)",
+					   get_rel_name(p->source_relid)) :
+				reason("source %s truncated", get_rel_name(p->source_relid));
 			return NIL;
 		}
 		if (p->over_limit)
@@ -412,7 +415,10 @@ pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o
 		if (p->truncated)
 		{
 			o->action = "FULL";
-			o->reason = reason("source %s truncated", get_rel_name(p->source_relid));
+			o->reason = p->lost ?
+				reason("pending changes of %s discarded (pg_trickle.max_buffer_rows)",
+					   get_rel_name(p->source_relid)) :
+				reason("source %s truncated", get_rel_name(p->source_relid));
 			return NIL;
 		}
 	}

@@ -187,7 +187,8 @@ DROP INDEX pgtrickle_changes.cap_buffer_xid;
 ------------------------------------------------------------------------------
 CREATE TABLE cap_shared (id int PRIMARY KEY, v int);
 INSERT INTO cap_shared VALUES (1, 1);
-GRANT SELECT ON cap_shared TO regress_pgt_alice;
+-- (capture needs TRIGGER on the source: docs/security.md)
+GRANT SELECT, TRIGGER ON cap_shared TO regress_pgt_alice;
 GRANT CREATE, USAGE ON SCHEMA public TO regress_pgt_alice, regress_pgt_bob;
 GRANT SELECT, INSERT, UPDATE, DELETE ON cap_shared TO regress_pgt_bob;
 SET ROLE regress_pgt_alice;
