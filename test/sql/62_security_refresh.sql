@@ -34,6 +34,8 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pgt_test TO PUBLIC;
 CREATE TABLE sr_src (id int PRIMARY KEY, v int, hidden text);
 INSERT INTO sr_src VALUES (1, 10, 'a'), (2, 20, 'b');
 GRANT SELECT ON sr_src TO regress_pgt_alice;
+-- capture needs TRIGGER (61_security_api); this file is about what comes after
+GRANT TRIGGER ON sr_src TO regress_pgt_alice, regress_pgt_bob;
 -- a second consumer (the superuser's) captures a column alice's query does not read
 SELECT pgtrickle.create_stream_table('public.sr_super', 'SELECT id, hidden FROM sr_src', '1m', 'DIFFERENTIAL');
 SET ROLE regress_pgt_alice;
@@ -102,6 +104,7 @@ ALTER TABLE sr_alice OWNER TO regress_pgt_alice;
 CREATE TABLE sr_dim (id int PRIMARY KEY, label text);
 INSERT INTO sr_dim VALUES (1, 'one'), (2, 'two');
 GRANT SELECT ON sr_dim TO regress_pgt_alice;
+GRANT TRIGGER ON sr_dim TO regress_pgt_alice, regress_pgt_bob;
 SET ROLE regress_pgt_alice;
 SELECT pgtrickle.create_stream_table('public.sr_join',
 	'SELECT s.id, s.v, d.label FROM sr_src s JOIN sr_dim d ON d.id = s.id', '1m', 'DIFFERENTIAL');
@@ -135,6 +138,7 @@ CREATE TABLE sr_regions (region text PRIMARY KEY, manager text);
 INSERT INTO sr_orders VALUES (1, 'eu', 10), (2, 'us', 20), (3, 'eu', 30);
 INSERT INTO sr_regions VALUES ('eu', 'alice'), ('us', 'bob');
 GRANT SELECT ON sr_orders, sr_regions TO regress_pgt_alice, regress_pgt_bob;
+GRANT TRIGGER ON sr_orders, sr_regions TO regress_pgt_alice, regress_pgt_bob;
 ALTER TABLE sr_orders ENABLE ROW LEVEL SECURITY;
 CREATE POLICY sr_orders_eu ON sr_orders TO regress_pgt_alice USING (region = 'eu');
 -- refused for DIFFERENTIAL, FULL for AUTO, when the policies apply to the owner
