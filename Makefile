@@ -2,7 +2,7 @@
 
 EXTENSION = pg_trickle
 MODULE_big = pg_trickle
-DATA = sql/pg_trickle--0.1.0.sql
+DATA = sql/pg_trickle--0.1.0.sql sql/pg_trickle--0.2.0.sql sql/pg_trickle--0.1.0--0.2.0.sql
 PGFILEDESC = "pg_trickle - stream tables"
 
 OBJS = \

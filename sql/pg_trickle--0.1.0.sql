@@ -56,7 +56,7 @@ COMMENT ON COLUMN pgtrickle.pgt_stream_tables.refresh_mode IS 'refresh mode in e
 COMMENT ON COLUMN pgtrickle.pgt_stream_tables.requested_refresh_mode IS 'refresh mode asked for: FULL, DIFFERENTIAL or AUTO';
 COMMENT ON COLUMN pgtrickle.pgt_stream_tables.data_timestamp IS 'time of the snapshot at which the contents were last known equal to the query';
 COMMENT ON COLUMN pgtrickle.pgt_stream_tables.pgt_query_relid IS 'the view in pgtrickle_defs that holds the defining query';
-COMMENT ON COLUMN pgtrickle.pgt_stream_tables.fallback_reason IS 'why the mode in effect is FULL although AUTO was requested; for a DIFFERENTIAL table, why its refreshes recompute (row-level security applies to its owner)';
+COMMENT ON COLUMN pgtrickle.pgt_stream_tables.fallback_reason IS 'why the mode in effect is FULL although AUTO was requested';
 
 CREATE TABLE pgtrickle.pgt_dependencies (
 	pgt_id bigint NOT NULL REFERENCES pgtrickle.pgt_stream_tables ON DELETE CASCADE,
@@ -107,18 +107,8 @@ CREATE TABLE pgtrickle.pgt_refresh_totals (
 );
 COMMENT ON TABLE pgtrickle.pgt_refresh_totals IS 'pg_trickle catalog: per stream table, the counts of the refresh history rows pruned so far (pg_stat_stream_tables adds them to the retained history)';
 
--- Stream tables whose unlogged relations (sources or storage) were intact at
--- their last DIFFERENTIAL refresh.  UNLOGGED itself: crash recovery (and a
--- standby's promotion) empties it exactly when it empties those relations,
--- and a missing row makes the next refresh recompute (src/refresh/unlogged.c).
-CREATE UNLOGGED TABLE pgtrickle.pgt_unlogged_marks (
-	pgt_id bigint PRIMARY KEY REFERENCES pgtrickle.pgt_stream_tables ON DELETE CASCADE
-);
-COMMENT ON TABLE pgtrickle.pgt_unlogged_marks IS 'pg_trickle catalog (unlogged): stream tables over unlogged relations refreshed since the last crash recovery; a missing row makes the next refresh FULL';
-
 GRANT SELECT ON pgtrickle.pgt_stream_tables, pgtrickle.pgt_dependencies,
-	pgtrickle.pgt_refresh_history, pgtrickle.pgt_refresh_totals,
-	pgtrickle.pgt_unlogged_marks TO PUBLIC;
+	pgtrickle.pgt_refresh_history, pgtrickle.pgt_refresh_totals TO PUBLIC;
 
 -- pg_dump keeps the catalog rows of an extension only when asked to.
 SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_stream_tables', '');
@@ -295,7 +285,7 @@ RETURNS boolean
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'pgt_scheduler_running';
 COMMENT ON FUNCTION pgtrickle._scheduler_running() IS
-	'whether pg_trickle serves the current database: the launcher runs and can start its scheduler (which runs only while there is work)';
+	'whether a pg_trickle scheduler serves the current database';
 
 CREATE VIEW pgtrickle.stream_tables_info AS
 SELECT st.*,
@@ -357,7 +347,7 @@ SELECT count(*) AS total_stream_tables,
 	   END AS status
 FROM pgtrickle.stream_tables_info;
 COMMENT ON VIEW pgtrickle.quick_health IS
-	'one row: how many stream tables are in error, stale or paused, and whether pg_trickle serves the database';
+	'one row: how many stream tables are in error, stale or paused, and whether the scheduler runs';
 
 GRANT SELECT ON pgtrickle.stream_tables_info, pgtrickle.pg_stat_stream_tables,
 	pgtrickle.quick_health TO PUBLIC;
@@ -387,13 +377,6 @@ AS 'MODULE_PATHNAME', 'pgt_on_ddl_command_end';
 COMMENT ON FUNCTION pgtrickle._on_ddl_command_end() IS
 	'keeps names, defining queries and dependencies in the catalog in step with renames';
 
-CREATE FUNCTION pgtrickle._on_view_change()
-RETURNS event_trigger
-LANGUAGE c
-AS 'MODULE_PATHNAME', 'pgt_on_view_change';
-COMMENT ON FUNCTION pgtrickle._on_view_change() IS
-	'refuses a view replaced so that stream tables would read each other in a cycle';
-
 CREATE EVENT TRIGGER pgtrickle_sql_drop ON sql_drop
 	EXECUTE FUNCTION pgtrickle._on_sql_drop();
 COMMENT ON EVENT TRIGGER pgtrickle_sql_drop IS
@@ -406,29 +389,8 @@ CREATE EVENT TRIGGER pgtrickle_ddl_command_end ON ddl_command_end
 COMMENT ON EVENT TRIGGER pgtrickle_ddl_command_end IS
 	'pg_trickle: follow renames of stream tables and their sources';
 
-CREATE FUNCTION pgtrickle._guard_ddl_start()
-RETURNS event_trigger
-LANGUAGE c
-AS 'MODULE_PATHNAME', 'pgt_guard_ddl_start';
-COMMENT ON FUNCTION pgtrickle._guard_ddl_start() IS
-	'refuses DDL that would disable or drop the write guard of a stream table, or give it inheritance parents, children or partitions';
-
-CREATE EVENT TRIGGER pgtrickle_guard_ddl_start ON ddl_command_start
-	WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'CREATE TABLE',
-				 'CREATE FOREIGN TABLE', 'DROP TRIGGER')
-	EXECUTE FUNCTION pgtrickle._guard_ddl_start();
-COMMENT ON EVENT TRIGGER pgtrickle_guard_ddl_start IS
-	'pg_trickle: stream tables keep their write guard';
-
-CREATE EVENT TRIGGER pgtrickle_view_change ON ddl_command_end
-	WHEN TAG IN ('CREATE VIEW')
-	EXECUTE FUNCTION pgtrickle._on_view_change();
-COMMENT ON EVENT TRIGGER pgtrickle_view_change IS
-	'pg_trickle: refuse cycles of stream tables through replaced views';
-
 REVOKE EXECUTE ON FUNCTION pgtrickle._guard_write(), pgtrickle._on_sql_drop(),
-	pgtrickle._on_ddl_command_end(), pgtrickle._guard_ddl_start(),
-	pgtrickle._on_view_change() FROM PUBLIC;
+	pgtrickle._on_ddl_command_end() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Change capture
@@ -437,10 +399,7 @@ REVOKE EXECUTE ON FUNCTION pgtrickle._guard_write(), pgtrickle._on_sql_drop(),
 -- Per (stream table, source): what its last refresh consumed of the source's
 -- change buffer.  NULL: nothing yet (the next refresh is a full one).
 ALTER TABLE pgtrickle.pgt_dependencies ADD COLUMN frontier pg_snapshot,
-	ADD COLUMN frontier_xid xid8, ADD COLUMN frontier_seq bigint,
-	ADD COLUMN frontier_lost_at timestamptz;
-COMMENT ON COLUMN pgtrickle.pgt_dependencies.frontier_lost_at IS
-	'when pending changes of this source were given up because its change buffer exceeded pg_trickle.max_buffer_rows (the next refresh is a full one); NULL otherwise';
+	ADD COLUMN frontier_xid xid8, ADD COLUMN frontier_seq bigint;
 COMMENT ON COLUMN pgtrickle.pgt_dependencies.frontier IS
 	'snapshot of the last refresh: changes of transactions visible in it are consumed (NULL: none consumed yet)';
 COMMENT ON COLUMN pgtrickle.pgt_dependencies.frontier_xid IS
@@ -455,34 +414,16 @@ COMMENT ON SEQUENCE pgtrickle_changes.change_seq IS
 	'pg_trickle internal: sequence number of each captured statement and of each refresh frontier';
 
 -- Each change buffer pgtrickle_changes.changes_<source oid> is created when a
--- DIFFERENTIAL stream table starts reading the source, with seven triggers
--- (pgt_capture_ins|upd|del|trunc, pgt_capture_ins|upd|del_replica) on the
--- source that call this function.
+-- DIFFERENTIAL stream table starts reading the source, with four triggers
+-- (pgt_capture_ins|upd|del|trunc) on the source that call this function.
 CREATE FUNCTION pgtrickle._capture()
 RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'pgt_capture';
 COMMENT ON FUNCTION pgtrickle._capture() IS
-	'capture trigger on each source of a DIFFERENTIAL stream table (per statement, or per row for session_replication_role = replica): copies the changed rows into the source''s change buffer';
+	'statement trigger on each source of a DIFFERENTIAL stream table: copies the changed rows into the source''s change buffer';
 
 REVOKE EXECUTE ON FUNCTION pgtrickle._capture() FROM PUBLIC;
-
--- The netted change set a differential refresh read for one source, served
--- to its delta statement; the support function tells the planner its size.
-CREATE FUNCTION pgtrickle._changes_support(internal)
-RETURNS internal
-LANGUAGE c STRICT
-AS 'MODULE_PATHNAME', 'pgt_changes_support';
-COMMENT ON FUNCTION pgtrickle._changes_support(internal) IS
-	'planner support of pgtrickle._changes: the exact row count of the change set being refreshed';
-
-CREATE FUNCTION pgtrickle._changes(pgt_id bigint, source_relid oid)
-RETURNS SETOF record
-LANGUAGE c STRICT STABLE ROWS 10
-SUPPORT pgtrickle._changes_support
-AS 'MODULE_PATHNAME', 'pgt_changes';
-COMMENT ON FUNCTION pgtrickle._changes(bigint, oid) IS
-	'pg_trickle internal: the netted pending changes of a source, as read by the refresh in progress (errors outside a refresh)';
 
 CREATE FUNCTION pgtrickle._capture_ddl_start()
 RETURNS event_trigger
@@ -546,13 +487,10 @@ AS $$
 		SELECT st.pgt_id, st.pgt_schema, st.pgt_name, st.status,
 			   st.is_populated,
 			   coalesce(st.data_timestamp, st.created_at) AS fresh_as_of,
-			   d.source_relid, d.frontier, d.frontier_lost_at, d.cdc_mode AS dep_cdc_mode,
+			   d.source_relid, d.frontier, d.cdc_mode AS dep_cdc_mode,
 			   st.refresh_mode = 'DIFFERENTIAL'
 				   AND d.source_type IN ('TABLE', 'STREAM_TABLE') AS captured,
 			   c.oid IS NOT NULL AS source_exists,
-			   c.relpersistence = 'u' AND NOT EXISTS (
-				   SELECT FROM pgtrickle.pgt_unlogged_marks m
-				   WHERE m.pgt_id = st.pgt_id) AS unlogged_lost,
 			   n.nspname::text AS source_schema, c.relname::text AS source_table
 		FROM pgtrickle.pgt_stream_tables st
 		JOIN pgtrickle.pgt_dependencies d ON d.pgt_id = st.pgt_id
@@ -566,37 +504,23 @@ AS $$
 				   JOIN pg_namespace bn ON bn.oid = b.relnamespace
 				   WHERE bn.nspname = 'pgtrickle_changes'
 					 AND b.relname = 'changes_' || p.source_relid) AS buffer_missing,
-			   trg.missing, trg.disabled, trg.wrong_mode, trg.unexpected,
+			   trg.missing, trg.disabled, trg.not_always, trg.unexpected,
 			   u.pending_rows, u.total_bytes,
-			   coalesce(nullif(current_setting('pg_trickle.max_buffer_rows', true), ''),
-						'0')::bigint AS max_buffer_rows,
 			   eff.effective_schedule, eff.effective_seconds
 		FROM pairs p
 		LEFT JOIN LATERAL (
 			SELECT array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.oid IS NULL) AS missing,
 				   array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.tgenabled = 'D') AS disabled,
-				   array_agg(format('%s (%s instead of %s)', w.name,
-									CASE t.tgenabled WHEN 'A' THEN 'ENABLE ALWAYS'
-										 WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE' END,
-									CASE w.mode WHEN 'A' THEN 'ENABLE ALWAYS'
-										 WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE' END)
-							 ORDER BY w.ord)
-					   FILTER (WHERE t.tgenabled <> 'D' AND t.tgenabled <> w.mode) AS wrong_mode,
+				   array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.tgenabled IN ('O', 'R')) AS not_always,
 				   (SELECT array_agg(x.tgname::text ORDER BY x.tgname)
 					  FROM pg_trigger x
 					 WHERE p.captured AND p.source_exists
 					   AND x.tgrelid = p.source_relid
 					   AND x.tgfoid = 'pgtrickle._capture()'::regprocedure
 					   AND x.tgname <> ALL (ARRAY['pgt_capture_ins', 'pgt_capture_upd',
-												  'pgt_capture_del', 'pgt_capture_trunc',
-												  'pgt_capture_ins_replica', 'pgt_capture_upd_replica',
-												  'pgt_capture_del_replica'])) AS unexpected
-			-- the capture triggers and how each must be enabled
-			-- (src/capture/trigger.c, CaptureTriggers)
-			FROM (VALUES ('pgt_capture_ins', 'O', 1), ('pgt_capture_upd', 'O', 2),
-						 ('pgt_capture_del', 'O', 3), ('pgt_capture_trunc', 'A', 4),
-						 ('pgt_capture_ins_replica', 'R', 5), ('pgt_capture_upd_replica', 'R', 6),
-						 ('pgt_capture_del_replica', 'R', 7)) w(name, mode, ord)
+												  'pgt_capture_del', 'pgt_capture_trunc'])) AS unexpected
+			FROM unnest(ARRAY['pgt_capture_ins', 'pgt_capture_upd',
+							  'pgt_capture_del', 'pgt_capture_trunc']) WITH ORDINALITY w(name, ord)
 			LEFT JOIN pg_trigger t
 				   ON t.tgrelid = p.source_relid AND t.tgname = w.name
 				  AND t.tgfoid = 'pgtrickle._capture()'::regprocedure
@@ -620,10 +544,9 @@ AS $$
 				   CASE WHEN k.disabled IS NOT NULL
 						THEN 'capture trigger' || CASE WHEN cardinality(k.disabled) > 1 THEN 's' ELSE '' END
 							 || ' disabled: ' || array_to_string(k.disabled, ', ') END,
-				   CASE WHEN k.wrong_mode IS NOT NULL
-						THEN 'capture trigger' || CASE WHEN cardinality(k.wrong_mode) > 1 THEN 's' ELSE '' END
-							 || ' enabled for the wrong session_replication_role: '
-							 || array_to_string(k.wrong_mode, ', ') END,
+				   CASE WHEN k.not_always IS NOT NULL
+						THEN 'capture trigger' || CASE WHEN cardinality(k.not_always) > 1 THEN 's' ELSE '' END
+							 || ' not enabled ALWAYS: ' || array_to_string(k.not_always, ', ') END,
 				   CASE WHEN k.unexpected IS NOT NULL
 						THEN 'other capture trigger' || CASE WHEN cardinality(k.unexpected) > 1 THEN 's' ELSE '' END
 							 || ' on the source: ' || array_to_string(k.unexpected, ', ') END
@@ -632,15 +555,6 @@ AS $$
 				   CASE WHEN k.captured AND k.source_exists AND NOT k.buffer_missing
 							 AND k.is_populated AND k.frontier IS NULL
 						THEN 'no frontier: the next refresh is a full one; the buffer is not pruned until then' END,
-				   CASE WHEN k.captured AND k.unlogged_lost AND k.is_populated
-						THEN 'unlogged source may have been emptied by crash recovery: the next refresh is a full one' END,
-				   CASE WHEN k.captured AND k.frontier_lost_at IS NOT NULL
-						THEN format('pending changes given up at %s: the change buffer exceeded pg_trickle.max_buffer_rows; the next refresh is a full one',
-									date_trunc('second', k.frontier_lost_at)) END,
-				   CASE WHEN k.captured AND k.max_buffer_rows > 0
-							 AND k.pending_rows >= 0.8 * k.max_buffer_rows
-						THEN format('buffer near its limit: %s rows pending for this stream table, pg_trickle.max_buffer_rows is %s',
-									k.pending_rows, k.max_buffer_rows) END,
 				   CASE WHEN k.pending_rows > 0
 							 AND now() - k.fresh_as_of > 2 * make_interval(secs => k.effective_seconds)
 						THEN format('buffer growing: no refresh consumed changes for %s (effective schedule %s%s)',

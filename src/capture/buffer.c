@@ -59,6 +59,7 @@
 #include "catalog/pgt_catalog.h"
 
 PG_FUNCTION_INFO_V1(pgt_capture_ddl_start);
+PG_FUNCTION_INFO_V1(pgt_upgrade_capture);
 
 /* FROM/WHERE of the DIFFERENTIAL consumers of a source: d and s. */
 #define CONSUMERS_FROM \
@@ -437,6 +438,20 @@ record_column_dependency(Oid buffer_relid, AttrNumber bufatt,
  * Add copies of the source attributes in cols to the buffer (creating the
  * buffer when there is none) and record their dependencies.
  */
+/*
+ * The index a refresh reads its range of writers through.  BRIN: rows
+ * arrive in xid order, and keeping it costs a writer almost nothing (no
+ * entry per row, unlike a btree).  xid8 has no BRIN operator class; its
+ * value as bigint orders the same (capture/trigger.c computes it).
+ */
+static char *
+xid_index_sql(Oid source_relid)
+{
+	return psprintf("CREATE INDEX IF NOT EXISTS " CAPTURE_XID_INDEX_PREFIX "%u ON %s USING brin"
+					" (((__pgt_xid::pg_catalog.text)::pg_catalog.int8)) WITH (pages_per_range = 16)",
+					source_relid, qualified_buffer(source_relid));
+}
+
 static Oid
 add_columns(Relation src, Oid buffer_relid, Bitmapset *cols)
 {
@@ -467,17 +482,7 @@ add_columns(Relation src, Oid buffer_relid, Bitmapset *cols)
 							 bms_next_member(cols, -1) == a ? "" : ",", def);
 	}
 	if (create)
-		appendStringInfo(&sql, ") USING heap;"
-		/*
-		 * A refresh reads a range of writers.  BRIN: rows arrive in xid
-		 * order, and keeping it costs a writer almost nothing (no entry per
-		 * row, unlike a btree).  xid8 has no BRIN operator class; its
-		 * value as bigint orders the same (capture/trigger.c computes it).
-		 */
-						 " CREATE INDEX " CAPTURE_XID_INDEX_PREFIX "%u ON %s USING brin"
-						 " (((__pgt_xid::pg_catalog.text)::pg_catalog.int8)) WITH (pages_per_range = 16)",
-						 source_relid,
-						 qualified_buffer(source_relid));
+		appendStringInfo(&sql, ") USING heap; %s", xid_index_sql(source_relid));
 
 	SPI_connect();
 	CaptureExecute(sql.data, 0, NULL, NULL, InvalidSnapshot, false);
@@ -873,4 +878,58 @@ pgt_capture_ddl_start(PG_FUNCTION_ARGS)
 							 CatalogRelationName(relid))));
 	}
 	PG_RETURN_VOID();
+}
+
+/*
+ * ALTER EXTENSION pg_trickle UPDATE from 0.1.0: every change buffer and the
+ * capture triggers of its source become what this version creates (the
+ * xid index, the triggers for session_replication_role = replica, no
+ * grants), without touching any frontier: each source is held in SHARE ROW
+ * EXCLUSIVE mode, as CREATE TRIGGER does, while its triggers change, so no
+ * write falls between the old triggers and the new ones and the pending
+ * changes stay exactly right.
+ */
+Datum
+pgt_upgrade_capture(PG_FUNCTION_ARGS)
+{
+	List	   *sources = NIL;
+	ListCell   *lc;
+	int			n = 0;
+
+	SPI_connect();
+	CatalogRun("SELECT DISTINCT d.source_relid FROM pgtrickle.pgt_dependencies d"
+			   "  JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
+			   " WHERE s.refresh_mode = 'DIFFERENTIAL'"
+			   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')"
+			   " ORDER BY 1",
+			   0, NULL, NULL, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		sources = lappend_oid(sources,
+							  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1,
+															 &isnull)));
+	}
+	SPI_finish();
+
+	foreach(lc, sources)
+	{
+		Oid			source_relid = lfirst_oid(lc);
+		Oid			buffer_relid;
+
+		LockRelationOid(source_relid, ShareRowExclusiveLock);
+		buffer_relid = CaptureBufferRelid(source_relid);
+		if (!OidIsValid(buffer_relid))
+			continue;			/* check_cdc_health reports it; a refresh repairs it */
+		SPI_connect();
+		CaptureExecute(xid_index_sql(source_relid), 0, NULL, NULL, InvalidSnapshot, false);
+		SPI_finish();
+		CommandCounterIncrement();
+		CaptureInstallTriggers(source_relid, buffer_relid);
+		close_buffer(buffer_relid);
+		n++;
+	}
+	PG_RETURN_INT32(n);
 }

@@ -5,7 +5,7 @@
  *	  read as its caller: how many of the buffer's rows one stream table has
  *	  not consumed yet, and how big the buffer is.
  *
- * check_cdc_health itself is SQL (sql/pg_trickle--0.1.0.sql, section
+ * check_cdc_health itself is SQL (sql/pg_trickle--0.2.0.sql, section
  * "Observability") and runs with its caller's rights: the catalog tables,
  * pg_class and pg_trigger are readable by everyone.  Buffers are not (they
  * hold copies of source rows), so the count runs here as the catalog owner
