@@ -44,7 +44,12 @@ OBJS = \
 
 # The server headers are included as system headers so that -Wextra applies
 # to our code only (PostgreSQL's inline functions have unused parameters).
-PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
+# The library knows the version of the SQL objects it was built with
+# (pg_trickle.control's default_version): after a package upgrade it refuses
+# to work on an older catalog until ALTER EXTENSION pg_trickle UPDATE.
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(srcdir)/pg_trickle.control)
+PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server) \
+	-DPGT_EXTVERSION='"$(EXTVERSION)"'
 PG_CFLAGS = -Wall -Wextra -Werror
 
 PG_CONFIG ?= pg_config
@@ -55,3 +60,6 @@ include $(PGXS)
 # with --enable-depend): rebuild every object when one of our headers
 # changes, so that no object keeps an old layout of a shared-memory struct.
 $(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/*/*.h)
+
+# the version compiled in (PGT_EXTVERSION) comes from the control file
+src/catalog/catalog.o: $(srcdir)/pg_trickle.control

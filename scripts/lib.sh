@@ -194,6 +194,33 @@ build_and_install() {
 	as_root make -C "$dir" PG_CONFIG="$PG_CONFIG" install
 }
 
+# The commit of the previous version (0.1.0, the first build), whose
+# library t/014_extension_upgrade.pl runs before updating to this one.
+PGT_PREVIOUS_VERSION=0.1.0
+PGT_PREVIOUS_COMMIT=97216f8
+
+# copy_pg_tree DEST: a private, relocatable copy of the PostgreSQL that
+# $PG_CONFIG belongs to (programs, libraries, PGXS, headers, share), so that
+# another build of the extension can be installed into it without touching
+# the real one.  Prints the copy's install path (the parent of its bin/).
+copy_pg_tree() {
+	local dest=$1 bindir root dir
+	bindir=$("$PG_CONFIG" --bindir)
+	root=$(cd "$bindir/.." && pwd -P)
+	mkdir -p "$dest"
+	if [[ $root == /usr/lib/postgresql/* ]]; then
+		# Debian: the tree spreads over /usr/lib, /usr/share and /usr/include
+		for dir in "$root" "$("$PG_CONFIG" --sharedir)" /usr/include/postgresql; do
+			mkdir -p "$dest$(dirname "$dir")"
+			cp -a "$dir" "$dest$(dirname "$dir")/"
+		done
+		echo "$dest$root"
+	else
+		cp -a "$root/." "$dest/"
+		echo "$dest"
+	fi
+}
+
 # extension_installed: true when the library is in PostgreSQL's pkglibdir.
 extension_installed() {
 	[[ -f "$("$PG_CONFIG" --pkglibdir)/pg_trickle.so" ]]

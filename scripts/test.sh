@@ -529,8 +529,41 @@ component monitoring monitoring test/run_tests.sh docs/runbooks Makefile pg_tric
 
 # --- TAP ------------------------------------------------------------------------
 
+# prepare_previous_version: for t/014_extension_upgrade.pl, a private copy
+# of this PostgreSQL with the previous version's library built from its
+# commit and installed, owned by the server user; exported as
+# PGT_PREVIOUS_PG (its install path) with the real installation's pkglibdir
+# and sharedir (PGT_NEW_PKGLIBDIR, PGT_NEW_SHAREDIR), from which the test
+# installs this version into the copy.  Without git history, or on a
+# PostgreSQL the previous version never built on, the test skips.
+prepare_previous_version() {
+	local src=$work/previous-src tree
+	PGT_PREVIOUS_PG='' PGT_PREVIOUS_SKIP=''
+	if ! git -c safe.directory="$PGT_ROOT" -C "$PGT_ROOT" cat-file -e "$PGT_PREVIOUS_COMMIT^{commit}" 2>/dev/null; then
+		PGT_PREVIOUS_SKIP="no git history with commit $PGT_PREVIOUS_COMMIT (version $PGT_PREVIOUS_VERSION)"
+	elif [[ $("$PG_CONFIG" --version | awk '{print $2}') != 15.* ]]; then
+		PGT_PREVIOUS_SKIP="version $PGT_PREVIOUS_VERSION was built for PostgreSQL 15 only"
+	else
+		section "Building version $PGT_PREVIOUS_VERSION ($PGT_PREVIOUS_COMMIT) into a copy of PostgreSQL for t/014"
+		mkdir -p "$src"
+		git -c safe.directory="$PGT_ROOT" -C "$PGT_ROOT" archive "$PGT_PREVIOUS_COMMIT" | tar -x -C "$src"
+		tree=$(copy_pg_tree "$work/previous-pg")
+		if make -C "$src" -s -j"$(nproc)" PG_CONFIG="$tree/bin/pg_config" install >"$work/previous-build.log" 2>&1; then
+			give_to_server_user "$work/previous-pg"
+			PGT_PREVIOUS_PG=$tree
+		else
+			PGT_PREVIOUS_SKIP="building version $PGT_PREVIOUS_VERSION failed (see $work/previous-build.log)"
+			tail -n 20 "$work/previous-build.log"
+		fi
+	fi
+}
+
 if ((${#tap_tests[@]})); then
 	section "TAP: ${#tap_tests[@]} files from test/t"
+	PGT_PREVIOUS_PG='' PGT_PREVIOUS_SKIP=''
+	if [[ " ${tap_tests[*]} " == *" 014_extension_upgrade "* ]]; then
+		prepare_previous_version
+	fi
 	for t in "${tap_tests[@]}"; do
 		# The same environment PGXS's prove_installcheck gives the tests.
 		# shellcheck disable=SC2086 # PROVE_FLAGS holds several words
@@ -540,6 +573,11 @@ if ((${#tap_tests[@]})); then
 			TESTDIR="$work/tap" \
 			PG_REGRESS="$pg_regress" \
 			TEMP_CONFIG="$work/pg_trickle.conf" \
+			PGT_PREVIOUS_VERSION="$PGT_PREVIOUS_VERSION" \
+			PGT_PREVIOUS_PG="$PGT_PREVIOUS_PG" \
+			PGT_PREVIOUS_SKIP="$PGT_PREVIOUS_SKIP" \
+			PGT_NEW_PKGLIBDIR="$("$PG_CONFIG" --pkglibdir)" \
+			PGT_NEW_SHAREDIR="$("$PG_CONFIG" --sharedir)" \
 			prove ${PROVE_FLAGS:-} -I "$perl_modules" -I "$work/test" "t/$t.pl"; then
 			passed=$((passed + 1))
 		else

@@ -228,3 +228,6 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- the launcher: databases that waited for this update are served again
+SELECT pgtrickle._wake_launcher();

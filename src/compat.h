@@ -144,6 +144,21 @@ pgt_query_check_as_current_user(Query *query)
 #define PGT_EXECUTOR_RUN_ONCE_ARG , execute_once
 #endif
 
+/* The columns a query reads of a relation (RTEPermissionInfo from 16). */
+#if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"
+
+static inline Bitmapset *
+pgt_rte_selected_cols(Query *query, RangeTblEntry *rte)
+{
+	if (rte->perminfoindex == 0)
+		return NULL;
+	return getRTEPermissionInfo(query->rteperminfos, rte)->selectedCols;
+}
+#else
+#define pgt_rte_selected_cols(query, rte) ((void) (query), (rte)->selectedCols)
+#endif
+
 /* Safe search_path for code that runs on behalf of someone else. */
 #define PGT_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
 

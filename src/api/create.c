@@ -137,6 +137,7 @@ create_common(FunctionCallInfo fcinfo, CreateKind kind)
 	RangeVar   *rv;
 	Oid			existing;
 
+	CatalogVersionMatches(true);
 	args.name = ApiArgText(fcinfo, 0, "name");
 	args.query = ApiArgText(fcinfo, 1, "query");
 	schedule = ApiArgText(fcinfo, 2, NULL);

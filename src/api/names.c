@@ -110,6 +110,7 @@ ApiLookup(const char *name, LOCKMODE lockmode, bool must_own)
 	Oid			relid;
 	StreamTable *st;
 
+	CatalogVersionMatches(true);
 	relid = RangeVarGetRelidExtended(rv, lockmode, RVR_MISSING_OK,
 									 lookup_callback, &check);
 	if (!OidIsValid(relid))
@@ -273,49 +274,65 @@ ApiCallerSearchPath(void)
 	return buf.data;
 }
 
+/* A plain table a query reads, and the columns it reads of it. */
+typedef struct TableRead
+{
+	Oid			relid;
+	Bitmapset  *cols;			/* offset by FirstLowInvalidHeapAttributeNumber */
+} TableRead;
+
 /* The plain tables a query reads, anywhere in it (sublinks included). */
 static bool
-collect_tables_walker(Node *node, List **rtes)
+collect_tables_walker(Node *node, List **reads)
 {
 	if (node == NULL)
 		return false;
-	if (IsA(node, RangeTblEntry))
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) node;
-
-		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION)
-			*rtes = lappend(*rtes, rte);
-		return false;
-	}
 	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, collect_tables_walker, rtes,
-								 QTW_EXAMINE_RTES_BEFORE);
-	return expression_tree_walker(node, collect_tables_walker, rtes);
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+			if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION)
+			{
+				TableRead  *r = palloc(sizeof(TableRead));
+
+				r->relid = rte->relid;
+				r->cols = pgt_rte_selected_cols(q, rte);
+				*reads = lappend(*reads, r);
+			}
+		}
+		return query_tree_walker(q, collect_tables_walker, reads, 0);
+	}
+	return expression_tree_walker(node, collect_tables_walker, reads);
 }
 
-/* Whether role may read the columns of rte (the whole table or each column). */
+/* Whether role may read the columns of a table (the whole table or each column). */
 static bool
-may_select(const RangeTblEntry *rte, Oid role)
+may_select(const TableRead *r, Oid role)
 {
 	int			col = -1;
 
-	if (pg_class_aclcheck(rte->relid, role, ACL_SELECT) == ACLCHECK_OK)
+	if (pg_class_aclcheck(r->relid, role, ACL_SELECT) == ACLCHECK_OK)
 		return true;
-	if (bms_is_empty(rte->selectedCols))
-		return pg_attribute_aclcheck_all(rte->relid, role, ACL_SELECT,
+	if (bms_is_empty(r->cols))
+		return pg_attribute_aclcheck_all(r->relid, role, ACL_SELECT,
 										 ACLMASK_ANY) == ACLCHECK_OK;
-	while ((col = bms_next_member(rte->selectedCols, col)) >= 0)
+	while ((col = bms_next_member(r->cols, col)) >= 0)
 	{
 		AttrNumber	attnum = col + FirstLowInvalidHeapAttributeNumber;
 
 		if (attnum == InvalidAttrNumber)
 		{
 			/* a whole-row reference: every column */
-			if (pg_attribute_aclcheck_all(rte->relid, role, ACL_SELECT,
+			if (pg_attribute_aclcheck_all(r->relid, role, ACL_SELECT,
 										  ACLMASK_ALL) != ACLCHECK_OK)
 				return false;
 		}
-		else if (pg_attribute_aclcheck(rte->relid, attnum, role,
+		else if (pg_attribute_aclcheck(r->relid, attnum, role,
 									   ACL_SELECT) != ACLCHECK_OK)
 			return false;
 	}
@@ -337,29 +354,28 @@ may_select(const RangeTblEntry *rte, Oid role)
 static char *
 capture_privilege_reason(Query *query, Oid owner, Oid *relid)
 {
-	List	   *rtes = NIL;
+	List	   *reads = NIL;
 	ListCell   *lc;
 
-	(void) query_tree_walker(query, collect_tables_walker, &rtes,
-							 QTW_EXAMINE_RTES_BEFORE);
-	foreach(lc, rtes)
+	(void) collect_tables_walker((Node *) query, &reads);
+	foreach(lc, reads)
 	{
-		RangeTblEntry *rte = lfirst(lc);
+		TableRead  *r = lfirst(lc);
 
-		if (!may_select(rte, owner))
-			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(rte->relid));
+		if (!may_select(r, owner))
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(r->relid));
 	}
-	foreach(lc, rtes)
+	foreach(lc, reads)
 	{
-		RangeTblEntry *rte = lfirst(lc);
+		TableRead  *r = lfirst(lc);
 
-		if (pg_class_aclcheck(rte->relid, owner, ACL_TRIGGER) != ACLCHECK_OK)
+		if (pg_class_aclcheck(r->relid, owner, ACL_TRIGGER) != ACLCHECK_OK)
 		{
-			*relid = rte->relid;
+			*relid = r->relid;
 			return psprintf("role %s does not have the TRIGGER privilege on table %s,"
 							" which capturing its changes needs",
 							quote_identifier(GetUserNameFromId(owner, false)),
-							CatalogRelationName(rte->relid));
+							CatalogRelationName(r->relid));
 		}
 	}
 	return NULL;

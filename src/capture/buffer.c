@@ -892,6 +892,7 @@ pgt_capture_ddl_start(PG_FUNCTION_ARGS)
 Datum
 pgt_upgrade_capture(PG_FUNCTION_ARGS)
 {
+	MemoryContext caller = CurrentMemoryContext;
 	List	   *sources = NIL;
 	ListCell   *lc;
 	int			n = 0;
@@ -906,11 +907,13 @@ pgt_upgrade_capture(PG_FUNCTION_ARGS)
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
+		Oid			source_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	 SPI_tuptable->tupdesc, 1,
+																	 &isnull));
+		MemoryContext spi = MemoryContextSwitchTo(caller);	/* outlives SPI */
 
-		sources = lappend_oid(sources,
-							  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															 SPI_tuptable->tupdesc, 1,
-															 &isnull)));
+		sources = lappend_oid(sources, source_relid);
+		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
 

@@ -14,18 +14,25 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "access/xact.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -147,6 +154,77 @@ bool
 CatalogExists(void)
 {
 	return OidIsValid(catalog_relid());
+}
+
+#ifndef PGT_EXTVERSION
+#error "PGT_EXTVERSION (pg_trickle.control's default_version) must be defined by the Makefile"
+#endif
+StaticAssertDecl(sizeof(PGT_EXTVERSION) > 1, "PGT_EXTVERSION is empty");
+
+/*
+ * The version of the extension's SQL objects in this database, NULL when it
+ * is not installed.
+ */
+static char *
+installed_version(void)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	char	   *version = NULL;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("pg_trickle"));
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			version = text_to_cstring(DatumGetTextPP(d));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return version;
+}
+
+/*
+ * Whether the SQL objects in this database are those this library was built
+ * for (PGT_EXTVERSION).  After a package upgrade the new library meets the
+ * old catalog until ALTER EXTENSION pg_trickle UPDATE; until then the API
+ * refuses with a hint (error) and the scheduler leaves the database alone.
+ * Writers are never refused: capture works on the old catalog.  A backend
+ * that saw the versions match does not look again (an update never goes
+ * back, and a downgrade means a new library, so a new backend).
+ */
+bool
+CatalogVersionMatches(bool error)
+{
+	static bool matched = false;
+	char	   *installed;
+
+	if (matched)
+		return true;
+	installed = installed_version();
+	if (installed == NULL)
+		return false;
+	if (strcmp(installed, PGT_EXTVERSION) == 0)
+	{
+		matched = true;
+		return true;
+	}
+	if (error)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_trickle %s is installed in this database, but the library is version %s",
+						installed, PGT_EXTVERSION),
+				 errhint("Run ALTER EXTENSION pg_trickle UPDATE.")));
+	return false;
 }
 
 Oid

@@ -60,6 +60,7 @@ typedef struct CatalogAccess
 
 extern char *CatalogRelationName(Oid relid);
 extern bool CatalogExists(void);
+extern bool CatalogVersionMatches(bool error);
 extern const char *CatalogInternalSchema(Oid nsp);
 extern void CatalogCheckHome(Oid nsp, const char *relname);
 extern void CatalogCheckHomes(void);

@@ -25,6 +25,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "catalog/pg_extension.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -66,16 +67,34 @@ typedef struct RoundInfo
 	TimestampTz next_due;		/* earliest due time of the others, 0: none */
 } RoundInfo;
 
+/*
+ * Whether this database has the extension, in the version of this library:
+ * after a package upgrade the database waits for ALTER EXTENSION pg_trickle
+ * UPDATE (its update script wakes the launcher), and is left alone until
+ * then, with one message per scheduler start.
+ */
 static bool
 extension_present(void)
 {
+	static bool told = false;
 	bool		present;
+	bool		matches = false;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	present = OidIsValid(get_extension_oid("pg_trickle", true)) && CatalogExists();
+	if (present)
+		matches = CatalogVersionMatches(false);
+	if (present && !matches && !told)
+	{
+		ereport(LOG,
+				(errmsg("pg_trickle: database \"%s\" has another version of the extension than library %s: its stream tables are not refreshed",
+						get_database_name(MyDatabaseId), PGT_EXTVERSION),
+				 errhint("Run ALTER EXTENSION pg_trickle UPDATE in that database.")));
+		told = true;
+	}
 	CommitTransactionCommand();
-	return present;
+	return present && matches;
 }
 
 /*

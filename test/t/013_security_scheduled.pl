@@ -22,7 +22,7 @@ $node->safe_psql('postgres', q{
 	GRANT CREATE, USAGE ON SCHEMA public TO regress_alice;
 	CREATE TABLE orders (id int PRIMARY KEY, region text, amount int);
 	INSERT INTO orders VALUES (1, 'eu', 10), (2, 'us', 20), (3, 'eu', 30);
-	GRANT SELECT ON orders TO regress_alice;
+	GRANT SELECT, TRIGGER ON orders TO regress_alice;
 	SET ROLE regress_alice;
 	SELECT pgtrickle.create_stream_table('public.totals',
 		'SELECT region, sum(amount) AS total FROM orders GROUP BY region', '1s', 'DIFFERENTIAL');
