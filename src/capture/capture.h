@@ -113,6 +113,7 @@ extern char *CaptureDeltaSubquery(int64 pgt_id, Oid source_relid);
  * transaction: a later prune catches up.
  */
 extern void CapturePrune(int64 pgt_id);
+extern void CaptureEnforceBufferLimits(void);
 extern List *CaptureSources(int64 pgt_id);
 
 /*

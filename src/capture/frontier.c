@@ -27,6 +27,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "optimizer/plancat.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -224,6 +225,57 @@ enforce_buffer_limit(int64 pgt_id, Oid source_relid, Oid buffer_relid,
 }
 
 /*
+ * Prune one source's buffer after a refresh of pgt_id (0: no refresh, the
+ * scheduler's periodic pass), and enforce pg_trickle.max_buffer_rows.
+ */
+static void
+prune_source(int64 pgt_id, Oid source_relid)
+{
+	Oid			buffer_relid = CaptureBufferRelid(source_relid);
+	char	   *sql;
+
+	/* another prune, or a consumer being added: prune next time */
+	if (!OidIsValid(buffer_relid) ||
+		!CaptureLockConsumers(source_relid, AccessExclusiveLock, false))
+		return;
+	SPI_connect();
+	/*
+	 * Rows below every consumer's horizon are consumed by all, with one
+	 * comparison: older than its snapshot's xmin and than its own
+	 * transaction (a snapshot leaves its own xid out of xmin, and that
+	 * transaction's rows after the refresh are pending).  Rows at or
+	 * beyond the oldest snapshot's xmax are pending for that consumer,
+	 * also decided by comparison, unless they are a refresh's own.
+	 * Only the few in between (in flight when a snapshot was taken) are
+	 * tested against each consumer's frontier.
+	 */
+	sql = psprintf("WITH c AS ("
+						  "   SELECT d.frontier, d.frontier_xid, d.frontier_seq"
+						  "     FROM pgtrickle.pgt_dependencies d"
+						  "     JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
+						  "    WHERE d.source_relid = $1"
+						  "      AND s.refresh_mode = 'DIFFERENTIAL'"
+						  "      AND d.source_type IN ('TABLE', 'STREAM_TABLE')),"
+						  " h AS ("
+						  "   SELECT pg_catalog.min(LEAST(pg_catalog.pg_snapshot_xmin(c.frontier), c.frontier_xid)) AS horizon,"
+						  "          pg_catalog.min(pg_catalog.pg_snapshot_xmax(c.frontier)) AS newest,"
+						  "          pg_catalog.array_agg(c.frontier_xid) AS own"
+						  "     FROM c HAVING NOT pg_catalog.bool_or(c.frontier IS NULL))"
+						  " DELETE FROM %s __pgt_b USING h"
+						  " WHERE __pgt_b.__pgt_xid OPERATOR(pg_catalog.<) h.horizon"
+						  "    OR ((__pgt_b.__pgt_xid OPERATOR(pg_catalog.<) h.newest"
+						  "         OR __pgt_b.__pgt_xid OPERATOR(pg_catalog.=) ANY (h.own))"
+						  "        AND NOT EXISTS (SELECT 1 FROM c WHERE %s))",
+						  quote_qualified_identifier(CAPTURE_SCHEMA,
+													 get_rel_name(buffer_relid)),
+						  CapturePendingCondition("__pgt_b", "c"));
+	prune_buffer(sql, source_relid);
+	if (pgt_max_buffer_rows > 0)
+		enforce_buffer_limit(pgt_id, source_relid, buffer_relid, sql);
+	SPI_finish();
+}
+
+/*
  * The DELETE must see every consumer that committed before it took the
  * consumer lock: a transaction snapshot may be older than that, so pruning
  * happens only in READ COMMITTED (the next such refresh catches up).
@@ -231,57 +283,49 @@ enforce_buffer_limit(int64 pgt_id, Oid source_relid, Oid buffer_relid,
 void
 CapturePrune(int64 pgt_id)
 {
-	List	   *sources;
 	ListCell   *lc;
 
 	if (IsolationUsesXactSnapshot())
 		return;
-	sources = CaptureSources(pgt_id);
+	foreach(lc, CaptureSources(pgt_id))
+		prune_source(pgt_id, lfirst_oid(lc));
+}
 
+/*
+ * The scheduler's periodic pass while pg_trickle.max_buffer_rows is set:
+ * every buffer is pruned and held to the limit, also when no reader of it
+ * refreshes any more (all of them paused or failing), which the prune
+ * after a refresh cannot see.  Run by the scheduler in a transaction of its
+ * own, READ COMMITTED.
+ */
+void
+CaptureEnforceBufferLimits(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *sources = NIL;
+	ListCell   *lc;
+
+	SPI_connect();
+	CatalogRun("SELECT DISTINCT d.source_relid FROM pgtrickle.pgt_dependencies d"
+			   "  JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
+			   " WHERE s.refresh_mode = 'DIFFERENTIAL'"
+			   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')",
+			   0, NULL, NULL, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			source_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	 SPI_tuptable->tupdesc, 1,
+																	 &isnull));
+		MemoryContext spi = MemoryContextSwitchTo(caller);	/* outlives SPI */
+
+		sources = lappend_oid(sources, source_relid);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
 	foreach(lc, sources)
 	{
-		Oid			source_relid = lfirst_oid(lc);
-		Oid			buffer_relid = CaptureBufferRelid(source_relid);
-		char	   *sql;
-
-		/* another prune, or a consumer being added: prune next time */
-		if (!OidIsValid(buffer_relid) ||
-			!CaptureLockConsumers(source_relid, AccessExclusiveLock, false))
-			continue;
-		SPI_connect();
-		/*
-		 * Rows below every consumer's horizon are consumed by all, with one
-		 * comparison: older than its snapshot's xmin and than its own
-		 * transaction (a snapshot leaves its own xid out of xmin, and that
-		 * transaction's rows after the refresh are pending).  Rows at or
-		 * beyond the oldest snapshot's xmax are pending for that consumer,
-		 * also decided by comparison, unless they are a refresh's own.
-		 * Only the few in between (in flight when a snapshot was taken) are
-		 * tested against each consumer's frontier.
-		 */
-		sql = psprintf("WITH c AS ("
-							  "   SELECT d.frontier, d.frontier_xid, d.frontier_seq"
-							  "     FROM pgtrickle.pgt_dependencies d"
-							  "     JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
-							  "    WHERE d.source_relid = $1"
-							  "      AND s.refresh_mode = 'DIFFERENTIAL'"
-							  "      AND d.source_type IN ('TABLE', 'STREAM_TABLE')),"
-							  " h AS ("
-							  "   SELECT pg_catalog.min(LEAST(pg_catalog.pg_snapshot_xmin(c.frontier), c.frontier_xid)) AS horizon,"
-							  "          pg_catalog.min(pg_catalog.pg_snapshot_xmax(c.frontier)) AS newest,"
-							  "          pg_catalog.array_agg(c.frontier_xid) AS own"
-							  "     FROM c HAVING NOT pg_catalog.bool_or(c.frontier IS NULL))"
-							  " DELETE FROM %s __pgt_b USING h"
-							  " WHERE __pgt_b.__pgt_xid OPERATOR(pg_catalog.<) h.horizon"
-							  "    OR ((__pgt_b.__pgt_xid OPERATOR(pg_catalog.<) h.newest"
-							  "         OR __pgt_b.__pgt_xid OPERATOR(pg_catalog.=) ANY (h.own))"
-							  "        AND NOT EXISTS (SELECT 1 FROM c WHERE %s))",
-							  quote_qualified_identifier(CAPTURE_SCHEMA,
-														 get_rel_name(buffer_relid)),
-							  CapturePendingCondition("__pgt_b", "c"));
-		prune_buffer(sql, source_relid);
-		if (pgt_max_buffer_rows > 0)
-			enforce_buffer_limit(pgt_id, source_relid, buffer_relid, sql);
-		SPI_finish();
+		CHECK_FOR_INTERRUPTS();
+		prune_source(0, lfirst_oid(lc));
 	}
 }

@@ -115,6 +115,8 @@ pending_tables(const int64 *ids, int n, int64 *pending)
 						   " WHERE d.pgt_id OPERATOR(pg_catalog.=) ANY ($1)"
 						   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')"
 						   "   AND (d.frontier IS NULL"
+	/* pending changes given up (pg_trickle.max_buffer_rows): it recomputes */
+						   "        OR d.frontier_lost_at IS NOT NULL"
 	/*
 	 * a refresh decides, not the idle round: where row-level security is
 	 * enabled on a source or made the table recompute (src/refresh/README.md),

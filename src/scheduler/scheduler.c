@@ -42,6 +42,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "capture/capture.h"
 #include "catalog/pgt_catalog.h"
 #include "guc.h"
 #include "scheduler/worker.h"
@@ -59,6 +60,8 @@ PGDLLEXPORT void pgt_scheduler_main(Datum main_arg);
  * restored into the catalog)
  */
 #define SLEEP_AT_MOST_MS (3600 * 1000)
+/* the buffer pass: ten rounds, between a second and a minute */
+#define BUFFER_PASS_MS Min(60 * 1000, Max(1000, 10 * pgt_scheduler_interval_ms))
 
 /* What a round read besides the due tables. */
 typedef struct RoundInfo
@@ -403,6 +406,35 @@ claim_upkeep(TimestampTz now)
 }
 
 /*
+ * The longest a database goes without a scheduler: the hourly upkeep, and
+ * while pg_trickle.max_buffer_rows is set, the buffer pass (a source whose
+ * readers all stopped would otherwise grow its buffer unchecked).
+ */
+static long
+sleep_at_most_ms(void)
+{
+	return pgt_max_buffer_rows > 0 ? BUFFER_PASS_MS : SLEEP_AT_MOST_MS;
+}
+
+/* The buffer pass, at most once a BUFFER_PASS_MS, in its own transaction. */
+static void
+buffer_pass(TimestampTz now)
+{
+	static TimestampTz last = 0;
+
+	if (pgt_max_buffer_rows <= 0 ||
+		(last != 0 && !TimestampDifferenceExceeds(last, now, BUFFER_PASS_MS)))
+		return;
+	last = now;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	CaptureEnforceBufferLimits();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/*
  * When to be started again after this round found nothing due: 0 to keep
  * running (something is due soon, or a refresh runs), else the wake-up
  * time (DT_NOEND: only when woken).
@@ -419,12 +451,12 @@ sleep_until(const RoundInfo *info, TimestampTz now)
 	if (!pgt_enabled)
 		return DT_NOEND;
 	if (!info->has_tables)
-		return TimestampTzPlusMilliseconds(now, SLEEP_AT_MOST_MS);
+		return TimestampTzPlusMilliseconds(now, sleep_at_most_ms());
 	if (info->next_due != 0 &&
 		!TimestampDifferenceExceeds(now, info->next_due, SLEEP_AFTER_MS))
 		return 0;
 	/* back a round before it is due, and at least hourly (upkeep) */
-	wake = TimestampTzPlusMilliseconds(now, SLEEP_AT_MOST_MS);
+	wake = TimestampTzPlusMilliseconds(now, sleep_at_most_ms());
 	if (info->next_due != 0 && info->next_due < wake)
 		wake = TimestampTzPlusMilliseconds(info->next_due,
 										   -Max(pgt_scheduler_interval_ms, 1000));
@@ -526,6 +558,8 @@ pgt_scheduler_main(Datum main_arg)
 			/* hourly upkeep: refresh history past its retention */
 			if (pgt_enabled && claim_upkeep(now))
 				CatalogUpkeep();
+			if (pgt_enabled)
+				buffer_pass(now);
 
 			/* nothing to do for a while: free the worker slot */
 			if (due == NIL && (wake = sleep_until(&info, now)) != 0)
