@@ -376,9 +376,13 @@ def query_change_in_place(h):
 @scenario
 def full_refresh_rebuilds_in_place(h):
     """--full-refresh rebuilds the contents in place; full_refresh: false is honoured."""
-    h.execute("""alter table dbt_pgt.order_totals disable trigger pgt_write_guard;
+    # tampering as only a superuser can: past the event trigger that keeps
+    # the write guard in place (pg_trickle 0.2.0), then past the guard
+    h.execute("""alter event trigger pgtrickle_guard_ddl_start disable;
+                 alter table dbt_pgt.order_totals disable trigger pgt_write_guard;
                  update dbt_pgt.order_totals set total_amount = -1 where customer_id = 100;
-                 alter table dbt_pgt.order_totals enable trigger pgt_write_guard""")
+                 alter table dbt_pgt.order_totals enable trigger pgt_write_guard;
+                 alter event trigger pgtrickle_guard_ddl_start enable""")
     check(h.verify("order_totals") > 0, "tampering went unnoticed by verify_stream_table")
     h.dbt("test", "-s", "order_totals", ok=False)
     failed = [r["unique_id"] for r in h.run_results() if r["status"] in ("fail", "error")]
