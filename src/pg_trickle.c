@@ -30,6 +30,8 @@ _PG_init(void)
 	if (process_shared_preload_libraries_in_progress)
 	{
 		SchedulerShmemInit();
-		LauncherRegister();
+		/* pg_upgrade's servers restore schemas and copy data: no refreshes */
+		if (!IsBinaryUpgrade)
+			LauncherRegister();
 	}
 }

@@ -139,9 +139,61 @@ CaptureBufferRelid(Oid source_relid)
 	return get_relname_relid(CaptureBufferName(source_relid), nsp);
 }
 
+/* Whether a live source column has no buffer column in map. */
+static bool
+map_incomplete(const AttrNumber *map, Oid source_relid, int source_natts)
+{
+	for (int a = 1; a <= source_natts; a++)
+	{
+		HeapTuple	tup;
+		bool		live;
+
+		if (map[a] != 0)
+			continue;
+		tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(source_relid), Int16GetDatum(a));
+		live = HeapTupleIsValid(tup) && !((Form_pg_attribute) GETSTRUCT(tup))->attisdropped;
+		if (HeapTupleIsValid(tup))
+			ReleaseSysCache(tup);
+		if (live)
+			return true;
+	}
+	return false;
+}
+
+/* Fill the gaps of map with the buffer columns of the same name and type. */
+static void
+map_by_name(AttrNumber *map, Oid buffer_relid, Oid source_relid, int source_natts)
+{
+	for (int a = 1; a <= source_natts; a++)
+	{
+		HeapTuple	stup;
+		HeapTuple	btup;
+		Form_pg_attribute satt;
+
+		if (map[a] != 0)
+			continue;
+		stup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(source_relid), Int16GetDatum(a));
+		if (!HeapTupleIsValid(stup))
+			continue;
+		satt = (Form_pg_attribute) GETSTRUCT(stup);
+		btup = satt->attisdropped ? NULL :
+			SearchSysCacheAttName(buffer_relid, NameStr(satt->attname));
+		if (HeapTupleIsValid(btup))
+		{
+			Form_pg_attribute batt = (Form_pg_attribute) GETSTRUCT(btup);
+
+			if (batt->atttypid == satt->atttypid && batt->attnum > 0)
+				map[a] = batt->attnum;
+			ReleaseSysCache(btup);
+		}
+		ReleaseSysCache(stup);
+	}
+}
+
 /*
  * For each attribute 1..source_natts of the source, the buffer column that
- * copies it (0 when none), read from the buffer's column dependencies.
+ * copies it (0 when none), read from the buffer's column dependencies, and
+ * by name where those are missing.
  */
 AttrNumber *
 CaptureColumnMap(Oid buffer_relid, Oid source_relid, int source_natts)
@@ -171,6 +223,15 @@ CaptureColumnMap(Oid buffer_relid, Oid source_relid, int source_natts)
 	}
 	systable_endscan(scan);
 	table_close(deprel, AccessShareLock);
+
+	/*
+	 * Columns without such a row are matched by name and type: pg_upgrade
+	 * recreates only the dependencies that DDL implies, not the ones pg_trickle
+	 * records, and a buffer column always carries its source column's name
+	 * (renames are followed by the event trigger in the same transaction).
+	 */
+	if (map_incomplete(map, source_relid, source_natts))
+		map_by_name(map, buffer_relid, source_relid, source_natts);
 	return map;
 }
 

@@ -1,0 +1,102 @@
+# pg_upgrade from PostgreSQL 15 to this PostgreSQL (16-18) of a cluster
+# with stream tables and changes captured but not yet refreshed: after the
+# upgrade nothing is lost, the next refreshes are DIFFERENTIAL and exact,
+# capture goes on (every captured column, not NULLs) and health is clean.
+# The commands are those of docs/operating.md, "Upgrading PostgreSQL".
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PgtTap;
+
+plan skip_all => "no PostgreSQL 15 to upgrade from: $ENV{PGT_UPGRADE_SKIP}"
+  if !$ENV{PGT_UPGRADE_OLD_PG};
+
+my $old = PostgreSQL::Test::Cluster->new('old', install_path => $ENV{PGT_UPGRADE_OLD_PG});
+$old->init;
+$old->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_trickle'\npg_trickle.enabled = off\n");
+$old->start;
+$old->safe_psql('postgres', q{
+	CREATE EXTENSION pg_trickle;
+	CREATE SCHEMA "Sales Dept";
+	CREATE TABLE "Sales Dept".orders (id int PRIMARY KEY, customer int, amount numeric, note text);
+	CREATE TABLE customers (id int PRIMARY KEY, region text);
+	INSERT INTO customers VALUES (1, 'north'), (2, 'south'), (3, 'east');
+	INSERT INTO "Sales Dept".orders SELECT g, g % 3 + 1, g * 10, 'n' || g FROM generate_series(1, 30) g;
+	SELECT pgtrickle.create_stream_table('"Sales Dept"."Region Totals"',
+		'SELECT c.region, sum(o.amount) AS total, count(*) AS n
+		   FROM "Sales Dept".orders o JOIN customers c ON c.id = o.customer GROUP BY c.region',
+		'1m', 'DIFFERENTIAL');
+	SELECT pgtrickle.create_stream_table('big_regions',
+		'SELECT region, total FROM "Sales Dept"."Region Totals" WHERE total > 1000', '1m', 'DIFFERENTIAL');
+	SELECT pgtrickle.create_stream_table('notes', 'SELECT id, note FROM "Sales Dept".orders WHERE id > 25',
+		'1m', 'DIFFERENTIAL');
+	SELECT pgtrickle.create_stream_table('order_count', 'SELECT count(*) AS n FROM "Sales Dept".orders',
+		'1m', 'FULL');
+	SELECT pgtrickle.pause_stream_table('notes');
+	-- captured, not refreshed: they must survive the upgrade
+	INSERT INTO "Sales Dept".orders VALUES (31, 1, 5000, 'big');
+	UPDATE "Sales Dept".orders SET amount = amount + 1, note = 'changed' WHERE id % 5 = 0;
+	DELETE FROM "Sales Dept".orders WHERE id = 3;
+	UPDATE customers SET region = 'west' WHERE id = 3;
+});
+$old->stop;
+
+my $new = PostgreSQL::Test::Cluster->new('new');
+# the old cluster has no data checksums; 18's initdb turns them on by default
+$new->init(extra => [ '--no-data-checksums' ]);
+# the scheduler on, as in production: pg_upgrade's own servers of it must
+# not start refreshing while the schema is restored
+$new->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_trickle'\npg_trickle.enabled = on\n");
+
+my $work = PostgreSQL::Test::Utils::tempdir;
+chdir $work;    # pg_upgrade writes its logs here
+command_ok(
+	[
+		'pg_upgrade', '--no-sync',
+		'-b', $old->config_data('--bindir'), '-B', $new->config_data('--bindir'),
+		'-d', $old->data_dir, '-D', $new->data_dir,
+		'-p', $old->port, '-P', $new->port,
+		'-s', $new->host
+	],
+	'pg_upgrade from 15');
+$new->start;
+
+my @sts = ('"Sales Dept"."Region Totals"', 'big_regions', 'notes', 'order_count');
+$new->safe_psql('postgres', q{SELECT pgtrickle.resume_stream_table('notes')});
+foreach my $st (@sts)
+{
+	$new->safe_psql('postgres', "SELECT pgtrickle.refresh_stream_table('$st')");
+}
+is($new->safe_psql('postgres', q{
+	SELECT string_agg(s.pgt_name || '=' || h.action, ',' ORDER BY s.pgt_name)
+	  FROM pgtrickle.pgt_stream_tables s
+	  JOIN LATERAL (SELECT action FROM pgtrickle.pgt_refresh_history x
+	                 WHERE x.pgt_id = s.pgt_id ORDER BY refresh_id DESC LIMIT 1) h ON true}),
+	'Region Totals=DIFFERENTIAL,big_regions=DIFFERENTIAL,notes=DIFFERENTIAL,order_count=FULL',
+	'the changes captured before the upgrade are applied differentially');
+foreach my $st (@sts)
+{
+	is($new->safe_psql('postgres', "SELECT count(*) FROM pgtrickle.verify_stream_table('$st')"),
+		'0', "$st equals its query after the upgrade");
+}
+
+# capture after the upgrade: every column the queries read is captured
+$new->safe_psql('postgres', q{
+	INSERT INTO "Sales Dept".orders VALUES (32, 2, 7000, 'after');
+	UPDATE "Sales Dept".orders SET note = 'again', amount = amount * 2 WHERE id IN (27, 28);
+	DELETE FROM "Sales Dept".orders WHERE id = 26;
+});
+foreach my $st (@sts)
+{
+	$new->safe_psql('postgres', "SELECT pgtrickle.refresh_stream_table('$st')");
+	is($new->safe_psql('postgres', "SELECT count(*) FROM pgtrickle.verify_stream_table('$st')"),
+		'0', "$st equals its query after changes made on the new server");
+}
+is($new->safe_psql('postgres', q{
+	SELECT string_agg(pgt_name || ': ' || issue, '; ') FROM pgtrickle.check_cdc_health() WHERE NOT healthy}),
+	'', 'capture is healthy after the upgrade');
+
+$new->stop;
+done_testing();
