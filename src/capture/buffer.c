@@ -942,21 +942,14 @@ pgt_capture_ddl_start(PG_FUNCTION_ARGS)
 }
 
 /*
- * ALTER EXTENSION pg_trickle UPDATE from 0.1.0: every change buffer and the
- * capture triggers of its source become what this version creates (the
- * xid index, the triggers for session_replication_role = replica, no
- * grants), without touching any frontier: each source is held in SHARE ROW
- * EXCLUSIVE mode, as CREATE TRIGGER does, while its triggers change, so no
- * write falls between the old triggers and the new ones and the pending
- * changes stay exactly right.
+ * Every source some DIFFERENTIAL stream table captures, by OID, in the
+ * caller's memory context.
  */
-Datum
-pgt_upgrade_capture(PG_FUNCTION_ARGS)
+List *
+CaptureCapturedSources(void)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	List	   *sources = NIL;
-	ListCell   *lc;
-	int			n = 0;
 
 	SPI_connect();
 	CatalogRun("SELECT DISTINCT d.source_relid FROM pgtrickle.pgt_dependencies d"
@@ -977,8 +970,25 @@ pgt_upgrade_capture(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
+	return sources;
+}
 
-	foreach(lc, sources)
+/*
+ * ALTER EXTENSION pg_trickle UPDATE from 0.1.0: every change buffer and the
+ * capture triggers of its source become what this version creates (the
+ * xid index, the triggers for session_replication_role = replica, no
+ * grants), without touching any frontier: each source is held in SHARE ROW
+ * EXCLUSIVE mode, as CREATE TRIGGER does, while its triggers change, so no
+ * write falls between the old triggers and the new ones and the pending
+ * changes stay exactly right.
+ */
+Datum
+pgt_upgrade_capture(PG_FUNCTION_ARGS)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, CaptureCapturedSources())
 	{
 		Oid			source_relid = lfirst_oid(lc);
 		Oid			buffer_relid;

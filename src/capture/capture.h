@@ -114,6 +114,7 @@ extern char *CaptureDeltaSubquery(int64 pgt_id, Oid source_relid);
  */
 extern void CapturePrune(int64 pgt_id);
 extern void CaptureEnforceBufferLimits(void);
+extern List *CaptureCapturedSources(void);
 extern List *CaptureSources(int64 pgt_id);
 
 /*

@@ -301,29 +301,9 @@ CapturePrune(int64 pgt_id)
 void
 CaptureEnforceBufferLimits(void)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	List	   *sources = NIL;
 	ListCell   *lc;
 
-	SPI_connect();
-	CatalogRun("SELECT DISTINCT d.source_relid FROM pgtrickle.pgt_dependencies d"
-			   "  JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
-			   " WHERE s.refresh_mode = 'DIFFERENTIAL'"
-			   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')",
-			   0, NULL, NULL, NULL, true);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			source_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	 SPI_tuptable->tupdesc, 1,
-																	 &isnull));
-		MemoryContext spi = MemoryContextSwitchTo(caller);	/* outlives SPI */
-
-		sources = lappend_oid(sources, source_relid);
-		MemoryContextSwitchTo(spi);
-	}
-	SPI_finish();
-	foreach(lc, sources)
+	foreach(lc, CaptureCapturedSources())
 	{
 		CHECK_FOR_INTERRUPTS();
 		prune_source(0, lfirst_oid(lc));
