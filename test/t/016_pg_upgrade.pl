@@ -1,4 +1,5 @@
-# pg_upgrade from PostgreSQL 15 to this PostgreSQL (16-18) of a cluster
+# pg_upgrade from PostgreSQL 15 to this PostgreSQL (16-18; the matrix runs
+# it on 18) of a cluster
 # with stream tables and changes captured but not yet refreshed: after the
 # upgrade nothing is lost, the next refreshes are DIFFERENTIAL and exact,
 # capture goes on (every captured column, not NULLs) and health is clean.
