@@ -10,7 +10,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgtTap;
 
-my $node = scheduler_node('crash');
+# synchronous_commit on (the test configuration turns it off for speed):
+# what the test saw committed before the kill must survive it
+my $node = scheduler_node('crash', "synchronous_commit = on\n");
 
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_trickle;
@@ -26,8 +28,11 @@ $node->safe_psql('postgres', q{
 });
 
 # changes committed before the crash, while the scheduler is busy with slow
+# (its RUNNING history row committed: that is what the restart must find)
 ok($node->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'pg_trickle refresh worker' AND query LIKE '%refreshing public.slow%'"),
+	"SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'pg_trickle refresh worker' AND query LIKE '%refreshing public.slow%'
+	   AND EXISTS (SELECT FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+	                WHERE s.pgt_name = 'slow' AND h.status = 'RUNNING')"),
 	'a refresh worker is refreshing the slow stream table');
 $node->safe_psql('postgres', 'INSERT INTO src SELECT g, g FROM generate_series(101, 150) g');
 $node->safe_psql('postgres', 'UPDATE src SET v = v + 1 WHERE id <= 10');
