@@ -36,20 +36,6 @@ PG_FUNCTION_INFO_V1(pgt_alter_stream_table);
 PG_FUNCTION_INFO_V1(pgt_pause_stream_table);
 PG_FUNCTION_INFO_V1(pgt_resume_stream_table);
 
-/* The owner of a relation (of a stream table: its owner). */
-static Oid
-pgt_rel_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
 static char *
 column_type_sql(Oid type, int32 typmod, Oid collation)
 {
@@ -176,10 +162,10 @@ StreamTableSetQuery(StreamTable *st, const char *query)
 	const char *fallback;
 	char	   *changes;
 	StreamTable *updated;
+	Oid			owner = SandboxOwner(st->relid);
 
-	AnalyzeRowSecurity(qa, SandboxOwner(st->relid));
-	ApiResolveMode(qualified, st->requested_mode, qa, pgt_rel_owner(st->relid),
-				   &mode, &fallback);
+	AnalyzeRowSecurity(qa, owner);
+	ApiResolveMode(qualified, st->requested_mode, qa, owner, &mode, &fallback);
 
 	/* the storage table matches the defining view by names and types */
 	if (same_columns(st->query_relid, qa))
@@ -223,11 +209,12 @@ StreamTableSetMode(StreamTable *st, const char *requested)
 	QueryAnalysis *qa;
 	const char *mode;
 	const char *fallback;
+	Oid			owner = SandboxOwner(st->relid);
 
 	qa = AnalyzeDefiningQuery(st->defining_query);
-	AnalyzeRowSecurity(qa, SandboxOwner(st->relid));
+	AnalyzeRowSecurity(qa, owner);
 	ApiResolveMode(quote_qualified_identifier(st->schema, st->name),
-				   requested, qa, pgt_rel_owner(st->relid), &mode, &fallback);
+				   requested, qa, owner, &mode, &fallback);
 	/* a DIFFERENTIAL table that recomputed for row-level security still must */
 	if (fallback == NULL && strcmp(mode, "DIFFERENTIAL") == 0 &&
 		strcmp(st->refresh_mode, "DIFFERENTIAL") == 0)
