@@ -31,6 +31,19 @@ $node->safe_psql('postgres', q{
 
 sub q1 { return $node->safe_psql('postgres', $_[0]); }
 
+# the oracle as the owner sees it (under the owner's policies): rows in
+# which totals and its defining query, run as alice, differ
+sub differs_as_alice
+{
+	return q1(q{SET ROLE regress_alice;
+		SELECT count(*) FROM (
+		  (SELECT region, total FROM totals
+		   EXCEPT ALL SELECT region, sum(amount) FROM orders GROUP BY region)
+		  UNION ALL
+		  (SELECT region, sum(amount) FROM orders GROUP BY region
+		   EXCEPT ALL SELECT region, total FROM totals)) d});
+}
+
 sub last_refresh
 {
 	return q1(q{SELECT h.status || ' ' || h.action || ': ' || coalesce(h.reason, '') || coalesce(h.error_message, '')
@@ -53,6 +66,7 @@ ok($node->poll_query_until('postgres', q{
 	'RLS enabled later: a scheduled refresh recomputes under the policies');
 is(q1('SELECT string_agg(region || total, \',\' ORDER BY region) FROM totals'), 'eu40',
 	'the hidden rows are gone');
+is(differs_as_alice(), '0', 'totals equals its query as its owner sees it');
 
 # no longer applying: one more recomputation brings them back
 q1('ALTER TABLE orders DISABLE ROW LEVEL SECURITY');
@@ -63,6 +77,7 @@ ok($node->poll_query_until('postgres', q{
 	'RLS disabled: a scheduled refresh recomputes once more');
 is(q1('SELECT string_agg(region || total, \',\' ORDER BY region) FROM totals'), 'eu40,us20',
 	'the rows are back');
+is(differs_as_alice(), '0', 'totals equals its query again');
 ok($node->poll_query_until('postgres', q{
 	SELECT fallback_reason IS NULL AND data_timestamp > now() - interval '1s'
 	  FROM pgtrickle.pgt_stream_tables}),
