@@ -186,18 +186,34 @@ free_port() {
 	die "no free port between $1 and $last"
 }
 
+# copy_sources DEST: what building the extension reads (no objects of
+# another version), into DEST, mtimes kept so that make rebuilds only what
+# changed.
+copy_sources() {
+	mkdir -p "$1"
+	(cd "$PGT_ROOT" && tar -cf - --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
+		Makefile pg_trickle.control sql src) | tar -xf - -C "$1"
+}
+
+# build_into_copy SRC PG_CONFIG DEST LOG: build the extension in SRC for a
+# private copy in DEST of the PostgreSQL of PG_CONFIG (copy_pg_tree), install
+# it there, hand DEST to the server user; prints the copy's install path.
+# Fails (output in LOG) when the build does.
+build_into_copy() {
+	local src=$1 config=$2 dest=$3 log=$4 tree
+	tree=$(PG_CONFIG=$config copy_pg_tree "$dest")
+	make -C "$src" -s -j"$(nproc)" PG_CONFIG="$tree/bin/pg_config" install >"$log" 2>&1 || return 1
+	give_to_server_user "$dest"
+	echo "$tree"
+}
+
 # build_and_install: make, then make install, against $PG_CONFIG.  The
 # Makefile compiles with -Wall -Wextra -Werror, so a warning fails here.
 build_and_install() {
 	local dir
 	check_pg_config
 	dir=$(build_dir)
-	if [[ $dir != "$PGT_ROOT" ]]; then
-		mkdir -p "$dir"
-		# sources only (no objects of another version), mtimes kept
-		(cd "$PGT_ROOT" && tar -cf - --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
-			Makefile pg_trickle.control sql src) | tar -xf - -C "$dir"
-	fi
+	[[ $dir == "$PGT_ROOT" ]] || copy_sources "$dir"
 	section "Building pg_trickle in $dir (make PG_CONFIG=$PG_CONFIG)"
 	make -C "$dir" -j"$(nproc)" PG_CONFIG="$PG_CONFIG"
 	section "Installing pg_trickle (make install)"

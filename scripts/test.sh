@@ -549,9 +549,7 @@ prepare_previous_version() {
 		section "Building version $PGT_PREVIOUS_VERSION ($PGT_PREVIOUS_COMMIT) into a copy of PostgreSQL for t/014"
 		mkdir -p "$src"
 		git -c safe.directory="$PGT_ROOT" -C "$PGT_ROOT" archive "$PGT_PREVIOUS_COMMIT" | tar -x -C "$src"
-		tree=$(copy_pg_tree "$work/previous-pg")
-		if make -C "$src" -s -j"$(nproc)" PG_CONFIG="$tree/bin/pg_config" install >"$work/previous-build.log" 2>&1; then
-			give_to_server_user "$work/previous-pg"
+		if tree=$(build_into_copy "$src" "$PG_CONFIG" "$work/previous-pg" "$work/previous-build.log"); then
 			PGT_PREVIOUS_PG=$tree
 		else
 			PGT_PREVIOUS_SKIP="building version $PGT_PREVIOUS_VERSION failed (see $work/previous-build.log)"
@@ -581,12 +579,8 @@ prepare_upgrade_source() {
 		return
 	fi
 	section "Building pg_trickle into a copy of PostgreSQL $PGT_PG_UPGRADE_FROM for t/016 (pg_upgrade from it)"
-	mkdir -p "$src"
-	tar -cf - --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
-		Makefile pg_trickle.control sql src | tar -xf - -C "$src"
-	tree=$(PG_CONFIG=$old_config copy_pg_tree "$work/upgrade-pg15")
-	if make -C "$src" -s -j"$(nproc)" PG_CONFIG="$tree/bin/pg_config" install >"$work/upgrade-build.log" 2>&1; then
-		give_to_server_user "$work/upgrade-pg15"
+	copy_sources "$src"
+	if tree=$(build_into_copy "$src" "$old_config" "$work/upgrade-pg15" "$work/upgrade-build.log"); then
 		PGT_UPGRADE_OLD_PG=$tree
 	else
 		PGT_UPGRADE_SKIP="building for PostgreSQL 15 failed (see $work/upgrade-build.log)"
