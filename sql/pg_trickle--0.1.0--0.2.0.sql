@@ -204,6 +204,39 @@ AS $$
 	ORDER BY j.pgt_schema, j.pgt_name, j.source_schema, j.source_table, j.source_relid
 $$;
 
+-- An interrupted refresh is found also while a later one holds the table
+CREATE OR REPLACE FUNCTION pgtrickle._fail_interrupted_refreshes()
+RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH failed AS (
+		UPDATE pgtrickle.pgt_refresh_history h
+		   SET status = 'FAILED',
+			   error_message = 'refresh interrupted (server restart or backend crash)',
+			   end_time = greatest(now(), h.start_time)
+		  FROM pgtrickle.pgt_stream_tables st
+		 WHERE h.status = 'RUNNING'
+		   AND st.pgt_id = h.pgt_id
+		   -- dead: no refresh holds the table, or a later announcement of it
+		   -- exists (the scheduler announces a table again only once the
+		   -- worker of the earlier one is gone; the later refresh may hold
+		   -- the table by now)
+		   AND (EXISTS (SELECT 1 FROM pgtrickle.pgt_refresh_history n
+						 WHERE n.pgt_id = h.pgt_id AND n.refresh_id > h.refresh_id)
+				OR NOT EXISTS (
+			   SELECT 1 FROM pg_locks l
+			   WHERE l.locktype = 'relation'
+				 AND l.database = (SELECT oid FROM pg_database
+								   WHERE datname = current_database())
+				 AND l.relation = st.pgt_relid
+				 AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock')
+				 AND l.granted))
+		RETURNING 1
+	)
+	SELECT count(*) FROM failed
+$$;
+
 -- Change buffers and capture triggers in place: the xid index, the triggers
 -- for session_replication_role = replica, no grants.  Frontiers are kept:
 -- each source is locked while its triggers change (src/capture/buffer.c).

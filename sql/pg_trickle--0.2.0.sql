@@ -727,14 +727,20 @@ AS $$
 		  FROM pgtrickle.pgt_stream_tables st
 		 WHERE h.status = 'RUNNING'
 		   AND st.pgt_id = h.pgt_id
-		   AND NOT EXISTS (
+		   -- dead: no refresh holds the table, or a later announcement of it
+		   -- exists (the scheduler announces a table again only once the
+		   -- worker of the earlier one is gone; the later refresh may hold
+		   -- the table by now)
+		   AND (EXISTS (SELECT 1 FROM pgtrickle.pgt_refresh_history n
+						 WHERE n.pgt_id = h.pgt_id AND n.refresh_id > h.refresh_id)
+				OR NOT EXISTS (
 			   SELECT 1 FROM pg_locks l
 			   WHERE l.locktype = 'relation'
 				 AND l.database = (SELECT oid FROM pg_database
 								   WHERE datname = current_database())
 				 AND l.relation = st.pgt_relid
 				 AND l.mode IN ('ExclusiveLock', 'AccessExclusiveLock')
-				 AND l.granted)
+				 AND l.granted))
 		RETURNING 1
 	)
 	SELECT count(*) FROM failed
