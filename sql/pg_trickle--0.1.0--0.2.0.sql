@@ -15,6 +15,41 @@ CREATE UNLOGGED TABLE pgtrickle.pgt_unlogged_marks (
 COMMENT ON TABLE pgtrickle.pgt_unlogged_marks IS 'pg_trickle catalog (unlogged): stream tables over unlogged relations refreshed since the last crash recovery; a missing row makes the next refresh FULL';
 GRANT SELECT ON pgtrickle.pgt_unlogged_marks TO PUBLIC;
 
+-- Dumps and restores (src/catalog/restore.c): the rows a restore brings
+-- back name the dumped database's OIDs until they are re-pointed, so these
+-- are no longer UNIQUE; the ids' sequences are dumped with the rows, so that
+-- new stream tables and refreshes do not reuse restored ids; the
+-- dependencies are derived (and their frontiers belong to the dumped
+-- cluster), so they are no longer dumped: membership dropped and added
+-- again takes a table out of the extension's configuration.
+ALTER TABLE pgtrickle.pgt_stream_tables
+	DROP CONSTRAINT pgt_stream_tables_pgt_relid_key,
+	DROP CONSTRAINT pgt_stream_tables_pgt_query_relid_key;
+CREATE INDEX pgt_stream_tables_relid_idx ON pgtrickle.pgt_stream_tables (pgt_relid);
+CREATE INDEX pgt_stream_tables_query_relid_idx ON pgtrickle.pgt_stream_tables (pgt_query_relid);
+SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_stream_tables_pgt_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_refresh_history_refresh_id_seq', '');
+ALTER EXTENSION pg_trickle DROP TABLE pgtrickle.pgt_dependencies;
+ALTER EXTENSION pg_trickle ADD TABLE pgtrickle.pgt_dependencies;
+
+CREATE FUNCTION pgtrickle._catalog_restore()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_catalog_restore';
+COMMENT ON FUNCTION pgtrickle._catalog_restore() IS
+	'pg_trickle internal: points a catalog row a restore brings back at the restored storage table and defining view, and leaves out the rows of stream tables not restored';
+REVOKE EXECUTE ON FUNCTION pgtrickle._catalog_restore() FROM PUBLIC;
+CREATE TRIGGER pgt_restore BEFORE INSERT ON pgtrickle.pgt_stream_tables
+	FOR EACH ROW EXECUTE FUNCTION pgtrickle._catalog_restore();
+ALTER TABLE pgtrickle.pgt_stream_tables ENABLE ALWAYS TRIGGER pgt_restore;
+-- and leaves out the history of stream tables the restore leaves out
+CREATE TRIGGER pgt_restore BEFORE INSERT ON pgtrickle.pgt_refresh_history
+	FOR EACH ROW EXECUTE FUNCTION pgtrickle._catalog_restore();
+ALTER TABLE pgtrickle.pgt_refresh_history ENABLE ALWAYS TRIGGER pgt_restore;
+CREATE TRIGGER pgt_restore BEFORE INSERT ON pgtrickle.pgt_refresh_totals
+	FOR EACH ROW EXECUTE FUNCTION pgtrickle._catalog_restore();
+ALTER TABLE pgtrickle.pgt_refresh_totals ENABLE ALWAYS TRIGGER pgt_restore;
+
 ALTER TABLE pgtrickle.pgt_dependencies ADD COLUMN frontier_lost_at timestamptz;
 COMMENT ON COLUMN pgtrickle.pgt_dependencies.frontier_lost_at IS
 	'when pending changes of this source were given up because its change buffer exceeded pg_trickle.max_buffer_rows (the next refresh is a full one); NULL otherwise';
@@ -201,7 +236,20 @@ AS $$
 		   CASE WHEN cardinality(j.critical) > 0 THEN 'critical'
 				WHEN cardinality(j.warnings) > 0 THEN 'warning' END
 	FROM judged j
-	ORDER BY j.pgt_schema, j.pgt_name, j.source_schema, j.source_table, j.source_relid
+	UNION ALL
+	-- restored by pg_restore or carried by pg_upgrade and not set up yet
+	-- (src/catalog/restore.c): nothing is captured for it until then
+	SELECT st.pgt_schema, st.pgt_name, NULL, NULL, NULL, 'NONE', NULL, NULL, NULL, NULL, NULL,
+		   false,
+		   'restored and not set up yet: the scheduler sets it up once the restore has created its write guard and the capture triggers of its sources; pgtrickle.refresh_stream_table() sets it up at once',
+		   'warning'
+	FROM pgtrickle.pgt_stream_tables st
+	WHERE NOT EXISTS (
+		SELECT 1 FROM pg_depend d
+		WHERE d.classid = 'pg_class'::regclass AND d.objid = st.pgt_query_relid
+		  AND d.objsubid = 0 AND d.refclassid = 'pg_class'::regclass
+		  AND d.refobjid = st.pgt_relid AND d.refobjsubid = 0 AND d.deptype = 'i')
+	ORDER BY 1, 2, 3, 4, 5
 $$;
 
 -- An interrupted refresh is found also while a later one holds the table

@@ -23,7 +23,7 @@ COMMENT ON SCHEMA pgtrickle_changes IS 'pg_trickle internal: change buffers of c
 
 CREATE TABLE pgtrickle.pgt_stream_tables (
 	pgt_id bigserial PRIMARY KEY,
-	pgt_relid oid NOT NULL UNIQUE,
+	pgt_relid oid NOT NULL,
 	pgt_schema text NOT NULL,
 	pgt_name text NOT NULL,
 	defining_query text NOT NULL,
@@ -45,9 +45,13 @@ CREATE TABLE pgtrickle.pgt_stream_tables (
 	created_at timestamptz NOT NULL DEFAULT now(),
 	updated_at timestamptz NOT NULL DEFAULT now(),
 	-- columns beyond SPEC section 4
-	pgt_query_relid oid NOT NULL UNIQUE,
+	pgt_query_relid oid NOT NULL,
 	fallback_reason text
 );
+-- Not UNIQUE: rows a restore brings back name objects of the dumped
+-- database until they are re-pointed (src/catalog/restore.c).
+CREATE INDEX pgt_stream_tables_relid_idx ON pgtrickle.pgt_stream_tables (pgt_relid);
+CREATE INDEX pgt_stream_tables_query_relid_idx ON pgtrickle.pgt_stream_tables (pgt_query_relid);
 COMMENT ON TABLE pgtrickle.pgt_stream_tables IS 'pg_trickle catalog: one row per stream table';
 COMMENT ON COLUMN pgtrickle.pgt_stream_tables.defining_query IS 'the defining query as PostgreSQL deparses it today (follows renames of sources)';
 COMMENT ON COLUMN pgtrickle.pgt_stream_tables.original_query IS 'the query text exactly as given to the last create or query change';
@@ -120,11 +124,34 @@ GRANT SELECT ON pgtrickle.pgt_stream_tables, pgtrickle.pgt_dependencies,
 	pgtrickle.pgt_refresh_history, pgtrickle.pgt_refresh_totals,
 	pgtrickle.pgt_unlogged_marks TO PUBLIC;
 
--- pg_dump keeps the catalog rows of an extension only when asked to.
+-- pg_dump keeps the catalog rows of an extension only when asked to.  Not
+-- pgt_dependencies: it is derived from the defining views, and its
+-- frontiers name transactions of the dumped cluster (src/catalog/restore.c).
 SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_stream_tables', '');
-SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_dependencies', '');
+SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_stream_tables_pgt_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_refresh_history', '');
+SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_refresh_history_refresh_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('pgtrickle.pgt_refresh_totals', '');
+
+-- A restore (its COPY) brings rows naming the dumped database's OIDs:
+-- point them at the restored storage table and defining view, by name.
+CREATE FUNCTION pgtrickle._catalog_restore()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'pgt_catalog_restore';
+COMMENT ON FUNCTION pgtrickle._catalog_restore() IS
+	'pg_trickle internal: points a catalog row a restore brings back at the restored storage table and defining view, and leaves out the rows of stream tables not restored';
+REVOKE EXECUTE ON FUNCTION pgtrickle._catalog_restore() FROM PUBLIC;
+CREATE TRIGGER pgt_restore BEFORE INSERT ON pgtrickle.pgt_stream_tables
+	FOR EACH ROW EXECUTE FUNCTION pgtrickle._catalog_restore();
+ALTER TABLE pgtrickle.pgt_stream_tables ENABLE ALWAYS TRIGGER pgt_restore;
+-- and leaves out the history of stream tables the restore leaves out
+CREATE TRIGGER pgt_restore BEFORE INSERT ON pgtrickle.pgt_refresh_history
+	FOR EACH ROW EXECUTE FUNCTION pgtrickle._catalog_restore();
+ALTER TABLE pgtrickle.pgt_refresh_history ENABLE ALWAYS TRIGGER pgt_restore;
+CREATE TRIGGER pgt_restore BEFORE INSERT ON pgtrickle.pgt_refresh_totals
+	FOR EACH ROW EXECUTE FUNCTION pgtrickle._catalog_restore();
+ALTER TABLE pgtrickle.pgt_refresh_totals ENABLE ALWAYS TRIGGER pgt_restore;
 
 ------------------------------------------------------------------------------
 -- Schedules
@@ -659,7 +686,20 @@ AS $$
 		   CASE WHEN cardinality(j.critical) > 0 THEN 'critical'
 				WHEN cardinality(j.warnings) > 0 THEN 'warning' END
 	FROM judged j
-	ORDER BY j.pgt_schema, j.pgt_name, j.source_schema, j.source_table, j.source_relid
+	UNION ALL
+	-- restored by pg_restore or carried by pg_upgrade and not set up yet
+	-- (src/catalog/restore.c): nothing is captured for it until then
+	SELECT st.pgt_schema, st.pgt_name, NULL, NULL, NULL, 'NONE', NULL, NULL, NULL, NULL, NULL,
+		   false,
+		   'restored and not set up yet: the scheduler sets it up once the restore has created its write guard and the capture triggers of its sources; pgtrickle.refresh_stream_table() sets it up at once',
+		   'warning'
+	FROM pgtrickle.pgt_stream_tables st
+	WHERE NOT EXISTS (
+		SELECT 1 FROM pg_depend d
+		WHERE d.classid = 'pg_class'::regclass AND d.objid = st.pgt_query_relid
+		  AND d.objsubid = 0 AND d.refclassid = 'pg_class'::regclass
+		  AND d.refobjid = st.pgt_relid AND d.refobjsubid = 0 AND d.deptype = 'i')
+	ORDER BY 1, 2, 3, 4, 5
 $$;
 COMMENT ON FUNCTION pgtrickle.check_cdc_health() IS
 	'one row per (stream table, source): capture mode, change buffer size, and whether capture is healthy (issue, alert)';

@@ -196,7 +196,7 @@ StreamTableSetQuery(StreamTable *st, const char *query)
 		StreamTableEnableDifferential(updated);
 	else
 		DeltaDropStorage(updated);
-	CaptureDetachUnused();
+	CaptureDetachUnused(true);
 	RefreshExecute(updated, REFRESH_REINITIALIZE, NULL);
 }
 
@@ -232,7 +232,7 @@ StreamTableSetMode(StreamTable *st, const char *requested)
 	{
 		/* the contents stay right; only the differential machinery goes */
 		DeltaDropStorage(st);
-		CaptureDetachUnused();
+		CaptureDetachUnused(true);
 	}
 }
 

@@ -56,6 +56,6 @@ pgt_drop_stream_table(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not drop stream table %s", name);
 	SPI_finish();
 	CatalogRemoveOrphans();
-	CaptureDetachUnused();
+	CaptureDetachUnused(true);
 	PG_RETURN_VOID();
 }

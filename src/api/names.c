@@ -124,6 +124,12 @@ ApiLookup(const char *name, LOCKMODE lockmode, bool must_own)
 				 errmsg("\"%s\" is not a stream table", rangevar_text(rv))));
 	if (must_own)
 		ApiCheckOwner(st);
+	/* restored and not set up yet: whoever names it first does it */
+	if (!RestoreIsArmed(st->pgt_id))
+	{
+		RestoreRearm(st->pgt_id);
+		st = CatalogGetById(st->pgt_id);
+	}
 	return st;
 }
 

@@ -39,6 +39,7 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
@@ -74,6 +75,12 @@ PG_FUNCTION_INFO_V1(pgt_upgrade_capture);
 static const char *const buffer_own_columns[] = {
 	"__pgt_xid", "__pgt_seq", "__pgt_mult"
 };
+
+static AttrNumber *recorded_column_map(Oid buffer_relid, Oid source_relid,
+									   int source_natts);
+static bool internal_part_of(Oid classid, Oid objid, Oid relid);
+static void record_column_dependency(Oid buffer_relid, AttrNumber bufatt,
+									 Oid source_relid, AttrNumber attnum);
 
 /* A DIFFERENTIAL stream table reading a source, and the columns it needs. */
 typedef struct Consumer
@@ -198,6 +205,98 @@ map_by_name(AttrNumber *map, Oid buffer_relid, Oid source_relid, int source_natt
 AttrNumber *
 CaptureColumnMap(Oid buffer_relid, Oid source_relid, int source_natts)
 {
+	AttrNumber *map = recorded_column_map(buffer_relid, source_relid, source_natts);
+
+	/*
+	 * Columns without such a row are matched by name and type: pg_upgrade
+	 * recreates only the dependencies that DDL implies, not the ones pg_trickle
+	 * records, and a buffer column always carries its source column's name
+	 * (renames are followed by the event trigger in the same transaction).
+	 */
+	if (map_incomplete(map, source_relid, source_natts))
+		map_by_name(map, buffer_relid, source_relid, source_natts);
+	return map;
+}
+
+/*
+ * Record again what protects a source's capture when it is missing (after
+ * pg_upgrade, which recreates only the dependencies that DDL implies): each
+ * buffer column's dependency on the source column it copies, and each
+ * capture trigger as an internal part of the buffer.  Nothing to do when a
+ * source has no buffer.
+ */
+void
+CaptureProtect(Oid source_relid)
+{
+	Oid			buffer_relid = CaptureBufferRelid(source_relid);
+	Relation	src;
+	int			natts;
+	AttrNumber *recorded;
+	AttrNumber *map;
+	ObjectAddress buffer;
+
+	if (!OidIsValid(buffer_relid))
+		return;
+	src = table_open(source_relid, AccessShareLock);
+	natts = RelationGetNumberOfAttributes(src);
+	recorded = recorded_column_map(buffer_relid, source_relid, natts);
+	map = CaptureColumnMap(buffer_relid, source_relid, natts);
+	for (int a = 1; a <= natts; a++)
+		if (map[a] > 0 && recorded[a] == 0 &&
+			!TupleDescAttr(RelationGetDescr(src), a - 1)->attisdropped)
+			record_column_dependency(buffer_relid, map[a], source_relid, a);
+
+	ObjectAddressSet(buffer, RelationRelationId, buffer_relid);
+	if (src->trigdesc != NULL)
+		for (int i = 0; i < src->trigdesc->numtriggers; i++)
+		{
+			const Trigger *t = &src->trigdesc->triggers[i];
+			ObjectAddress trig;
+
+			if (strncmp(t->tgname, "pgt_capture_", 12) != 0 ||
+				internal_part_of(TriggerRelationId, t->tgoid, buffer_relid))
+				continue;
+			ObjectAddressSet(trig, TriggerRelationId, t->tgoid);
+			recordDependencyOn(&trig, &buffer, DEPENDENCY_INTERNAL);
+		}
+	table_close(src, NoLock);
+	CommandCounterIncrement();
+}
+
+/* Whether object (classid, objid) is an internal part of relation relid. */
+static bool
+internal_part_of(Oid classid, Oid objid, Oid relid)
+{
+	Relation	deprel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(classid));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(objid));
+	scan = systable_beginscan(deprel, DependDependerIndexId, true, NULL, 2, key);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		found = dep->deptype == DEPENDENCY_INTERNAL &&
+			dep->refclassid == RelationRelationId && dep->refobjid == relid;
+	}
+	systable_endscan(scan);
+	table_close(deprel, AccessShareLock);
+	return found;
+}
+
+/*
+ * For each source attribute, the buffer column that pg_depend records as
+ * its copy (0: none recorded).
+ */
+static AttrNumber *
+recorded_column_map(Oid buffer_relid, Oid source_relid, int source_natts)
+{
 	AttrNumber *map = palloc0(sizeof(AttrNumber) * (source_natts + 1));
 	Relation	deprel;
 	ScanKeyData key[2];
@@ -223,15 +322,6 @@ CaptureColumnMap(Oid buffer_relid, Oid source_relid, int source_natts)
 	}
 	systable_endscan(scan);
 	table_close(deprel, AccessShareLock);
-
-	/*
-	 * Columns without such a row are matched by name and type: pg_upgrade
-	 * recreates only the dependencies that DDL implies, not the ones pg_trickle
-	 * records, and a buffer column always carries its source column's name
-	 * (renames are followed by the event trigger in the same transaction).
-	 */
-	if (map_incomplete(map, source_relid, source_natts))
-		map_by_name(map, buffer_relid, source_relid, source_natts);
 	return map;
 }
 
@@ -808,8 +898,43 @@ drop_buffer(Oid buffer_relid, Oid source_relid)
 	CommandCounterIncrement();
 }
 
+/*
+ * Drop the buffer of a source when no stream table has a frontier for it:
+ * no refresh then relies on its rows (each consumer's next refresh
+ * recomputes), and the rows of a buffer a restore brought back carry
+ * transaction ids of the dumped cluster, which must never be compared with
+ * this one's.  For re-arming restored stream tables (catalog/restore.c).
+ */
+void
+CaptureDiscardStaleBuffer(Oid source_relid)
+{
+	Oid			buffer_relid = CaptureBufferRelid(source_relid);
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(source_relid)};
+	bool		relied_on;
+	ObjectAddress buffer;
+
+	if (!OidIsValid(buffer_relid))
+		return;
+	/* source first, as writers lock them; no writer meanwhile */
+	LockRelationOid(source_relid, ShareRowExclusiveLock);
+	LockRelationOid(buffer_relid, AccessExclusiveLock);
+	SPI_connect();
+	CaptureExecute("SELECT 1 FROM pgtrickle.pgt_dependencies"
+				   " WHERE source_relid = $1 AND frontier IS NOT NULL",
+				   1, argtypes, values, GetLatestSnapshot(), true);
+	relied_on = SPI_processed > 0;
+	SPI_finish();
+	if (relied_on || !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(buffer_relid)))
+		return;
+	ObjectAddressSet(buffer, RelationRelationId, buffer_relid);
+	performDeletion(&buffer, DROP_RESTRICT,
+					PERFORM_DELETION_INTERNAL | PERFORM_DELETION_QUIETLY);
+	CommandCounterIncrement();
+}
+
 static void
-detach_unused(void)
+detach_unused(bool drop)
 {
 	List	   *unused = NIL;
 	List	   *granted = NIL;
@@ -833,7 +958,10 @@ detach_unused(void)
 					   CONSUMERS "),"
 					   " state AS ("
 					   "   SELECT buf.oid, buf.src,"
-					   "          NOT EXISTS (SELECT 1 FROM want w WHERE w.src = buf.src) AS unused,"
+					   "          NOT EXISTS (SELECT 1 FROM want w WHERE w.src = buf.src)"
+		/* without its index: a restore has not finished with it */
+					   "          AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i"
+					   "                       WHERE i.indrelid = buf.oid) AS unused,"
 					   "          EXISTS (SELECT 1 FROM pg_catalog.aclexplode(buf.relacl) a"
 					   "                   WHERE a.grantee <> buf.relowner) AS granted"
 					   "     FROM buf)"
@@ -848,7 +976,9 @@ detach_unused(void)
 			bool		nobody = DatumGetBool(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 			MemoryContext spi = MemoryContextSwitchTo(outer);
 
-			if (nobody)
+			if (nobody && !drop)
+				;				/* perhaps a restore's, before its catalog rows */
+			else if (nobody)
 			{
 				unused = lappend_oid(unused, buffer_relid);
 				unused = lappend_oid(unused, source_relid);
@@ -874,7 +1004,7 @@ detach_unused(void)
 }
 
 void
-CaptureDetachUnused(void)
+CaptureDetachUnused(bool drop)
 {
 	/* dropping a buffer fires no event trigger, but be safe */
 	static bool running = false;
@@ -884,7 +1014,7 @@ CaptureDetachUnused(void)
 	running = true;
 	PG_TRY();
 	{
-		detach_unused();
+		detach_unused(drop);
 	}
 	PG_FINALLY();
 	{

@@ -40,15 +40,19 @@
 extern void CaptureAttach(int64 pgt_id);
 
 /*
- * Drop the buffers (and with them the triggers) of sources no DIFFERENTIAL
- * stream table reads any more (a buffer of a dropped source goes with the
- * source already); make each remaining buffer readable by exactly the
- * owners of its consumers (after a drop or an ALTER ... OWNER); forget the
- * frontiers of stream tables that are not DIFFERENTIAL.  One catalog query
- * when there is nothing to do: meant for the sql_drop and ddl_command_end
- * event triggers as well as for drop and mode changes.
+ * With drop, drop the buffers (and with them the triggers) of sources no
+ * DIFFERENTIAL stream table reads any more (a buffer of a dropped source
+ * goes with the source already); make each remaining buffer readable by
+ * exactly the owners of its consumers (after a drop or an ALTER ...
+ * OWNER); forget the frontiers of stream tables that are not DIFFERENTIAL.
+ * One catalog query when there is nothing to do: meant for the sql_drop
+ * event trigger, drop and mode changes (drop), and the ddl_command_end one
+ * (not drop: a restore creates buffers, and alters their owner, before it
+ * brings the catalog rows that name their readers).
  */
-extern void CaptureDetachUnused(void);
+extern void CaptureDetachUnused(bool drop);
+extern void CaptureDiscardStaleBuffer(Oid source_relid);
+extern void CaptureProtect(Oid source_relid);
 
 /*
  * After a refresh of pgt_id that read its sources at snapshot, in the same
@@ -79,6 +83,8 @@ typedef struct CapturePending
 	Oid			source_relid;
 	int64		rows;
 	bool		truncated;
+	bool		unread;			/* no frontier: capture (re)started since the
+								 * last refresh (truncated is set too) */
 	bool		lost;			/* pending changes were discarded when the
 								 * buffer exceeded pg_trickle.max_buffer_rows
 								 * (truncated is set too) */

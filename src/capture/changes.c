@@ -499,6 +499,7 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 		double		allvisfrac;
 
 		p->source_relid = source_relid;
+		p->unread = !has_frontier;
 		if (!has_frontier || p->lost)
 			p->truncated = true;	/* never refreshed since capture started,
 									 * or pending changes discarded */

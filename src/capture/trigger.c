@@ -120,6 +120,7 @@ typedef struct CapturePlan
 {
 	Oid			tgoid;			/* hash key */
 	bool		valid;			/* false: check before the next use */
+	bool		skip;			/* a restored trigger: capture nothing */
 	uint32		generation;		/* bumped by every invalidation */
 	Oid			source_relid;
 	Oid			buffer_relid;
@@ -352,6 +353,20 @@ direct_possible(Relation src, Relation buf, const AttrNumber *source_attnum)
 }
 
 /*
+ * Whether an armed DIFFERENTIAL stream table reads the source (then its
+ * changes must be captured).
+ */
+static bool
+source_captured(Oid source_relid)
+{
+	return CatalogAny("SELECT 1 FROM pgtrickle.pgt_dependencies d"
+					  "  JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
+					  " WHERE d.source_relid = $1 AND s.refresh_mode = 'DIFFERENTIAL'"
+					  "   AND " CATALOG_ARMED("s"),
+					  OIDOID, ObjectIdGetDatum(source_relid));
+}
+
+/*
  * Bring an entry up to date: find the buffer, map its columns to the
  * source's, decide how to write, build the INSERT, and drop a kept plan
  * whose text changed.
@@ -377,8 +392,24 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event)
 		elog(ERROR, "trigger \"%s\" on %s lacks its transition tables",
 			 trigger->tgname, RelationGetRelationName(src));
 
+	/*
+	 * A trigger a restore brought back names the buffer of the dumped
+	 * source's OID: it captures nothing until re-arming replaces it
+	 * (catalog/restore.c; the stream tables it served recompute then).
+	 */
+	if (strcmp(trigger->tgargs[0], CaptureBufferName(RelationGetRelid(src))) != 0)
+	{
+		p->skip = true;
+		return;
+	}
 	nsp = get_namespace_oid(CAPTURE_SCHEMA, false);
 	buffer_relid = get_relname_relid(trigger->tgargs[0], nsp);
+	if (!OidIsValid(buffer_relid) && !source_captured(RelationGetRelid(src)))
+	{
+		/* likewise, when the OIDs of the dumped and restored source agree */
+		p->skip = true;
+		return;
+	}
 	if (!OidIsValid(buffer_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -783,7 +814,13 @@ pgt_capture(PG_FUNCTION_ARGS)
 		LockRelationOid(p->buffer_relid, RowExclusiveLock);
 	}
 	if (!p->valid)
+	{
+		/* never kept valid while skipping: re-arming changes no trigger */
+		p->skip = false;
 		refresh_entry(p, trigdata, event);
+		if (p->skip)
+			return PointerGetDatum(NULL);
+	}
 
 	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	/* the sequence belongs to the catalog owner, not to the writer */

@@ -378,6 +378,19 @@ CatalogRun(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	return rc;
 }
 
+/* Whether a read-only catalog query of one argument returns a row. */
+bool
+CatalogAny(const char *sql, Oid argtype, Datum arg)
+{
+	bool		found;
+
+	SPI_connect();
+	CatalogRun(sql, 1, &argtype, &arg, NULL, true);
+	found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
 /* CatalogRun, checking how many rows the statement touched. */
 static void
 catalog_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
@@ -453,7 +466,39 @@ get_stream_table(const char *column, Oid type, Datum value)
 StreamTable *
 CatalogGetByRelid(Oid relid)
 {
-	return get_stream_table("pgt_relid", OIDOID, ObjectIdGetDatum(relid));
+	MemoryContext outer = CurrentMemoryContext;
+	StreamTable *st = NULL;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	/*
+	 * A row a restore brought back and nobody re-armed yet (restore.c) may
+	 * still name an OID of the dumped database, perhaps one that is another
+	 * relation here: it is found by its names instead.
+	 */
+	SPI_connect();
+	catalog_exec("(SELECT " ST_COLUMNS " FROM pgtrickle.pgt_stream_tables s"
+				 "  WHERE s.pgt_relid = $1 AND " CATALOG_ARMED("s") ")"
+				 " UNION ALL "
+				 "(SELECT " ST_COLUMNS " FROM pgtrickle.pgt_stream_tables s"
+				 "  WHERE (s.pgt_schema, s.pgt_name) ="
+				 "        (SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text"
+				 "           FROM pg_catalog.pg_class c"
+				 "           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+				 "          WHERE c.oid = $1)"
+				 "    AND NOT " CATALOG_ARMED("s") ")"
+				 " LIMIT 1",
+				 1, argtypes, values, NULL, -1);
+	if (SPI_processed > 0)
+	{
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		st = tuple_to_stream_table(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+		st->relid = relid;
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return st;
 }
 
 int64
@@ -737,9 +782,13 @@ void
 CatalogRemoveOrphans(void)
 {
 	SPI_connect();
+	/* a restored row not re-armed yet may name the dumped database's OIDs */
 	catalog_exec("DELETE FROM pgtrickle.pgt_stream_tables s"
 				 " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
-				 "                   WHERE c.oid = s.pgt_relid)",
+				 "                   WHERE c.oid = s.pgt_relid)"
+				 "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c"
+				 "                     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+				 "                    WHERE n.nspname = s.pgt_schema AND c.relname = s.pgt_name)",
 				 0, NULL, NULL, NULL, -1);
 	SPI_finish();
 }

@@ -33,7 +33,7 @@ pgt_on_sql_drop(PG_FUNCTION_ARGS)
 	if (CatalogExists())
 	{
 		CatalogRemoveOrphans();
-		CaptureDetachUnused();
+		CaptureDetachUnused(true);
 	}
 	PG_RETURN_VOID();
 }
@@ -57,7 +57,7 @@ affected_stream_tables(void)
 	CatalogRun("SELECT DISTINCT s.pgt_id"
 			   "  FROM pg_catalog.pg_event_trigger_ddl_commands() e,"
 			   "       pgtrickle.pgt_stream_tables s"
-			   " WHERE (e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   " WHERE ((e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
 			   "        AND e.objid IN (s.pgt_relid, s.pgt_query_relid))"
 			   "    OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r"
 			   "                 JOIN pg_catalog.pg_depend d"
@@ -72,7 +72,9 @@ affected_stream_tables(void)
 			   "                           AND c.relnamespace = e.objid)))"
 			   "    OR (e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
 			   "        AND EXISTS (SELECT 1 FROM pg_catalog.pg_class t"
-			   "                     WHERE t.oid = s.pgt_relid AND t.relnamespace = e.objid))",
+			   "                     WHERE t.oid = s.pgt_relid AND t.relnamespace = e.objid)))"
+	/* a restored row is derived when it is re-armed (restore.c) */
+			   "   AND " CATALOG_ARMED("s"),
 			   0, NULL, NULL, NULL, false);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -108,7 +110,7 @@ pgt_on_ddl_command_end(PG_FUNCTION_ARGS)
 				DependSync(*(int64 *) lfirst(lc));
 		}
 		/* e.g. a new owner of a stream table needs rights on its buffers */
-		CaptureDetachUnused();
+		CaptureDetachUnused(false);
 	}
 	PG_RETURN_VOID();
 }

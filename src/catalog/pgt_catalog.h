@@ -69,6 +69,7 @@ extern void CatalogBeginAccess(CatalogAccess *acc, const char *search_path);
 extern void CatalogEndAccess(CatalogAccess *acc);
 extern int	CatalogRun(const char *sql, int nargs, Oid *argtypes, Datum *values,
 					   const char *nulls, bool read_only);
+extern bool CatalogAny(const char *sql, Oid argtype, Datum arg);
 extern SPIPlanPtr CatalogPrepare(const char *sql, int nargs, Oid *argtypes,
 								 bool custom);
 
@@ -111,5 +112,28 @@ extern void DependCheckCycle(int64 pgt_id);
 extern void DependCheckStorageColumns(void);
 extern List *DependReaders(Oid relid);
 extern char *DependViewQuery(Oid view_relid);
+
+/*
+ * restore.c: catalog rows a dump brings back.  SQL condition on catalog row
+ * alias s: the row is armed, in step with this database's objects.  Only
+ * pg_trickle records the internal dependency of a defining view on its
+ * storage table; pg_dump and pg_upgrade recreate the two relations without
+ * it, so its presence says the row's OIDs, dependencies and capture were
+ * set up in this database.
+ */
+#define CATALOG_ARMED(s) \
+	"EXISTS (SELECT 1 FROM pg_catalog.pg_depend armed" \
+	" WHERE armed.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	"   AND armed.objid OPERATOR(pg_catalog.=) " s ".pgt_query_relid" \
+	"   AND armed.objsubid OPERATOR(pg_catalog.=) 0" \
+	"   AND armed.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" \
+	"   AND armed.refobjid OPERATOR(pg_catalog.=) " s ".pgt_relid" \
+	"   AND armed.refobjsubid OPERATOR(pg_catalog.=) 0" \
+	"   AND armed.deptype OPERATOR(pg_catalog.=) 'i')"
+
+extern bool RestoreIsArmed(int64 pgt_id);
+extern bool RestoreRelationArmed(Oid relid);
+extern void RestoreRearm(int64 pgt_id);
+extern int	RestoreRearmReady(void);
 
 #endif							/* PGT_CATALOG_H */

@@ -359,6 +359,20 @@ reason(const char *fmt, const char *arg)
 	return MemoryContextStrdup(CurTransactionContext, psprintf(fmt, arg));
 }
 
+/* Why pending changes of a source cannot be applied (p->truncated). */
+static const char *
+recompute_reason(const CapturePending *p)
+{
+	const char *source = get_rel_name(p->source_relid);
+
+	if (p->lost)
+		return reason("pending changes of %s discarded (pg_trickle.max_buffer_rows)",
+					  source);
+	if (p->unread)
+		return reason("capture of %s started since the last refresh", source);
+	return reason("source %s truncated", source);
+}
+
 /*
  * The pending changes, or the decision to recompute instead.  Small change
  * sets (the common case) are read and netted at once.  A larger one is
@@ -389,10 +403,7 @@ pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o
 		if (p->truncated)
 		{
 			o->action = "FULL";
-			o->reason = p->lost ?
-				reason("pending changes of %s discarded (pg_trickle.max_buffer_rows)",
-					   get_rel_name(p->source_relid)) :
-				reason("source %s truncated", get_rel_name(p->source_relid));
+			o->reason = recompute_reason(p);
 			return NIL;
 		}
 		if (p->over_limit)
@@ -415,10 +426,7 @@ pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o
 		if (p->truncated)
 		{
 			o->action = "FULL";
-			o->reason = p->lost ?
-				reason("pending changes of %s discarded (pg_trickle.max_buffer_rows)",
-					   get_rel_name(p->source_relid)) :
-				reason("source %s truncated", get_rel_name(p->source_relid));
+			o->reason = recompute_reason(p);
 			return NIL;
 		}
 	}

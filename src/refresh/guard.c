@@ -17,6 +17,10 @@
  * under way in this backend; the BEFORE STATEMENT trigger fires in one of
  * them.
  *
+ * Until a restored catalog row is re-armed (catalog/restore.c) the guard
+ * lets writes through: a data-only restore loads the table's rows, and
+ * re-arming makes the next refresh a full one anyway.
+ *
  * The owner cannot take the guard away (event trigger
  * pgtrickle_guard_ddl_start): no DISABLE, DROP or demotion of the guard
  * trigger, and no inheritance or partitioning through which rows would
@@ -188,8 +192,13 @@ pgt_guard_write(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "pgt_guard_write must be called as a trigger");
 
-	if (RelationGetRelid(trigdata->tg_relation) != writing_relid ||
-		nesting_level != writing_level)
+	/*
+	 * A table whose catalog row a restore has not re-armed yet (or not
+	 * brought yet) is being restored: a data-only restore fills it.
+	 */
+	if ((RelationGetRelid(trigdata->tg_relation) != writing_relid ||
+		 nesting_level != writing_level) &&
+		RestoreRelationArmed(RelationGetRelid(trigdata->tg_relation)))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot modify stream table \"%s\"",

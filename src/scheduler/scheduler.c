@@ -67,6 +67,7 @@ PGDLLEXPORT void pgt_scheduler_main(Datum main_arg);
 typedef struct RoundInfo
 {
 	bool		has_tables;		/* any ACTIVE or INITIALIZING stream table */
+	bool		unarmed;		/* any restored row not re-armed yet */
 	TimestampTz next_due;		/* earliest due time of the others, 0: none */
 } RoundInfo;
 
@@ -167,7 +168,9 @@ due_tables(RoundInfo *info)
 							  "     JOIN (SELECT pgt_id, max(d) AS d FROM depth GROUP BY pgt_id) o USING (pgt_id)"
 							  "    CROSS JOIN LATERAL (SELECT s.schedule IS NOT NULL"
 							  "          AND pg_catalog.strpos(s.schedule, ' ') + pg_catalog.strpos(s.schedule, '@') > 0) c(cron)"
-							  "    WHERE s.status IN ('ACTIVE', 'INITIALIZING')) t"
+							  "    WHERE s.status IN ('ACTIVE', 'INITIALIZING')"
+	/* a restored row waits until it is re-armed (rearm_pass) */
+							  "      AND " CATALOG_ARMED("s") ") t"
 							  "  ORDER BY due_at, d, pgt_id",
 							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read due stream tables");
@@ -209,6 +212,11 @@ due_tables(RoundInfo *info)
 		due = lappend(due, t);
 		MemoryContextSwitchTo(spi);
 	}
+	if (SPI_execute("SELECT 1 FROM pgtrickle.pgt_stream_tables s"
+					" WHERE NOT " CATALOG_ARMED("s") " LIMIT 1",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read stream tables");
+	info->unarmed = SPI_processed > 0;
 	SPI_finish();
 	return due;
 }
@@ -435,6 +443,23 @@ buffer_pass(TimestampTz now)
 }
 
 /*
+ * Re-arm the catalog rows a restore brought back (catalog/restore.c), in a
+ * transaction of its own; a row whose restore is not finished waits for a
+ * later round.
+ */
+static void
+rearm_pass(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	(void) RestoreRearmReady();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(TopMemoryContext);
+}
+
+/*
  * When to be started again after this round found nothing due: 0 to keep
  * running (something is due soon, or a refresh runs), else the wake-up
  * time (DT_NOEND: only when woken).
@@ -445,7 +470,7 @@ sleep_until(const RoundInfo *info, TimestampTz now)
 	int64		busy[PGT_MAX_REFRESH_WORKERS];
 	TimestampTz wake;
 
-	if (RefresherBusy(busy, PGT_MAX_REFRESH_WORKERS) > 0)
+	if (RefresherBusy(busy, PGT_MAX_REFRESH_WORKERS) > 0 || info->unarmed)
 		return 0;
 	/* enabled turned on wakes it; new work at commit, or hourly at worst */
 	if (!pgt_enabled)
@@ -543,6 +568,13 @@ pgt_scheduler_main(Datum main_arg)
 			if (pgt_enabled && !RecoveryInProgress())
 			{
 				due = read_due(round, &info);
+				if (info.unarmed)
+				{
+					rearm_pass();
+					MemoryContextSwitchTo(round);
+					/* re-armed rows may be due at once */
+					due = read_due(round, &info);
+				}
 				MemoryContextSwitchTo(round);
 				if (due != NIL)
 				{

@@ -51,6 +51,10 @@ CREATE FUNCTION describe_pg_trickle() RETURNS SETOF text LANGUAGE sql AS $$
 				  coalesce(obj_description(t.oid, 'pg_event_trigger'), ''))
 	  FROM pg_event_trigger t
 	UNION ALL
+	SELECT format('trigger %s enabled %s', pg_get_triggerdef(t.oid), t.tgenabled)
+	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+	 WHERE c.relnamespace = 'pgtrickle'::regnamespace AND NOT t.tgisinternal
+	UNION ALL
 	SELECT format('schema %s acl=%s comment=%s', n.nspname, coalesce(n.nspacl::text, ''),
 				  coalesce(obj_description(n.oid, 'pg_namespace'), ''))
 	  FROM pg_namespace n WHERE n.nspname LIKE 'pgtrickle%'
