@@ -2,7 +2,7 @@
 (:class:`StreamTables`), stream table names as SQL names
 (:func:`qualified_name`) and SQLSTATE exceptions (:mod:`.errors`)."""
 
-from .api import Executor, Row, StreamTables, dbapi_executor
+from .api import Executor, Row, StreamTables, call_sql, dbapi_executor
 from .errors import (
     EXCEPTIONS,
     DependencyCycle,
@@ -43,6 +43,7 @@ __all__ = [
     "StreamTables",
     "UndefinedTable",
     "WrongState",
+    "call_sql",
     "dbapi_executor",
     "qualified_name",
     "quote_ident",

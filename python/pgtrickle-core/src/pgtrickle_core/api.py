@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, cast
 
 from .errors import StreamTableNotFound, translate
 
-__all__ = ["Executor", "Row", "StreamTables", "dbapi_executor"]
+__all__ = ["Executor", "Row", "StreamTables", "call_sql", "dbapi_executor"]
 
 Row = Dict[str, Any]
 #: ``execute(sql, params)``: run *sql* with positional ``%s`` *params*,
@@ -66,9 +66,10 @@ def _translated(func: F) -> F:
     return cast(F, wrapper)
 
 
-def _call(function: str, args: Sequence[tuple]) -> tuple:
-    """``SELECT pgtrickle.function(a => %s, ...)`` for the (name, value)
-    pairs whose value is not None, with the parameter list."""
+def call_sql(function: str, args: Sequence[Tuple[str, Any]]) -> Tuple[str, List[Any]]:
+    """``SELECT pgtrickle.function(a => %s, ...)`` for the (argument name,
+    value) pairs whose value is not None, and the parameter list (for tools
+    that show the SQL, such as Django's ``sqlmigrate``)."""
     given = [(n, v) for n, v in args if v is not None]
     sql = "SELECT pgtrickle.%s(%s)" % (
         function,
@@ -118,7 +119,7 @@ class StreamTables:
             if if_not_exists
             else "create_stream_table"
         )
-        sql, params = _call(
+        sql, params = call_sql(
             function,
             [
                 ("name", name),
@@ -142,7 +143,7 @@ class StreamTables:
         query: Optional[str] = None,
     ) -> None:
         """``alter_stream_table``: None leaves a property unchanged."""
-        sql, params = _call(
+        sql, params = call_sql(
             "alter_stream_table",
             [
                 ("name", name),

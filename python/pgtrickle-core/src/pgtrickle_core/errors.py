@@ -150,7 +150,7 @@ EXCEPTIONS: Dict[str, Type[PgTrickleError]] = {
 }
 
 
-_STREAM_TABLE_MISSING = re.compile(r'^stream table .* does not exist$')
+_STREAM_TABLE_MISSING = re.compile(r"^(stream table .* does not exist|.* is not a stream table)$")
 
 
 def _driver_error(exc: BaseException) -> Optional[BaseException]:
