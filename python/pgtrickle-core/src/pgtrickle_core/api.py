@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, cast
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, cast
 
 from .errors import StreamTableNotFound, translate
 
@@ -45,7 +45,11 @@ def dbapi_executor(cursor_factory: Callable[[], Any]) -> Executor:
             if cur.description is None:
                 return []
             names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+            # rows may already be mappings (psycopg's dict_row, DictCursor)
+            return [
+                dict(row) if isinstance(row, Mapping) else dict(zip(names, row))
+                for row in cur.fetchall()
+            ]
         finally:
             cur.close()
 
