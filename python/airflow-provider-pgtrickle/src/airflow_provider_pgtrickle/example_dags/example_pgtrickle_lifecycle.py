@@ -1,5 +1,6 @@
 """Pause a stream table for maintenance and resume it: the freshness check
-in between gives up after a few seconds without failing the run (soft_fail)."""
+in between (in reschedule mode: no worker slot taken while it waits) gives up
+after a few seconds without failing the run (soft_fail)."""
 
 from datetime import datetime
 
@@ -42,6 +43,7 @@ with DAG(
         stream_table="{{ params.stream_table }}",
         poke_interval=1,
         timeout=5,
+        mode="reschedule",
         soft_fail=True,
     )
     resume = PgTrickleAlterOperator(
