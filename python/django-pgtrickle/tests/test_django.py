@@ -92,6 +92,31 @@ def test_migrate_zero_sqlmigrate_and_makemigrations() -> None:
     assert stream_tables().info("order_totals")["schedule"] == "5m"
 
 
+def test_drop_and_alter_operations_reverse() -> None:
+    from django_pgtrickle.operations import AlterStreamTable, DropStreamTable
+
+    query = "SELECT customer, sum(amount) AS total FROM orders GROUP BY customer"
+    drop = DropStreamTable("order_totals", query=query, schedule="7m")
+    assert drop.reversible and not DropStreamTable("order_totals").reversible
+    assert drop.describe() == "Drop stream table order_totals"
+    with connection.schema_editor() as editor:
+        drop.database_forwards("shop", editor, None, None)
+    assert not stream_tables().exists("order_totals")
+    with connection.schema_editor() as editor:
+        drop.database_backwards("shop", editor, None, None)
+    assert stream_tables().info("order_totals")["schedule"] == "7m"
+    assert not AlterStreamTable("order_totals", schedule="1m").reversible
+    alter = AlterStreamTable("order_totals", refresh_mode="FULL", previous_refresh_mode="DIFFERENTIAL")
+    assert alter.reversible
+    with connection.schema_editor() as editor:
+        alter.database_forwards("shop", editor, None, None)
+    assert OrderTotals.objects.info()["refresh_mode"] == "FULL"
+    with connection.schema_editor() as editor:
+        alter.database_backwards("shop", editor, None, None)
+    assert OrderTotals.objects.info()["refresh_mode"] == "DIFFERENTIAL"
+    stream_tables().alter("order_totals", schedule="5m")  # as migration 0002 left it
+
+
 def test_names_follow_django_db_table_rules() -> None:
     assert sql_name("order_totals") == '"order_totals"'
     assert sql_name('Order "Totals"') == '"Order ""Totals"""'

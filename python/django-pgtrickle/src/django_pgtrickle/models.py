@@ -77,7 +77,8 @@ class StreamTableQuerySet(models.QuerySet):
     def get_or_create(self, defaults: Any = None, **kwargs: Any) -> NoReturn:
         _refuse(self.model, "insert into")
 
-    def update_or_create(self, defaults: Any = None, **kwargs: Any) -> NoReturn:
+    def update_or_create(self, defaults: Any = None, create_defaults: Any = None,
+                         **kwargs: Any) -> NoReturn:
         _refuse(self.model, "update")
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> NoReturn:

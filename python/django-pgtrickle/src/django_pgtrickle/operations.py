@@ -118,7 +118,10 @@ class DropStreamTable(CreateStreamTable):
     ) -> None:
         super().__init__(name, query or "", schedule, refresh_mode, initialize, cdc_mode)
         self.cascade = cascade
-        self.reversible = query is not None
+
+    @property  # type: ignore[misc]
+    def reversible(self) -> bool:  # type: ignore[override]
+        return bool(self.query)
 
     def deconstruct(self) -> Tuple[str, list, dict]:
         name, args, kwargs = super().deconstruct()
@@ -177,7 +180,10 @@ class AlterStreamTable(_StreamTableOperation):
         self.previous_schedule = previous_schedule
         self.previous_refresh_mode = previous_refresh_mode
         self.previous_status = previous_status
-        self.reversible = all(
+
+    @property  # type: ignore[misc]
+    def reversible(self) -> bool:  # type: ignore[override]
+        return all(
             getattr(self, p) is None or getattr(self, "previous_" + p) is not None
             for p in self.PROPERTIES
         )

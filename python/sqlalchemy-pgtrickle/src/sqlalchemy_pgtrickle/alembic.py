@@ -276,7 +276,7 @@ def _compare_stream_tables(
         "SELECT pgt_schema, pgt_name, original_query, schedule, requested_refresh_mode,"
         " cdc_mode FROM pgtrickle.pgt_stream_tables"
     ).fetchall()
-    in_db: Dict[Tuple[str, str], Any] = {
+    in_db: Dict[Tuple[Optional[str], str], Any] = {
         (r.pgt_schema, r.pgt_name): r for r in rows if r.pgt_schema in wanted
     }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from sqlalchemy import Column, MetaData, Table, event, text
+from sqlalchemy import Column, MetaData, Table, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, ORMExecuteState

@@ -41,7 +41,7 @@ class PgTrickleHook(PostgresHook):
 
     def _execute(self, sql: str, params: Sequence[Any]) -> List[Row]:
         with closing(self.get_conn()) as conn:
-            conn.autocommit = True
+            self.set_autocommit(conn, True)
             return dbapi_executor(conn.cursor)(sql, params)
 
     @property
