@@ -1,0 +1,3 @@
+from .pgtrickle import PgTrickleHook
+
+__all__ = ["PgTrickleHook"]
