@@ -90,12 +90,13 @@ src/catalog/catalog.o: $(srcdir)/pg_trickle.control
 # make dist: the source archive every package is built from (packaging/),
 # pg_trickle-VERSION.tar.gz and .zip (the PGXN distribution), made by
 # git archive from the commit checked out (HEAD; DIST_REF= another), so
-# that it holds exactly the committed files.
+# that it holds exactly the committed files; into DISTDIR (default: here).
 DIST_REF ?= HEAD
+DISTDIR ?= $(CURDIR)
 DIST_NAME = $(EXTENSION)-$(EXTVERSION)
 .PHONY: dist
 dist:
 	git -C $(srcdir) archive --format=tar.gz --prefix=$(DIST_NAME)/ \
-		-o $(CURDIR)/$(DIST_NAME).tar.gz $(DIST_REF)
+		-o $(abspath $(DISTDIR))/$(DIST_NAME).tar.gz $(DIST_REF)
 	git -C $(srcdir) archive --format=zip --prefix=$(DIST_NAME)/ \
-		-o $(CURDIR)/$(DIST_NAME).zip $(DIST_REF)
+		-o $(abspath $(DISTDIR))/$(DIST_NAME).zip $(DIST_REF)
