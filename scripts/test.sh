@@ -21,14 +21,17 @@
 # NAME selects tests by base name (10_create, 10_create.sql, t/001_crash.pl,
 # shell patterns such as '1*' work too; NAME "random" is the random workload
 # driver; NAMEs "dbt", "cli" and "monitoring" are the tests of dbt-pgtrickle/,
-# cli/ and monitoring/); without NAMEs everything runs.
+# cli/ and monitoring/, NAME "packaging" those of packaging/, which run last
+# and as root: they install the .deb into Debian's PostgreSQL 15 and put
+# back the files it replaced); without NAMEs everything runs.
 #
 # Environment: PGT_TEST_CONF replaces test/pg_trickle.conf (for example to
 # check the test driver without the extension); PROVE_FLAGS is passed to
 # prove; PGT_RANDOM_MODE is the refresh mode of the random driver's stream
 # tables (DIFFERENTIAL, the default, or FULL; off skips the driver), and
 # PGT_RANDOM_ARGS adds options to it (e.g. "--seeds 1-10 --rounds 8");
-# PGT_DBT=off, PGT_CLI=off and PGT_MONITORING=off skip those tests;
+# PGT_DBT=off, PGT_CLI=off, PGT_MONITORING=off and PGT_PACKAGING=off skip
+# those tests (PGT_PACKAGING_INSTALL=off only the .deb's install);
 # PGT_DBT_WORKDIR, PGT_CLI_WORKDIR and PGT_MONITORING_WORKDIR (writable by
 # the server user) keep what they install (virtualenvs, npm packages)
 # between runs;
@@ -49,11 +52,11 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [--pg MAJOR[,MAJOR...]|
   --pg V,...   run on these PostgreSQL majors (15 16 17 18, or all); default:
                the full matrix without NAMEs, 15 with NAMEs
   --suites L   only these suites: comma-separated regress, isolation, tap,
-               random, components (dbt, cli, monitoring)
+               random, components (dbt, cli, monitoring, packaging)
   NAME...      run only these tests (base names or shell patterns;
                "random" is the random workload driver of test/random,
-               "dbt", "cli", "monitoring" the tests of dbt-pgtrickle/,
-               cli/ and monitoring/)
+               "dbt", "cli", "monitoring", "packaging" the tests of
+               dbt-pgtrickle/, cli/, monitoring/ and packaging/)
 EOT
 }
 
@@ -241,7 +244,7 @@ done
 run_random=0
 if selected random && suite_on random; then run_random=1; fi
 declare -A run_components=()
-for c in dbt cli monitoring; do
+for c in dbt cli monitoring packaging; do
 	if selected "$c" && suite_on components; then run_components[$c]=1; fi
 done
 random_mode=${PGT_RANDOM_MODE:-DIFFERENTIAL}
@@ -251,7 +254,7 @@ OFF) run_random=0 ;;
 *) die "PGT_RANDOM_MODE must be DIFFERENTIAL, FULL or off, not '$random_mode'" ;;
 esac
 for n in "${names[@]}"; do
-	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'cli' and 'monitoring')"
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'cli', 'monitoring' and 'packaging')"
 done
 # Both drivers read test/expected/NAME.out, so a name may be used only once.
 for f in test/specs/*.spec; do
@@ -622,6 +625,26 @@ if ((${#tap_tests[@]})); then
 	done
 elif ((${#names[@]} == 0)) && suite_on tap; then
 	section "TAP: no files in test/t, skipped"
+fi
+
+# --- packaging ------------------------------------------------------------------
+
+# Last, and as root: it builds the packages, installs the .deb into Debian's
+# PostgreSQL 15 (which the tests above may have used) with apt, purges it,
+# and puts back the files it replaced, byte for byte.
+if [[ -n ${run_components[packaging]:-} ]]; then
+	if [[ ${PGT_PACKAGING:-on} == off ]]; then
+		((${#names[@]})) || section "packaging: skipped (PGT_PACKAGING=off)"
+	else
+		section "packaging: packaging/test/run_tests.sh"
+		set +e
+		as_root env PG_CONFIG="$PG_CONFIG" PGT_OS_USER="$PGT_OS_USER" \
+			PGT_PACKAGING_INSTALL="${PGT_PACKAGING_INSTALL:-on}" \
+			"$PGT_ROOT/packaging/test/run_tests.sh" --workdir "$work/packaging" 2>&1 | tee "$work/packaging.out"
+		rc=${PIPESTATUS[0]}
+		set -e
+		tally_driver packaging "$work/packaging.out" "$rc" '^FAILED ([^:]+)'
+	fi
 fi
 
 # --- summary --------------------------------------------------------------------
