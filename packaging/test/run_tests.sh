@@ -155,6 +155,11 @@ if [[ -f $zip ]]; then
 	# prefix: the real installation is not touched)
 	pgxn_pg=$(copy_pg_tree "$run/pgxn-pg")
 	pgxn_config=$pgxn_pg/bin/pg_config
+	# without the copied pg_trickle: what is there afterwards, pgxn put there
+	rm -rf "$("$pgxn_config" --pkglibdir)"/pg_trickle.so "$("$pgxn_config" --pkglibdir)"/bitcode/pg_trickle* \
+		"$("$pgxn_config" --sharedir)"/extension/pg_trickle[.-]*
+	# pgxnclient wants the library directory writable (the copy has none)
+	mkdir -p "$("$pgxn_config" --libdir)"
 	doc_commands+=("pgxn install --pg_config $(default_pg_config 15) ./$name.zip")
 	if step "pgxn install (pgxnclient) from the zip into a scratch prefix" "$run/pgxn-install.log" \
 		pgxn install --pg_config "$pgxn_config" "$zip"; then
@@ -262,7 +267,8 @@ fi
 # --- RPM ------------------------------------------------------------------------
 rpmdir=$out/rpm/RPMS/$(rpm --eval '%{_arch}')
 doc_commands+=("make -C packaging rpm")
-if step "rpm rpmbuild -bb (make -C packaging rpm)" "$run/rpm.log" make -C packaging rpm OUT="$out"; then
+if step "rpm rpmbuild -bb (make -C packaging rpm)" "$run/rpm.log" \
+	make -C packaging rpm OUT="$out" PG_CONFIG="$deb_pg_config"; then
 	step "rpm rpmlint -c packaging/rpm/rpmlint.toml" "$run/rpmlint.log" \
 		rpmlint -c packaging/rpm/rpmlint.toml "$rpmdir"/*.rpm packaging/rpm/pg_trickle.spec || true
 	main_rpm=$rpmdir/pg_trickle_15-$version-1PGDG.$(rpm --eval '%{_arch}').rpm
@@ -285,7 +291,7 @@ if step "rpm rpmbuild -bb (make -C packaging rpm)" "$run/rpm.log" make -C packag
 	else
 		failed "rpm -qlp pg_trickle_15" "$(diff "$run/rpm-want" "$run/rpm-got" | grep '^[<>]' | head -n 5 | tr '\n' ' ')"
 	fi
-	sed -n 's:^\(src/.*\)\.o.*:\1.bc:p' Makefile | tr -d '\t\\ ' | sed "s:^:$libdir/bitcode/pg_trickle/:" |
+	grep -oE '^\s+src/[a-z_/]+\.o' Makefile | sed -E "s:^\s+:$libdir/bitcode/pg_trickle/:; s:\.o\$:.bc:" |
 		sort >"$run/rpm-jit-want"
 	rpm -qlp "$jit_rpm" 2>/dev/null | grep '\.bc$' | grep -v '\.index\.bc$' | sort >"$run/rpm-jit-got" || true
 	if cmp -s "$run/rpm-jit-want" "$run/rpm-jit-got" && rpm -qlp "$jit_rpm" | grep -qx "$libdir/bitcode/pg_trickle.index.bc"; then
