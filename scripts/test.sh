@@ -528,9 +528,9 @@ component() {
 component dbt dbt-pgtrickle integration_tests/run_tests.sh
 # the CLI takes its version from the extension's control file
 component cli cli test/run_tests.sh pg_trickle.control
-# monitoring checks the runbooks of its alerts and the sources its
-# Dockerfile copies
-component monitoring monitoring test/run_tests.sh docs/runbooks Makefile pg_trickle.control sql src
+# monitoring checks the runbooks of its alerts and the sources the image
+# its compose stack builds copies (packaging/docker/Dockerfile)
+component monitoring monitoring test/run_tests.sh docs/runbooks Makefile pg_trickle.control sql src packaging/docker
 
 # --- TAP ------------------------------------------------------------------------
 
