@@ -100,7 +100,8 @@ want_copies = [
 report("COPY destinations", None if copies == want_copies else f"COPY lines {copies}")
 build_runs = " ".join(of("RUN", stages[0]["ins"]))
 report("build stage installs into /pg_trickle",
-       None if "make install with_llvm=no DESTDIR=/pg_trickle" in build_runs else build_runs)
+       None if 'make install PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config" with_llvm=no '
+               'DESTDIR=/pg_trickle' in build_runs else build_runs)
 users = of("USER")
 report("runs as postgres", None if users == ["postgres"] else f"USER {users}")
 labels = " ".join(of("LABEL"))
