@@ -25,6 +25,9 @@ packages=(
 	ruby rubocop                                                    # the Homebrew formula
 	shellcheck                                                      # actionlint checks run: steps with it
 )
+# the optional podman build of the image (PGT_PACKAGING_PODMAN=on)
+[[ ${PGT_PACKAGING_PODMAN:-off} != on ]] ||
+	packages+=(podman buildah crun runc fuse-overlayfs uidmap debootstrap)
 missing=()
 for pkg in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)

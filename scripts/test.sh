@@ -31,7 +31,8 @@
 # tables (DIFFERENTIAL, the default, or FULL; off skips the driver), and
 # PGT_RANDOM_ARGS adds options to it (e.g. "--seeds 1-10 --rounds 8");
 # PGT_DBT=off, PGT_CLI=off, PGT_MONITORING=off and PGT_PACKAGING=off skip
-# those tests (PGT_PACKAGING_INSTALL=off only the .deb's install);
+# those tests (PGT_PACKAGING_INSTALL=off only the .deb's install;
+# PGT_PACKAGING_PODMAN=on adds a real podman build of the image);
 # PGT_DBT_WORKDIR, PGT_CLI_WORKDIR and PGT_MONITORING_WORKDIR (writable by
 # the server user) keep what they install (virtualenvs, npm packages)
 # between runs;
@@ -640,6 +641,7 @@ if [[ -n ${run_components[packaging]:-} ]]; then
 		set +e
 		as_root env PG_CONFIG="$PG_CONFIG" PGT_OS_USER="$PGT_OS_USER" \
 			PGT_PACKAGING_INSTALL="${PGT_PACKAGING_INSTALL:-on}" \
+			PGT_PACKAGING_PODMAN="${PGT_PACKAGING_PODMAN:-off}" \
 			"$PGT_ROOT/packaging/test/run_tests.sh" --workdir "$work/packaging" 2>&1 | tee "$work/packaging.out"
 		rc=${PIPESTATUS[0]}
 		set -e

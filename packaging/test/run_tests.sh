@@ -24,13 +24,17 @@
 # Prints "ok NAME" / "FAILED NAME: why" per test and ends with "N passed, M
 # failed"; exits non-zero when anything failed.
 #
-#   packaging/test/run_tests.sh [--workdir DIR] [--no-install]
+#   packaging/test/run_tests.sh [--workdir DIR] [--no-install] [--podman]
 #
 # Run as root (apt, dpkg-buildpackage); the servers run as PGT_OS_USER.
 # --no-install (or PGT_PACKAGING_INSTALL=off) skips installing the .deb into
 # the system's PostgreSQL.  PG_CONFIG: the PostgreSQL (with pg_trickle
 # installed) for the vpath, PGXN, image and Homebrew tests; the .deb and the
 # .rpm are built with Debian's PostgreSQL 15.  Tools: packaging/deps.sh.
+# --podman (or PGT_PACKAGING_PODMAN=on) adds test/podman_image.sh: a real
+# podman build of the Dockerfile on a stand-in base, its files run by chroot
+# (about 1 minute, 2 the first time; packaging/deps.sh installs podman with
+# the same variable).
 set -euo pipefail
 export LC_ALL=C.UTF-8
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -39,13 +43,15 @@ source "$here/../../scripts/lib.sh"
 pkg=$PGT_ROOT/packaging
 cd "$PGT_ROOT"
 
-workdir='' install=1
+workdir='' install=1 podman=0
 [[ ${PGT_PACKAGING_INSTALL:-on} != off ]] || install=0
+[[ ${PGT_PACKAGING_PODMAN:-off} != on ]] || podman=1
 while (($#)); do
 	case $1 in
 	--workdir) workdir=$2; shift ;;
 	--no-install) install=0 ;;
-	-h | --help) sed -n '2,36p' "$0"; exit 0 ;;
+	--podman) podman=1 ;;
+	-h | --help) sed -n '2,37p' "$0"; exit 0 ;;
 	*) die "unknown argument: $1" ;;
 	esac
 	shift
@@ -197,6 +203,14 @@ tally < <("$tools/venv/bin/python" "$here/check_image.py" --pg-config "$PG_CONFI
 	--user "$PGT_OS_USER" 2>&1 || true)
 step "image workflow actionlint (.github/workflows/image.yml)" "$run/actionlint.log" \
 	"$tools/bin/actionlint" .github/workflows/image.yml || true
+if ((podman)); then
+	if [[ -f $archive ]]; then
+		tally < <("$here/podman_image.sh" --archive "$archive" --workdir "$run/podman" 2>&1 ||
+			echo "FAILED podman_image.sh: exit status $?")
+	else
+		failed "podman" "no archive (make dist failed)"
+	fi
+fi
 
 # --- Debian ---------------------------------------------------------------------
 deb=$out/deb/postgresql-15-pg-trickle_${version}-1_$(dpkg --print-architecture).deb
