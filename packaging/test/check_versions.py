@@ -18,7 +18,13 @@ failed = 0
 
 
 def read(path):
-    return (root / path).read_text(encoding="utf-8")
+    global failed
+    try:
+        return (root / path).read_text(encoding="utf-8")
+    except OSError as e:
+        print(f"FAILED versions {path}: {e.strerror}")
+        failed += 1
+        return ""
 
 
 def check(name, got, want):
@@ -40,7 +46,7 @@ if not re.fullmatch(r"\d+\.\d+\.\d+", version):
     print(f"FAILED versions: pg_trickle.control's default_version {version!r} is not MAJOR.MINOR.PATCH")
     sys.exit(1)
 
-meta = json.loads(read("META.json"))
+meta = json.loads(read("META.json") or "{}")
 check("META.json version", meta.get("version"), version)
 check("META.json provides.pg_trickle.version", meta.get("provides", {}).get("pg_trickle", {}).get("version"), version)
 check("META.json provides.pg_trickle.file", meta.get("provides", {}).get("pg_trickle", {}).get("file"),

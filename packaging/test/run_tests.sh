@@ -110,6 +110,19 @@ tally() {
 		esac
 	done
 }
+# checker NAME CMD...: run a checker that prints "ok ..." / "FAILED ..."
+# lines and count them; an exit status other than 0 without a FAILED line
+# (a crash) is one more failure
+checker() {
+	local name=$1 log=$run/checker-${1// /_}.log rc=0
+	shift
+	"$@" >"$log" 2>&1 || rc=$?
+	tally < <(grep -E '^(ok|FAILED) ' "$log" || true)
+	if ((rc != 0)) && ! grep -q '^FAILED ' "$log"; then
+		failed "$name" "exit status $rc without a result (end of $log below)"
+		tail -n 15 "$log" | sed 's/^/    /'
+	fi
+}
 # step NAME LOG CMD...: run CMD with its output in LOG; ok, or FAILED with
 # the end of LOG
 step() {
@@ -127,7 +140,7 @@ step() {
 doc_commands=()
 
 # --- versions -------------------------------------------------------------------
-tally < <(python3 "$here/check_versions.py" "$PGT_ROOT" 2>&1 || true)
+checker versions python3 "$here/check_versions.py" "$PGT_ROOT"
 
 # --- vpath ----------------------------------------------------------------------
 mkdir -p "$run/vpath"
@@ -155,7 +168,7 @@ fi
 
 # --- PGXN -----------------------------------------------------------------------
 step "pgxn pgxn_meta META.json" "$run/pgxn_meta.log" "$tools/bin/pgxn_meta" META.json || true
-tally < <(python3 "$here/check_meta.py" "$PGT_ROOT" 2>&1 || true)
+checker meta python3 "$here/check_meta.py" "$PGT_ROOT"
 if [[ -f $zip ]]; then
 	# pgxnclient installs the zip into a private copy of PostgreSQL (a scratch
 	# prefix: the real installation is not touched)
@@ -199,14 +212,13 @@ fi
 step "image hadolint (--failure-threshold warning)" "$run/hadolint.log" \
 	"$tools/venv/bin/hadolint" --config packaging/docker/.hadolint.yaml --failure-threshold warning \
 	packaging/docker/Dockerfile || true
-tally < <("$tools/venv/bin/python" "$here/check_image.py" --pg-config "$PG_CONFIG" --workdir "$run/image" \
-	--user "$PGT_OS_USER" 2>&1 || true)
+checker image "$tools/venv/bin/python" "$here/check_image.py" --pg-config "$PG_CONFIG" \
+	--workdir "$run/image" --user "$PGT_OS_USER"
 step "image workflow actionlint (.github/workflows/image.yml)" "$run/actionlint.log" \
 	"$tools/bin/actionlint" .github/workflows/image.yml || true
 if ((podman)); then
 	if [[ -f $archive ]]; then
-		tally < <("$here/podman_image.sh" --archive "$archive" --workdir "$run/podman" 2>&1 ||
-			echo "FAILED podman_image.sh: exit status $?")
+		checker podman "$here/podman_image.sh" --archive "$archive" --workdir "$run/podman"
 	else
 		failed "podman" "no archive (make dist failed)"
 	fi
@@ -327,9 +339,8 @@ if step "homebrew formula (make -C packaging formula)" "$run/formula.log" make -
 	tar -xzf "$archive" -C "$run/brew"
 	cp "$formula" "$archive" "$here/formula_test.rb" "$run/brew/"
 	give_to_server_user "$run/brew"
-	tally < <(as_server_user "$run/brew" ruby formula_test.rb "$run/brew/pg_trickle.rb" \
-		"$run/brew/$name.tar.gz" "$run/brew/$name" "$PG_CONFIG" "$run/brew/prefix" --run-test 2>&1 |
-		grep -E '^(ok|FAILED) ' || echo "FAILED homebrew formula_test.rb: no result")
+	checker homebrew as_server_user "$run/brew" ruby formula_test.rb "$run/brew/pg_trickle.rb" \
+		"$run/brew/$name.tar.gz" "$run/brew/$name" "$PG_CONFIG" "$run/brew/prefix" --run-test
 fi
 
 # --- docs -----------------------------------------------------------------------
