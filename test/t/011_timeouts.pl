@@ -82,7 +82,7 @@ $node->safe_psql('postgres', q{
 	    initialize => false);
 });
 check_timed_out('ALTER DATABASE');
-$node->safe_psql('postgres', q{ALTER DATABASE postgres RESET statement_timeout});
+$node->safe_psql('postgres', q{SET statement_timeout = 0; ALTER DATABASE postgres RESET statement_timeout});
 
 # 2. ALTER ROLE of the stream table's owner
 $node->safe_psql('postgres', q{
@@ -92,13 +92,13 @@ $node->safe_psql('postgres', q{
 	SELECT pgtrickle.resume_stream_table('slow');
 });
 check_timed_out('ALTER ROLE owner');
-$node->safe_psql('postgres', q{ALTER ROLE alice RESET statement_timeout});
+$node->safe_psql('postgres', q{SET statement_timeout = 0; ALTER ROLE alice RESET statement_timeout});
 
 # 3. ALTER SYSTEM (a reload); resuming clears the back-off of the failures
 $node->safe_psql('postgres', q{SELECT pgtrickle.resume_stream_table('slow')});
 $node->safe_psql('postgres', q{ALTER SYSTEM SET statement_timeout = '300ms'; SELECT pg_reload_conf()});
 check_timed_out('ALTER SYSTEM');
-$node->safe_psql('postgres', q{ALTER SYSTEM RESET statement_timeout; SELECT pg_reload_conf()});
+$node->safe_psql('postgres', q{SET statement_timeout = 0; ALTER SYSTEM RESET statement_timeout; SELECT pg_reload_conf()});
 
 # 4. pg_cancel_backend and pg_terminate_backend of the refreshing worker,
 # once it refreshes without a timeout (every RESET above reached it)
