@@ -165,6 +165,15 @@ def mode_static(args):
         label = os.path.relpath(path, root)
         for c in by_kind(docs, "Cluster"):
             image = c["spec"]["imageName"]
+            volumes = [e["image"]["reference"] for e in c["spec"]["postgresql"].get("extensions", [])]
+            if volumes:
+                # PostgreSQL 18: CloudNativePG's image plus pg_trickle's extension-only image
+                if (not image.startswith("ghcr.io/cloudnative-pg/postgresql:") or tag_major(image) < 18
+                        or volumes != ["ghcr.io/pg-trickle/pg_trickle-extension:%d-%s" % (tag_major(image), version)]):
+                    raise Failure("%s: image volumes need CloudNativePG's PostgreSQL 18+ image and "
+                                  "ghcr.io/pg-trickle/pg_trickle-extension:<major>-%s, not %s with %s"
+                                  % (label, version, image, volumes))
+                continue
             if not image.startswith("ghcr.io/pg-trickle/pg_trickle-cnpg:"):
                 raise Failure("%s: image %s is not the operand image" % (label, image))
             if tag_major(image) not in (15, 16, 17, 18) or not image.endswith("-" + version):

@@ -4,6 +4,7 @@ CloudNativePG Cluster manifest gives it, and check that pg_trickle works
 there as the manifest means it to.
 
     parity.py --bindir DIR --workdir DIR --port N MANIFEST [--gucs-out FILE]
+              [--extensions-dir DIR]
 
 For every Cluster in MANIFEST (a YAML stream: a plain manifest or the
 output of helm template):
@@ -26,6 +27,11 @@ output of helm template):
   schedule; after an insert the scheduler (not a manual refresh) must bring
   it up to date within 60 s -- unless the manifest sets
   pg_trickle.enabled = off, then it must stay untouched.
+
+A Cluster that mounts extension images (spec.postgresql.extensions,
+PostgreSQL 18) gets the extension_control_path and dynamic_library_path
+CloudNativePG gives it, with DIR/<name> (--extensions-dir) standing for the
+image volume /extensions/<name>.
 
 --gucs-out FILE writes the names of the pg_trickle.* parameters the server
 knows (pg_settings) to FILE.  Prints what it does; exits 1 with the reason
@@ -152,6 +158,23 @@ def check_cluster(args, docs, cluster, index):
         f.write("shared_preload_libraries = %s\n" % conf_quote(",".join(preload)))
         for k, v in params.items():
             f.write("%s = %s\n" % (k, conf_quote(v)))
+        images = pg.get("extensions") or []
+        if images:
+            # what CloudNativePG does for image volumes: each image mounted at
+            # /extensions/<name>, its share/ (or extension_control_path) on
+            # extension_control_path, its lib/ (or dynamic_library_path) on
+            # dynamic_library_path, after the server's own
+            if not args.extensions_dir:
+                raise Failure("%s mounts extension images; give --extensions-dir" % name)
+            control, libs = ["$system"], ["$libdir"]
+            for ext in images:
+                mount = os.path.join(args.extensions_dir, ext["name"])
+                if not os.path.isdir(mount):
+                    raise Failure("%s: no emulated image volume %s" % (name, mount))
+                control += [os.path.join(mount, p.lstrip("/")) for p in ext.get("extension_control_path", ["share"])]
+                libs += [os.path.join(mount, p.lstrip("/")) for p in ext.get("dynamic_library_path", ["lib"])]
+            f.write("extension_control_path = %s\n" % conf_quote(":".join(control)))
+            f.write("dynamic_library_path = %s\n" % conf_quote(":".join(libs)))
     try:
         server.start()
         bad = server.problems()
@@ -236,6 +259,7 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--gucs-out")
+    ap.add_argument("--extensions-dir", help="stands for /extensions: one directory per image volume of spec.postgresql.extensions")
     ap.add_argument("manifest")
     args = ap.parse_args()
     with open(args.manifest) as f:

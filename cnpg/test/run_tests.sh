@@ -206,6 +206,7 @@ parity() {
 		--port "$port" "$@" "$file"
 }
 for f in "$root"/cnpg/cluster-*.yaml; do
+	[[ $f != *-pg18-image-volume.yaml ]] || continue # below, on PostgreSQL 18
 	check "parity-cnpg-$(basename "$f" .yaml)" parity "$f" x
 done
 for v in "${values_files[@]}"; do
@@ -229,6 +230,48 @@ fi
 # The e2e Job's script, run against a real server as the application owner.
 check chainsaw-job-script-on-server as_server_user "$run/parity" "$py" "$here/check_static.py" --root "$root" \
 	--job-script "$chart/test/stream-table/02-job.yaml" --bindir "$bindir" --workdir "$run/parity" --port "$port"
+
+section "kubernetes: the extension-only image on PostgreSQL 18 (image volumes)"
+# cnpg/cluster-pg18-image-volume.yaml on a private copy of PostgreSQL 18
+# without pg_trickle, the extension built for it and laid out as
+# cnpg/image/Dockerfile.extension copies it (<pkglibdir>/ -> /lib/,
+# <sharedir>/extension/ -> /share/extension/) in a directory standing for the
+# image volume /extensions/pg-trickle, with the paths CloudNativePG sets.
+pg18_config=$(default_pg_config 18)
+iv=$run/image-volume
+if [[ ! -x $pg18_config ]]; then
+	failed parity-cnpg-cluster-pg18-image-volume "PostgreSQL 18 is not installed ($pg18_config; scripts/deps.sh installs it)"
+else
+	mkdir -p "$iv"
+	tree=$(PG_CONFIG=$pg18_config copy_pg_tree "$iv/pg")
+	rm -f "$("$tree/bin/pg_config" --pkglibdir)"/pg_trickle.* "$("$tree/bin/pg_config" --sharedir)"/extension/pg_trickle*
+	copy_sources "$iv/src"
+	if make -C "$iv/src" -s -j"$(nproc)" PG_CONFIG="$tree/bin/pg_config" with_llvm=no >"$iv/build.log" 2>&1 &&
+		make -C "$iv/src" -s PG_CONFIG="$tree/bin/pg_config" with_llvm=no install DESTDIR="$iv/dest" >>"$iv/build.log" 2>&1; then
+		for layout in good flat; do
+			mnt=$iv/extensions-$layout/pg-trickle
+			mkdir -p "$mnt/lib" "$mnt/share/extension"
+			cp -R "$iv/dest$("$tree/bin/pg_config" --pkglibdir)/." "$mnt/lib/"
+			if [[ $layout == good ]]; then
+				cp -R "$iv/dest$("$tree/bin/pg_config" --sharedir)/extension/." "$mnt/share/extension/"
+			else
+				# the control files beside share/extension/, not in it
+				cp -R "$iv/dest$("$tree/bin/pg_config" --sharedir)/extension/." "$mnt/share/"
+			fi
+		done
+		give_to_server_user "$iv"
+		iv_parity() {
+			as_server_user "$run/parity" "$py" "$here/parity.py" --bindir "$tree/bin" --workdir "$run/parity" \
+				--port "$port" --extensions-dir "$1" "$root/cnpg/cluster-pg18-image-volume.yaml"
+		}
+		check parity-cnpg-cluster-pg18-image-volume iv_parity "$iv/extensions-good"
+		# the test must be able to fail: the same files in a layout PostgreSQL does not search
+		expect_failure parity-rejects-image-volume-wrong-layout 'extension "pg_trickle" is not available' \
+			iv_parity "$iv/extensions-flat"
+	else
+		failed parity-cnpg-cluster-pg18-image-volume "building pg_trickle for PostgreSQL 18 failed: $(tail -n 5 "$iv/build.log" | tr '\n' ' ')"
+	fi
+fi
 
 section "kubernetes: summary"
 echo "$passed passed, $failed failed"
