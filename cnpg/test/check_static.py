@@ -151,6 +151,22 @@ def check_monitoring_copies(root, docs, label, promtool, workdir):
                 raise Failure("%s: promtool check rules: %s" % (label, (r.stdout + r.stderr).strip()[-600:]))
 
 
+def check_image(cluster, label, version):
+    """The operand image <major>-<version>, or (PostgreSQL 18+) CloudNativePG's
+    image with pg_trickle's extension image <major>-<version> as a volume."""
+    image = cluster["spec"]["imageName"]
+    volumes = [e["image"]["reference"] for e in cluster["spec"]["postgresql"].get("extensions", [])]
+    major = tag_major(image)
+    if volumes:
+        if (not image.startswith("ghcr.io/cloudnative-pg/postgresql:") or major < 18
+                or volumes != ["ghcr.io/pg-trickle/pg_trickle-extension:%d-%s" % (major, version)]):
+            raise Failure("%s: image volumes need CloudNativePG's PostgreSQL 18+ image and "
+                          "ghcr.io/pg-trickle/pg_trickle-extension:<major>-%s, not %s with %s"
+                          % (label, version, image, volumes))
+    elif image != "ghcr.io/pg-trickle/pg_trickle-cnpg:%d-%s" % (major, version) or major not in (15, 16, 17, 18):
+        raise Failure("%s: image %s is not ghcr.io/pg-trickle/pg_trickle-cnpg:<major>-%s" % (label, image, version))
+
+
 def mode_static(args):
     root = args.root
     version = control_version(root)
@@ -164,20 +180,7 @@ def mode_static(args):
         docs = load(path)
         label = os.path.relpath(path, root)
         for c in by_kind(docs, "Cluster"):
-            image = c["spec"]["imageName"]
-            volumes = [e["image"]["reference"] for e in c["spec"]["postgresql"].get("extensions", [])]
-            if volumes:
-                # PostgreSQL 18: CloudNativePG's image plus pg_trickle's extension-only image
-                if (not image.startswith("ghcr.io/cloudnative-pg/postgresql:") or tag_major(image) < 18
-                        or volumes != ["ghcr.io/pg-trickle/pg_trickle-extension:%d-%s" % (tag_major(image), version)]):
-                    raise Failure("%s: image volumes need CloudNativePG's PostgreSQL 18+ image and "
-                                  "ghcr.io/pg-trickle/pg_trickle-extension:<major>-%s, not %s with %s"
-                                  % (label, version, image, volumes))
-                continue
-            if not image.startswith("ghcr.io/pg-trickle/pg_trickle-cnpg:"):
-                raise Failure("%s: image %s is not the operand image" % (label, image))
-            if tag_major(image) not in (15, 16, 17, 18) or not image.endswith("-" + version):
-                raise Failure("%s: image %s is not <major>-%s" % (label, image, version))
+            check_image(c, label, version)
         check_references(docs, label, monitoring_docs)
     rendered = sorted(glob.glob(os.path.join(args.rendered, "*.yaml")))
     if not rendered:
@@ -186,10 +189,7 @@ def mode_static(args):
         docs = load(path)
         label = "chart " + os.path.basename(path)
         for c in by_kind(docs, "Cluster"):
-            image = c["spec"]["imageName"]
-            want = "ghcr.io/pg-trickle/pg_trickle-cnpg:%d-%s" % (tag_major(image), version)
-            if image != want:
-                raise Failure("%s: image %s, want %s" % (label, image, want))
+            check_image(c, label, version)
         check_references(docs, label)
         check_monitoring_copies(root, docs, label, args.promtool, args.workdir)
     print("checked %d rendered charts and the plain manifests" % len(rendered))

