@@ -119,8 +119,7 @@ class Server:
 
 
 def databases_of(docs, cluster):
-    """(database, owner, [extension...]) of the Database resources of CLUSTER,
-    plus the bootstrap database of the Cluster itself."""
+    """(database, owner, [extension...]) of the Database resources of CLUSTER."""
     out = []
     for d in docs:
         if d.get("kind") == "Database" and d["spec"]["cluster"]["name"] == cluster:
