@@ -24,6 +24,7 @@ OBJS = \
 	src/catalog/health.o \
 	src/delta/analyze.o \
 	src/delta/apply.o \
+	src/delta/outerjoin.o \
 	src/delta/rewrite.o \
 	src/delta/shape.o \
 	src/refresh/differential.o \
