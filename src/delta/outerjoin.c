@@ -36,6 +36,7 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_operator.h"
+#include "access/sysattr.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "nodes/makefuncs.h"
@@ -76,6 +77,21 @@ has_outer(Node *jt)
 		return is_outer(j->jointype) || has_outer(j->larg) || has_outer(j->rarg);
 	}
 	return false;
+}
+
+/*
+ * An input the rule can read in every version: a relation or a subquery
+ * (a VALUES list, for one, becomes a subquery first).
+ */
+static bool
+is_plain_item(Query *q, Node *jt)
+{
+	RangeTblEntry *rte;
+
+	if (!IsA(jt, RangeTblRef))
+		return false;
+	rte = rt_fetch(((RangeTblRef *) jt)->rtindex, q->rtable);
+	return rte->rtekind == RTE_RELATION || rte->rtekind == RTE_SUBQUERY;
 }
 
 static bool
@@ -121,8 +137,7 @@ DeltaIsOuterJoinItem(Query *q)
 	if (!IsA(linitial(q->jointree->fromlist), JoinExpr))
 		return false;
 	j = linitial_node(JoinExpr, q->jointree->fromlist);
-	if (!is_outer(j->jointype) ||
-		!IsA(j->larg, RangeTblRef) || !IsA(j->rarg, RangeTblRef))
+	if (!is_outer(j->jointype) || !is_plain_item(q, j->larg) || !is_plain_item(q, j->rarg))
 		return false;
 
 	/*
@@ -527,9 +542,9 @@ normalize_jointree(NormContext *nc, Node **slot)
 	normalize_jointree(nc, &j->rarg);
 	if (!is_outer(j->jointype))
 		return;
-	if (!IsA(j->larg, RangeTblRef))
+	if (!is_plain_item(nc->q, j->larg))
 		wrap(nc, &j->larg);
-	if (!IsA(j->rarg, RangeTblRef))
+	if (!is_plain_item(nc->q, j->rarg))
 		wrap(nc, &j->rarg);
 	rebuild_join(nc->q, j);
 	wrap(nc, slot);
@@ -570,11 +585,12 @@ DeltaNormalizeOuterJoins(Query *q)
  */
 
 /*
- * The join condition as the WHERE of a subquery over one version of the
- * NULL-extended side n, correlated to the preserved side k of the term.
+ * The join condition with its references to the preserved side k moved to
+ * range table entry kto, kup levels up, and those to the other side n to
+ * entry nto of the current level.
  */
 static Node *
-theta_for_probe(Node *theta, int k, int n)
+theta_remap(Node *theta, int k, int kto, int kup, int n, int nto)
 {
 	Node	   *copy = copyObject(theta);
 	List	   *vars = pull_var_clause(copy, PVC_RECURSE_AGGREGATES |
@@ -587,15 +603,29 @@ theta_for_probe(Node *theta, int k, int n)
 		Var		   *var = lfirst(lc);
 
 		if (var->varno == n)
-			var->varno = 1;
+			var->varno = nto;
 		else if (var->varno == k)
-			var->varlevelsup = 1;
+		{
+			var->varno = kto;
+			var->varlevelsup = kup;
+		}
 		else
 			elog(ERROR, "outer join condition reads an item outside the join");
 		var->varnosyn = var->varno;
 		var->varattnosyn = var->varattno;
 	}
 	return copy;
+}
+
+/*
+ * The join condition as the WHERE of a subquery over one version of the
+ * NULL-extended side n (its only entry), correlated to the preserved side
+ * k of the term.
+ */
+static Node *
+theta_for_probe(Node *theta, int k, int n)
+{
+	return theta_remap(theta, k, k, 1, n, 1);
 }
 
 static Query *
@@ -626,21 +656,30 @@ exists_match(RangeTblEntry *rte, Node *theta)
 	return (Expr *) sl;
 }
 
+typedef struct PointContext
+{
+	int			varno;
+	int			attno;
+} PointContext;
+
+/* Make the references to range table entry varno read column attno. */
 static bool
-point_at_multiplicity(Node *node, int *attno)
+point_at_multiplicity(Node *node, PointContext *c)
 {
 	if (node == NULL)
 		return false;
 	if (IsA(node, Var))
 	{
-		if (((Var *) node)->varlevelsup == 0)
+		Var		   *var = (Var *) node;
+
+		if (var->varlevelsup == 0 && var->varno == c->varno)
 		{
-			((Var *) node)->varattno = *attno;
-			((Var *) node)->varattnosyn = *attno;
+			var->varattno = c->attno;
+			var->varattnosyn = c->attno;
 		}
 		return false;
 	}
-	return expression_tree_walker(node, point_at_multiplicity, attno);
+	return expression_tree_walker(node, point_at_multiplicity, c);
 }
 
 /*
@@ -658,9 +697,9 @@ old_had_match(RangeTblEntry *rte, Node *theta)
 									 " FROM (SELECT 1::pg_catalog.int8 AS m) x");
 	Query	   *probe = probe_query(rte, theta);
 	SubLink    *sl = makeNode(SubLink);
-	int			mattno = list_length(rte->eref->colnames);
+	PointContext pc = {1, list_length(rte->eref->colnames)};
 
-	(void) point_at_multiplicity((Node *) tq->targetList, &mattno);
+	(void) point_at_multiplicity((Node *) tq->targetList, &pc);
 	probe->targetList = tq->targetList;
 	probe->hasAggs = true;
 	sl->subLinkType = EXPR_SUBLINK;
@@ -732,6 +771,104 @@ version_rte(DeltaContext *ctx, RangeTblEntry *rte, ItemVersion v)
 	return copy;
 }
 
+typedef struct PlaceholderContext
+{
+	Node	   *n;				/* stands for placeholder column 1 */
+	Node	   *d;				/* ... column 2 */
+} PlaceholderContext;
+
+static Node *
+fill_placeholders(Node *node, PlaceholderContext *c)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var) && ((Var *) node)->varlevelsup == 0 && ((Var *) node)->varno == 1)
+		return copyObject(((Var *) node)->varattno == 1 ? c->n : c->d);
+	return expression_tree_mutator(node, fill_placeholders, c);
+}
+
+/*
+ * Term (b) for a relation k read as it is now: its rows that a change of
+ * n matches, one per row, through their ctid.  A subquery
+ *
+ *	 dd = SELECT k.ctid, sum(x.__pgt_m) AS d FROM k, DELTA(n) x WHERE θ
+ *		  GROUP BY k.ctid
+ *
+ * (the change drives it, reaching k by its join key) gives each such row
+ * once with d, the change of its number of matches; the row is read back
+ * by its ctid, and its match count now, c, by one probe of n: it had c - d
+ * matches.  The row flipped when (c = 0) differs from (c - d = 0): +1 when
+ * c = 0 (its last match went), -1 otherwise (its first match came).  No
+ * pass over the change set per row, unlike the general form.
+ */
+static char *
+touched_relation_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta)
+{
+	Query	   *t = null_extended_frame(ctx, s, k, V_NEW, n);
+	RangeTblEntry *krte = rt_fetch(k, s->rtable);
+	RangeTblEntry *nrte = rt_fetch(n, s->rtable);
+	Query	   *dq = DeltaParseQuery(psprintf("SELECT k.ctid AS __pgt_tid, pg_catalog.sum(x.m) AS __pgt_d"
+											  " FROM %s k, (SELECT 1::pg_catalog.int8 AS m) x"
+											  " GROUP BY k.ctid",
+											  quote_qualified_identifier(get_namespace_name(get_rel_namespace(krte->relid)),
+																		 get_rel_name(krte->relid))));
+	Query	   *exprs = DeltaParseQuery("SELECT (a.n OPERATOR(pg_catalog.=) 0)"
+										" IS DISTINCT FROM (a.n OPERATOR(pg_catalog.=) a.d),"
+										" CASE WHEN a.n OPERATOR(pg_catalog.=) 0 THEN 1::pg_catalog.int8"
+										" ELSE -1::pg_catalog.int8 END"
+										" FROM (SELECT 0::pg_catalog.numeric AS n, 0::pg_catalog.numeric AS d) a");
+	Query	   *cq = DeltaParseQuery("SELECT pg_catalog.count(*)::pg_catalog.numeric AS n");
+	RangeTblEntry *x = version_rte(ctx, nrte, V_DELTA);
+	RangeTblEntry *dd = makeNode(RangeTblEntry);
+	Query	   *count;
+	SubLink    *sl = makeNode(SubLink);
+	PointContext pc;
+	PlaceholderContext fc;
+	RangeTblRef *ref = makeNode(RangeTblRef);
+	Node	   *flipped;
+	Expr	   *sign;
+	OpExpr	   *tideq;
+	int			ddi;
+
+	/* dd: the rows of k a change of n matches, with d */
+	list_nth_cell(dq->rtable, 1)->ptr_value = x;
+	pc.varno = 2;
+	pc.attno = list_length(x->eref->colnames);
+	(void) point_at_multiplicity((Node *) dq->targetList, &pc);
+	dq->jointree->quals = theta_remap(theta, k, 1, 0, n, 2);
+	dd->rtekind = RTE_SUBQUERY;
+	dd->subquery = dq;
+	dd->alias = makeAlias("__pgt_dd", NIL);
+	dd->eref = makeAlias("__pgt_dd", list_make2(makeString(pstrdup("__pgt_tid")),
+												makeString(pstrdup("__pgt_d"))));
+	dd->inFromCl = true;
+	t->rtable = lappend(t->rtable, dd);
+	ddi = list_length(t->rtable);
+	ref->rtindex = ddi;
+	t->jointree->fromlist = lappend(t->jointree->fromlist, ref);
+
+	/* c: the row's matches now, one probe of n */
+	count = probe_query(version_rte(ctx, nrte, V_NEW), theta_for_probe(theta, k, n));
+	count->targetList = cq->targetList;
+	count->hasAggs = true;
+	sl->subLinkType = EXPR_SUBLINK;
+	sl->subselect = (Node *) count;
+	sl->location = -1;
+
+	fc.n = (Node *) sl;
+	fc.d = (Node *) makeVar(ddi, 2, NUMERICOID, -1, InvalidOid, 0);
+	flipped = fill_placeholders((Node *) linitial_node(TargetEntry, exprs->targetList)->expr, &fc);
+	sign = (Expr *) fill_placeholders((Node *) lsecond_node(TargetEntry, exprs->targetList)->expr, &fc);
+	tideq = (OpExpr *) make_opclause(TIDEqualOperator, BOOLOID, false,
+									 (Expr *) makeVar(k, SelfItemPointerAttributeNumber,
+													  TIDOID, -1, InvalidOid, 0),
+									 (Expr *) makeVar(ddi, 1, TIDOID, -1, InvalidOid, 0),
+									 InvalidOid, InvalidOid);
+	set_opfuncid(tideq);
+	t->jointree->quals = (Node *) makeBoolExpr(AND_EXPR, list_make2(tideq, flipped), -1);
+	return DeltaTermSql(t, sign);
+}
+
 /*
  * The change of the rows of the preserved side k that are NULL-extended
  * (no row of n matches them), as UNION ALL terms appended to out.
@@ -767,18 +904,31 @@ null_extended_terms(DeltaContext *ctx, Query *s, int k, int n,
 
 		for (int v = 0; v < (kchanged ? 2 : 1); v++)
 		{
-			Query	   *t = null_extended_frame(ctx, s, k, kvs[v], n);
-			Expr	   *touched = exists_match(version_rte(ctx, nrte, V_DELTA),
-											   theta_for_probe(theta, k, n));
-			Expr	   *none_now = (Expr *)
+			Query	   *t;
+			Expr	   *touched;
+			Expr	   *none_now;
+			Expr	   *had;
+			Expr	   *flipped;
+			CaseExpr   *sign;
+			CaseWhen   *when;
+
+			if (kvs[v] == V_NEW && rt_fetch(k, s->rtable)->rtekind == RTE_RELATION)
+			{
+				appendStringInfo(out, " UNION ALL (%s)",
+								 touched_relation_term(ctx, s, k, n, theta));
+				continue;
+			}
+			t = null_extended_frame(ctx, s, k, kvs[v], n);
+			touched = exists_match(version_rte(ctx, nrte, V_DELTA),
+								   theta_for_probe(theta, k, n));
+			none_now = (Expr *)
 				makeBoolExpr(NOT_EXPR,
 							 list_make1(exists_match(version_rte(ctx, nrte, V_NEW),
 													 theta_for_probe(theta, k, n))), -1);
-			Expr	   *had = old_had_match(version_rte(ctx, nrte, V_OLD),
-											theta_for_probe(theta, k, n));
-			Expr	   *flipped;
-			CaseExpr   *sign = makeNode(CaseExpr);
-			CaseWhen   *when = makeNode(CaseWhen);
+			had = old_had_match(version_rte(ctx, nrte, V_OLD),
+								theta_for_probe(theta, k, n));
+			sign = makeNode(CaseExpr);
+			when = makeNode(CaseWhen);
 
 			/*
 			 * No match now and one before, or a match now and none before.

@@ -47,6 +47,11 @@ SELECT pgtrickle.create_stream_table('oj.agg', 'SELECT c.id, count(o.cid) AS n, 
 SELECT pgtrickle.create_stream_table('oj.agg_null_key', 'SELECT o.note, count(*) AS n, min(c.name) AS first FROM cust c RIGHT JOIN ord o ON o.cid = c.id GROUP BY o.note', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('oj.agg_having', 'SELECT r.label, count(c.id) AS n FROM region r FULL JOIN cust c ON c.region = r.id GROUP BY r.label HAVING count(c.id) <> 1', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('oj.agg_scalar', 'SELECT count(*) AS n, count(o.cid) AS matched FROM cust c LEFT JOIN ord o ON o.cid = c.id', '1m', 'DIFFERENTIAL');
+-- an outer join in a UNION ALL branch and in a CTE read twice; a VALUES
+-- list as one side
+SELECT pgtrickle.create_stream_table('oj.union_branch', 'SELECT c.id, o.note FROM cust c LEFT JOIN ord o ON o.cid = c.id UNION ALL SELECT o.cid, r.label FROM ord o FULL JOIN region r ON r.id = o.cid', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('oj.cte_twice', 'WITH j AS (SELECT c.id, c.region, o.amount FROM cust c LEFT JOIN ord o ON o.cid = c.id) SELECT a.id, b.amount FROM j a JOIN j b ON a.region = b.region AND a.id < b.id', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('oj.values_side', 'SELECT v.k, v.tag, c.name FROM (VALUES (1, ''one''), (3, ''three''), (NULL, ''null'')) v(k, tag) LEFT JOIN cust c ON c.id = v.k', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('oj.distinct', 'SELECT DISTINCT c.region, o.note IS NULL AS lonely FROM cust c LEFT JOIN ord o ON o.cid = c.id', '1m', 'DIFFERENTIAL');
 SELECT * FROM oj.all_ok();
 
