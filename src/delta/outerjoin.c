@@ -21,9 +21,11 @@
  *
  * Each term is a copy of the item's query in which K is replaced by one of
  * its versions, N by one row of NULLs, and the join by a WHERE that probes
- * N (EXISTS, and the sum of multiplicities of OLD(N)) through correlated
- * subqueries: every term starts from a change set and reaches the sides
- * only through their join keys.
+ * N through correlated subqueries (EXISTS, the count of matches now, the
+ * sum of multiplicities of OLD(N)); the rows of a relation K that a change
+ * of N touches are found once each, with the change of their match count,
+ * through their ctid (touched_relation_term).  Every term starts from a
+ * change set and reaches the sides only through their join keys.
  *
  * Outer joins elsewhere in a query (chains, mixed with inner joins, under
  * aggregates) are first made into such items (DeltaNormalizeOuterJoins):
