@@ -37,6 +37,8 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_operator.h"
 #include "access/sysattr.h"
 #include "catalog/pg_type.h"
@@ -773,6 +775,18 @@ version_rte(DeltaContext *ctx, RangeTblEntry *rte, ItemVersion v)
 	return copy;
 }
 
+/*
+ * Whether a FROM item's rows are identified by their ctid: a plain table
+ * without inheritance children (a partition or child would repeat ctids).
+ */
+static bool
+ctid_identifies(RangeTblEntry *rte)
+{
+	return rte->rtekind == RTE_RELATION &&
+		get_rel_relkind(rte->relid) == RELKIND_RELATION &&
+		!has_subclass(rte->relid);
+}
+
 typedef struct PlaceholderContext
 {
 	Node	   *n;				/* stands for placeholder column 1 */
@@ -914,7 +928,7 @@ null_extended_terms(DeltaContext *ctx, Query *s, int k, int n,
 			CaseExpr   *sign;
 			CaseWhen   *when;
 
-			if (kvs[v] == V_NEW && rt_fetch(k, s->rtable)->rtekind == RTE_RELATION)
+			if (kvs[v] == V_NEW && ctid_identifies(rt_fetch(k, s->rtable)))
 			{
 				appendStringInfo(out, " UNION ALL (%s)",
 								 touched_relation_term(ctx, s, k, n, theta));
