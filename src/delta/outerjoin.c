@@ -24,7 +24,7 @@
  * N through correlated subqueries (EXISTS, the count of matches now, the
  * sum of multiplicities of OLD(N)); the rows of a relation K that a change
  * of N touches are found once each, with the change of their match count,
- * through their ctid (touched_relation_term).  Every term starts from a
+ * by their ctid or their place in K's change set (touched_term).  Every term starts from a
  * change set and reaches the sides only through their join keys.
  *
  * Outer joins elsewhere in a query (chains, mixed with inner joins, under
@@ -804,30 +804,32 @@ fill_placeholders(Node *node, PlaceholderContext *c)
 }
 
 /*
- * Term (b) for a relation k read as it is now: its rows that a change of
- * n matches, one per row, through their ctid.  A subquery
+ * Term (b) from a version kv of k whose rows can be told apart: a table
+ * read as it is now (by ctid) or k's change set (numbered once).  Each row
+ * of it that a change of n matches comes once, with d, the change of its
+ * number of matches:
  *
- *	 dd = SELECT k.ctid, sum(x.__pgt_m) AS d FROM k, DELTA(n) x WHERE θ
- *		  GROUP BY k.ctid
+ *	 SELECT k.*, sum(x.__pgt_m) OVER w AS d, row_number() OVER w AS rn
+ *	   FROM <k with an identity i> k, DELTA(n) x WHERE θ
+ *	 WINDOW w AS (PARTITION BY k.i)		 -- then rn = 1
  *
- * (the change drives it, reaching k by its join key) gives each such row
- * once with d, the change of its number of matches; the row is read back
- * by its ctid, and its match count now, c, by one probe of n: it had c - d
- * matches.  The row flipped when (c = 0) differs from (c - d = 0): +1 when
- * c = 0 (its last match went), -1 otherwise (its first match came).  No
- * pass over the change set per row, unlike the general form.
+ * (the change drives it, reaching k by its join key).  Its match count now,
+ * c, costs one probe of n: it had c - d matches, so it flipped when
+ * (c = 0) differs from (c = d): +1 when c = 0 (its last match went), -1
+ * otherwise (its first match came).  No pass over a change set per row,
+ * unlike the general form.
  */
 static char *
-touched_relation_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta)
+touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion kv)
 {
 	Query	   *t = null_extended_frame(ctx, s, k, V_NEW, n);
-	RangeTblEntry *krte = rt_fetch(k, s->rtable);
+	RangeTblEntry *krte = rt_fetch(k, t->rtable);
 	RangeTblEntry *nrte = rt_fetch(n, s->rtable);
-	Query	   *dq = DeltaParseQuery(psprintf("SELECT k.ctid AS __pgt_tid, pg_catalog.sum(x.m) AS __pgt_d"
-											  " FROM %s k, (SELECT 1::pg_catalog.int8 AS m) x"
-											  " GROUP BY k.ctid",
-											  quote_qualified_identifier(get_namespace_name(get_rel_namespace(krte->relid)),
-																		 get_rel_name(krte->relid))));
+	bool		rel = (krte->rtekind == RTE_RELATION);
+	int			ncols = list_length(krte->eref->colnames);
+	char	   *names = DeltaPositionalNames(ncols);
+	char	   *base;
+	Query	   *wq;
 	Query	   *exprs = DeltaParseQuery("SELECT (a.n OPERATOR(pg_catalog.=) 0)"
 										" IS DISTINCT FROM (a.n OPERATOR(pg_catalog.=) a.d),"
 										" CASE WHEN a.n OPERATOR(pg_catalog.=) 0 THEN 1::pg_catalog.int8"
@@ -835,33 +837,57 @@ touched_relation_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta)
 										" FROM (SELECT 0::pg_catalog.numeric AS n, 0::pg_catalog.numeric AS d) a");
 	Query	   *cq = DeltaParseQuery("SELECT pg_catalog.count(*)::pg_catalog.numeric AS n");
 	RangeTblEntry *x = version_rte(ctx, nrte, V_DELTA);
-	RangeTblEntry *dd = makeNode(RangeTblEntry);
+	StringInfoData cols;
+	ListCell   *lc;
 	Query	   *count;
 	SubLink    *sl = makeNode(SubLink);
 	PointContext pc;
 	PlaceholderContext fc;
-	RangeTblRef *ref = makeNode(RangeTblRef);
 	Node	   *flipped;
 	Expr	   *sign;
-	OpExpr	   *tideq;
-	int			ddi;
+	int			i = 0;
 
-	/* dd: the rows of k a change of n matches, with d */
-	list_nth_cell(dq->rtable, 1)->ptr_value = x;
+	/* k's version with an identity __pgt_i, columns named positionally */
+	if (kv == V_NEW)
+		base = psprintf("(SELECT %s, 1::pg_catalog.int8 AS __pgt_m, v.ctid AS __pgt_i FROM %s v)"
+						" k(%s, __pgt_m, __pgt_i)",
+						DeltaRelationColumns(krte->relid, "v"),
+						quote_qualified_identifier(get_namespace_name(get_rel_namespace(krte->relid)),
+												   get_rel_name(krte->relid)),
+						names);
+	else
+		base = psprintf("(SELECT v.*, pg_catalog.row_number() OVER () AS __pgt_i FROM (%s) v)"
+						" k(%s, __pgt_m, __pgt_i)",
+						DeltaVersionSql(ctx, krte, kv), names);
+
+	/* its rows that a change of n matches, once each, with d */
+	wq = DeltaParseQuery(psprintf("SELECT k.*, pg_catalog.sum(x.m) OVER w AS __pgt_d,"
+								  " pg_catalog.row_number() OVER w AS __pgt_rn"
+								  " FROM %s, (SELECT 1::pg_catalog.int8 AS m) x"
+								  " WINDOW w AS (PARTITION BY k.__pgt_i)", base));
+	list_nth_cell(wq->rtable, 1)->ptr_value = x;
 	pc.varno = 2;
 	pc.attno = list_length(x->eref->colnames);
-	(void) point_at_multiplicity((Node *) dq->targetList, &pc);
-	dq->jointree->quals = theta_remap(theta, k, 1, 0, n, 2);
-	dd->rtekind = RTE_SUBQUERY;
-	dd->subquery = dq;
-	dd->alias = makeAlias("__pgt_dd", NIL);
-	dd->eref = makeAlias("__pgt_dd", list_make2(makeString(pstrdup("__pgt_tid")),
-												makeString(pstrdup("__pgt_d"))));
-	dd->inFromCl = true;
-	t->rtable = lappend(t->rtable, dd);
-	ddi = list_length(t->rtable);
-	ref->rtindex = ddi;
-	t->jointree->fromlist = lappend(t->jointree->fromlist, ref);
+	(void) point_at_multiplicity((Node *) wq->targetList, &pc);
+	wq->jointree->quals = theta_remap(theta, k, 1, 0, n, 2);
+
+	/* as a version of k: its columns (named as k's versions are), __pgt_m, d */
+	initStringInfo(&cols);
+	foreach(lc, krte->eref->colnames)
+	{
+		const char *name = strVal(lfirst(lc));
+
+		i++;
+		if (rel && name[0] == '\0')
+			appendStringInfo(&cols, "NULL::pg_catalog.int4 AS __pgt_dropped_%d, ", i);
+		else
+			appendStringInfo(&cols, "w.__pgt_c%d AS %s, ", i,
+							 rel ? quote_identifier(name) : psprintf("__pgt_c%d", i));
+	}
+	DeltaReplaceWithSubquery(krte, psprintf("SELECT %sw.__pgt_m, w.__pgt_d FROM (%s) w"
+											" WHERE w.__pgt_rn OPERATOR(pg_catalog.=) 1",
+											cols.data, pg_get_querydef(wq, false)));
+	krte->eref->colnames = lappend(krte->eref->colnames, makeString(pstrdup("__pgt_d")));
 
 	/* c: the row's matches now, one probe of n */
 	count = probe_query(version_rte(ctx, nrte, V_NEW), theta_for_probe(theta, k, n));
@@ -872,17 +898,12 @@ touched_relation_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta)
 	sl->location = -1;
 
 	fc.n = (Node *) sl;
-	fc.d = (Node *) makeVar(ddi, 2, NUMERICOID, -1, InvalidOid, 0);
+	fc.d = (Node *) makeVar(k, ncols + 2, NUMERICOID, -1, InvalidOid, 0);
 	flipped = fill_placeholders((Node *) linitial_node(TargetEntry, exprs->targetList)->expr, &fc);
 	sign = (Expr *) fill_placeholders((Node *) lsecond_node(TargetEntry, exprs->targetList)->expr, &fc);
-	tideq = (OpExpr *) make_opclause(TIDEqualOperator, BOOLOID, false,
-									 (Expr *) makeVar(k, SelfItemPointerAttributeNumber,
-													  TIDOID, -1, InvalidOid, 0),
-									 (Expr *) makeVar(ddi, 1, TIDOID, -1, InvalidOid, 0),
-									 InvalidOid, InvalidOid);
-	set_opfuncid(tideq);
-	t->jointree->quals = (Node *) makeBoolExpr(AND_EXPR, list_make2(tideq, flipped), -1);
-	return DeltaTermSql(t, sign);
+	t->jointree->quals = flipped;
+	return DeltaTermSql(t, DeltaInt8Product((Expr *) makeVar(k, ncols + 1, INT8OID, -1, InvalidOid, 0),
+											sign));
 }
 
 /*
@@ -928,10 +949,16 @@ null_extended_terms(DeltaContext *ctx, Query *s, int k, int n,
 			CaseExpr   *sign;
 			CaseWhen   *when;
 
-			if (kvs[v] == V_NEW && ctid_identifies(rt_fetch(k, s->rtable)))
+			/*
+			 * Rows told apart: a table's by ctid, a table's change set
+			 * (served in one fixed order) by number; a subquery's rows
+			 * have neither.
+			 */
+			if ((kvs[v] == V_NEG_DELTA && rt_fetch(k, s->rtable)->rtekind == RTE_RELATION) ||
+				(kvs[v] == V_NEW && ctid_identifies(rt_fetch(k, s->rtable))))
 			{
 				appendStringInfo(out, " UNION ALL (%s)",
-								 touched_relation_term(ctx, s, k, n, theta));
+								 touched_term(ctx, s, k, n, theta, kvs[v]));
 				continue;
 			}
 			t = null_extended_frame(ctx, s, k, kvs[v], n);
