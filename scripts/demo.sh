@@ -206,8 +206,9 @@ SELECT pgtrickle.create_stream_table(
 SELECT region, customers, orders, revenue FROM region_totals ORDER BY region;
 
 \echo
-\echo '### 5. Not every query can be maintained differentially.  An outer join (to count'
-\echo '    customers without orders too) is refused in DIFFERENTIAL mode, naming why ...'
+\echo '### 5. Not every query can be maintained differentially.  Counting customers without'
+\echo '    orders too (an outer join) can be; ranking them (a window function) is refused in'
+\echo '    DIFFERENTIAL mode, naming why ...'
 DO $$
 DECLARE
     detail text;
@@ -215,10 +216,11 @@ DECLARE
 BEGIN
     PERFORM pgtrickle.create_stream_table(
         'customer_activity',
-        $q$SELECT c.id AS customer_id, c.name, count(o.id) AS order_count
+        $q$SELECT c.id AS customer_id, c.name, count(o.id) AS order_count,
+                  rank() OVER (ORDER BY count(o.id) DESC) AS activity_rank
              FROM customers c LEFT JOIN orders o ON o.customer_id = c.id
             GROUP BY c.id, c.name$q$);
-    RAISE EXCEPTION 'an outer join was accepted for DIFFERENTIAL refresh';
+    RAISE EXCEPTION 'a window function was accepted for DIFFERENTIAL refresh';
 EXCEPTION WHEN feature_not_supported THEN
     GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
     RAISE NOTICE 'refused (SQLSTATE %): %', SQLSTATE, SQLERRM
@@ -228,7 +230,8 @@ END $$;
 \echo '    It is recomputed at every refresh: the contrast to the two above.'
 SELECT pgtrickle.create_stream_table(
     'customer_activity',
-    $$SELECT c.id AS customer_id, c.name, count(o.id) AS order_count
+    $$SELECT c.id AS customer_id, c.name, count(o.id) AS order_count,
+             rank() OVER (ORDER BY count(o.id) DESC) AS activity_rank
         FROM customers c LEFT JOIN orders o ON o.customer_id = c.id
        GROUP BY c.id, c.name$$,
     schedule     => '1m',

@@ -103,9 +103,13 @@ pgt_flatten_grouping(Query *q)
 }
 
 #define pgt_rte_is_grouping(rte) ((rte)->rtekind == RTE_GROUP)
+/* the grouped expressions of a grouping entry (NULL for any other) */
+#define pgt_rte_group_exprs(rte) \
+	((rte)->rtekind == RTE_GROUP ? &(rte)->groupexprs : (List **) NULL)
 #else
 #define pgt_flatten_grouping(q) ((void) (q))
 #define pgt_rte_is_grouping(rte) ((void) (rte), false)
+#define pgt_rte_group_exprs(rte) ((void) (rte), (List **) NULL)
 #endif
 
 /*
@@ -125,6 +129,20 @@ pgt_query_check_as_current_user(Query *query)
 		lfirst_node(RangeTblEntry, lc)->checkAsUser = InvalidOid;
 #endif
 }
+
+/*
+ * From 16 a Var records the outer joins that can null it, and permissions
+ * live in a list of the query: a rewritten tree that is only deparsed
+ * drops the former and keeps a copy of the latter.
+ */
+#if PG_VERSION_NUM >= 160000
+#define pgt_var_clear_nullingrels(var) ((void) ((var)->varnullingrels = NULL))
+#define pgt_query_copy_perminfos(dst, src) \
+	((void) ((dst)->rteperminfos = copyObject((src)->rteperminfos)))
+#else
+#define pgt_var_clear_nullingrels(var) ((void) (var))
+#define pgt_query_copy_perminfos(dst, src) ((void) (dst), (void) (src))
+#endif
 
 /* ExecCheckRTPerms became ExecCheckPermissions in 16. */
 #if PG_VERSION_NUM >= 160000

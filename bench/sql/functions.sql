@@ -39,6 +39,10 @@ INSERT INTO bench.queries VALUES
       FROM {t} t
       JOIN bench.dims d ON d.id = t.dim
       JOIN bench.zones z ON z.id = d.zone$q$),
+('outer_join', 'LEFT JOIN: dimension rows with their matching facts, or one NULL-extended row',
+ $q$SELECT d.id AS dim_id, d.cat, t.id AS t_id, t.val
+      FROM bench.dims d
+      LEFT JOIN {t} t ON t.dim = d.id AND t.grp < 1000$q$),
 -- two more stream tables for the writers scenario (5 in all)
 ('dim_agg', 'aggregate per dimension row, filtered',
  $q$SELECT dim, count(*) AS n, sum(val) AS total FROM {t} WHERE grp < 1000 GROUP BY dim$q$),

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "nodes/parsenodes.h"
+#include "nodes/primnodes.h"
 
 #include "catalog/pgt_catalog.h"
 
@@ -76,6 +77,38 @@ extern void DeltaDropStorage(const StreamTable *st);
 
 /* rewrite.c */
 extern char *DeltaQuerySql(int64 pgt_id, Query *query, List *pending);
+
+/* rewrite.c, for the operator rules of the engine (outerjoin.c) */
+typedef struct DeltaContext
+{
+	int64		pgt_id;
+	List	   *pending;		/* CapturePending *, or NIL when unknown */
+} DeltaContext;
+
+/* Which version of a FROM item a term reads. */
+typedef enum ItemVersion
+{
+	V_NEW,						/* as it is now, multiplicity 1 */
+	V_DELTA,					/* its pending change */
+	V_NEG_DELTA,				/* its pending change, multiplicity negated */
+	V_OLD						/* NEW UNION ALL NEG_DELTA, in one subquery */
+} ItemVersion;
+
+extern char *DeltaSql(DeltaContext *ctx, Query *q);
+extern char *DeltaSourceDeltaSql(DeltaContext *ctx, Oid relid);
+extern char *DeltaRelationColumns(Oid relid, const char *alias);
+extern char *DeltaVersionSql(DeltaContext *ctx, RangeTblEntry *rte, ItemVersion version);
+extern char *DeltaTermSql(Query *t, Expr *mult);
+extern void DeltaReplaceWithSubquery(RangeTblEntry *rte, const char *sql);
+extern bool DeltaItemChanges(RangeTblEntry *rte);
+extern bool DeltaItemPending(DeltaContext *ctx, RangeTblEntry *rte);
+extern Expr *DeltaInt8Product(Expr *left, Expr *right);
+
+/* outerjoin.c */
+extern bool DeltaHasOuterJoin(Query *q);
+extern bool DeltaIsOuterJoinItem(Query *q);
+extern Query *DeltaNormalizeOuterJoins(Query *q);
+extern char *DeltaOuterJoinSql(DeltaContext *ctx, Query *q);
 extern Query *DeltaInputQuery(const DeltaShape *shape);
 extern char *DeltaPositionalNames(int n);
 

@@ -37,12 +37,6 @@
 #include "compat.h"
 #include "delta/delta.h"
 
-typedef struct DeltaContext
-{
-	int64		pgt_id;
-	List	   *pending;		/* CapturePending *, or NIL when unknown */
-} DeltaContext;
-
 /*
  * The pending change of a captured source: the netted change set the
  * refresh read (capture/changes.c), whose exact size the planner learns
@@ -50,8 +44,8 @@ typedef struct DeltaContext
  * and probes the other items' indexes.  A source with nothing pending
  * drops out of the plan.
  */
-static char *
-source_delta_sql(DeltaContext *ctx, Oid relid)
+char *
+DeltaSourceDeltaSql(DeltaContext *ctx, Oid relid)
 {
 	char	   *sql = CaptureDeltaSubquery(ctx->pgt_id, relid);
 	ListCell   *lc;
@@ -66,7 +60,6 @@ source_delta_sql(DeltaContext *ctx, Oid relid)
 	return sql;
 }
 
-static char *delta_sql(DeltaContext *ctx, Query *q);
 
 /* The column names of a query's non-junk output, in order. */
 static List *
@@ -102,8 +95,8 @@ DeltaPositionalNames(int n)
  * numbers: columns 1..natts (dropped ones as NULL placeholders), then
  * __pgt_m.
  */
-static char *
-relation_columns(Oid relid, const char *alias)
+char *
+DeltaRelationColumns(Oid relid, const char *alias)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -134,9 +127,9 @@ relation_old_sql(DeltaContext *ctx, Oid relid)
 
 	return psprintf("SELECT %s, 1::pg_catalog.int8 AS __pgt_m FROM %s r"
 					" UNION ALL SELECT %s, -d.__pgt_m FROM (%s) d",
-					relation_columns(relid, "r"), name,
-					relation_columns(relid, "d"),
-					source_delta_sql(ctx, relid));
+					DeltaRelationColumns(relid, "r"), name,
+					DeltaRelationColumns(relid, "d"),
+					DeltaSourceDeltaSql(ctx, relid));
 }
 
 /* Versions of a subquery in FROM: its columns, then __pgt_m. */
@@ -154,15 +147,15 @@ subquery_old_sql(DeltaContext *ctx, Query *sub)
 	return psprintf("SELECT s.*, 1::pg_catalog.int8 AS __pgt_m FROM (%s) s(%s)"
 					" UNION ALL SELECT %s-d.__pgt_m FROM (%s) d(%s, __pgt_m)",
 					pg_get_querydef(sub, false), aliases,
-					dcols.data, delta_sql(ctx, sub), aliases);
+					dcols.data, DeltaSql(ctx, sub), aliases);
 }
 
 /*
  * Replace a range table entry by a subquery producing the same columns plus
  * __pgt_m; the Vars pointing at it keep their attribute numbers.
  */
-static void
-replace_with_subquery(RangeTblEntry *rte, const char *sql)
+void
+DeltaReplaceWithSubquery(RangeTblEntry *rte, const char *sql)
 {
 	Query	   *sub = DeltaParseQuery(sql);
 	List	   *colnames = list_copy(rte->eref->colnames);
@@ -215,14 +208,14 @@ collect_items(Node *node, List **items)
 }
 
 /* Whether an item can change at all (VALUES and functions cannot). */
-static bool
-item_changes(RangeTblEntry *rte)
+bool
+DeltaItemChanges(RangeTblEntry *rte)
 {
 	return rte->rtekind == RTE_RELATION || rte->rtekind == RTE_SUBQUERY;
 }
 
-static Expr *
-int8_product(Expr *left, Expr *right)
+Expr *
+DeltaInt8Product(Expr *left, Expr *right)
 {
 	Oid			opno = OpernameGetOprid(list_make1(makeString("*")), INT8OID, INT8OID);
 	OpExpr	   *op;
@@ -235,21 +228,12 @@ int8_product(Expr *left, Expr *right)
 	return (Expr *) op;
 }
 
-/* Which version of a FROM item a join term reads. */
-typedef enum ItemVersion
-{
-	V_NEW,						/* as it is now, multiplicity 1 */
-	V_DELTA,					/* its pending change */
-	V_NEG_DELTA,				/* its pending change, multiplicity negated */
-	V_OLD						/* NEW UNION ALL NEG_DELTA, in one subquery */
-} ItemVersion;
-
 /* At most this many earlier items are split into NEW and NEG_DELTA terms. */
 #define MAX_SPLIT_ITEMS 5
 
 /* Whether a FROM item has pending changes (true when unknown). */
-static bool
-item_pending(DeltaContext *ctx, RangeTblEntry *rte)
+bool
+DeltaItemPending(DeltaContext *ctx, RangeTblEntry *rte)
 {
 	if (rte->rtekind == RTE_RELATION)
 	{
@@ -269,7 +253,7 @@ item_pending(DeltaContext *ctx, RangeTblEntry *rte)
 		ListCell   *lc;
 
 		foreach(lc, rte->subquery->rtable)
-			if (item_pending(ctx, lfirst_node(RangeTblEntry, lc)))
+			if (DeltaItemPending(ctx, lfirst_node(RangeTblEntry, lc)))
 				return true;
 	}
 	return false;
@@ -279,7 +263,7 @@ static char *
 relation_neg_delta_sql(DeltaContext *ctx, Oid relid)
 {
 	return psprintf("SELECT %s, -d.__pgt_m AS __pgt_m FROM (%s) d",
-					relation_columns(relid, "d"), source_delta_sql(ctx, relid));
+					DeltaRelationColumns(relid, "d"), DeltaSourceDeltaSql(ctx, relid));
 }
 
 static char *
@@ -292,52 +276,47 @@ subquery_neg_delta_sql(DeltaContext *ctx, Query *sub)
 	for (int i = 1; i <= n; i++)
 		appendStringInfo(&dcols, "d.__pgt_c%d, ", i);
 	return psprintf("SELECT %s-d.__pgt_m FROM (%s) d(%s, __pgt_m)",
-					dcols.data, delta_sql(ctx, sub), DeltaPositionalNames(n));
+					dcols.data, DeltaSql(ctx, sub), DeltaPositionalNames(n));
 }
 
 /*
- * One join term: each item read in the given version; the multiplicity is
- * the product of the non-NEW items'.
+ * The SQL of one version of a FROM item (a relation or a subquery): its
+ * columns at their attribute numbers, then __pgt_m.  V_NEW has none: the
+ * item stays as it is.
  */
-static char *
-join_term_sql(DeltaContext *ctx, Query *q, List *items, const ItemVersion *versions)
+char *
+DeltaVersionSql(DeltaContext *ctx, RangeTblEntry *rte, ItemVersion version)
 {
-	Query	   *t = copyObject(q);
-	Expr	   *mult = NULL;
+	bool		rel = (rte->rtekind == RTE_RELATION);
+
+	switch (version)
+	{
+		case V_NEW:
+			break;
+		case V_DELTA:
+			return rel ? DeltaSourceDeltaSql(ctx, rte->relid) : DeltaSql(ctx, rte->subquery);
+		case V_NEG_DELTA:
+			return rel ? relation_neg_delta_sql(ctx, rte->relid)
+				: subquery_neg_delta_sql(ctx, rte->subquery);
+		case V_OLD:
+			return rel ? relation_old_sql(ctx, rte->relid)
+				: subquery_old_sql(ctx, rte->subquery);
+	}
+	elog(ERROR, "no SQL for the NEW version of a FROM item");
+	return NULL;
+}
+
+/*
+ * A term as SQL: the query t (already rewritten) with its non-junk output
+ * columns and the multiplicity mult as __pgt_m.
+ */
+char *
+DeltaTermSql(Query *t, Expr *mult)
+{
 	List	   *tlist = NIL;
 	ListCell   *lc;
 	int			resno = 0;
 
-	for (int j = 0; j < list_length(items); j++)
-	{
-		int			rtindex = list_nth_int(items, j);
-		RangeTblEntry *rte = rt_fetch(rtindex, t->rtable);
-		bool		rel = (rte->rtekind == RTE_RELATION);
-		char	   *sql = NULL;
-
-		switch (versions[j])
-		{
-			case V_NEW:
-				continue;
-			case V_DELTA:
-				sql = rel ? source_delta_sql(ctx, rte->relid) : delta_sql(ctx, rte->subquery);
-				break;
-			case V_NEG_DELTA:
-				sql = rel ? relation_neg_delta_sql(ctx, rte->relid)
-					: subquery_neg_delta_sql(ctx, rte->subquery);
-				break;
-			case V_OLD:
-				sql = rel ? relation_old_sql(ctx, rte->relid)
-					: subquery_old_sql(ctx, rte->subquery);
-				break;
-		}
-		replace_with_subquery(rte, sql);
-		mult = int8_product(mult,
-							(Expr *) makeVar(rtindex, list_length(rte->eref->colnames),
-											 INT8OID, -1, InvalidOid, 0));
-	}
-
-	/* output: the query's columns and the term's multiplicity */
 	foreach(lc, t->targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -349,10 +328,37 @@ join_term_sql(DeltaContext *ctx, Query *q, List *items, const ItemVersion *versi
 		tle->ressortgroupref = 0;
 		tlist = lappend(tlist, tle);
 	}
+	if (mult == NULL)
+		mult = (Expr *) makeConst(INT8OID, -1, InvalidOid, 8, Int64GetDatum(1), false, true);
 	tlist = lappend(tlist, makeTargetEntry(mult, ++resno, pstrdup("__pgt_m"), false));
 	t->targetList = tlist;
 	t->sortClause = NIL;
 	return pg_get_querydef(t, false);
+}
+
+/*
+ * One join term: each item read in the given version; the multiplicity is
+ * the product of the non-NEW items'.
+ */
+static char *
+join_term_sql(DeltaContext *ctx, Query *q, List *items, const ItemVersion *versions)
+{
+	Query	   *t = copyObject(q);
+	Expr	   *mult = NULL;
+
+	for (int j = 0; j < list_length(items); j++)
+	{
+		int			rtindex = list_nth_int(items, j);
+		RangeTblEntry *rte = rt_fetch(rtindex, t->rtable);
+
+		if (versions[j] == V_NEW)
+			continue;
+		DeltaReplaceWithSubquery(rte, DeltaVersionSql(ctx, rte, versions[j]));
+		mult = DeltaInt8Product(mult,
+								(Expr *) makeVar(rtindex, list_length(rte->eref->colnames),
+												 INT8OID, -1, InvalidOid, 0));
+	}
+	return DeltaTermSql(t, mult);
 }
 
 /*
@@ -378,7 +384,7 @@ item_terms(DeltaContext *ctx, Query *q, List *items, int i, StringInfo out)
 		versions[j] = V_NEW;
 		if (j == i)
 			versions[j] = V_DELTA;
-		else if (j < i && item_changes(rte) && item_pending(ctx, rte))
+		else if (j < i && DeltaItemChanges(rte) && DeltaItemPending(ctx, rte))
 		{
 			if (nsplit < MAX_SPLIT_ITEMS)
 				split[nsplit++] = j;
@@ -420,7 +426,7 @@ setop_delta(DeltaContext *ctx, Query *q, Node *node, StringInfo out)
 		if (out->len > 0)
 			appendStringInfoString(out, " UNION ALL ");
 		appendStringInfo(out, "SELECT %s, d.__pgt_m FROM (%s) d(%s, __pgt_m)",
-						 cols.data, delta_sql(ctx, rte->subquery),
+						 cols.data, DeltaSql(ctx, rte->subquery),
 						 DeltaPositionalNames(list_length(names)));
 	}
 	else
@@ -436,8 +442,8 @@ setop_delta(DeltaContext *ctx, Query *q, Node *node, StringInfo out)
  * The delta of a query: its output columns and __pgt_m.  A query that reads
  * nothing that can change has an empty delta.
  */
-static char *
-delta_sql(DeltaContext *ctx, Query *q)
+char *
+DeltaSql(DeltaContext *ctx, Query *q)
 {
 	StringInfoData out;
 	List	   *items = NIL;
@@ -450,12 +456,23 @@ delta_sql(DeltaContext *ctx, Query *q)
 		return out.data;
 	}
 
+	/*
+	 * Outer joins: an outer join of two items has its own rule
+	 * (outerjoin.c); a query with outer joins elsewhere is first rewritten
+	 * so that each outer join is such an item.
+	 */
+	if (DeltaIsOuterJoinItem(q))
+		return DeltaOuterJoinSql(ctx, q);
+	if (DeltaHasOuterJoin(q))
+		q = DeltaNormalizeOuterJoins(q);
+	Assert(!DeltaHasOuterJoin(q));
+
 	collect_items((Node *) q->jointree, &items);
 	for (int i = 0; i < list_length(items); i++)
 	{
 		RangeTblEntry *rte = rt_fetch(list_nth_int(items, i), q->rtable);
 
-		if (!item_changes(rte) || !item_pending(ctx, rte))
+		if (!DeltaItemChanges(rte) || !DeltaItemPending(ctx, rte))
 			continue;
 		item_terms(ctx, q, items, i, &out);
 		any = true;
@@ -485,7 +502,7 @@ DeltaQuerySql(int64 pgt_id, Query *query, List *pending)
 {
 	DeltaContext ctx = {pgt_id, pending};
 
-	return delta_sql(&ctx, query);
+	return DeltaSql(&ctx, query);
 }
 
 /*

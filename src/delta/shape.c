@@ -249,8 +249,10 @@ check_jointree(Node *node, SupportContext *ctx)
 	{
 		JoinExpr   *j = (JoinExpr *) node;
 
-		if (j->jointype != JOIN_INNER)
-			return refuse(ctx, "an outer join (LEFT, RIGHT or FULL JOIN)");
+		/* inner and outer joins (LEFT, RIGHT, FULL: delta/outerjoin.c) */
+		if (j->jointype != JOIN_INNER && j->jointype != JOIN_LEFT &&
+			j->jointype != JOIN_RIGHT && j->jointype != JOIN_FULL)
+			return refuse(ctx, "an unsupported join type");
 		return check_jointree(j->larg, ctx) || check_jointree(j->rarg, ctx);
 	}
 	return refuse(ctx, "an unsupported FROM clause");

@@ -8,7 +8,8 @@ stream table always comes after the ones it reads.
 
 The queries stay inside what the differential engine supports (see
 src/delta/README.md): projection, WHERE, immutable functions, CASE, inner /
-cross / self / non-equi joins, UNION ALL, subqueries in FROM, non-recursive
+cross / self / non-equi joins, LEFT / RIGHT / FULL outer joins
+(chains, mixed with inner joins, under aggregates), UNION ALL, subqueries in FROM, non-recursive
 CTEs, GROUP BY with count/sum/avg/min/max and FILTER, HAVING, aggregates
 without GROUP BY, DISTINCT, and stream tables reading stream tables.  They
 avoid what would make the two sides differ without an engine bug: float
@@ -127,6 +128,45 @@ _ENTRIES = [
      "join condition with an expression and an OR",
      "SELECT c.id AS customer_id, r.id AS region_id FROM customers c "
      "JOIN regions r ON r.id = coalesce(c.region_id, 1) OR (c.tier = 'gold' AND r.zone = 'A')"),
+
+    # --- outer joins -----------------------------------------------------------
+    ("o01_left_join",
+     "LEFT JOIN: customers without orders get a NULL-extended row that comes and goes",
+     "SELECT c.id AS customer_id, c.tier, o.id AS order_id, o.amount "
+     "FROM customers c LEFT JOIN orders o ON o.customer_id = c.id"),
+    ("o02_right_join_keyless",
+     "RIGHT JOIN of the keyless table (duplicates, NULL keys) to regions",
+     "SELECT r.name AS region, e.kind, e.val FROM regions r RIGHT JOIN events e ON e.val = r.id"),
+    ("o03_full_join",
+     "FULL JOIN of customers and regions on a nullable key, a condition on one side in ON",
+     "SELECT c.id AS customer_id, r.id AS region_id, r.zone FROM customers c "
+     "FULL JOIN regions r ON r.id = c.region_id AND c.active IS NOT FALSE"),
+    ("o04_chain_mixed",
+     "chain: items JOIN orders LEFT JOIN customers LEFT JOIN regions",
+     "SELECT i.order_id, i.line, c.name AS customer, r.zone FROM items i "
+     "JOIN orders o ON o.id = i.order_id LEFT JOIN customers c ON c.id = o.customer_id "
+     "LEFT JOIN regions r ON r.id = c.region_id"),
+    ("o05_left_join_agg",
+     "aggregate over a LEFT JOIN: count(x) of the NULL-extended side, sum, max, deletes of the last match",
+     "SELECT c.id AS customer_id, count(o.id) AS n_orders, sum(o.amount) AS total, "
+     "max(o.order_date) AS last_order FROM customers c LEFT JOIN orders o ON o.customer_id = c.id "
+     "GROUP BY c.id"),
+    ("o06_full_join_agg",
+     "aggregate over a FULL JOIN grouped by a key from the NULL-extended side",
+     "SELECT r.zone, count(*) AS n, count(c.id) AS customers, min(c.created) AS first_created "
+     "FROM regions r FULL JOIN customers c ON c.region_id = r.id GROUP BY r.zone"),
+    ("o07_anti_join",
+     "LEFT JOIN ... WHERE the other side IS NULL: products never ordered",
+     "SELECT p.id AS product_id, p.category FROM products p "
+     "LEFT JOIN items i ON i.product_id = p.id WHERE i.order_id IS NULL"),
+    ("o08_nested_outer",
+     "outer join of a join: regions LEFT JOIN (customers JOIN orders), USING-free, non-equi part",
+     "SELECT r.id AS region_id, c.id AS customer_id, o.amount FROM regions r "
+     "LEFT JOIN (customers c JOIN orders o ON o.customer_id = c.id AND o.amount > 100) "
+     "ON c.region_id = r.id"),
+    ("o09_full_join_using",
+     "FULL JOIN USING: the merged column is a COALESCE of both sides",
+     "SELECT id, c.tier, p.category FROM customers c FULL JOIN products p USING (id)"),
 
     # --- aggregates ----------------------------------------------------------
     ("a01_count_null_key",

@@ -33,7 +33,7 @@ DELETE FROM m_a WHERE k = 3;
 SELECT pgt_test.drefresh('m_up'), pgt_test.drefresh('m_down'), pgt_test.drefresh('m_down2');
 
 -- refused constructs: explicit DIFFERENTIAL fails naming the construct, AUTO falls back
-SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT a.id FROM m_a a LEFT JOIN m_b b ON b.k = a.k', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT a.id, g FROM m_a a CROSS JOIN LATERAL generate_series(1, a.k) g', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id, row_number() OVER (ORDER BY id) FROM m_a', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_a WHERE k IN (SELECT k FROM m_b)', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_a ORDER BY id LIMIT 3', '1m', 'DIFFERENTIAL')$$);
@@ -58,7 +58,7 @@ SELECT pgtrickle.create_stream_table('m_from_part', 'SELECT id, k FROM m_part1',
 SELECT pgt_test.refresh('m_from_part');
 SELECT pgtrickle.drop_stream_table('m_from_part');
 DROP TABLE m_parted;
-SELECT pgtrickle.create_stream_table('m_auto', 'SELECT a.id, b.v FROM m_a a LEFT JOIN m_b b ON b.id = a.id', '1m', 'AUTO');
+SELECT pgtrickle.create_stream_table('m_auto', 'SELECT a.id, b.v, row_number() OVER (ORDER BY a.id) AS rn FROM m_a a LEFT JOIN m_b b ON b.id = a.id', '1m', 'AUTO');
 SELECT property, value FROM pgtrickle.explain_st('m_auto')
  WHERE property IN ('refresh_mode', 'requested_refresh_mode', 'differential_supported', 'fallback_reason');
 
