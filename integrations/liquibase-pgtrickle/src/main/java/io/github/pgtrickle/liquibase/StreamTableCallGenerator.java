@@ -40,6 +40,9 @@ public class StreamTableCallGenerator extends AbstractSqlGenerator<StreamTableCa
         StringBuilder sql = new StringBuilder("SELECT pgtrickle.").append(statement.getFunction()).append('(');
         String sep = "";
         for (Map.Entry<String, Object> e : statement.getArguments().entrySet()) {
+            if (e.getValue() == null) {
+                continue;
+            }
             sql.append(sep).append(e.getKey()).append(" => ").append(literal(e.getKey(), e.getValue()));
             sep = ", ";
         }

@@ -50,6 +50,12 @@ public abstract class StreamTableChange extends AbstractChange {
 
     @Override
     public ValidationErrors validate(Database database) {
+        if (!supports(database)) {
+            ValidationErrors errors = new ValidationErrors(this);
+            errors.addError(changeName() + " is not supported on " + database.getShortName()
+                + ": pg_trickle is a PostgreSQL extension");
+            return errors;
+        }
         ValidationErrors errors = super.validate(database);
         if (name != null && name.isBlank()) {
             errors.addError("name of " + changeName() + " must not be empty");
