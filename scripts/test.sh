@@ -20,18 +20,19 @@
 #
 # NAME selects tests by base name (10_create, 10_create.sql, t/001_crash.pl,
 # shell patterns such as '1*' work too; NAME "random" is the random workload
-# driver; NAMEs "dbt", "cli" and "monitoring" are the tests of dbt-pgtrickle/,
-# cli/ and monitoring/); without NAMEs everything runs.
+# driver; NAMEs "dbt", "cli", "monitoring" and "migrations" are the tests of
+# dbt-pgtrickle/, cli/, monitoring/ and integrations/ (Flyway, Liquibase));
+# without NAMEs everything runs.
 #
 # Environment: PGT_TEST_CONF replaces test/pg_trickle.conf (for example to
 # check the test driver without the extension); PROVE_FLAGS is passed to
 # prove; PGT_RANDOM_MODE is the refresh mode of the random driver's stream
 # tables (DIFFERENTIAL, the default, or FULL; off skips the driver), and
 # PGT_RANDOM_ARGS adds options to it (e.g. "--seeds 1-10 --rounds 8");
-# PGT_DBT=off, PGT_CLI=off and PGT_MONITORING=off skip those tests;
-# PGT_DBT_WORKDIR, PGT_CLI_WORKDIR and PGT_MONITORING_WORKDIR (writable by
-# the server user) keep what they install (virtualenvs, npm packages)
-# between runs;
+# PGT_DBT=off, PGT_CLI=off, PGT_MONITORING=off and PGT_MIGRATIONS=off skip
+# those tests; PGT_DBT_WORKDIR, PGT_CLI_WORKDIR, PGT_MONITORING_WORKDIR and
+# PGT_MIGRATIONS_WORKDIR (writable by the server user) keep what they
+# install (virtualenvs, npm packages, the Maven repository) between runs;
 # PG_CONFIG, PG_MAJOR and PGT_OS_USER as in scripts/lib.sh.
 set -euo pipefail
 export LC_ALL=C
@@ -49,11 +50,11 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [--pg MAJOR[,MAJOR...]|
   --pg V,...   run on these PostgreSQL majors (15 16 17 18, or all); default:
                the full matrix without NAMEs, 15 with NAMEs
   --suites L   only these suites: comma-separated regress, isolation, tap,
-               random, components (dbt, cli, monitoring)
+               random, components (dbt, cli, monitoring, migrations)
   NAME...      run only these tests (base names or shell patterns;
                "random" is the random workload driver of test/random,
-               "dbt", "cli", "monitoring" the tests of dbt-pgtrickle/,
-               cli/ and monitoring/)
+               "dbt", "cli", "monitoring", "migrations" the tests of
+               dbt-pgtrickle/, cli/, monitoring/ and integrations/)
 EOT
 }
 
@@ -241,7 +242,7 @@ done
 run_random=0
 if selected random && suite_on random; then run_random=1; fi
 declare -A run_components=()
-for c in dbt cli monitoring; do
+for c in dbt cli monitoring migrations; do
 	if selected "$c" && suite_on components; then run_components[$c]=1; fi
 done
 random_mode=${PGT_RANDOM_MODE:-DIFFERENTIAL}
@@ -251,7 +252,7 @@ OFF) run_random=0 ;;
 *) die "PGT_RANDOM_MODE must be DIFFERENTIAL, FULL or off, not '$random_mode'" ;;
 esac
 for n in "${names[@]}"; do
-	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'cli' and 'monitoring')"
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'cli', 'monitoring' and 'migrations')"
 done
 # Both drivers read test/expected/NAME.out, so a name may be used only once.
 for f in test/specs/*.spec; do
@@ -484,7 +485,7 @@ elif ((${#names[@]} == 0)) && suite_on random; then
 	section "random workload: skipped (PGT_RANDOM_MODE=off)"
 fi
 
-# --- components: dbt package, CLI, monitoring ---------------------------------------
+# --- components: dbt package, CLI, monitoring, migrations ---------------------------------------
 
 # run_component NAME FOLDER RUNNER [PATH...]: run FOLDER/RUNNER, the test
 # runner of one of the project's components, on a copy of FOLDER, of
@@ -528,6 +529,8 @@ component cli cli test/run_tests.sh pg_trickle.control
 # monitoring checks the runbooks of its alerts and the sources its
 # Dockerfile copies
 component monitoring monitoring test/run_tests.sh docs/runbooks Makefile pg_trickle.control sql src
+# migrations runs the files the Flyway and Liquibase guides show
+component migrations integrations run_tests.sh docs/integrations
 
 # --- TAP ------------------------------------------------------------------------
 
