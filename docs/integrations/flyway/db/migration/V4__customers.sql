@@ -18,3 +18,9 @@ SELECT pgtrickle.create_stream_table(
     schedule     => '1m',
     refresh_mode => 'DIFFERENTIAL'
 );
+
+-- Rows a migration adds to a source reach the stream tables at their next
+-- scheduled refresh; refresh_stream_table brings one up to date now, in
+-- this transaction.
+INSERT INTO orders (customer_id, amount) VALUES (1, 20.00);
+SELECT pgtrickle.refresh_stream_table('order_totals');
