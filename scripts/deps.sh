@@ -25,6 +25,9 @@ packages=(
 	# monitoring/: the real exporter and Prometheus (promtool) for its tests,
 	# Node.js for checking the Grafana dashboard against @grafana/schema
 	prometheus prometheus-postgres-exporter nodejs
+	# integrations/: the Liquibase extension (Java 17, Maven) and the Flyway
+	# and Liquibase tests
+	openjdk-17-jdk-headless maven
 )
 
 missing=()
