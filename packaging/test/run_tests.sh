@@ -142,17 +142,6 @@ doc_commands=()
 # --- versions -------------------------------------------------------------------
 checker versions python3 "$here/check_versions.py" "$PGT_ROOT"
 
-# --- vpath ----------------------------------------------------------------------
-mkdir -p "$run/vpath"
-if step "vpath build (make -f Makefile VPATH=..., -Werror)" "$run/vpath.log" \
-	make -C "$run/vpath" -f "$PGT_ROOT/Makefile" VPATH="$PGT_ROOT" PG_CONFIG="$PG_CONFIG" -j"$(nproc)"; then
-	if [[ -f $run/vpath/pg_trickle.so && -f $run/vpath/src/api/names.o ]]; then
-		ok "vpath objects and pg_trickle.so in the build directory"
-	else
-		failed "vpath build directory" "no pg_trickle.so or src/api/names.o in $run/vpath"
-	fi
-fi
-
 # --- dist -----------------------------------------------------------------------
 archive=$out/$name.tar.gz zip=$out/$name.zip
 if step "dist (make -C packaging dist)" "$run/dist.log" make -C packaging dist OUT="$out"; then
@@ -163,6 +152,23 @@ if step "dist (make -C packaging dist)" "$run/dist.log" make -C packaging dist O
 		ok "dist archives hold the committed files ($(wc -l <"$run/committed") files)"
 	else
 		failed "dist archives" "$(diff "$run/committed" "$run/in-tar" | head -n 5)"
+	fi
+fi
+
+# --- vpath ----------------------------------------------------------------------
+# From the unpacked archive, as pg_buildext builds: a source tree holding
+# objects of an in-tree build would let VPATH find them up to date there.
+mkdir -p "$run/vpath" "$run/vpath-src"
+if [[ ! -f $archive ]]; then
+	failed "vpath build" "no archive from make dist to build from"
+elif tar -xzf "$archive" -C "$run/vpath-src" &&
+	step "vpath build (make -f Makefile VPATH=..., -Werror)" "$run/vpath.log" \
+		make -C "$run/vpath" -f "$run/vpath-src/$name/Makefile" VPATH="$run/vpath-src/$name" \
+		PG_CONFIG="$PG_CONFIG" -j"$(nproc)"; then
+	if [[ -f $run/vpath/pg_trickle.so && -f $run/vpath/src/api/names.o ]]; then
+		ok "vpath objects and pg_trickle.so in the build directory"
+	else
+		failed "vpath build directory" "no pg_trickle.so or src/api/names.o in $run/vpath"
 	fi
 fi
 
