@@ -20,16 +20,18 @@
 #
 # NAME selects tests by base name (10_create, 10_create.sql, t/001_crash.pl,
 # shell patterns such as '1*' work too; NAME "random" is the random workload
-# driver; NAMEs "dbt", "cli" and "monitoring" are the tests of dbt-pgtrickle/,
-# cli/ and monitoring/); without NAMEs everything runs.
+# driver; NAMEs "dbt", "dbt_adapter", "cli" and "monitoring" are the tests
+# of dbt-pgtrickle/, dbt-pgtrickle-adapter/, cli/ and monitoring/); without
+# NAMEs everything runs.
 #
 # Environment: PGT_TEST_CONF replaces test/pg_trickle.conf (for example to
 # check the test driver without the extension); PROVE_FLAGS is passed to
 # prove; PGT_RANDOM_MODE is the refresh mode of the random driver's stream
 # tables (DIFFERENTIAL, the default, or FULL; off skips the driver), and
 # PGT_RANDOM_ARGS adds options to it (e.g. "--seeds 1-10 --rounds 8");
-# PGT_DBT=off, PGT_CLI=off and PGT_MONITORING=off skip those tests;
-# PGT_DBT_WORKDIR, PGT_CLI_WORKDIR and PGT_MONITORING_WORKDIR (writable by
+# PGT_DBT=off, PGT_DBT_ADAPTER=off, PGT_CLI=off and PGT_MONITORING=off skip
+# those tests; PGT_DBT_WORKDIR, PGT_DBT_ADAPTER_WORKDIR, PGT_CLI_WORKDIR and
+# PGT_MONITORING_WORKDIR (writable by
 # the server user) keep what they install (virtualenvs, npm packages)
 # between runs;
 # PG_CONFIG, PG_MAJOR and PGT_OS_USER as in scripts/lib.sh.
@@ -49,11 +51,11 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [--pg MAJOR[,MAJOR...]|
   --pg V,...   run on these PostgreSQL majors (15 16 17 18, or all); default:
                the full matrix without NAMEs, 15 with NAMEs
   --suites L   only these suites: comma-separated regress, isolation, tap,
-               random, components (dbt, cli, monitoring)
+               random, components (dbt, dbt_adapter, cli, monitoring)
   NAME...      run only these tests (base names or shell patterns;
                "random" is the random workload driver of test/random,
-               "dbt", "cli", "monitoring" the tests of dbt-pgtrickle/,
-               cli/ and monitoring/)
+               "dbt", "dbt_adapter", "cli", "monitoring" the tests of
+               dbt-pgtrickle/, dbt-pgtrickle-adapter/, cli/ and monitoring/)
 EOT
 }
 
@@ -241,7 +243,7 @@ done
 run_random=0
 if selected random && suite_on random; then run_random=1; fi
 declare -A run_components=()
-for c in dbt cli monitoring; do
+for c in dbt dbt_adapter cli monitoring; do
 	if selected "$c" && suite_on components; then run_components[$c]=1; fi
 done
 random_mode=${PGT_RANDOM_MODE:-DIFFERENTIAL}
@@ -251,7 +253,7 @@ OFF) run_random=0 ;;
 *) die "PGT_RANDOM_MODE must be DIFFERENTIAL, FULL or off, not '$random_mode'" ;;
 esac
 for n in "${names[@]}"; do
-	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'cli' and 'monitoring')"
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'dbt_adapter', 'cli' and 'monitoring')"
 done
 # Both drivers read test/expected/NAME.out, so a name may be used only once.
 for f in test/specs/*.spec; do
@@ -523,6 +525,9 @@ component() {
 }
 
 component dbt dbt-pgtrickle integration_tests/run_tests.sh
+# the adapter's runner also runs the macro package's scenarios.py under
+# type: pgtrickle
+component dbt_adapter dbt-pgtrickle-adapter tests/run_tests.sh dbt-pgtrickle
 # the CLI takes its version from the extension's control file
 component cli cli test/run_tests.sh pg_trickle.control
 # monitoring checks the runbooks of its alerts and the sources its
