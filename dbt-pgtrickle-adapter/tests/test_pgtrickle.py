@@ -215,6 +215,25 @@ class TestHiddenColumns(StreamTableProject):
         for node in catalog["nodes"].values():
             assert not [c for c in node["columns"] if c.startswith("__pgt_")]
 
+    def test_docs_generate_stats(self, project):
+        """Item 6: pg_trickle's view of a stream table as catalog stats."""
+        run_dbt(["docs", "generate"])
+        with open(os.path.join(project.project_root, "target", "catalog.json")) as f:
+            catalog = json.load(f)
+        source = catalog["sources"]["source.test.st.totals"]
+        assert source["metadata"]["type"] == "STREAM TABLE"
+        stats = {k: v["value"] for k, v in source["stats"].items() if v["include"]}
+        assert stats["pgtrickle_status"] == "ACTIVE"
+        assert stats["pgtrickle_refresh_mode"] == "DIFFERENTIAL"
+        assert stats["pgtrickle_schedule"] == "1m"
+        assert stats["pgtrickle_stale"] == "no"
+        assert stats["pgtrickle_sources"] == f"{project.test_schema}.orders"
+        assert stats["pgtrickle_data_timestamp"]
+        assert source["stats"]["has_stats"]["value"] is True
+        plain = catalog["sources"]["source.test.st.orders"]
+        assert plain["metadata"]["type"] == "BASE TABLE"
+        assert not [k for k, v in plain["stats"].items() if v["include"]]
+
 
 # --- item 4: source freshness from data_timestamp -----------------------------
 

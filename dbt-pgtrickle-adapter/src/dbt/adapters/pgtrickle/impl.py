@@ -26,6 +26,29 @@ logger = AdapterLogger("pgtrickle")
 HIDDEN_COLUMN_PREFIX = "__pgt_"
 
 STREAM_TABLES_IN_SCHEMA_MACRO = "pgtrickle__stream_tables_in_schema"
+STREAM_TABLE_STATS_MACRO = "pgtrickle__stream_table_stats"
+
+# Catalog stats of a stream table in `dbt docs generate`: (stat id, column
+# of pgtrickle__stream_table_stats, label, description).
+STREAM_TABLE_STATS: List[Tuple[str, str, str, str]] = [
+    ("pgtrickle_status", "status", "Stream table status",
+     "ACTIVE, PAUSED, SUSPENDED, ERROR or INITIALIZING (pg_trickle)"),
+    ("pgtrickle_refresh_mode", "refresh_mode", "Refresh mode",
+     "The refresh mode in effect (FULL or DIFFERENTIAL)"),
+    ("pgtrickle_requested_refresh_mode", "requested_refresh_mode", "Requested refresh mode",
+     "The refresh mode the model asked for (FULL, DIFFERENTIAL or AUTO)"),
+    ("pgtrickle_schedule", "schedule", "Schedule", "The schedule the model asked for"),
+    ("pgtrickle_effective_schedule", "effective_schedule", "Effective schedule",
+     "The schedule in effect (for calculated, that of the most frequent reader)"),
+    ("pgtrickle_data_timestamp", "data_timestamp", "Data timestamp",
+     "When the contents were last known equal to the query"),
+    ("pgtrickle_staleness", "staleness", "Staleness",
+     "Time since the data timestamp, when the catalog was generated"),
+    ("pgtrickle_stale", "stale", "Stale",
+     "Whether the staleness exceeds twice the effective schedule (ACTIVE tables)"),
+    ("pgtrickle_sources", "sources", "Sources", "The tables and stream tables the query reads"),
+]
+STREAM_TABLE_TYPE = "STREAM TABLE"
 
 
 def is_hidden_column(name: Optional[str]) -> bool:
@@ -94,6 +117,59 @@ class PgTrickleAdapter(PostgresAdapter):
         if "column_name" not in table.column_names:
             return table
         return table.where(lambda row: not is_hidden_column(row["column_name"]))
+
+    def _get_one_catalog(
+        self,
+        information_schema: Any,
+        schemas: Set[str],
+        used_schemas: FrozenSet[Tuple[str, str]],
+    ) -> "agate.Table":
+        table = super()._get_one_catalog(information_schema, schemas, used_schemas)
+        return self._with_stream_table_stats(table)
+
+    def _get_one_catalog_by_relations(
+        self,
+        information_schema: Any,
+        relations: List[BaseRelation],
+        used_schemas: FrozenSet[Tuple[str, str]],
+    ) -> "agate.Table":
+        table = super()._get_one_catalog_by_relations(information_schema, relations, used_schemas)
+        return self._with_stream_table_stats(table)
+
+    def _with_stream_table_stats(self, table: "agate.Table") -> "agate.Table":
+        """The catalog rows of stream tables with table type STREAM TABLE and
+        pg_trickle's view of them as dbt stats (shown in the docs site); the
+        other rows get the same stat columns, not included."""
+        from dbt_common.clients.agate_helper import table_from_rows
+
+        if len(table.rows) == 0 or "table_schema" not in table.column_names:
+            return table
+        schemas = sorted({str(row["table_schema"]) for row in table})
+        result = self.execute_macro(STREAM_TABLE_STATS_MACRO, kwargs={"schemas": schemas})
+        info: Dict[Tuple[str, str], Any] = {(row[0], row[1]): row for row in result}
+        if not info:
+            return table
+        names = list(table.column_names)
+        stat_columns: List[str] = []
+        for stat_id, _, _, _ in STREAM_TABLE_STATS:
+            stat_columns += [f"stats:{stat_id}:{part}" for part in ("label", "value", "description")]
+        include_columns = [f"stats:{stat_id}:include" for stat_id, _, _, _ in STREAM_TABLE_STATS]
+        type_index = names.index("table_type") if "table_type" in names else None
+        rows = []
+        for row in table:
+            values = list(row.values())
+            st = info.get((row["table_schema"], row["table_name"]))
+            if st is not None and type_index is not None:
+                values[type_index] = STREAM_TABLE_TYPE
+            stats: List[Any] = []
+            for _, column, label, description in STREAM_TABLE_STATS:
+                value = st[column] if st is not None else None
+                stats += [label, None if value is None else str(value), description]
+            values += stats + [st is not None] * len(include_columns)
+            rows.append(values)
+        text_only = [c for c in names if c.startswith("table_") or c.endswith("_comment")]
+        return table_from_rows(rows, names + stat_columns + include_columns,
+                               text_only_columns=text_only + stat_columns)
 
     # --- freshness ------------------------------------------------------
 

@@ -87,3 +87,33 @@
   {%- endcall -%}
   {{ return(load_result('last_modified')) }}
 {%- endmacro %}
+
+
+{#
+  Catalog stats of the stream tables of some schemas, for `dbt docs
+  generate` (impl.py adds them to the catalog rows of those tables): one
+  row per stream table with what pgtrickle.stream_tables_info says, and its
+  sources as SQL names.
+#}
+{% macro pgtrickle__stream_table_stats(schemas) %}
+  {% call statement('pgtrickle_stream_table_stats', fetch_result=True) -%}
+    select s.pgt_schema, s.pgt_name, s.status, s.refresh_mode,
+           s.requested_refresh_mode,
+           coalesce(s.schedule, 'calculated') as schedule, s.effective_schedule,
+           s.data_timestamp::text as data_timestamp,
+           justify_interval(date_trunc('second', s.staleness))::text as staleness,
+           case when s.stale then 'yes' else 'no' end as stale,
+           (select string_agg(format('%I.%I', n.nspname, c.relname), ', '
+                              order by n.nspname, c.relname)
+            from pgtrickle.pgt_dependencies d
+            join pg_catalog.pg_class c on c.oid = d.source_relid
+            join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+            where d.pgt_id = s.pgt_id) as sources
+    from pgtrickle.stream_tables_info s
+    where false
+    {%- for schema in schemas %}
+       or s.pgt_schema = {{ pgtrickle__literal(schema) }}
+    {%- endfor %}
+  {%- endcall %}
+  {{ return(load_result('pgtrickle_stream_table_stats').table) }}
+{% endmacro %}
