@@ -155,6 +155,15 @@ for entry in "${matrix[@]}"; do
 	"$bindir/psql" -X -q -d "$database" -v ON_ERROR_STOP=1 -c "create extension pg_trickle"
 	export PGDATABASE=$database DBT_SEND_ANONYMOUS_USAGE_STATS=false DO_NOT_TRACK=1
 
+	# a copy of the macro package: scenarios edit model files; also used by
+	# the pytest tests of the materialization and by the example
+	copy=$workdir/pkg-$core_version
+	rm -rf "$copy"
+	mkdir -p "$copy/dbt-pgtrickle"
+	(cd "$root/dbt-pgtrickle" && tar cf - --exclude=target --exclude=logs --exclude=dbt_packages --exclude=package-lock.yml .) |
+		(cd "$copy/dbt-pgtrickle" && tar xf -)
+	export PGT_DBT_PACKAGE=$copy/dbt-pgtrickle
+
 	# 1. pytest: one line per test
 	out=$workdir/$label-pytest.out
 	set +e
@@ -170,12 +179,6 @@ for entry in "${matrix[@]}"; do
 	tally "$out" "$label/pytest"
 
 	# 2. scenarios.py of the macro package, unchanged, under type: pgtrickle
-	# (the copy of the package is also the example's)
-	copy=$workdir/pkg-$core_version
-	rm -rf "$copy"
-	mkdir -p "$copy/dbt-pgtrickle"
-	(cd "$root/dbt-pgtrickle" && tar cf - --exclude=target --exclude=logs --exclude=dbt_packages --exclude=package-lock.yml .) |
-		(cd "$copy/dbt-pgtrickle" && tar xf -)
 	profiles=$workdir/profiles-$core_version
 	mkdir -p "$profiles"
 	sed 's/^\( *type: \)postgres$/\1pgtrickle/' "$copy/dbt-pgtrickle/integration_tests/profiles.yml" >"$profiles/profiles.yml"

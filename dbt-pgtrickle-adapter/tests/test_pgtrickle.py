@@ -332,3 +332,53 @@ def test_version_parsing():
     assert extension_problem("db", "0.2.0") is None
     assert extension_problem("db", "0.10.0") is None
     assert "too old" in (extension_problem("db", "0.1.9") or "")
+
+
+# --- item 7: on_configuration_change (the macro package's materialization) ---
+
+LIVE_SQL = """{{ config(materialized='stream_table',
+                 schedule=var('schedule', '1m'),
+                 on_configuration_change=var('on_change', 'apply')) }}
+select id, amount from {{ ref('orders') }}
+"""
+
+
+@pytest.mark.skipif(not os.environ.get("PGT_DBT_PACKAGE"),
+                    reason="PGT_DBT_PACKAGE (the macro package dbt-pgtrickle) not given")
+class TestOnConfigurationChange:
+    @pytest.fixture(scope="class")
+    def packages(self):
+        return {"packages": [{"local": os.environ.get("PGT_DBT_PACKAGE", "")}]}
+
+    @pytest.fixture(scope="class")
+    def seeds(self):
+        return {"orders.csv": SEED_CSV}
+
+    @pytest.fixture(scope="class")
+    def models(self):
+        return {"live.sql": LIVE_SQL}
+
+    def schedule(self, project):
+        return project.run_sql(
+            f"select schedule from pgtrickle.pgt_stream_tables where pgt_schema = '{project.test_schema}'"
+            " and pgt_name = 'live'", fetch="one")[0]
+
+    def test_apply_continue_fail(self, project):
+        run_dbt(["deps"])
+        run_dbt(["seed"])
+        run_dbt(["run"])
+        assert self.schedule(project) == "1m"
+        # continue: left as it is, with a warning naming what differs
+        _, out = run_dbt_and_capture(["run", "--vars", "{schedule: 5m, on_change: continue}"])
+        assert "differs from model live (schedule)" in out and "'continue'" in out
+        assert self.schedule(project) == "1m"
+        # fail: the model fails, nothing changes
+        _, out = run_dbt_and_capture(["run", "--vars", "{schedule: 5m, on_change: fail}"], expect_pass=False)
+        assert "on_configuration_change is 'fail'" in out
+        assert self.schedule(project) == "1m"
+        # --full-refresh applies whatever the setting
+        run_dbt(["run", "--full-refresh", "--vars", "{schedule: 5m, on_change: fail}"])
+        assert self.schedule(project) == "5m"
+        # apply (the default) alters in place
+        run_dbt(["run"])
+        assert self.schedule(project) == "1m"

@@ -23,6 +23,12 @@
   to the extension, not with defining_query (PostgreSQL's deparsed form,
   which never equals what dbt compiles).
 
+  on_configuration_change ('apply', the default | 'continue' | 'fail'), as
+  for dbt's materialized views: what a run does when the stream table
+  differs from the model (query, schedule, refresh mode, status): apply it
+  as above, leave it as it is with a warning (STREAM TABLE UNCHANGED), or
+  fail the model.  --full-refresh applies whatever the setting.
+
   Config keys: schedule ('1m'; 'calculated' for CALCULATED), refresh_mode
   ('DIFFERENTIAL' | 'FULL' | 'AUTO'), initialize (true), status (none |
   'ACTIVE' | 'PAUSED'), cdc_mode (none), plus dbt's schema, alias, grants,
@@ -45,6 +51,10 @@
     {%- endif -%}
   {%- endif -%}
   {%- set full_refresh_mode = should_full_refresh() -%}
+  {%- set on_change = (config.get('on_configuration_change') or 'apply') | lower -%}
+  {%- if on_change not in ('apply', 'continue', 'fail') -%}
+    {{ exceptions.raise_compiler_error("pg_trickle: model " ~ model.name ~ ": on_configuration_change must be 'apply', 'continue' or 'fail', not '" ~ on_change ~ "'") }}
+  {%- endif -%}
   {%- set grant_config = config.get('grants') -%}
   {%- set name_sql = dbt_pgtrickle.pgtrickle_relation_name(target_relation) -%}
 
@@ -103,6 +113,18 @@
     {%- endif -%}
     {%- if cdc_mode is not none and (cdc_mode | lower) != (current['cdc_mode'] | lower) -%}
       {{ log("pg_trickle: " ~ target_relation ~ ": cdc_mode '" ~ cdc_mode ~ "' differs from '" ~ current['cdc_mode'] ~ "'; it is set at creation only: drop the stream table (run-operation pgtrickle_drop_stream_table) and run again to apply it", info=true) }}
+    {%- endif -%}
+
+    {#- on_configuration_change, as for dbt's materialized views: 'continue'
+        leaves a differing stream table as it is (with a warning), 'fail'
+        fails the model; --full-refresh applies whatever the setting. -#}
+    {%- if changed | length > 0 and not full_refresh_mode and on_change != 'apply' -%}
+      {%- set differs = "pg_trickle: " ~ target_relation ~ " differs from model " ~ model.name ~ " (" ~ changed | join(', ') ~ ")" -%}
+      {%- if on_change == 'fail' -%}
+        {{ exceptions.raise_compiler_error(differs ~ " and on_configuration_change is 'fail': set it to 'apply', or run with --full-refresh") }}
+      {%- endif -%}
+      {{ exceptions.warn(differs ~ "; on_configuration_change is 'continue', so it is left as it is") }}
+      {%- set changed = [] -%}
     {%- endif -%}
 
     {%- if changed | length > 0 -%}
