@@ -382,3 +382,52 @@ class TestOnConfigurationChange:
         # apply (the default) alters in place
         run_dbt(["run"])
         assert self.schedule(project) == "1m"
+
+
+CONTRACT_YML = """
+version: 2
+models:
+  - name: contracted
+    config:
+      contract: {enforced: true}
+    columns:
+      - name: id
+        data_type: integer
+        constraints: [{type: not_null}]
+      - name: amount
+        data_type: {amount_type}
+"""
+
+
+@pytest.mark.skipif(not os.environ.get("PGT_DBT_PACKAGE"),
+                    reason="PGT_DBT_PACKAGE (the macro package dbt-pgtrickle) not given")
+class TestContract:
+    @pytest.fixture(scope="class")
+    def packages(self):
+        return {"packages": [{"local": os.environ.get("PGT_DBT_PACKAGE", "")}]}
+
+    @pytest.fixture(scope="class")
+    def seeds(self):
+        return {"orders.csv": SEED_CSV}
+
+    @pytest.fixture(scope="class")
+    def models(self):
+        return {"contracted.sql": "{{ config(materialized='stream_table') }}\n"
+                                  "select id, amount from {{ ref('orders') }}",
+                "schema.yml": CONTRACT_YML.replace("{amount_type}", "integer")}
+
+    def test_contract_checked(self, project):
+        run_dbt(["deps"])
+        run_dbt(["seed"])
+        # the seed's amount is an integer: the contract holds; the
+        # constraint is not applied, and the run says so
+        _, out = run_dbt_and_capture(["run"])
+        assert "constraints are not applied to stream tables" in out
+        assert catalog_row(project, "contracted") is not None
+        # a contract the query breaks fails the model before anything changes
+        with open(os.path.join(project.project_root, "models", "schema.yml"), "w") as f:
+            f.write(CONTRACT_YML.replace("{amount_type}", "text"))
+        project.run_sql(f"select pgtrickle.drop_stream_table('{project.test_schema}.contracted')")
+        _, out = run_dbt_and_capture(["run"], expect_pass=False)
+        assert "contract" in out.lower() and "amount" in out
+        assert catalog_row(project, "contracted") is None

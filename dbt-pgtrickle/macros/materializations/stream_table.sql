@@ -58,6 +58,24 @@
   {%- set grant_config = config.get('grants') -%}
   {%- set name_sql = dbt_pgtrickle.pgtrickle_relation_name(target_relation) -%}
 
+  {#- A model contract is checked as for tables: the query's column names
+      and types must be the declared ones, before anything is created or
+      altered.  Constraints are not applied: a stream table is written only
+      by refreshes, so a NOT NULL or CHECK would fail a refresh (and put the
+      table in ERROR) instead of a write; use data tests (not_null, unique)
+      and the indexes config. -#}
+  {%- set contract_config = config.get('contract') -%}
+  {%- if contract_config and contract_config.enforced -%}
+    {{ get_assert_columns_equivalent(sql) }}
+    {%- set declared = [] -%}
+    {%- for column in model.get('columns', {}).values() if column.get('constraints') -%}
+      {%- do declared.append(column['name']) -%}
+    {%- endfor -%}
+    {%- if model.get('constraints') or declared -%}
+      {{ exceptions.warn("pg_trickle: model " ~ model.name ~ ": constraints are not applied to stream tables (a refresh would fail on them); use data tests such as not_null and unique, and the indexes config") }}
+    {%- endif -%}
+  {%- endif -%}
+
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
