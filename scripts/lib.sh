@@ -235,9 +235,10 @@ copy_pg_tree() {
 	bindir=$("$PG_CONFIG" --bindir)
 	root=$(cd "$bindir/.." && pwd -P)
 	mkdir -p "$dest"
-	if [[ $root == /usr/lib/postgresql/* ]]; then
-		# Debian: the tree spreads over /usr/lib, /usr/share and /usr/include
-		for dir in "$root" "$("$PG_CONFIG" --sharedir)" /usr/include/postgresql; do
+	if [[ $root == */usr/lib/postgresql/* ]]; then
+		# Debian (or a copy of Debian's under a prefix, such as /opt/pgB):
+		# the tree spreads over usr/lib, usr/share and usr/include
+		for dir in "$root" "$("$PG_CONFIG" --sharedir)" "${root%%/usr/lib/postgresql/*}/usr/include/postgresql"; do
 			mkdir -p "$dest$(dirname "$dir")"
 			cp -a "$dir" "$dest$(dirname "$dir")/"
 		done
