@@ -20,27 +20,27 @@
 #
 # NAME selects tests by base name (10_create, 10_create.sql, t/001_crash.pl,
 # shell patterns such as '1*' work too; NAME "random" is the random workload
-# driver; NAMEs "dbt", "cli", "monitoring", "integrations" and "migrations"
-# are the tests of dbt-pgtrickle/, cli/, monitoring/, the Python
-# integrations in python/ and the Flyway/Liquibase ones in integrations/,
-# NAME "packaging" those of packaging/, which run last and as root: they
-# install the .deb into Debian's PostgreSQL 15 and put back the files it
-# replaced; NAME "kubernetes" those of cnpg/ and charts/); without NAMEs
-# everything runs.
+# driver; NAMEs "dbt", "dbt_adapter", "cli", "monitoring", "integrations"
+# and "migrations" are the tests of dbt-pgtrickle/, dbt-pgtrickle-adapter/,
+# cli/, monitoring/, the Python integrations in python/ and the
+# Flyway/Liquibase ones in integrations/, NAME "packaging" those of
+# packaging/, which run last and as root: they install the .deb into
+# Debian's PostgreSQL 15 and put back the files it replaced; NAME
+# "kubernetes" those of cnpg/ and charts/); without NAMEs everything runs.
 #
 # Environment: PGT_TEST_CONF replaces test/pg_trickle.conf (for example to
 # check the test driver without the extension); PROVE_FLAGS is passed to
 # prove; PGT_RANDOM_MODE is the refresh mode of the random driver's stream
 # tables (DIFFERENTIAL, the default, or FULL; off skips the driver), and
 # PGT_RANDOM_ARGS adds options to it (e.g. "--seeds 1-10 --rounds 8");
-# PGT_DBT=off, PGT_CLI=off, PGT_MONITORING=off, PGT_INTEGRATIONS=off,
-# PGT_MIGRATIONS=off, PGT_KUBERNETES=off and PGT_PACKAGING=off skip those
-# tests (PGT_PACKAGING_INSTALL=off only the .deb's install;
-# PGT_PACKAGING_PODMAN=on adds a real podman build of the image);
-# PGT_DBT_WORKDIR, PGT_CLI_WORKDIR, PGT_MONITORING_WORKDIR,
-# PGT_INTEGRATIONS_WORKDIR, PGT_MIGRATIONS_WORKDIR and PGT_KUBERNETES_WORKDIR
-# (writable by the server user) keep what they install (virtualenvs, npm
-# packages, the Maven repository) between runs;
+# PGT_DBT=off, PGT_DBT_ADAPTER=off, PGT_CLI=off, PGT_MONITORING=off,
+# PGT_INTEGRATIONS=off, PGT_MIGRATIONS=off, PGT_KUBERNETES=off and
+# PGT_PACKAGING=off skip those tests (PGT_PACKAGING_INSTALL=off only the
+# .deb's install; PGT_PACKAGING_PODMAN=on adds a real podman build of the
+# image); PGT_DBT_WORKDIR, PGT_DBT_ADAPTER_WORKDIR, PGT_CLI_WORKDIR,
+# PGT_MONITORING_WORKDIR, PGT_INTEGRATIONS_WORKDIR, PGT_MIGRATIONS_WORKDIR
+# and PGT_KUBERNETES_WORKDIR (writable by the server user) keep what they
+# install (virtualenvs, npm packages, the Maven repository) between runs;
 # PG_CONFIG, PG_MAJOR and PGT_OS_USER as in scripts/lib.sh.
 set -euo pipefail
 export LC_ALL=C
@@ -58,14 +58,14 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [--pg MAJOR[,MAJOR...]|
   --pg V,...   run on these PostgreSQL majors (15 16 17 18, or all); default:
                the full matrix without NAMEs, 15 with NAMEs
   --suites L   only these suites: comma-separated regress, isolation, tap,
-               random, components (dbt, cli, monitoring, integrations,
-               migrations, kubernetes, packaging)
+               random, components (dbt, dbt_adapter, cli, monitoring,
+               integrations, migrations, kubernetes, packaging)
   NAME...      run only these tests (base names or shell patterns;
                "random" is the random workload driver of test/random,
-               "dbt", "cli", "monitoring", "integrations", "migrations",
-               "kubernetes", "packaging" the tests of dbt-pgtrickle/, cli/,
-               monitoring/, python/, integrations/, cnpg/ with charts/ and
-               packaging/)
+               "dbt", "dbt_adapter", "cli", "monitoring", "integrations",
+               "migrations", "kubernetes", "packaging" the tests of
+               dbt-pgtrickle/, dbt-pgtrickle-adapter/, cli/, monitoring/,
+               python/, integrations/, cnpg/ with charts/ and packaging/)
 EOT
 }
 
@@ -253,7 +253,7 @@ done
 run_random=0
 if selected random && suite_on random; then run_random=1; fi
 declare -A run_components=()
-for c in dbt cli monitoring integrations migrations kubernetes packaging; do
+for c in dbt dbt_adapter cli monitoring integrations migrations kubernetes packaging; do
 	if selected "$c" && suite_on components; then run_components[$c]=1; fi
 done
 random_mode=${PGT_RANDOM_MODE:-DIFFERENTIAL}
@@ -263,7 +263,7 @@ OFF) run_random=0 ;;
 *) die "PGT_RANDOM_MODE must be DIFFERENTIAL, FULL or off, not '$random_mode'" ;;
 esac
 for n in "${names[@]}"; do
-	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'cli', 'monitoring', 'integrations', 'migrations', 'kubernetes' and 'packaging')"
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'dbt_adapter', 'cli', 'monitoring', 'integrations', 'migrations', 'kubernetes' and 'packaging')"
 done
 # Both drivers read test/expected/NAME.out, so a name may be used only once.
 for f in test/specs/*.spec; do
@@ -535,6 +535,9 @@ component() {
 }
 
 component dbt dbt-pgtrickle integration_tests/run_tests.sh
+# the adapter's runner also runs the macro package's scenarios.py under
+# type: pgtrickle
+component dbt_adapter dbt-pgtrickle-adapter tests/run_tests.sh dbt-pgtrickle
 # the CLI takes its version from the extension's control file
 component cli cli test/run_tests.sh pg_trickle.control
 # monitoring checks the runbooks of its alerts and the sources the image

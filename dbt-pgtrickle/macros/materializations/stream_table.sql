@@ -23,6 +23,12 @@
   to the extension, not with defining_query (PostgreSQL's deparsed form,
   which never equals what dbt compiles).
 
+  on_configuration_change ('apply', the default | 'continue' | 'fail'), as
+  for dbt's materialized views: what a run does when the stream table
+  differs from the model (query, schedule, refresh mode, status): apply it
+  as above, leave it as it is with a warning (STREAM TABLE UNCHANGED), or
+  fail the model.  --full-refresh applies whatever the setting.
+
   Config keys: schedule ('1m'; 'calculated' for CALCULATED), refresh_mode
   ('DIFFERENTIAL' | 'FULL' | 'AUTO'), initialize (true), status (none |
   'ACTIVE' | 'PAUSED'), cdc_mode (none), plus dbt's schema, alias, grants,
@@ -45,8 +51,30 @@
     {%- endif -%}
   {%- endif -%}
   {%- set full_refresh_mode = should_full_refresh() -%}
+  {%- set on_change = (config.get('on_configuration_change') or 'apply') | lower -%}
+  {%- if on_change not in ('apply', 'continue', 'fail') -%}
+    {{ exceptions.raise_compiler_error("pg_trickle: model " ~ model.name ~ ": on_configuration_change must be 'apply', 'continue' or 'fail', not '" ~ on_change ~ "'") }}
+  {%- endif -%}
   {%- set grant_config = config.get('grants') -%}
   {%- set name_sql = dbt_pgtrickle.pgtrickle_relation_name(target_relation) -%}
+
+  {#- A model contract is checked as for tables: the query's column names
+      and types must be the declared ones, before anything is created or
+      altered.  Constraints are not applied: a stream table is written only
+      by refreshes, so a NOT NULL or CHECK would fail a refresh (and put the
+      table in ERROR) instead of a write; use data tests (not_null, unique)
+      and the indexes config. -#}
+  {%- set contract_config = config.get('contract') -%}
+  {%- if contract_config and contract_config.enforced -%}
+    {{ get_assert_columns_equivalent(sql) }}
+    {%- set declared = [] -%}
+    {%- for column in model.get('columns', {}).values() if column.get('constraints') -%}
+      {%- do declared.append(column['name']) -%}
+    {%- endfor -%}
+    {%- if model.get('constraints') or declared -%}
+      {{ exceptions.warn("pg_trickle: model " ~ model.name ~ ": constraints are not applied to stream tables (a refresh would fail on them); use data tests such as not_null and unique, and the indexes config") }}
+    {%- endif -%}
+  {%- endif -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -103,6 +131,18 @@
     {%- endif -%}
     {%- if cdc_mode is not none and (cdc_mode | lower) != (current['cdc_mode'] | lower) -%}
       {{ log("pg_trickle: " ~ target_relation ~ ": cdc_mode '" ~ cdc_mode ~ "' differs from '" ~ current['cdc_mode'] ~ "'; it is set at creation only: drop the stream table (run-operation pgtrickle_drop_stream_table) and run again to apply it", info=true) }}
+    {%- endif -%}
+
+    {#- on_configuration_change, as for dbt's materialized views: 'continue'
+        leaves a differing stream table as it is (with a warning), 'fail'
+        fails the model; --full-refresh applies whatever the setting. -#}
+    {%- if changed | length > 0 and not full_refresh_mode and on_change != 'apply' -%}
+      {%- set differs = "pg_trickle: " ~ target_relation ~ " differs from model " ~ model.name ~ " (" ~ changed | join(', ') ~ ")" -%}
+      {%- if on_change == 'fail' -%}
+        {{ exceptions.raise_compiler_error(differs ~ " and on_configuration_change is 'fail': set it to 'apply', or run with --full-refresh") }}
+      {%- endif -%}
+      {{ exceptions.warn(differs ~ "; on_configuration_change is 'continue', so it is left as it is") }}
+      {%- set changed = [] -%}
     {%- endif -%}
 
     {%- if changed | length > 0 -%}
