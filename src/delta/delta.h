@@ -112,6 +112,9 @@ extern char *DeltaOuterJoinSql(DeltaContext *ctx, Query *q);
 extern Query *DeltaInputQuery(const DeltaShape *shape);
 extern char *DeltaPositionalNames(int n);
 
+/* setop.c */
+extern Query *DeltaSetOpQuery(Query *q);
+
 /* apply.c */
 extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,
 						   List *pending);

@@ -267,12 +267,19 @@ check_setop(Node *node, SupportContext *ctx)
 	{
 		SetOperationStmt *op = (SetOperationStmt *) node;
 
+		/*
+		 * A tree whose root is UNION, INTERSECT or EXCEPT without ALL was
+		 * rewritten by DeltaSetOpQuery; what remains here is below a UNION
+		 * ALL, at the root with ALL, or in a subquery.
+		 */
 		if (op->op == SETOP_INTERSECT)
-			return refuse(ctx, op->all ? "INTERSECT ALL" : "INTERSECT");
+			return refuse(ctx, op->all ? "INTERSECT ALL outside UNION, INTERSECT or EXCEPT (the multiplicities of its result)" :
+						  "INTERSECT under UNION ALL or in a subquery");
 		if (op->op == SETOP_EXCEPT)
-			return refuse(ctx, op->all ? "EXCEPT ALL" : "EXCEPT");
+			return refuse(ctx, op->all ? "EXCEPT ALL outside UNION, INTERSECT or EXCEPT (the multiplicities of its result)" :
+						  "EXCEPT under UNION ALL or in a subquery");
 		if (!op->all)
-			return refuse(ctx, "UNION without ALL (use UNION ALL, or SELECT DISTINCT over it)");
+			return refuse(ctx, "UNION under UNION ALL or in a subquery");
 		return check_setop(op->larg, ctx) || check_setop(op->rarg, ctx);
 	}
 	return refuse(ctx, "an unsupported set operation");
@@ -552,7 +559,7 @@ classify_aggref(Aggref *aggref, char **reason)
 DeltaShape *
 DeltaBuildShape(const char *sql, char **reason)
 {
-	Query	   *q = DeltaParseQuery(sql);
+	Query	   *q = DeltaSetOpQuery(DeltaParseQuery(sql));
 	DeltaShape *shape = palloc0(sizeof(DeltaShape));
 	List	   *aggrefs = NIL;
 	ListCell   *lc;

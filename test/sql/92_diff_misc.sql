@@ -37,7 +37,7 @@ SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT a.id, 
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id, row_number() OVER (ORDER BY id) FROM m_a', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_a WHERE k IN (SELECT k FROM m_b)', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_a ORDER BY id LIMIT 3', '1m', 'DIFFERENTIAL')$$);
-SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM m_a UNION SELECT k FROM m_b', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM m_a INTERSECT ALL SELECT k FROM m_b', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id, now() AS t FROM m_a', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT string_agg(v, '','') FROM m_a', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT count(DISTINCT k) FROM m_a', '1m', 'DIFFERENTIAL')$$);
