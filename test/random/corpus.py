@@ -266,6 +266,24 @@ _ENTRIES = [
      "JOIN orders o ON o.id = i.order_id JOIN customers c ON c.id = o.customer_id "
      "JOIN products p ON p.id = i.product_id"),
 
+    # --- UNION, INTERSECT, EXCEPT (distinct at the root) -----------------------
+    ("s01_union",
+     "UNION of the keyless table and a filter: duplicates and NULLs collapse",
+     "SELECT kind, flag FROM events UNION SELECT status, amount > 100 FROM orders"),
+    ("s02_intersect",
+     "INTERSECT of two filters of one table",
+     "SELECT customer_id, status FROM orders WHERE amount > 50 "
+     "INTERSECT SELECT customer_id, status FROM orders WHERE status <> 'paid'"),
+    ("s03_except",
+     "EXCEPT: customers' regions without a paid order of theirs",
+     "SELECT c.region_id FROM customers c "
+     "EXCEPT SELECT c.region_id FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.status = 'paid'"),
+    ("s04_nested_all",
+     "INTERSECT ALL and EXCEPT ALL under a distinct UNION, over the keyless table",
+     "(SELECT kind FROM events EXCEPT ALL SELECT status FROM orders) "
+     "UNION (SELECT status FROM orders INTERSECT ALL SELECT kind FROM events "
+     "UNION ALL SELECT name FROM regions)"),
+
     # --- UNION ALL -----------------------------------------------------------
     ("u01_union_all",
      "UNION ALL of two tables",
