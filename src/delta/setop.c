@@ -17,7 +17,8 @@
  *		 UNION ALL ... ) s(c1, ..., i1, ..., in)
  *	  GROUP BY s.c1, ... HAVING C(root) > 0
  *
- * whose hidden state is the sum of each leaf's indicator (its count), kept
+ * (each column cast to the set operation's type and collation), whose
+ * hidden state is the sum of each leaf's indicator (its count), kept
  * incrementally by the aggregate engine (apply.c); see src/delta/README.md.
  *
  *-------------------------------------------------------------------------
@@ -50,8 +51,62 @@ collect_leaves(Node *node, List *leaves)
  * int8 SQL expression over the leaf counts sum(s.i<k>).  *leaf numbers the
  * leaves left to right, as collect_leaves does.
  */
+/* Does the tree contain a set operation other than UNION ALL? */
+static bool
+has_counted_op(Node *node)
+{
+	SetOperationStmt *op;
+
+	if (!IsA(node, SetOperationStmt))
+		return false;
+	op = (SetOperationStmt *) node;
+	if (op->op != SETOP_UNION || !op->all)
+		return true;
+	return has_counted_op(op->larg) || has_counted_op(op->rarg);
+}
+
+/*
+ * alias.<prefix>i cast to the set operation's i-th column type and
+ * collation, so that rows compare as the set operation compares them.
+ */
+static char *
+cast_column(SetOperationStmt *top, int i, const char *alias, const char *prefix)
+{
+	Oid			coll = list_nth_oid(top->colCollations, i - 1);
+	char	   *col;
+
+	col = psprintf("%s.%s%d::%s", alias, prefix, i,
+				   format_type_extended(list_nth_oid(top->colTypes, i - 1),
+										list_nth_int(top->colTypmods, i - 1),
+										FORMAT_TYPE_TYPEMOD_GIVEN |
+										FORMAT_TYPE_FORCE_QUALIFY));
+	if (OidIsValid(coll))
+		col = psprintf("%s COLLATE %s", col, generate_collation_name(coll));
+	return col;
+}
+
+/* All columns, as cast_column. */
+static char *
+cast_columns(SetOperationStmt *top, const char *alias, const char *prefix)
+{
+	StringInfoData buf;
+	int			n = list_length(top->colTypes);
+
+	initStringInfo(&buf);
+	for (int i = 1; i <= n; i++)
+		appendStringInfo(&buf, "%s%s", i > 1 ? ", " : "", cast_column(top, i, alias, prefix));
+	return buf.data;
+}
+
+typedef enum LeafCount
+{
+	LEAF_STATE,					/* sum(s.i<k>): the aggregate's state */
+	LEAF_NEW,					/* n.n<k>: copies in the leaf now */
+	LEAF_OLD					/* n.n<k> - g.d<k>: before the change */
+} LeafCount;
+
 static void
-count_sql(Node *node, int *leaf, StringInfo out)
+count_sql(Node *node, int *leaf, LeafCount which, StringInfo out)
 {
 	SetOperationStmt *op;
 	StringInfoData l;
@@ -59,14 +114,20 @@ count_sql(Node *node, int *leaf, StringInfo out)
 
 	if (IsA(node, RangeTblRef))
 	{
-		appendStringInfo(out, "pg_catalog.sum(s.i%d)", ++(*leaf));
+		++(*leaf);
+		if (which == LEAF_STATE)
+			appendStringInfo(out, "pg_catalog.sum(s.i%d)", *leaf);
+		else if (which == LEAF_NEW)
+			appendStringInfo(out, "n.n%d", *leaf);
+		else
+			appendStringInfo(out, "(n.n%d OPERATOR(pg_catalog.-) g.d%d)", *leaf, *leaf);
 		return;
 	}
 	op = castNode(SetOperationStmt, node);
 	initStringInfo(&l);
 	initStringInfo(&r);
-	count_sql(op->larg, leaf, &l);
-	count_sql(op->rarg, leaf, &r);
+	count_sql(op->larg, leaf, which, &l);
+	count_sql(op->rarg, leaf, which, &r);
 	switch (op->op)
 	{
 		case SETOP_UNION:
@@ -142,22 +203,12 @@ DeltaSetOpQuery(Query *q)
 	foreach(lc, leaves)
 	{
 		RangeTblEntry *rte = rt_fetch(lfirst_node(RangeTblRef, lc)->rtindex, q->rtable);
-		ListCell   *lt;
-		ListCell   *lm;
 		int			j;
 
 		k++;
 		Assert(rte->rtekind == RTE_SUBQUERY);
-		appendStringInfo(&inner, "%sSELECT ", k > 1 ? " UNION ALL " : "");
-		i = 0;
-		forboth(lt, top->colTypes, lm, top->colTypmods)
-		{
-			i++;
-			appendStringInfo(&inner, "x.c%d::%s, ", i,
-							 format_type_extended(lfirst_oid(lt), lfirst_int(lm),
-												  FORMAT_TYPE_TYPEMOD_GIVEN |
-												  FORMAT_TYPE_FORCE_QUALIFY));
-		}
+		appendStringInfo(&inner, "%sSELECT %s, ", k > 1 ? " UNION ALL " : "",
+						 cast_columns(top, "x", "c"));
 		for (j = 1; j <= nleaves; j++)
 			appendStringInfo(&inner, "%s%d", j > 1 ? ", " : "", j == k ? 1 : 0);
 		appendStringInfo(&inner, " FROM (%s) x(%s)",
@@ -184,8 +235,101 @@ DeltaSetOpQuery(Query *q)
 	for (i = 1; i <= ncols; i++)
 		appendStringInfo(&sql, "%ss.c%d", i > 1 ? ", " : "", i);
 	appendStringInfoString(&sql, " HAVING ");
-	count_sql((Node *) top, &leaf, &sql);
+	count_sql((Node *) top, &leaf, LEAF_STATE, &sql);
 	appendStringInfoString(&sql, " OPERATOR(pg_catalog.>) 0");
 
 	return DeltaParseQuery(sql.data);
+}
+
+/*
+ * Does the delta of q need the counting rule below?  (A set operation tree
+ * with an operator other than UNION ALL; UNION ALL alone is the sum of its
+ * branches' deltas, rewrite.c.)
+ */
+bool
+DeltaSetOpCounts(Query *q)
+{
+	return q->setOperations != NULL && has_counted_op(q->setOperations);
+}
+
+/*
+ * The delta of a set operation tree as a multiset: for each distinct row r
+ * that a leaf's change touches, C_new(r) - C_old(r) copies, where each
+ * leaf's count now, n_k, is counted in the leaf (at the refresh snapshot)
+ * and its count before is n_k - d_k, d_k being the net change of the leaf
+ * for r (see src/delta/README.md).
+ */
+char *
+DeltaSetOpCountSql(DeltaContext *ctx, Query *q)
+{
+	SetOperationStmt *top = castNode(SetOperationStmt, q->setOperations);
+	List	   *leaves = collect_leaves((Node *) top, NIL);
+	int			ncols = list_length(top->colTypes);
+	int			nleaves = list_length(leaves);
+	StringInfoData deltas;
+	StringInfoData counts;
+	StringInfoData match;
+	StringInfoData cnew;
+	StringInfoData cold;
+	StringInfoData names;
+	StringInfoData gcols;
+	StringInfoData sums;
+	StringInfoData dnames;
+	ListCell   *lc;
+	int			k = 0;
+	int			leaf;
+
+	initStringInfo(&names);
+	initStringInfo(&gcols);
+	for (int i = 1; i <= ncols; i++)
+	{
+		appendStringInfo(&names, "%sc%d", i > 1 ? ", " : "", i);
+		appendStringInfo(&gcols, "%sg.c%d", i > 1 ? ", " : "", i);
+	}
+	initStringInfo(&sums);
+	for (int j = 1; j <= nleaves; j++)
+		appendStringInfo(&sums, ", pg_catalog.sum(u.d%d)::pg_catalog.int8", j);
+
+	/* a row of x equal to g's, as set operations compare (NULLs equal) */
+	initStringInfo(&match);
+	for (int i = 1; i <= ncols; i++)
+		appendStringInfo(&match, "%s(%s) IS NOT DISTINCT FROM g.c%d",
+						 i > 1 ? " AND " : "", cast_column(top, i, "x", "c"), i);
+	initStringInfo(&dnames);
+	for (int j = 1; j <= nleaves; j++)
+		appendStringInfo(&dnames, ", d%d", j);
+
+	initStringInfo(&deltas);
+	initStringInfo(&counts);
+	foreach(lc, leaves)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_node(RangeTblRef, lc)->rtindex, q->rtable);
+
+		k++;
+		appendStringInfo(&deltas, "%sSELECT %s", k > 1 ? " UNION ALL " : "",
+						 cast_columns(top, "d", "__pgt_c"));
+		for (int j = 1; j <= nleaves; j++)
+			appendStringInfo(&deltas, ", %s", j == k ? "d.__pgt_m" : "0::pg_catalog.int8");
+		appendStringInfo(&deltas, " FROM (%s) d(%s, __pgt_m)",
+						 DeltaSql(ctx, rte->subquery), DeltaPositionalNames(ncols));
+		appendStringInfo(&counts, "%s(SELECT pg_catalog.count(*) FROM (%s) x(%s) WHERE %s) AS n%d",
+						 k > 1 ? ", " : "", pg_get_querydef(rte->subquery, false),
+						 names.data, match.data, k);
+	}
+
+	initStringInfo(&cnew);
+	initStringInfo(&cold);
+	leaf = 0;
+	count_sql((Node *) top, &leaf, LEAF_NEW, &cnew);
+	leaf = 0;
+	count_sql((Node *) top, &leaf, LEAF_OLD, &cold);
+
+	return psprintf("SELECT t.* FROM (SELECT %s, %s OPERATOR(pg_catalog.-) %s AS m"
+					" FROM (SELECT %s%s FROM (%s) u(%s%s) GROUP BY %s) g(%s%s)"
+					" CROSS JOIN LATERAL (SELECT %s) n) t"
+					" WHERE t.m OPERATOR(pg_catalog.<>) 0",
+					gcols.data, cnew.data, cold.data,
+					names.data, sums.data, deltas.data, names.data,
+					dnames.data, names.data, names.data,
+					dnames.data, counts.data);
 }

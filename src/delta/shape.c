@@ -268,18 +268,9 @@ check_setop(Node *node, SupportContext *ctx)
 		SetOperationStmt *op = (SetOperationStmt *) node;
 
 		/*
-		 * A tree whose root is UNION, INTERSECT or EXCEPT without ALL was
-		 * rewritten by DeltaSetOpQuery; what remains here is below a UNION
-		 * ALL, at the root with ALL, or in a subquery.
+		 * every operator (setop.c: a root without ALL becomes an aggregate,
+		 * anything else is differentiated by counting)
 		 */
-		if (op->op == SETOP_INTERSECT)
-			return refuse(ctx, op->all ? "INTERSECT ALL outside UNION, INTERSECT or EXCEPT (the multiplicities of its result)" :
-						  "INTERSECT under UNION ALL or in a subquery");
-		if (op->op == SETOP_EXCEPT)
-			return refuse(ctx, op->all ? "EXCEPT ALL outside UNION, INTERSECT or EXCEPT (the multiplicities of its result)" :
-						  "EXCEPT under UNION ALL or in a subquery");
-		if (!op->all)
-			return refuse(ctx, "UNION under UNION ALL or in a subquery");
 		return check_setop(op->larg, ctx) || check_setop(op->rarg, ctx);
 	}
 	return refuse(ctx, "an unsupported set operation");
