@@ -284,6 +284,18 @@ _ENTRIES = [
      "UNION (SELECT status FROM orders INTERSECT ALL SELECT kind FROM events "
      "UNION ALL SELECT name FROM regions)"),
 
+    ("s05_intersect_all",
+     "INTERSECT ALL with the keyless table: min(m, n) copies",
+     "SELECT kind, val FROM events INTERSECT ALL SELECT status, customer_id FROM orders WHERE customer_id < 20 "
+     "UNION ALL SELECT kind, val FROM events WHERE flag"),
+    ("s06_except_all",
+     "EXCEPT ALL: max(m - n, 0) copies, NULLs equal",
+     "SELECT customer_id, status FROM orders EXCEPT ALL SELECT val, kind FROM events"),
+    ("s07_agg_over_except",
+     "aggregate over an EXCEPT in a subquery",
+     "SELECT region_id, count(*) AS n FROM "
+     "(SELECT region_id, tier FROM customers EXCEPT SELECT id, zone FROM regions) s GROUP BY region_id"),
+
     # --- UNION ALL -----------------------------------------------------------
     ("u01_union_all",
      "UNION ALL of two tables",
