@@ -25,11 +25,15 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_operator.h"
 #include "nodes/parsenodes.h"
 #include "lib/stringinfo.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "delta/delta.h"
 
@@ -96,6 +100,34 @@ cast_columns(SetOperationStmt *top, const char *alias, const char *prefix)
 	for (int i = 1; i <= n; i++)
 		appendStringInfo(&buf, "%s%s", i > 1 ? ", " : "", cast_column(top, i, alias, prefix));
 	return buf.data;
+}
+
+/*
+ * OPERATOR(schema.=) of the equality the set operation compares a column
+ * of this type with (the type's default equality, as for grouping), named
+ * so that no search_path can change it.
+ */
+static char *
+equality_operator(Oid type)
+{
+	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_EQ_OPR);
+	HeapTuple	tup;
+	Form_pg_operator op;
+	char	   *name;
+
+	if (!OidIsValid(tc->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("could not identify an equality operator for type %s",
+						format_type_be(type))));
+	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(tc->eq_opr));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", tc->eq_opr);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	name = psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(op->oprnamespace)),
+					NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	return name;
 }
 
 typedef enum LeafCount
@@ -269,6 +301,8 @@ DeltaSetOpCountSql(DeltaContext *ctx, Query *q)
 	StringInfoData deltas;
 	StringInfoData counts;
 	StringInfoData match;
+	StringInfoData match_eq;
+	StringInfoData nonull;
 	StringInfoData cnew;
 	StringInfoData cold;
 	StringInfoData names;
@@ -290,11 +324,25 @@ DeltaSetOpCountSql(DeltaContext *ctx, Query *q)
 	for (int j = 1; j <= nleaves; j++)
 		appendStringInfo(&sums, ", pg_catalog.sum(u.d%d)::pg_catalog.int8", j);
 
-	/* a row of x equal to g's, as set operations compare (NULLs equal) */
+	/*
+	 * A row of x equal to g's, as set operations compare (NULLs equal):
+	 * with the type's equality when g has no NULL (an index probe of the
+	 * leaf's source), else equal or both NULL, column by column.
+	 */
+	initStringInfo(&nonull);
+	initStringInfo(&match_eq);
 	initStringInfo(&match);
 	for (int i = 1; i <= ncols; i++)
-		appendStringInfo(&match, "%s(%s) IS NOT DISTINCT FROM g.c%d",
-						 i > 1 ? " AND " : "", cast_column(top, i, "x", "c"), i);
+	{
+		char	   *xc = cast_column(top, i, "x", "c");
+		char	   *eq = equality_operator(list_nth_oid(top->colTypes, i - 1));
+
+		appendStringInfo(&nonull, "%sg.c%d IS NOT NULL", i > 1 ? " AND " : "", i);
+		appendStringInfo(&match_eq, "%s(%s) %s g.c%d",
+						 i > 1 ? " AND " : "", xc, eq, i);
+		appendStringInfo(&match, "%s((%s) %s g.c%d OR ((%s) IS NULL AND g.c%d IS NULL))",
+						 i > 1 ? " AND " : "", xc, eq, i, xc, i);
+	}
 	initStringInfo(&dnames);
 	for (int j = 1; j <= nleaves; j++)
 		appendStringInfo(&dnames, ", d%d", j);
@@ -312,9 +360,17 @@ DeltaSetOpCountSql(DeltaContext *ctx, Query *q)
 			appendStringInfo(&deltas, ", %s", j == k ? "d.__pgt_m" : "0::pg_catalog.int8");
 		appendStringInfo(&deltas, " FROM (%s) d(%s, __pgt_m)",
 						 DeltaSql(ctx, rte->subquery), DeltaPositionalNames(ncols));
-		appendStringInfo(&counts, "%s(SELECT pg_catalog.count(*) FROM (%s) x(%s) WHERE %s) AS n%d",
-						 k > 1 ? ", " : "", pg_get_querydef(rte->subquery, false),
-						 names.data, match.data, k);
+		{
+			char	   *leafsql = pg_get_querydef(rte->subquery, false);
+
+			appendStringInfo(&counts,
+							 "%sCASE WHEN %s"
+							 " THEN (SELECT pg_catalog.count(*) FROM (%s) x(%s) WHERE %s)"
+							 " ELSE (SELECT pg_catalog.count(*) FROM (%s) x(%s) WHERE %s) END AS n%d",
+							 k > 1 ? ", " : "", nonull.data,
+							 leafsql, names.data, match_eq.data,
+							 leafsql, names.data, match.data, k);
+		}
 	}
 
 	initStringInfo(&cnew);

@@ -9,7 +9,7 @@ stream table always comes after the ones it reads.
 The queries stay inside what the differential engine supports (see
 src/delta/README.md): projection, WHERE, immutable functions, CASE, inner /
 cross / self / non-equi joins, LEFT / RIGHT / FULL outer joins
-(chains, mixed with inner joins, under aggregates), UNION ALL, subqueries in FROM, non-recursive
+(chains, mixed with inner joins, under aggregates), UNION ALL, UNION / INTERSECT [ALL] / EXCEPT [ALL], subqueries in FROM, non-recursive
 CTEs, GROUP BY with count/sum/avg/min/max and FILTER, HAVING, aggregates
 without GROUP BY, DISTINCT, and stream tables reading stream tables.  They
 avoid what would make the two sides differ without an engine bug: float

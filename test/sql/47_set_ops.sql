@@ -75,6 +75,8 @@ SELECT pgt_test.drefresh('so_union'), pgt_test.drefresh('so_inter'), pgt_test.dr
        pgt_test.drefresh('so_nested'), pgt_test.drefresh('so_mixed'), pgt_test.drefresh('so_types'), pgt_test.drefresh('so_coll'),
        pgt_test.drefresh('so_iall'), pgt_test.drefresh('so_eall'), pgt_test.drefresh('so_under'), pgt_test.drefresh('so_sub');
 SELECT a, b FROM so_inter ORDER BY a, b;
+SELECT a, b FROM so_iall ORDER BY a, b;
+SELECT a, n FROM so_sub ORDER BY a;
 
 -- what stays refused names the construct
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('so_x', 'SELECT a FROM so_l UNION SELECT a FROM so_r LIMIT 2', '1m', 'DIFFERENTIAL')$$);
