@@ -1,12 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * setop.c
- *	  The rule for UNION, INTERSECT and EXCEPT (distinct at the root of the
- *	  set operation tree): the per-row counts of the inputs as hidden state.
+ *	  The rules for UNION, INTERSECT [ALL] and EXCEPT [ALL]: SQL's
+ *	  multiplicities as a function C of the counts of a row in the leaves.
  *
  * A set operation tree whose root is UNION, INTERSECT or EXCEPT without ALL
- * keeps, per distinct row, how many copies each leaf of the tree has; the
- * row is in the result when a predicate over those counts holds.  So
+ * (at the top of the defining query) keeps, per distinct row, how many
+ * copies each leaf of the tree has; the row is in the result when
+ * C(root) > 0.  So
  *
  *	  L1 op ... op Ln
  *
@@ -19,7 +20,15 @@
  *
  * (each column cast to the set operation's type and collation), whose
  * hidden state is the sum of each leaf's indicator (its count), kept
- * incrementally by the aggregate engine (apply.c); see src/delta/README.md.
+ * incrementally by the aggregate engine (apply.c).
+ *
+ * Any other tree with an operator other than UNION ALL (INTERSECT ALL or
+ * EXCEPT ALL at the root, a set operation under UNION ALL or in a
+ * subquery) has a multiset delta: for each row a leaf's change touches,
+ * C(counts now) - C(counts before) copies, the counts now counted in the
+ * leaves and the counts before derived from them and the leaves' deltas.
+ *
+ * See src/delta/README.md, "Set operations".
  *
  *-------------------------------------------------------------------------
  */
@@ -50,11 +59,6 @@ collect_leaves(Node *node, List *leaves)
 	return collect_leaves(op->rarg, leaves);
 }
 
-/*
- * C(node): the number of copies of the group's row in node's result, as an
- * int8 SQL expression over the leaf counts sum(s.i<k>).  *leaf numbers the
- * leaves left to right, as collect_leaves does.
- */
 /* Does the tree contain a set operation other than UNION ALL? */
 static bool
 has_counted_op(Node *node)
@@ -137,6 +141,11 @@ typedef enum LeafCount
 	LEAF_OLD					/* n.n<k> - g.d<k>: before the change */
 } LeafCount;
 
+/*
+ * C(node): the number of copies of a row in node's result, as an int8 SQL
+ * expression over the leaves' counts of it (written as which says).
+ * *leaf numbers the leaves left to right, as collect_leaves does.
+ */
 static void
 count_sql(Node *node, int *leaf, LeafCount which, StringInfo out)
 {
@@ -195,8 +204,8 @@ count_sql(Node *node, int *leaf, LeafCount which, StringInfo out)
 /*
  * If q is a set operation whose root is UNION, INTERSECT or EXCEPT without
  * ALL, return it rewritten into the equivalent grouped query (see above);
- * otherwise return q unchanged (UNION ALL trees are the SPJ shape's, and
- * what is not supported is refused by DeltaSupported with its own reason).
+ * otherwise return q unchanged (its delta is the counting rule below, or
+ * for UNION ALL alone the sum of its branches' deltas).
  */
 Query *
 DeltaSetOpQuery(Query *q)
