@@ -104,6 +104,11 @@ extern bool DeltaItemChanges(RangeTblEntry *rte);
 extern bool DeltaItemPending(DeltaContext *ctx, RangeTblEntry *rte);
 extern Expr *DeltaInt8Product(Expr *left, Expr *right);
 
+/* setop.c */
+extern Query *DeltaSetOpQuery(Query *q);
+extern bool DeltaSetOpCounts(Query *q);
+extern char *DeltaSetOpCountSql(DeltaContext *ctx, Query *q);
+
 /* outerjoin.c */
 extern bool DeltaHasOuterJoin(Query *q);
 extern bool DeltaIsOuterJoinItem(Query *q);

@@ -450,6 +450,8 @@ DeltaSql(DeltaContext *ctx, Query *q)
 	bool		any = false;
 
 	initStringInfo(&out);
+	if (DeltaSetOpCounts(q))
+		return DeltaSetOpCountSql(ctx, q);
 	if (q->setOperations != NULL)
 	{
 		setop_delta(ctx, q, q->setOperations, &out);

@@ -267,12 +267,10 @@ check_setop(Node *node, SupportContext *ctx)
 	{
 		SetOperationStmt *op = (SetOperationStmt *) node;
 
-		if (op->op == SETOP_INTERSECT)
-			return refuse(ctx, op->all ? "INTERSECT ALL" : "INTERSECT");
-		if (op->op == SETOP_EXCEPT)
-			return refuse(ctx, op->all ? "EXCEPT ALL" : "EXCEPT");
-		if (!op->all)
-			return refuse(ctx, "UNION without ALL (use UNION ALL, or SELECT DISTINCT over it)");
+		/*
+		 * every operator (setop.c: a root without ALL becomes an aggregate,
+		 * anything else is differentiated by counting)
+		 */
 		return check_setop(op->larg, ctx) || check_setop(op->rarg, ctx);
 	}
 	return refuse(ctx, "an unsupported set operation");
@@ -552,7 +550,7 @@ classify_aggref(Aggref *aggref, char **reason)
 DeltaShape *
 DeltaBuildShape(const char *sql, char **reason)
 {
-	Query	   *q = DeltaParseQuery(sql);
+	Query	   *q = DeltaSetOpQuery(DeltaParseQuery(sql));
 	DeltaShape *shape = palloc0(sizeof(DeltaShape));
 	List	   *aggrefs = NIL;
 	ListCell   *lc;

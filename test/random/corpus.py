@@ -9,7 +9,7 @@ stream table always comes after the ones it reads.
 The queries stay inside what the differential engine supports (see
 src/delta/README.md): projection, WHERE, immutable functions, CASE, inner /
 cross / self / non-equi joins, LEFT / RIGHT / FULL outer joins
-(chains, mixed with inner joins, under aggregates), UNION ALL, subqueries in FROM, non-recursive
+(chains, mixed with inner joins, under aggregates), UNION ALL, UNION / INTERSECT [ALL] / EXCEPT [ALL], subqueries in FROM, non-recursive
 CTEs, GROUP BY with count/sum/avg/min/max and FILTER, HAVING, aggregates
 without GROUP BY, DISTINCT, and stream tables reading stream tables.  They
 avoid what would make the two sides differ without an engine bug: float
@@ -265,6 +265,36 @@ _ENTRIES = [
      "SELECT DISTINCT c.region_id, p.category FROM items i "
      "JOIN orders o ON o.id = i.order_id JOIN customers c ON c.id = o.customer_id "
      "JOIN products p ON p.id = i.product_id"),
+
+    # --- UNION, INTERSECT, EXCEPT (distinct at the root) -----------------------
+    ("s01_union",
+     "UNION of the keyless table and a filter: duplicates and NULLs collapse",
+     "SELECT kind, flag FROM events UNION SELECT status, amount > 100 FROM orders"),
+    ("s02_intersect",
+     "INTERSECT of two filters of one table",
+     "SELECT customer_id, status FROM orders WHERE amount > 50 "
+     "INTERSECT SELECT customer_id, status FROM orders WHERE status <> 'paid'"),
+    ("s03_except",
+     "EXCEPT: customers' regions without a paid order of theirs",
+     "SELECT c.region_id FROM customers c "
+     "EXCEPT SELECT c.region_id FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.status = 'paid'"),
+    ("s04_nested_all",
+     "INTERSECT ALL and EXCEPT ALL under a distinct UNION, over the keyless table",
+     "(SELECT kind FROM events EXCEPT ALL SELECT status FROM orders) "
+     "UNION (SELECT status FROM orders INTERSECT ALL SELECT kind FROM events "
+     "UNION ALL SELECT name FROM regions)"),
+
+    ("s05_intersect_all",
+     "INTERSECT ALL with the keyless table: min(m, n) copies",
+     "SELECT kind, val FROM events INTERSECT ALL SELECT status, customer_id FROM orders WHERE customer_id < 20 "
+     "UNION ALL SELECT kind, val FROM events WHERE flag"),
+    ("s06_except_all",
+     "EXCEPT ALL: max(m - n, 0) copies, NULLs equal",
+     "SELECT customer_id, status FROM orders EXCEPT ALL SELECT val, kind FROM events"),
+    ("s07_agg_over_except",
+     "aggregate over an EXCEPT in a subquery",
+     "SELECT region_id, count(*) AS n FROM "
+     "(SELECT region_id, tier FROM customers EXCEPT SELECT id, zone FROM regions) s GROUP BY region_id"),
 
     # --- UNION ALL -----------------------------------------------------------
     ("u01_union_all",

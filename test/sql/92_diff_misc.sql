@@ -37,7 +37,6 @@ SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT a.id, 
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id, row_number() OVER (ORDER BY id) FROM m_a', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_a WHERE k IN (SELECT k FROM m_b)', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_a ORDER BY id LIMIT 3', '1m', 'DIFFERENTIAL')$$);
-SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM m_a UNION SELECT k FROM m_b', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id, now() AS t FROM m_a', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT string_agg(v, '','') FROM m_a', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT count(DISTINCT k) FROM m_a', '1m', 'DIFFERENTIAL')$$);
@@ -47,7 +46,6 @@ SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k, v::
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r', '1m', 'DIFFERENTIAL')$$);
 CREATE VIEW m_view AS SELECT id, k FROM m_a;
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM m_view', '1m', 'DIFFERENTIAL')$$);
-SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM m_a EXCEPT ALL SELECT k FROM m_b', '1m', 'DIFFERENTIAL')$$);
 -- sources capture cannot follow: AUTO falls back to FULL, DIFFERENTIAL says why
 CREATE TABLE m_parted (id int, k int) PARTITION BY RANGE (id);
 CREATE TABLE m_part1 PARTITION OF m_parted FOR VALUES FROM (0) TO (100);
