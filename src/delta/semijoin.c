@@ -32,6 +32,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
+#include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
 
 #include "compat.h"
@@ -384,6 +385,66 @@ rtref(int rtindex)
 	return ref;
 }
 
+static Node *
+null_test(Node *arg)
+{
+	NullTest   *nt = makeNode(NullTest);
+
+	nt->arg = (Expr *) arg;
+	nt->nulltesttype = IS_NULL;
+	nt->argisrow = false;
+	nt->location = -1;
+	return (Node *) nt;
+}
+
+/* NOT EXISTS (the subquery with cond added to its WHERE) */
+static Node *
+not_exists_with(Query *sub, Node *cond)
+{
+	Query	   *copy = copyObject(sub);
+	SubLink    *sl = makeNode(SubLink);
+
+	copy->jointree->quals = make_and_qual(copy->jointree->quals, cond);
+	sl->subLinkType = EXISTS_SUBLINK;
+	sl->subselect = (Node *) copy;
+	sl->location = -1;
+	return (Node *) makeBoolExpr(NOT_EXPR, list_make1(sl), -1);
+}
+
+/*
+ * "x NOT IN (SELECT y ...)" is "no row with (x = y) IS NOT FALSE", a
+ * condition no index serves.  When the comparison is a strict btree
+ * operator — which is NULL exactly when an operand is NULL — it is the
+ * same as three anti-joins that each have one: no row with x = y (an index
+ * on y), none at all when x IS NULL (a condition on the outer row only),
+ * and no row with y IS NULL (uncorrelated: an index on y).  NIL when the
+ * comparison is not such an operator (the single condition is kept).
+ */
+static List *
+not_in_split(SemiForm *f)
+{
+	Query	   *sub = castNode(Query, f->sl->subselect);
+	OpExpr	   *op;
+	Node	   *x;
+	Node	   *y;
+	Node	   *cmp;
+
+	if (!f->anti || f->sl->subLinkType != ANY_SUBLINK || !IsA(f->sl->testexpr, OpExpr))
+		return NIL;
+	op = (OpExpr *) f->sl->testexpr;
+	if (list_length(op->args) != 2 || !op_strict(op->opno) ||
+		get_op_btree_interpretation(op->opno) == NIL)
+		return NIL;
+	cmp = copyObject(f->sl->testexpr);
+	IncrementVarSublevelsUp(cmp, 1, 0);
+	cmp = replace_params(cmp, sub);
+	x = linitial(((OpExpr *) cmp)->args);
+	y = lsecond(((OpExpr *) cmp)->args);
+	return list_make3(not_exists_with(sub, cmp),
+					  not_exists_with(sub, null_test(copyObject(x))),
+					  not_exists_with(sub, null_test(copyObject(y))));
+}
+
 /*
  * The delta of a query level with a semi- or anti-join condition in its
  * WHERE (DeltaHasSemiJoin): the first such condition is taken out; the
@@ -429,6 +490,19 @@ DeltaSemiJoinSql(DeltaContext *ctx, Query *q)
 			rest = lappend(rest, lfirst(lc));
 	}
 	Assert(found);
+
+	/* NOT IN over a btree operator: three anti-joins that indexes serve */
+	{
+		List	   *split = not_in_split(&f);
+
+		if (split != NIL)
+		{
+			Query	   *q2 = copyObject(q);
+
+			q2->jointree->quals = (Node *) make_ands_explicit(list_concat(split, rest));
+			return DeltaSql(ctx, q2);
+		}
+	}
 	sub = copyObject(castNode(Query, f.sl->subselect));
 
 	/* the subquery's conditions: correlated ones make theta */
