@@ -433,7 +433,7 @@ not_in_split(SemiForm *f)
 		return NIL;
 	op = (OpExpr *) f->sl->testexpr;
 	if (list_length(op->args) != 2 || !op_strict(op->opno) ||
-		get_op_btree_interpretation(op->opno) == NIL)
+		!pgt_op_is_ordering_comparison(op->opno))
 		return NIL;
 	cmp = copyObject(f->sl->testexpr);
 	IncrementVarSublevelsUp(cmp, 1, 0);
