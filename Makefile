@@ -27,6 +27,7 @@ OBJS = \
 	src/delta/apply.o \
 	src/delta/outerjoin.o \
 	src/delta/rewrite.o \
+	src/delta/semijoin.o \
 	src/delta/setop.o \
 	src/delta/shape.o \
 	src/refresh/differential.o \

@@ -180,4 +180,15 @@ pgt_rte_selected_cols(Query *query, RangeTblEntry *rte)
 /* Safe search_path for code that runs on behalf of someone else. */
 #define PGT_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
 
+/*
+ * Whether an operator is a comparison of an ordering index operator family
+ * (btree): such an operator is NULL exactly when an operand is NULL.  18
+ * generalised the lookup from btree to every index AM that orders.
+ */
+#if PG_VERSION_NUM >= 180000
+#define pgt_op_is_ordering_comparison(opno) (get_op_index_interpretation(opno) != NIL)
+#else
+#define pgt_op_is_ordering_comparison(opno) (get_op_btree_interpretation(opno) != NIL)
+#endif
+
 #endif							/* PGT_COMPAT_H */

@@ -14,6 +14,7 @@
 #include "nodes/primnodes.h"
 
 #include "catalog/pgt_catalog.h"
+#include "lib/stringinfo.h"
 
 /* How the result of a defining query is kept in its storage table. */
 typedef enum DeltaShapeKind
@@ -116,6 +117,14 @@ extern Query *DeltaNormalizeOuterJoins(Query *q);
 extern char *DeltaOuterJoinSql(DeltaContext *ctx, Query *q);
 extern Query *DeltaInputQuery(const DeltaShape *shape);
 extern char *DeltaPositionalNames(int n);
+extern void DeltaRebuildJoin(Query *q, JoinExpr *j);
+extern void DeltaNullExtendedTerms(DeltaContext *ctx, Query *s, int k, int n,
+								   bool kchanged, bool nchanged, StringInfo out);
+
+/* semijoin.c */
+extern const char *DeltaSemiJoinRefusal(Query *q);
+extern bool DeltaHasSemiJoin(Query *q);
+extern char *DeltaSemiJoinSql(DeltaContext *ctx, Query *q);
 
 /* apply.c */
 extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,

@@ -478,8 +478,8 @@ item_column_type(RangeTblEntry *rte, int attno, Oid *type, int32 *typmod, Oid *c
  * after its inputs, and drop USING, NATURAL and the join's alias: every
  * reference to its columns was flattened.
  */
-static void
-rebuild_join(Query *q, JoinExpr *j)
+void
+DeltaRebuildJoin(Query *q, JoinExpr *j)
 {
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
 	List	   *names = NIL;
@@ -550,7 +550,7 @@ normalize_jointree(NormContext *nc, Node **slot)
 		wrap(nc, &j->larg);
 	if (!is_plain_item(nc->q, j->rarg))
 		wrap(nc, &j->rarg);
-	rebuild_join(nc->q, j);
+	DeltaRebuildJoin(nc->q, j);
 	wrap(nc, slot);
 }
 
@@ -910,9 +910,9 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
  * The change of the rows of the preserved side k that are NULL-extended
  * (no row of n matches them), as UNION ALL terms appended to out.
  */
-static void
-null_extended_terms(DeltaContext *ctx, Query *s, int k, int n,
-					bool kchanged, bool nchanged, StringInfo out)
+void
+DeltaNullExtendedTerms(DeltaContext *ctx, Query *s, int k, int n,
+					   bool kchanged, bool nchanged, StringInfo out)
 {
 	JoinExpr   *j = linitial_node(JoinExpr, s->jointree->fromlist);
 	RangeTblEntry *nrte = rt_fetch(n, s->rtable);
@@ -1022,8 +1022,8 @@ DeltaOuterJoinSql(DeltaContext *ctx, Query *s)
 	initStringInfo(&out);
 	appendStringInfoString(&out, DeltaSql(ctx, inner));
 	if (j->jointype == JOIN_LEFT || j->jointype == JOIN_FULL)
-		null_extended_terms(ctx, s, l, r, lchanged, rchanged, &out);
+		DeltaNullExtendedTerms(ctx, s, l, r, lchanged, rchanged, &out);
 	if (j->jointype == JOIN_RIGHT || j->jointype == JOIN_FULL)
-		null_extended_terms(ctx, s, r, l, rchanged, lchanged, &out);
+		DeltaNullExtendedTerms(ctx, s, r, l, rchanged, lchanged, &out);
 	return out.data;
 }

@@ -231,6 +231,27 @@ DeltaInt8Product(Expr *left, Expr *right)
 /* At most this many earlier items are split into NEW and NEG_DELTA terms. */
 #define MAX_SPLIT_ITEMS 5
 
+/*
+ * Whether a query reads a relation with pending changes anywhere: in FROM,
+ * in subqueries in FROM and in subqueries in expressions (EXISTS, IN).
+ */
+static bool
+pending_walker(Node *node, DeltaContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		return rte->rtekind == RTE_RELATION && DeltaItemPending(ctx, rte);
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, pending_walker, ctx,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, pending_walker, ctx);
+}
+
 /* Whether a FROM item has pending changes (true when unknown). */
 bool
 DeltaItemPending(DeltaContext *ctx, RangeTblEntry *rte)
@@ -249,13 +270,7 @@ DeltaItemPending(DeltaContext *ctx, RangeTblEntry *rte)
 		return true;
 	}
 	if (rte->rtekind == RTE_SUBQUERY)
-	{
-		ListCell   *lc;
-
-		foreach(lc, rte->subquery->rtable)
-			if (DeltaItemPending(ctx, lfirst_node(RangeTblEntry, lc)))
-				return true;
-	}
+		return pending_walker((Node *) rte->subquery, ctx);
 	return false;
 }
 
@@ -463,6 +478,13 @@ DeltaSql(DeltaContext *ctx, Query *q)
 	 * (outerjoin.c); a query with outer joins elsewhere is first rewritten
 	 * so that each outer join is such an item.
 	 */
+	/*
+	 * Semi- and anti-joins (EXISTS, IN ... in WHERE, semijoin.c) first:
+	 * each is taken out of the query level, which becomes an item of it.
+	 */
+	if (DeltaHasSemiJoin(q))
+		return DeltaSemiJoinSql(ctx, q);
+
 	if (DeltaIsOuterJoinItem(q))
 		return DeltaOuterJoinSql(ctx, q);
 	if (DeltaHasOuterJoin(q))

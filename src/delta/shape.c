@@ -99,6 +99,8 @@ typedef struct SupportContext
 {
 	char	   *reason;
 	Query	   *query;			/* the query whose expressions are walked */
+	Query	   *sublink_query;	/* an EXISTS/IN subquery being checked ... */
+	Query	   *sublink_parent; /* ... and the query level it belongs to */
 } SupportContext;
 
 static bool
@@ -220,12 +222,49 @@ check_expr_walker(Node *node, SupportContext *ctx)
 
 		if (var->varattno <= 0)
 			return refuse(ctx, "a system column or whole-row reference");
+		if (var->varlevelsup == 1 && ctx->query == ctx->sublink_query)
+		{
+			/* an EXISTS/IN subquery's reference to the query around it */
+			Query	   *inner = ctx->query;
+			Var		   *up = copyObject(var);
+			bool		refused;
+
+			up->varlevelsup = 0;
+			ctx->query = ctx->sublink_parent;
+			refused = refuse_reserved_column(up, ctx);
+			ctx->query = inner;
+			return refused;
+		}
 		if (var->varlevelsup > 0)
 			return refuse(ctx, "a correlated reference to an outer query");
 		return refuse_reserved_column(var, ctx);
 	}
 	if (IsA(node, SubLink))
-		return refuse(ctx, "a subquery in an expression (EXISTS, IN or a scalar subquery)");
+	{
+		/*
+		 * Reached only when DeltaSemiJoinRefusal accepted the query level's
+		 * sublinks: WHERE conditions [NOT] EXISTS, [NOT] IN, = ANY.  Their
+		 * subqueries are checked like any query (DISTINCT and ORDER BY do
+		 * not matter to them), with references one level up allowed.
+		 */
+		SubLink    *sl = (SubLink *) node;
+		Query	   *sub = copyObject(castNode(Query, sl->subselect));
+		Query	   *parent = ctx->sublink_parent;
+		Query	   *subq = ctx->sublink_query;
+		bool		refused;
+
+		if (check_expr_walker(sl->testexpr, ctx))
+			return true;
+		sub->distinctClause = NIL;
+		sub->hasDistinctOn = false;
+		sub->sortClause = NIL;
+		ctx->sublink_parent = ctx->query;
+		ctx->sublink_query = sub;
+		refused = check_query(sub, ctx, false);
+		ctx->sublink_parent = parent;
+		ctx->sublink_query = subq;
+		return refused;
+	}
 	if (IsA(node, Query))
 		return check_query((Query *) node, ctx, false);
 	return expression_tree_walker(node, check_expr_walker, ctx);
@@ -344,7 +383,13 @@ check_query_body(Query *q, SupportContext *ctx, bool top)
 	if (q->hasTargetSRFs)
 		return refuse(ctx, "a set-returning function in the select list");
 	if (q->hasSubLinks)
-		return refuse(ctx, "a subquery in an expression (EXISTS, IN or a scalar subquery)");
+	{
+		/* only WHERE conditions that are semi- or anti-joins (semijoin.c) */
+		const char *why = DeltaSemiJoinRefusal(q);
+
+		if (why != NULL)
+			return refuse(ctx, why);
+	}
 	if (q->limitCount || q->limitOffset)
 		return refuse(ctx, "LIMIT or OFFSET");
 	if (q->hasDistinctOn)
@@ -447,7 +492,7 @@ type_has_hash(Oid type)
 bool
 DeltaSupported(Query *query, char **reason)
 {
-	SupportContext ctx = {NULL, NULL};
+	SupportContext ctx = {NULL, NULL, NULL, NULL};
 
 	check_query(query, &ctx, true);
 	*reason = ctx.reason;

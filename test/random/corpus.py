@@ -9,7 +9,8 @@ stream table always comes after the ones it reads.
 The queries stay inside what the differential engine supports (see
 src/delta/README.md): projection, WHERE, immutable functions, CASE, inner /
 cross / self / non-equi joins, LEFT / RIGHT / FULL outer joins
-(chains, mixed with inner joins, under aggregates), UNION ALL, UNION / INTERSECT [ALL] / EXCEPT [ALL], subqueries in FROM, non-recursive
+(chains, mixed with inner joins, under aggregates), [NOT] EXISTS, [NOT] IN in WHERE,
+UNION ALL, UNION / INTERSECT [ALL] / EXCEPT [ALL], subqueries in FROM, non-recursive
 CTEs, GROUP BY with count/sum/avg/min/max and FILTER, HAVING, aggregates
 without GROUP BY, DISTINCT, and stream tables reading stream tables.  They
 avoid what would make the two sides differ without an engine bug: float
@@ -167,6 +168,31 @@ _ENTRIES = [
     ("o09_full_join_using",
      "FULL JOIN USING: the merged column is a COALESCE of both sides",
      "SELECT id, c.tier, p.category FROM customers c FULL JOIN products p USING (id)"),
+
+    # --- semi- and anti-joins (EXISTS, IN, NOT IN in WHERE) -------------------
+    ("s01_exists",
+     "correlated EXISTS: customers with an order over 100; first match comes, last goes",
+     "SELECT c.id, c.name, c.tier FROM customers c "
+     "WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.amount > 100)"),
+    ("s02_not_exists",
+     "NOT EXISTS over the keyless table: regions no event points at",
+     "SELECT r.id, r.zone FROM regions r WHERE NOT EXISTS (SELECT FROM events e WHERE e.val = r.id)"),
+    ("s03_in_keyless",
+     "IN with duplicates on both sides: events whose val is a product id of category tools",
+     "SELECT e.kind, e.val, e.flag FROM events e "
+     "WHERE e.val IN (SELECT p.id FROM products p WHERE p.category = 'tools')"),
+    ("s04_not_in_nulls",
+     "NOT IN over a nullable column (a NULL empties the result), NULL probe values",
+     "SELECT o.id, o.status FROM orders o "
+     "WHERE o.customer_id NOT IN (SELECT c.id FROM customers c WHERE c.tier = 'gold') "
+     "AND o.customer_id % 5 NOT IN (SELECT c.region_id FROM customers c WHERE c.tier = 'silver')"),
+    ("s05_semi_join_agg",
+     "aggregate over a semi-join and an anti-join with a join in the rest of the query",
+     "SELECT c.region_id, count(*) AS n, sum(o.amount) AS total FROM orders o "
+     "JOIN customers c ON c.id = o.customer_id "
+     "WHERE EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.qty > 1) "
+     "AND NOT EXISTS (SELECT 1 FROM regions r WHERE r.id = c.region_id AND r.zone = 'B') "
+     "GROUP BY c.region_id"),
 
     # --- aggregates ----------------------------------------------------------
     ("a01_count_null_key",
