@@ -25,6 +25,8 @@ export LC_ALL=C.UTF-8
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../scripts/lib.sh
 source "$here/../scripts/lib.sh"
+# shellcheck source=../scripts/results.sh
+source "$here/../scripts/results.sh"
 module=$here/liquibase-pgtrickle
 guides=$(cd "$here/../docs/integrations" && pwd -P)
 
@@ -50,22 +52,15 @@ give_to_server_user "$run/cluster"
 m2=$workdir/m2
 mvn_opts=(-B -ntp "-Dmaven.repo.local=$m2")
 
-passed=0 failed=0
 cleanup() {
 	local rc=$?
 	stop_test_cluster "$run/cluster"
-	if ((rc == 0 && failed == 0)); then
-		if ((keep_work)); then rm -rf "$run"; else rm -rf "$workdir"; fi
-	else
-		echo "migrations test work directory kept: $workdir"
-	fi
+	keep_or_remove_work migrations "$rc" "$workdir" "$run"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-failed() { echo "FAILED $1: $2"; failed=$((failed + 1)); }
 
 # JDBC over TCP on the loopback (the cluster also keeps its unix socket)
 start_test_cluster "$run/cluster" 57600 "listen_addresses = '127.0.0.1'"
@@ -155,7 +150,7 @@ cli_check() {
 	[[ $(psql_db lb_cli "SELECT count(*) FROM databasechangelog") == 4 ]] || { echo "databasechangelog does not have 4 rows"; return 1; }
 }
 if [[ -f $jar ]]; then
-	if out=$(cli_check 2>&1); then ok migrations-liquibase-cli-lib; else failed migrations-liquibase-cli-lib "$(printf '%s' "$out" | grep -v '^\s*$' | tail -n 15 | tr '\n' ' ' | cut -c1-800)"; fi
+	if out=$(cli_check 2>&1); then ok migrations-liquibase-cli-lib; else failed migrations-liquibase-cli-lib "$(one_line "$(grep -v '^\s*$' <<<"$out" | tail -n 15)")"; fi
 else
 	failed migrations-liquibase-cli-lib "no jar (mvn install failed)"
 fi
@@ -174,10 +169,9 @@ plugin_check() {
 		[[ $(psql_db lb_plugin "SELECT count(*) FROM pgtrickle.pgt_stream_tables") == 0 ]])
 }
 if [[ -f $jar ]]; then
-	if out=$(plugin_check 2>&1); then ok migrations-liquibase-maven-plugin; else failed migrations-liquibase-maven-plugin "$(printf '%s' "$out" | grep -v '^\s*$' | tail -n 15 | tr '\n' ' ' | cut -c1-800)"; fi
+	if out=$(plugin_check 2>&1); then ok migrations-liquibase-maven-plugin; else failed migrations-liquibase-maven-plugin "$(one_line "$(grep -v '^\s*$' <<<"$out" | tail -n 15)")"; fi
 else
 	failed migrations-liquibase-maven-plugin "no jar (mvn install failed)"
 fi
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+results_end

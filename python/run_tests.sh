@@ -29,6 +29,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 root=$(cd "$here/.." && pwd -P)
 # shellcheck source=../scripts/lib.sh
 source "$root/scripts/lib.sh"
+# shellcheck source=../scripts/results.sh
+source "$root/scripts/results.sh"
 
 # suite: "environment package" pairs, one pytest process each
 declare -A runs=(
@@ -62,19 +64,10 @@ rm -rf "$cluster"
 mkdir -p "$cluster"
 give_to_server_user "$cluster"
 
-passed=0 failed=0
-failures=()
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAILED $1: $2"; failed=$((failed + 1)); failures+=("$1"); }
-
 cleanup() {
 	local rc=$?
 	stop_test_cluster "$cluster"
-	if ((rc == 0 && failed == 0)); then
-		((keep_work)) || rm -rf "$workdir"
-	else
-		echo "python test work directory kept: $workdir"
-	fi
+	keep_or_remove_work python "$rc" "$workdir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -85,15 +78,9 @@ trap 'exit 143' TERM
 venv() {
 	local env=$1 dir=$workdir/venv-$1 stamp
 	stamp=$(cat "$here/envs/$env/requirements.txt" "$here/envs/$env/constraints.txt" | sha256sum | cut -c1-16)
-	if [[ ! -f $dir/.pgt-$stamp ]]; then
-		rm -rf "$dir"
-		section "python: installing virtualenv $env (python/envs/$env)" >&2
-		"$python" -m venv "$dir" >&2 &&
-			"$dir/bin/pip" install -q -c "$here/envs/$env/constraints.txt" \
-				-r "$here/envs/$env/requirements.txt" >&2 &&
-			touch "$dir/.pgt-$stamp" ||
-			return 1
-	fi
+	[[ -f $dir/.pgt-installed-$stamp ]] || section "python: installing virtualenv $env (python/envs/$env)" >&2
+	python_venv "$dir" "$stamp" -c "$here/envs/$env/constraints.txt" \
+		-r "$here/envs/$env/requirements.txt" >&2 || return 1
 	echo "$dir"
 }
 
@@ -116,11 +103,11 @@ if build=$(venv build); then
 			ok "build/$dist"
 		else
 			printf '%s\n' "$out" | tail -n 20
-			not_ok "build/$dist" "python -m build failed"
+			failed "build/$dist" "python -m build failed"
 		fi
 	done
 else
-	not_ok build "could not install the build virtualenv"
+	failed build "could not install the build virtualenv"
 fi
 
 # --- test runs ----------------------------------------------------------------
@@ -152,7 +139,7 @@ for suite in "${wanted[@]}"; do
 		env=${pair%%:*} dist=${pair#*:} label=$suite-${pair%%:*}
 		section "python: $dist in $env"
 		if ! v=$(venv "$env"); then
-			not_ok "$label" "could not install python/envs/$env"
+			failed "$label" "could not install python/envs/$env"
 			continue
 		fi
 		# the freshly built wheels; dependencies must already be satisfied by
@@ -160,7 +147,7 @@ for suite in "${wanted[@]}"; do
 		"$v/bin/pip" uninstall -q -y pgtrickle-core "$dist" >/dev/null 2>&1 || true
 		if ! "$v/bin/pip" install -q --no-index --find-links "$wheels" "$dist" ||
 			! "$v/bin/pip" check >/dev/null; then
-			not_ok "$label" "the $dist wheel does not install into python/envs/$env"
+			failed "$label" "the $dist wheel does not install into python/envs/$env"
 			continue
 		fi
 		envvars=(PGT_DOCS_DIR="$root/docs/integrations")
@@ -173,7 +160,7 @@ for suite in "${wanted[@]}"; do
 					touch "$home/.migrated"
 				else
 					tail -n 20 "$home/migrate.log"
-					not_ok "$label" "airflow db migrate failed"
+					failed "$label" "airflow db migrate failed"
 					continue
 				fi
 			fi
@@ -188,15 +175,10 @@ for suite in "${wanted[@]}"; do
 		set -e
 		if [[ ! -s $junit ]]; then
 			tail -n 40 "$workdir/$label.log"
-			not_ok "$label" "pytest exited with $rc without results"
+			failed "$label" "pytest exited with $rc without results"
 			continue
 		fi
-		while IFS= read -r line; do
-			case $line in
-			ok\ *) echo "$line"; passed=$((passed + 1)) ;;
-			FAILED\ *) echo "$line"; failed=$((failed + 1)); failures+=("${line#FAILED }") ;;
-			esac
-		done < <(report "$junit" "$label")
+		count_results < <(report "$junit" "$label")
 		if ((rc != 0)); then
 			grep -E '^(E |FAILED|ERROR)' "$workdir/$label.log" | head -n 40 || true
 			echo "    (pytest output: $workdir/$label.log)"
@@ -205,8 +187,4 @@ for suite in "${wanted[@]}"; do
 done
 
 section "python: summary ($((SECONDS - t0)) s)"
-for f in "${failures[@]}"; do
-	note "FAILED ${f%%:*}"
-done
-echo "$passed passed, $failed failed"
-((failed == 0 && passed > 0))
+results_end

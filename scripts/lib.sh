@@ -306,3 +306,21 @@ work_dir() {
 	chmod 755 "$dir"
 	(cd "$dir" && pwd -P)
 }
+
+# python_venv DIR KEY PIP_ARGUMENTS...: make the virtualenv DIR with
+# ${PGT_PYTHON:-/usr/bin/python3} and pip install PIP_ARGUMENTS into it,
+# unless DIR was already made for KEY (what it holds: versions, a hash of
+# requirement files); a failed install leaves no DIR for next time.
+python_venv() {
+	local dir=$1 marker=$1/.pgt-installed-$2
+	shift 2
+	[[ ! -f $marker ]] || return 0
+	rm -rf "$dir"
+	if "${PGT_PYTHON:-/usr/bin/python3}" -m venv "$dir" &&
+		PIP_DISABLE_PIP_VERSION_CHECK=1 "$dir/bin/pip" install -q "$@"; then
+		touch "$marker"
+	else
+		rm -rf "$dir"
+		return 1
+	fi
+}

@@ -47,8 +47,13 @@ export LC_ALL=C
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# The project's components: tests of the folders around the extension, each
+# run by its own runner (see run_component below); packaging runs last, as
+# root.  NAME selects one; --suites components all.
+PGT_COMPONENTS=(dbt dbt_adapter cli monitoring integrations migrations kubernetes packaging)
+
 usage() {
-	cat <<'EOT'
+	cat <<EOT
 usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [--pg MAJOR[,MAJOR...]|all]
                        [--suites LIST] [NAME...]
 
@@ -58,14 +63,13 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [--pg MAJOR[,MAJOR...]|
   --pg V,...   run on these PostgreSQL majors (15 16 17 18, or all); default:
                the full matrix without NAMEs, 15 with NAMEs
   --suites L   only these suites: comma-separated regress, isolation, tap,
-               random, components (dbt, dbt_adapter, cli, monitoring,
-               integrations, migrations, kubernetes, packaging)
+               random, components
   NAME...      run only these tests (base names or shell patterns;
-               "random" is the random workload driver of test/random,
-               "dbt", "dbt_adapter", "cli", "monitoring", "integrations",
-               "migrations", "kubernetes", "packaging" the tests of
-               dbt-pgtrickle/, dbt-pgtrickle-adapter/, cli/, monitoring/,
-               python/, integrations/, cnpg/ with charts/ and packaging/)
+               "random" is the random workload driver of test/random;
+               a component's name its tests: ${PGT_COMPONENTS[*]}
+               (the tests of dbt-pgtrickle/, dbt-pgtrickle-adapter/, cli/,
+               monitoring/, python/, integrations/, cnpg/ with charts/ and
+               packaging/))
 EOT
 }
 
@@ -253,7 +257,7 @@ done
 run_random=0
 if selected random && suite_on random; then run_random=1; fi
 declare -A run_components=()
-for c in dbt dbt_adapter cli monitoring integrations migrations kubernetes packaging; do
+for c in "${PGT_COMPONENTS[@]}"; do
 	if selected "$c" && suite_on components; then run_components[$c]=1; fi
 done
 random_mode=${PGT_RANDOM_MODE:-DIFFERENTIAL}
@@ -263,7 +267,7 @@ OFF) run_random=0 ;;
 *) die "PGT_RANDOM_MODE must be DIFFERENTIAL, FULL or off, not '$random_mode'" ;;
 esac
 for n in "${names[@]}"; do
-	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'dbt', 'dbt_adapter', 'cli', 'monitoring', 'integrations', 'migrations', 'kubernetes' and 'packaging')"
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random' and the components: ${PGT_COMPONENTS[*]})"
 done
 # Both drivers read test/expected/NAME.out, so a name may be used only once.
 for f in test/specs/*.spec; do
@@ -500,7 +504,7 @@ fi
 
 # run_component NAME FOLDER RUNNER [PATH...]: run FOLDER/RUNNER, the test
 # runner of one of the project's components, on a copy of FOLDER, of
-# scripts/lib.sh and of the other PATHs of the checkout it reads, in $work,
+# scripts/lib.sh, scripts/results.sh and of the other PATHs of the checkout it reads, in $work,
 # as the server user.  A runner starts the servers it needs, prints
 # "ok NAME..." / "FAILED NAME...: why" per test and ends with "N passed, M
 # failed"; each of its tests counts as one.  PGT_<NAME>_WORKDIR (writable by
@@ -511,7 +515,7 @@ run_component() {
 	shift 3
 	var=PGT_${name^^}_WORKDIR
 	mkdir -p "$work/$name-src" "$work/$name-home"
-	cp --parents -R scripts/lib.sh "$folder" "$@" "$work/$name-src/"
+	cp --parents -R scripts/lib.sh scripts/results.sh "$folder" "$@" "$work/$name-src/"
 	give_to_server_user "$work/$name-src" "$work/$name-home"
 	set +e
 	as_server_user "$work" env HOME="$work/$name-home" PG_CONFIG="$PG_CONFIG" \

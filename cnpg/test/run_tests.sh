@@ -26,6 +26,8 @@ export LC_ALL=C.UTF-8
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../../scripts/lib.sh
 source "$here/../../scripts/lib.sh"
+# shellcheck source=../../scripts/results.sh
+source "$here/../../scripts/results.sh"
 root=$(cd "$here/../.." && pwd -P)
 chart=$root/charts/pg-trickle-cluster
 
@@ -58,28 +60,12 @@ rm -rf "$run"
 mkdir -p "$run/schemas" "$run/rendered" "$run/parity"
 give_to_server_user "$run/parity"
 
-passed=0 failed=0
 cleanup() {
-	local rc=$?
-	if ((rc == 0 && failed == 0)); then
-		if ((keep_work)); then rm -rf "$run"; else rm -rf "$workdir"; fi
-	else
-		echo "kubernetes test work directory kept: $workdir"
-	fi
+	keep_or_remove_work kubernetes $? "$workdir" "$run"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-failed() { echo "FAILED $1: $2"; failed=$((failed + 1)); }
-
-# check NAME CMD...: one test, passed when CMD succeeds; its output is the reason.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else failed "$name" "$(printf '%s' "$out" | tr '\n' ' ' | cut -c1-800)"; fi
-}
 
 # expect_failure NAME EXPECTED CMD...: passed when CMD fails with EXPECTED in its output.
 expect_failure() {
@@ -282,5 +268,4 @@ else
 fi
 
 section "kubernetes: summary"
-echo "$passed passed, $failed failed"
-((failed == 0 && passed > 0))
+results_end

@@ -28,6 +28,8 @@ adapter=$(cd "$here/.." && pwd -P)
 root=$(cd "$adapter/.." && pwd -P)
 # shellcheck source=../../scripts/lib.sh
 source "$root/scripts/lib.sh"
+# shellcheck source=../../scripts/results.sh
+source "$root/scripts/results.sh"
 
 # dbt-core, dbt-postgres, dbt-tests-adapter; whether scenarios.py runs, its
 # main target, its other target and whether it checks native freshness (as
@@ -59,7 +61,6 @@ done
 check_pg_config
 extension_installed || die "pg_trickle is not installed in $("$PG_CONFIG" --pkglibdir)"
 bindir=$("$PG_CONFIG" --bindir)
-python=${PGT_PYTHON:-/usr/bin/python3}
 
 workdir=$(work_dir "$workdir" pgt-dbt-adapter)
 cluster=$workdir/cluster
@@ -67,38 +68,14 @@ rm -rf "$cluster"
 mkdir -p "$cluster"
 give_to_server_user "$cluster"
 
-passed=0 failed=0
-failures=()
-
 cleanup() {
 	local rc=$?
 	stop_test_cluster "$cluster"
-	if ((rc == 0 && failed == 0)); then
-		((keep_work)) || rm -rf "$workdir"
-	else
-		echo "dbt adapter test work directory kept: $workdir"
-	fi
+	keep_or_remove_work "dbt adapter" "$rc" "$workdir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# tally OUT: add the "N passed, M failed" of OUT to the totals
-tally() {
-	local summary n_failed line
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1 || true)
-	if [[ -z $summary ]]; then
-		failed=$((failed + 1))
-		failures+=("$2 (no summary)")
-		return
-	fi
-	passed=$((passed + ${summary%% passed*}))
-	n_failed=${summary#*, }
-	failed=$((failed + ${n_failed%% failed}))
-	while IFS= read -r line; do
-		failures+=("${line#FAILED }")
-	done < <(grep -E '^FAILED ' "$1" | cut -c1-200 || true)
-}
 
 psql_admin() { "$bindir/psql" -X -q -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
@@ -118,20 +95,11 @@ for entry in "${matrix[@]}"; do
 	section "dbt $core_version (dbt-postgres $postgres_version, dbt-tests-adapter $tests_version) with the pgtrickle adapter"
 
 	venv=$workdir/venv-$core_version
-	marker=$venv/.pgt-installed-$core_version-$postgres_version-$tests_version
-	if [[ ! -f $marker ]]; then
-		rm -rf "$venv"
-		if "$python" -m venv "$venv" &&
-			env PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/pip" install -q \
-				"dbt-core==$core_version" "dbt-postgres==$postgres_version" \
-				"dbt-tests-adapter==$tests_version" "pytest>=7,<9" "setuptools>=64" wheel; then
-			touch "$marker"
-		else
-			failed=$((failed + 1))
-			failures+=("$label (could not install dbt $core_version)")
-			echo "FAILED $label: could not install dbt"
-			continue
-		fi
+	if ! python_venv "$venv" "$core_version-$postgres_version-$tests_version" \
+		"dbt-core==$core_version" "dbt-postgres==$postgres_version" \
+		"dbt-tests-adapter==$tests_version" "pytest>=7,<9" "setuptools>=64" wheel; then
+		failed "$label" "could not install dbt $core_version"
+		continue
 	fi
 	# this adapter, from a copy (pip builds in the source tree)
 	src=$workdir/adapter-src
@@ -142,9 +110,7 @@ for entry in "${matrix[@]}"; do
 	if ! env PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/pip" install -q --no-deps --no-build-isolation \
 		--force-reinstall "$src" >"$workdir/$label-pip.log" 2>&1; then
 		cat "$workdir/$label-pip.log"
-		failed=$((failed + 1))
-		failures+=("$label (could not install the adapter)")
-		echo "FAILED $label: could not install the adapter"
+		failed "$label" "could not install the adapter"
 		continue
 	fi
 	"$venv/bin/dbt" --version | grep -E 'installed|postgres|pgtrickle' | sed 's/^/    /'
@@ -176,7 +142,7 @@ for entry in "${matrix[@]}"; do
 	if grep -q '^FAILED ' "$out"; then
 		tail -n 60 "$out.raw" | sed 's/^/    /'
 	fi
-	tally "$out" "$label/pytest"
+	add_summary "$out" "$label/pytest"
 
 	# 2. scenarios.py of the macro package, unchanged, under type: pgtrickle
 	profiles=$workdir/profiles-$core_version
@@ -197,7 +163,7 @@ for entry in "${matrix[@]}"; do
 		PGDATABASE=$scen_db DBT_PROFILES_DIR=$profiles \
 			"$venv/bin/python" "$copy/dbt-pgtrickle/integration_tests/scenarios.py" "${args[@]}" 2>&1 | tee "$out"
 		set -e
-		tally "$out" "$label/scenarios"
+		add_summary "$out" "$label/scenarios"
 	fi
 
 	# 3. the example project of README.md, as a user runs it
@@ -225,15 +191,11 @@ for entry in "${matrix[@]}"; do
 		fi
 	done
 	echo "$ex_ok passed, $ex_failed failed" >>"$out"
-	tally "$out" "$label/example"
+	add_summary "$out" "$label/example"
 done
 
 section "dbt adapter: summary"
-for f in "${failures[@]}"; do
-	note "FAILED ${f%%:*}"
-done
 if ((failed)); then
 	note "server log: $cluster/server.log"
 fi
-echo "$passed passed, $failed failed"
-((failed == 0 && passed > 0))
+results_end

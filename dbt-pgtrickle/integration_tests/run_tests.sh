@@ -19,6 +19,8 @@ export LC_ALL=C.UTF-8
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../../scripts/lib.sh
 source "$here/../../scripts/lib.sh"
+# shellcheck source=../../scripts/results.sh
+source "$here/../../scripts/results.sh"
 
 # dbt-core version, dbt-postgres version, main target, other target (for
 # the scenario that checks the other connection mode), native freshness.
@@ -46,7 +48,6 @@ done
 check_pg_config
 extension_installed || die "pg_trickle is not installed in $("$PG_CONFIG" --pkglibdir)"
 bindir=$("$PG_CONFIG" --bindir)
-python=${PGT_PYTHON:-/usr/bin/python3}
 
 workdir=$(work_dir "$workdir" pgt-dbt)
 cluster=$workdir/cluster
@@ -54,18 +55,10 @@ rm -rf "$cluster"
 mkdir -p "$cluster"
 give_to_server_user "$cluster"
 
-passed=0 failed=0
-failures=()
-
 cleanup() {
 	local rc=$?
 	stop_test_cluster "$cluster"
-	if ((rc == 0 && failed == 0)); then
-		# a --workdir is the caller's: it keeps the virtualenvs for next time
-		((keep_work)) || rm -rf "$workdir"
-	else
-		echo "dbt test work directory kept: $workdir"
-	fi
+	keep_or_remove_work dbt "$rc" "$workdir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -89,19 +82,10 @@ for entry in "${matrix[@]}"; do
 	section "dbt $core_version (dbt-postgres $postgres_version), target $target"
 
 	venv=$workdir/venv-$core_version
-	marker=$venv/.pgt-installed-$core_version-$postgres_version
-	if [[ ! -f $marker ]]; then
-		rm -rf "$venv"
-		if "$python" -m venv "$venv" &&
-			env PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/pip" install -q \
-				"dbt-core==$core_version" "dbt-postgres==$postgres_version"; then
-			touch "$marker"
-		else
-			failed=$((failed + 1))
-			failures+=("$label (could not install dbt-core $core_version / dbt-postgres $postgres_version)")
-			echo "FAILED $label: could not install dbt"
-			continue
-		fi
+	if ! python_venv "$venv" "$core_version-$postgres_version" \
+		"dbt-core==$core_version" "dbt-postgres==$postgres_version"; then
+		failed "$label" "could not install dbt-core $core_version / dbt-postgres $postgres_version"
+		continue
 	fi
 	"$venv/bin/dbt" --version | sed -n '1,12p' | grep -E 'installed|postgres' | sed 's/^/    /'
 
@@ -129,26 +113,11 @@ for entry in "${matrix[@]}"; do
 		"$venv/bin/python" "$copy/dbt-pgtrickle/integration_tests/scenarios.py" "${args[@]}" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	set -e
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1 || true)
-	if [[ -z $summary ]]; then
-		failed=$((failed + 1))
-		failures+=("$label (scenarios.py exited with $rc without a summary)")
-		continue
-	fi
-	passed=$((passed + ${summary%% passed*}))
-	n_failed=${summary#*, }
-	failed=$((failed + ${n_failed%% failed}))
-	while IFS= read -r line; do
-		failures+=("${line#FAILED }")
-	done < <(grep -E '^FAILED ' "$out" | cut -c1-200 || true)
+	add_summary "$out" "$label (scenarios.py, exit status $rc)"
 done
 
 section "dbt: summary"
-for f in "${failures[@]}"; do
-	note "FAILED ${f%%:*}"
-done
 if ((failed)); then
 	note "server log: $cluster/server.log"
 fi
-echo "$passed passed, $failed failed"
-((failed == 0 && passed > 0))
+results_end

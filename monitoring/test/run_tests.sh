@@ -21,6 +21,8 @@ export LC_ALL=C.UTF-8
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../../scripts/lib.sh
 source "$here/../../scripts/lib.sh"
+# shellcheck source=../../scripts/results.sh
+source "$here/../../scripts/results.sh"
 mon=$(cd "$here/.." && pwd -P)
 
 workdir='' keep_work=0
@@ -53,7 +55,6 @@ rm -rf "$run"
 mkdir -p "$run/cluster"
 give_to_server_user "$run/cluster"
 
-passed=0 failed=0
 pids=()
 
 cleanup() {
@@ -65,45 +66,11 @@ cleanup() {
 		wait "$pid" 2>/dev/null || true
 	done
 	stop_test_cluster "$run/cluster"
-	if ((rc == 0 && failed == 0)); then
-		if ((keep_work)); then rm -rf "$run"; else rm -rf "$workdir"; fi
-	else
-		echo "monitoring test work directory kept: $workdir"
-	fi
+	keep_or_remove_work monitoring "$rc" "$workdir" "$run"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-failed() { echo "FAILED $1: $2"; failed=$((failed + 1)); }
-
-# check NAME CMD...: one test, passed when CMD succeeds; its output is the reason.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else failed "$name" "$(printf '%s' "$out" | tr '\n' ' ' | cut -c1-600)"; fi
-}
-
-# checks GROUP CMD...: CMD prints "ok NAME" / "FAILED NAME: why" lines itself;
-# they are counted, and a non-zero exit without a FAILED line fails GROUP.
-checks() {
-	local group=$1 line rc=0 nfail=0 out
-	shift
-	out=$("$@" 2>&1) || rc=$?
-	while IFS= read -r line; do
-		if [[ $line =~ ^ok\  ]]; then
-			echo "$line"; passed=$((passed + 1))
-		elif [[ $line =~ ^FAILED\  ]]; then
-			echo "$line"; failed=$((failed + 1)); nfail=$((nfail + 1))
-		elif [[ -n $line ]]; then
-			echo "    $line"
-		fi
-	done <<<"$out"
-	if ((rc != 0 && nfail == 0)); then
-		failed "$group" "exit status $rc"
-	fi
-}
 
 # poll DEADLINE_SECONDS CMD...: run CMD until it succeeds; false at the deadline.
 poll() {
@@ -382,5 +349,4 @@ if ((exporters_ok)); then
 	fi
 fi
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+results_end

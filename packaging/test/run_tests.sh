@@ -40,6 +40,8 @@ export LC_ALL=C.UTF-8
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 # shellcheck source=../../scripts/lib.sh
 source "$here/../../scripts/lib.sh"
+# shellcheck source=../../scripts/results.sh
+source "$here/../../scripts/results.sh"
 pkg=$PGT_ROOT/packaging
 cd "$PGT_ROOT"
 
@@ -74,7 +76,6 @@ run=$work/run out=$work/run/out
 mkdir -p "$out"
 version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" pg_trickle.control)
 name=pg_trickle-$version
-passed=0 failed=0
 backup='' purge_pkg=''
 
 cleanup() {
@@ -97,19 +98,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-failed() { echo "FAILED $1: $2"; failed=$((failed + 1)); }
-# tally: count the "ok ..." / "FAILED ..." lines a checker printed (stdin)
-tally() {
-	local line
-	while IFS= read -r line; do
-		echo "$line"
-		case $line in
-		ok\ *) passed=$((passed + 1)) ;;
-		FAILED\ *) failed=$((failed + 1)) ;;
-		esac
-	done
-}
 # checker NAME CMD...: run a checker that prints "ok ..." / "FAILED ..."
 # lines and count them; an exit status other than 0 without a FAILED line
 # (a crash) is one more failure
@@ -117,7 +105,7 @@ checker() {
 	local name=$1 log=$run/checker-${1// /_}.log rc=0
 	shift
 	"$@" >"$log" 2>&1 || rc=$?
-	tally < <(grep -E '^(ok|FAILED) ' "$log" || true)
+	count_results < <(grep -E '^(ok|FAILED) ' "$log" || true)
 	if ((rc != 0)) && ! grep -q '^FAILED ' "$log"; then
 		failed "$name" "exit status $rc without a result (end of $log below)"
 		tail -n 15 "$log" | sed 's/^/    /'
@@ -270,7 +258,7 @@ if step "deb dpkg-buildpackage (make -C packaging deb, regression tests under pg
 			chmod 755 "$run" "$run/smoke"
 			doc_commands+=("pg_virtualenv -o shared_preload_libraries=pg_trickle")
 			if env PG_VERSIONS=15 AUTOPKGTEST_TMP="$run" "$run/smoke" >"$run/smoke.log" 2>&1; then
-				tally < <(grep '^ok ' "$run/smoke.log" | sed 's/^ok /ok deb autopkgtest smoke: /')
+				count_results < <(grep '^ok ' "$run/smoke.log" | sed 's/^ok /ok deb autopkgtest smoke: /')
 			else
 				failed "deb autopkgtest smoke (pg_virtualenv -o shared_preload_libraries=pg_trickle)" \
 					"$(grep -v '^ok ' "$run/smoke.log" | tail -n 5)"
@@ -365,5 +353,4 @@ else
 	failed "README.md" "no link to docs/install.md"
 fi
 
-echo "$passed passed, $failed failed"
-((failed == 0 && passed > 0))
+results_end
