@@ -34,6 +34,8 @@ typedef enum DeltaAggKind
 	/* moreagg.c */
 	AGG_BOOL_AND,				/* bool_and, every: counts of true, non-NULL */
 	AGG_BOOL_OR,				/* bool_or: the same counts */
+	AGG_VAR_SAMP,				/* var_samp, variance over integers: n, sums */
+	AGG_VAR_POP,				/* var_pop over integers: the same */
 	AGG_RECOMPUTE				/* any other: the touched groups recomputed */
 } DeltaAggKind;
 

@@ -10,9 +10,13 @@
  * that merge by addition: bool_and = (t = n), bool_or = (t > 0), NULL when
  * n = 0.
  *
+ * var_samp/variance/var_pop over integers keep n, sum and sum of squares
+ * (exact numeric integers) and compute PostgreSQL's formula with its
+ * scales.
+ *
  * Any other aggregate (DISTINCT, ORDER BY inside the call, ordered-set
  * aggregates, string_agg, array_agg, json(b)_agg, json(b)_object_agg,
- * stddev/variance/corr/covar/regr, sum/avg over real, double precision,
+ * stddev, variance over numeric and floats, corr/covar/regr, sum/avg over real, double precision,
  * interval or money, ...) keeps its result as state, and a group is
  * recomputed, by the set-based recompute statement of apply.c, whenever a
  * change of its input reaches the aggregate (a row that passes its FILTER
@@ -54,6 +58,13 @@ is_integer_or_numeric(Oid type)
 	return type == INT2OID || type == INT4OID || type == INT8OID || type == NUMERICOID;
 }
 
+static bool
+is_integer(Oid type)
+{
+	type = getBaseType(type);
+	return type == INT2OID || type == INT4OID || type == INT8OID;
+}
+
 /*
  * Classify the aggregates this file handles.  Returns false for what the
  * classic rules of shape.c keep (count, sum and avg over integers and
@@ -86,6 +97,13 @@ DeltaClassifyMoreAgg(DeltaAgg *agg, const char *name, char **reason)
 		if (strcmp(name, "bool_or") == 0)
 		{
 			agg->kind = AGG_BOOL_OR;
+			agg->argtype = argtype;
+			return true;
+		}
+		if ((strcmp(name, "var_samp") == 0 || strcmp(name, "variance") == 0 ||
+			 strcmp(name, "var_pop") == 0) && is_integer(argtype))
+		{
+			agg->kind = name[4] == 'p' ? AGG_VAR_POP : AGG_VAR_SAMP;
 			agg->argtype = argtype;
 			return true;
 		}
@@ -141,6 +159,12 @@ DeltaMoreAggHidden(DeltaShape *shape, DeltaAgg *agg, int i)
 		case AGG_BOOL_OR:
 			shape->hidden = lappend(shape->hidden, column(psprintf("__pgt_agg%d_n", i), INT8OID));
 			shape->hidden = lappend(shape->hidden, column(psprintf("__pgt_agg%d_t", i), INT8OID));
+			return true;
+		case AGG_VAR_SAMP:
+		case AGG_VAR_POP:
+			shape->hidden = lappend(shape->hidden, column(psprintf("__pgt_agg%d_n", i), INT8OID));
+			shape->hidden = lappend(shape->hidden, column(psprintf("__pgt_agg%d_s", i), NUMERICOID));
+			shape->hidden = lappend(shape->hidden, column(psprintf("__pgt_agg%d_q", i), NUMERICOID));
 			return true;
 		case AGG_RECOMPUTE:
 			shape->has_recompute = true;
@@ -291,6 +315,20 @@ DeltaMoreAggState(DeltaAgg *agg, int i, StringInfo buf)
 							 agg->kind == AGG_BOOL_AND ? "bool_and" : "bool_or",
 							 i, filter, i, i, filter, i, filter, i, i);
 			return true;
+		case AGG_VAR_SAMP:
+		case AGG_VAR_POP:
+			{
+				const char *fw = agg->aggref->aggfilter ? psprintf(" FILTER (WHERE i.__pgt_f%d)", i) : "";
+				char	   *x = psprintf("i.__pgt_a%d::pg_catalog.numeric", i);
+
+				appendStringInfo(buf, ", pg_catalog.%s(i.__pgt_a%d)%s AS __pgt_agg%d"
+								 ", pg_catalog.count(i.__pgt_a%d)%s AS __pgt_agg%d_n"
+								 ", pg_catalog.sum(%s)%s AS __pgt_agg%d_s"
+								 ", pg_catalog.sum(%s * %s)%s AS __pgt_agg%d_q",
+								 agg->kind == AGG_VAR_POP ? "var_pop" : "var_samp",
+								 i, fw, i, i, fw, i, x, fw, i, x, x, fw, i);
+				return true;
+			}
 		case AGG_RECOMPUTE:
 			appendStringInfo(buf, ", %s AS __pgt_agg%d", recompute_call(agg, i), i);
 			return true;
@@ -326,6 +364,37 @@ DeltaMoreAggMerge(DeltaAgg *agg, int i, const char *f, const char *a,
 								 ", (CASE WHEN %s = 0 THEN NULL ELSE %s %s END)::pg_catalog.bool AS __pgt_agg%d",
 								 newn, i, newt, i, newn, newt,
 								 agg->kind == AGG_BOOL_AND ? psprintf("= %s", newn) : "> 0", i);
+				return true;
+			}
+		case AGG_VAR_SAMP:
+		case AGG_VAR_POP:
+			{
+				char	   *x = psprintf("%s::pg_catalog.numeric", a);
+				char	   *newn = psprintf("(coalesce(m.__pgt_o%d_n, 0) + coalesce(m.__pgt_d%d_n, 0))", i, i);
+				char	   *news = psprintf("(coalesce(m.__pgt_o%d_s, 0) + coalesce(m.__pgt_d%d_s, 0))", i, i);
+				char	   *newq = psprintf("(coalesce(m.__pgt_o%d_q, 0) + coalesce(m.__pgt_d%d_q, 0))", i, i);
+				char	   *num = psprintf("(%s::pg_catalog.numeric * %s - %s * %s)", newn, newq, news, news);
+
+				appendStringInfo(g, ", pg_catalog.sum(d.__pgt_m) FILTER (WHERE %s AND %s IS NOT NULL) AS __pgt_d%d_n"
+								 ", pg_catalog.sum(%s * d.__pgt_m) FILTER (WHERE %s AND %s IS NOT NULL) AS __pgt_d%d_s"
+								 ", pg_catalog.sum(%s * %s * d.__pgt_m) FILTER (WHERE %s AND %s IS NOT NULL) AS __pgt_d%d_q",
+								 f, a, i, x, f, a, i, x, x, f, a, i);
+				appendStringInfo(m, ", s.__pgt_agg%d_n AS __pgt_o%d_n, s.__pgt_agg%d_s AS __pgt_o%d_s"
+								 ", s.__pgt_agg%d_q AS __pgt_o%d_q", i, i, i, i, i, i);
+
+				/*
+				 * PostgreSQL's own formula (numeric_stddev_internal), with
+				 * the same scales: the integer inputs make n, sum and sum of
+				 * squares exact integers, so the numeric division below is
+				 * the one the aggregate performs, digit for digit.
+				 */
+				appendStringInfo(n, ", %s::pg_catalog.int8 AS __pgt_agg%d_n, %s::pg_catalog.numeric AS __pgt_agg%d_s"
+								 ", %s::pg_catalog.numeric AS __pgt_agg%d_q"
+								 ", (CASE WHEN %s < %d THEN NULL WHEN %s <= 0 THEN 0::pg_catalog.numeric"
+								 " ELSE %s / (%s::pg_catalog.numeric * %s) END)::pg_catalog.numeric AS __pgt_agg%d",
+								 newn, i, news, i, newq, i,
+								 newn, agg->kind == AGG_VAR_POP ? 1 : 2, num,
+								 num, newn, agg->kind == AGG_VAR_POP ? newn : psprintf("(%s - 1)", newn), i);
 				return true;
 			}
 		case AGG_RECOMPUTE:
@@ -477,6 +546,8 @@ DeltaAggMaintenance(const DeltaShape *shape)
 			case AGG_COUNT:
 			case AGG_BOOL_AND:
 			case AGG_BOOL_OR:
+			case AGG_VAR_SAMP:
+			case AGG_VAR_POP:
 				how = "algebraic merge";
 				break;
 			case AGG_SUM:

@@ -35,9 +35,10 @@ $$;
 SELECT pgtrickle.create_stream_table('ma.dist', 'SELECT g, count(DISTINCT x) AS cd, sum(DISTINCT x) AS sd, avg(DISTINCT x) AS ad, count(*) AS n, min(DISTINCT s) AS ms FROM t GROUP BY g', '1m', 'DIFFERENTIAL');
 -- bool_and/bool_or/every (algebraic), with FILTER
 SELECT pgtrickle.create_stream_table('ma.bools', 'SELECT g, bool_and(b) AS ba, bool_or(b) AS bo, every(b) AS ev, bool_or(b) FILTER (WHERE x > 1) AS bof, bool_and(x > 0) AS pos FROM t GROUP BY g', '1m', 'DIFFERENTIAL');
--- variance and friends over integers and numeric (exact), over floats
--- rounded in the query (their value depends on the summation order)
-SELECT pgtrickle.create_stream_table('ma.var', 'SELECT g, var_samp(x) AS vs, var_pop(x) AS vp, stddev(x) AS sd, stddev_pop(n) AS sdn, variance(n) AS vn, round(stddev_samp(f)::numeric, 9) AS sdf, round(corr(f, x)::numeric, 9) AS c, round(covar_pop(f, x)::numeric, 9) AS cp, round(regr_slope(f, x)::numeric, 9) AS rs, regr_count(f, x) AS rc FROM t GROUP BY g', '1m', 'DIFFERENTIAL');
+-- variance over integers (algebraic: n, sum, sum of squares, PostgreSQL's
+-- own formula and scales), stddev and over numeric (recomputed), over
+-- floats rounded in the query (their value depends on the summation order)
+SELECT pgtrickle.create_stream_table('ma.var', 'SELECT g, var_samp(x) AS vs, var_pop(x) AS vp, variance(x) FILTER (WHERE b) AS vf, var_pop(x * 1000003::int8) AS vbig, var_samp(x::int2) AS v2, stddev(x) AS sd, stddev_pop(n) AS sdn, variance(n) AS vn, round(stddev_samp(f)::numeric, 9) AS sdf, round(corr(f, x)::numeric, 9) AS c, round(covar_pop(f, x)::numeric, 9) AS cp, round(regr_slope(f, x)::numeric, 9) AS rs, regr_count(f, x) AS rc FROM t GROUP BY g', '1m', 'DIFFERENTIAL');
 -- sum/avg over double precision, real and interval; NaN and infinities
 SELECT pgtrickle.create_stream_table('ma.fsum', 'SELECT g, sum(f) AS sf, avg(f) AS af, sum(r) AS sr, avg(r) AS ar, min(f) AS mf, sum(x * interval ''1 hour'') AS si FROM t GROUP BY g', '1m', 'DIFFERENTIAL');
 -- string_agg, array_agg with ORDER BY (ASC, DESC, NULLS FIRST, USING a
@@ -65,6 +66,8 @@ SELECT g, med, q, m FROM ma.osa ORDER BY g;
 SELECT value FROM pgtrickle.explain_st('ma.dist') WHERE property = 'aggregate_maintenance';
 SELECT value FROM pgtrickle.explain_st('ma.bools') WHERE property = 'aggregate_maintenance';
 SELECT value FROM pgtrickle.explain_st('ma.having') WHERE property = 'aggregate_maintenance';
+SELECT value FROM pgtrickle.explain_st('ma.var') WHERE property = 'aggregate_maintenance';
+SELECT g, vs, vp, vf, vbig, v2, sd FROM ma.var ORDER BY g;
 
 -- duplicates of existing values arrive (distinct counts unchanged), new
 -- values, NULLs
@@ -86,6 +89,7 @@ SELECT * FROM ma.all_ok();
 UPDATE t SET b = NOT b, s = upper(s) WHERE g = 2;
 SELECT * FROM ma.all_ok();
 SELECT g, ba, bo, ev, bof, pos FROM ma.bools ORDER BY g;
+SELECT g, vs, vp, vf, vbig, v2, sd FROM ma.var ORDER BY g;
 
 -- NaN and infinities arrive in float sums and leave again
 INSERT INTO t VALUES (11, 1, 1, true, 'NaN', 'Infinity', 'n', 'NaN', NULL), (12, 2, 2, true, 'Infinity', '-Infinity', 'i', 'Infinity', NULL),
