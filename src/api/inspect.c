@@ -192,6 +192,19 @@ recompute_sql(const StreamTable *st)
 	return sql;
 }
 
+/* Per aggregate, how a differential refresh maintains it (moreagg.c). */
+static char *
+aggregate_maintenance(const StreamTable *st)
+{
+	Sandbox		sb;
+	char	   *text;
+
+	SandboxEnter(&sb, st->relid);
+	text = DeltaAggMaintenance(DifferentialShape(st));
+	SandboxLeave(&sb);
+	return text;
+}
+
 Datum
 pgt_explain_st(PG_FUNCTION_ARGS)
 {
@@ -228,6 +241,9 @@ pgt_explain_st(PG_FUNCTION_ARGS)
 	put_property(rsinfo, "differential_recompute_sql",
 				 strcmp(st->refresh_mode, "DIFFERENTIAL") == 0 ?
 				 recompute_sql(st) : NULL);
+	put_property(rsinfo, "aggregate_maintenance",
+				 strcmp(st->refresh_mode, "DIFFERENTIAL") == 0 ?
+				 aggregate_maintenance(st) : NULL);
 	put_property(rsinfo, "schedule", st->schedule ? st->schedule : "calculated");
 	effective = CatalogEffectiveSchedule(st->pgt_id);
 	put_property(rsinfo, "effective_schedule", effective);

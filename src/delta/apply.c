@@ -198,6 +198,8 @@ state_select(const DeltaShape *shape)
 		i++;
 		filter = agg->aggref->aggfilter ? psprintf(" FILTER (WHERE i.__pgt_f%d)", i) : "";
 		a = psprintf("i.__pgt_a%d", i);
+		if (DeltaMoreAggState(agg, i, &buf))
+			continue;
 		switch (agg->kind)
 		{
 			case AGG_COUNT_STAR:
@@ -218,6 +220,8 @@ state_select(const DeltaShape *shape)
 								 " pg_catalog.sum(%s::pg_catalog.numeric)%s AS __pgt_agg%d_s",
 								 a, filter, i, a, filter, i, a, filter, i);
 				break;
+			default:
+				elog(ERROR, "unexpected aggregate kind %d", (int) agg->kind);
 		}
 	}
 	return buf.data;
@@ -381,7 +385,8 @@ update_set_sql(const StreamTable *st, const DeltaShape *shape)
 static bool
 needs_recompute(const DeltaShape *shape)
 {
-	return shape->has_minmax || shape->has_having || shape->has_nonfinite;
+	return shape->has_minmax || shape->has_having || shape->has_nonfinite ||
+		shape->has_recompute;
 }
 
 /*
@@ -469,6 +474,8 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 		i++;
 		f = agg->aggref->aggfilter ? psprintf("d.__pgt_f%d", i) : "true";
 		appendStringInfo(&m, ", s.__pgt_agg%d AS __pgt_o%d", i, i);
+		if (DeltaMoreAggMerge(agg, i, f, a, &g, &m, &rc, &n))
+			continue;
 		switch (agg->kind)
 		{
 			case AGG_COUNT_STAR:
@@ -541,6 +548,8 @@ agg_apply_sql(const StreamTable *st, const DeltaShape *shape, List *pending)
 									 newn, pick, i, i, res, i);
 				}
 				break;
+			default:
+				elog(ERROR, "unexpected aggregate kind %d", (int) agg->kind);
 		}
 	}
 	appendStringInfoString(&n, ", m.__pgt_ctid, m.__pgt_rc");

@@ -30,7 +30,13 @@ typedef enum DeltaAggKind
 	AGG_SUM,
 	AGG_AVG,
 	AGG_MIN,
-	AGG_MAX
+	AGG_MAX,
+	/* moreagg.c */
+	AGG_BOOL_AND,				/* bool_and, every: counts of true, non-NULL */
+	AGG_BOOL_OR,				/* bool_or: the same counts */
+	AGG_VAR_SAMP,				/* var_samp, variance over integers: n, sums */
+	AGG_VAR_POP,				/* var_pop over integers: the same */
+	AGG_RECOMPUTE				/* any other: the touched groups recomputed */
 } DeltaAggKind;
 
 /* One aggregate of an aggregate shape and its state columns. */
@@ -67,6 +73,7 @@ typedef struct DeltaShape
 	bool		has_having;
 	bool		has_minmax;
 	bool		has_nonfinite;	/* a sum/avg whose input can be NaN/Infinity */
+	bool		has_recompute;	/* an aggregate recomputed per touched group */
 } DeltaShape;
 
 /* shape.c */
@@ -125,6 +132,16 @@ extern void DeltaNullExtendedTerms(DeltaContext *ctx, Query *s, int k, int n,
 extern const char *DeltaSemiJoinRefusal(Query *q);
 extern bool DeltaHasSemiJoin(Query *q);
 extern char *DeltaSemiJoinSql(DeltaContext *ctx, Query *q);
+
+/* moreagg.c */
+extern bool DeltaClassifyMoreAgg(DeltaAgg *agg, const char *name, char **reason);
+extern bool DeltaMoreAggHidden(DeltaShape *shape, DeltaAgg *agg, int i);
+extern List *DeltaMoreAggInput(DeltaAgg *agg, int i, List *tlist, int *resno);
+extern bool DeltaMoreAggState(DeltaAgg *agg, int i, StringInfo buf);
+extern bool DeltaMoreAggMerge(DeltaAgg *agg, int i, const char *f, const char *a,
+							  StringInfo g, StringInfo m, StringInfo rc, StringInfo n);
+extern bool DeltaJsonAggSafe(Aggref *aggref, char **reason);
+extern char *DeltaAggMaintenance(const DeltaShape *shape);
 
 /* apply.c */
 extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,

@@ -554,7 +554,9 @@ DeltaInputQuery(const DeltaShape *shape)
 		DeltaAgg   *agg = lfirst(lc);
 
 		i++;
-		if (agg->kind != AGG_COUNT_STAR)
+		if (agg->kind == AGG_RECOMPUTE)
+			tlist = DeltaMoreAggInput(agg, i, tlist, &resno);
+		else if (agg->kind != AGG_COUNT_STAR)
 			tlist = lappend(tlist,
 							makeTargetEntry(copyObject(linitial_node(TargetEntry, agg->aggref->args)->expr),
 											++resno, psprintf("__pgt_a%d", i), false));

@@ -180,6 +180,16 @@ refuse_mutable(Node *node, SupportContext *ctx)
 									sql_value_function_name((SQLValueFunction *) node)));
 	if (IsA(node, NextValueExpr))
 		return refuse(ctx, "a sequence's next value, which is VOLATILE: it changes at every call");
+	if (IsA(node, Aggref))
+	{
+		/* json(b)_agg over types whose JSON text is fixed (moreagg.c) */
+		char	   *why;
+
+		if (DeltaJsonAggSafe((Aggref *) node, &why))
+			return false;
+		if (why != NULL)
+			return refuse(ctx, why);
+	}
 	if (!check_functions_in_node(node, mutable_function_checker, &func_id))
 		return false;
 
@@ -541,6 +551,9 @@ classify_aggref(Aggref *aggref, char **reason)
 	agg->restype = aggref->aggtype;
 	agg->restypmod = -1;
 	agg->rescollation = aggref->aggcollid;
+	/* bool_and/bool_or, and the aggregates recomputed per group */
+	if (DeltaClassifyMoreAgg(agg, name, reason))
+		return *reason ? NULL : agg;
 	if (aggref->aggdistinct != NIL)
 	{
 		*reason = psprintf("%s(DISTINCT ...)", name);
@@ -705,6 +718,8 @@ DeltaBuildShape(const char *sql, char **reason)
 		shape->hidden = lappend(shape->hidden,
 								make_column(psprintf("__pgt_agg%d", i), agg->restype,
 											agg->restypmod, agg->rescollation));
+		if (DeltaMoreAggHidden(shape, agg, i))
+			continue;
 		if (agg->kind != AGG_COUNT_STAR && agg->kind != AGG_COUNT)
 			shape->hidden = lappend(shape->hidden,
 									make_column(psprintf("__pgt_agg%d_n", i), INT8OID, -1, InvalidOid));

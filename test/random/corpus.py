@@ -11,7 +11,9 @@ src/delta/README.md): projection, WHERE, immutable functions, CASE, inner /
 cross / self / non-equi joins, LEFT / RIGHT / FULL outer joins
 (chains, mixed with inner joins, under aggregates), [NOT] EXISTS, [NOT] IN in WHERE,
 UNION ALL, UNION / INTERSECT [ALL] / EXCEPT [ALL], subqueries in FROM, non-recursive
-CTEs, GROUP BY with count/sum/avg/min/max and FILTER, HAVING, aggregates
+CTEs, GROUP BY with count/sum/avg/min/max and FILTER, the aggregates of
+src/delta/moreagg.c (DISTINCT, bool_and/bool_or, string_agg, array_agg,
+jsonb_agg, ordered-set, variance), HAVING, aggregates
 without GROUP BY, DISTINCT, and stream tables reading stream tables.  They
 avoid what would make the two sides differ without an engine bug: float
 arithmetic (sums are not associative), stable functions (date::text,
@@ -439,6 +441,45 @@ _ENTRIES = [
     ("f08_float_distinct",
      "DISTINCT over float8 twins and NaN",
      "SELECT DISTINCT val, sensor FROM readings"),
+    # --- more aggregates (src/delta/moreagg.c) -------------------------------
+    # bool_and/bool_or merged from counts; the others recomputed for the
+    # touched groups.  Orders inside aggregates are total (ending with a
+    # key) so that both sides agree; no float sums (see above).
+    ("m01_distinct_aggs",
+     "count/sum/avg(DISTINCT) with duplicates arriving and leaving, NULL group",
+     "SELECT customer_id, count(DISTINCT status) AS n_status, sum(DISTINCT amount) AS dtotal, "
+     "avg(DISTINCT amount) AS dmean, count(*) AS n FROM orders GROUP BY customer_id"),
+    ("m02_bool_aggs",
+     "bool_and/bool_or/every over the keyless table, with FILTER",
+     "SELECT kind, bool_and(flag) AS all_flag, bool_or(flag) AS any_flag, every(val > 2) AS all_big, "
+     "bool_or(flag) FILTER (WHERE amount > 5) AS any_rich FROM events GROUP BY kind"),
+    ("m03_string_array_aggs",
+     "string_agg and array_agg with ORDER BY, DISTINCT, FILTER",
+     "SELECT customer_id, string_agg(status, ',' ORDER BY status, id) AS statuses, "
+     "array_agg(id ORDER BY id DESC) AS ids, array_agg(DISTINCT status) FILTER (WHERE amount > 100) AS big "
+     "FROM orders GROUP BY customer_id"),
+    ("m04_ordered_set",
+     "percentile_disc/percentile_cont/mode per category, groups with only NULL prices",
+     "SELECT category, percentile_disc(0.5) WITHIN GROUP (ORDER BY price) AS median_price, "
+     "percentile_cont(0.25) WITHIN GROUP (ORDER BY length(name)) AS q1_len, "
+     "mode() WITHIN GROUP (ORDER BY name) AS common_name FROM products GROUP BY category"),
+    ("m05_variance",
+     "var_samp/stddev_pop over int and numeric on the keyless table",
+     "SELECT kind, var_samp(val) AS v, stddev_pop(amount) AS sd, variance(amount) AS va "
+     "FROM events GROUP BY kind"),
+    ("m06_jsonb_aggs",
+     "jsonb_agg/json_object_agg over numeric, text and int",
+     "SELECT customer_id, jsonb_agg(amount ORDER BY id) FILTER (WHERE status = 'paid') AS paid, "
+     "jsonb_object_agg(id, status) AS by_id FROM orders GROUP BY customer_id"),
+    ("m07_more_no_group",
+     "DISTINCT and bool aggregates without GROUP BY on the keyless table (TRUNCATEd, empty)",
+     "SELECT count(DISTINCT kind) AS kinds, bool_or(flag) AS any_flag, "
+     "array_agg(DISTINCT val ORDER BY val) AS vals FROM events"),
+    ("m08_join_distinct",
+     "count(DISTINCT) and string_agg(DISTINCT) over a join, HAVING",
+     "SELECT r.name, count(DISTINCT c.tier) AS tiers, string_agg(DISTINCT c.name, ',' ORDER BY c.name) AS names "
+     "FROM customers c JOIN regions r ON r.id = c.region_id GROUP BY r.name "
+     "HAVING count(DISTINCT c.tier) > 1 OR bool_and(c.active)"),
 ]
 
 
