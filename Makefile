@@ -25,6 +25,7 @@ OBJS = \
 	src/catalog/restore.o \
 	src/delta/analyze.o \
 	src/delta/apply.o \
+	src/delta/grouped.o \
 	src/delta/outerjoin.o \
 	src/delta/rewrite.o \
 	src/delta/semijoin.o \

@@ -126,6 +126,11 @@ extern const char *DeltaSemiJoinRefusal(Query *q);
 extern bool DeltaHasSemiJoin(Query *q);
 extern char *DeltaSemiJoinSql(DeltaContext *ctx, Query *q);
 
+/* grouped.c */
+extern bool DeltaIsGrouped(Query *q);
+extern const char *DeltaGroupedRefusal(Query *q);
+extern char *DeltaGroupedSql(DeltaContext *ctx, Query *q);
+
 /* apply.c */
 extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,
 						   List *pending);

@@ -397,7 +397,13 @@ check_query_body(Query *q, SupportContext *ctx, bool top)
 	if (q->groupingSets)
 		return refuse(ctx, "GROUPING SETS, ROLLUP or CUBE");
 	if (!top && (q->hasAggs || q->groupClause || q->distinctClause))
-		return refuse(ctx, "an aggregate or DISTINCT in a subquery");
+	{
+		/* grouped subqueries and CTEs: grouped.c */
+		const char *why = DeltaGroupedRefusal(q);
+
+		if (why != NULL)
+			return refuse(ctx, why);
+	}
 	if (q->setOperations)
 	{
 		if (check_setop(q->setOperations, ctx))
