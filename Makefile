@@ -28,6 +28,7 @@ OBJS = \
 	src/delta/grouped.o \
 	src/delta/outerjoin.o \
 	src/delta/rewrite.o \
+	src/delta/scalar.o \
 	src/delta/semijoin.o \
 	src/delta/setop.o \
 	src/delta/shape.o \

@@ -131,6 +131,9 @@ extern bool DeltaIsGrouped(Query *q);
 extern const char *DeltaGroupedRefusal(Query *q);
 extern char *DeltaGroupedSql(DeltaContext *ctx, Query *q);
 
+/* scalar.c */
+extern Query *DeltaScalarRewrite(Query *q, char **reason);
+
 /* apply.c */
 extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,
 						   List *pending);

@@ -601,13 +601,17 @@ classify_aggref(Aggref *aggref, char **reason)
 DeltaShape *
 DeltaBuildShape(const char *sql, char **reason)
 {
-	Query	   *q = DeltaSetOpQuery(DeltaParseQuery(sql));
+	char	   *scalar_reason;
+	Query	   *q = DeltaSetOpQuery(DeltaScalarRewrite(DeltaParseQuery(sql), &scalar_reason));
 	DeltaShape *shape = palloc0(sizeof(DeltaShape));
 	List	   *aggrefs = NIL;
 	ListCell   *lc;
 	int			i;
 
-	*reason = NULL;
+	/* a scalar subquery the rewrite (scalar.c) does not cover */
+	*reason = scalar_reason;
+	if (*reason != NULL)
+		return NULL;
 	if (!DeltaSupported(q, reason))
 		return NULL;
 	shape->query = q;
