@@ -270,6 +270,14 @@ split_level(Query *q, Grouped *g)
 		tlist = lappend(tlist, makeTargetEntry(copyObject(lfirst(lc)), k, name, false));
 		names = lappend(names, makeString(name));
 	}
+	if (tlist == NIL)
+	{
+		/* nothing is read of the input but its rows (count(*)) */
+		char	   *name = psprintf("__pgt_g%d", ++k);
+
+		tlist = list_make1(makeTargetEntry((Expr *) makeBoolConst(true, false), k, name, false));
+		names = list_make1(makeString(name));
+	}
 	in->targetList = tlist;
 	in->groupClause = NIL;
 	in->groupDistinct = false;

@@ -454,7 +454,7 @@ peel(Query *q, SubLink *sl, char **reason)
 	out->querySource = QSRC_ORIGINAL;
 	out->canSetTag = true;
 	out->targetList = (List *) replace_sublink((Node *) q->targetList, &rc);
-	out->havingQual = copyObject(q->havingQual);
+	out->havingQual = replace_sublink(q->havingQual, &rc);
 	out->groupClause = copyObject(q->groupClause);
 	out->distinctClause = copyObject(q->distinctClause);
 	out->hasDistinctOn = q->hasDistinctOn;
@@ -551,6 +551,39 @@ peel(Query *q, SubLink *sl, char **reason)
 	out->jointree = makeFromExpr(list_make1(j),
 								 upper == NIL ? NULL : (Node *) make_ands_explicit(upper));
 	DeltaRebuildJoin(out, j);
+
+	/*
+	 * A subquery in HAVING (uncorrelated: one row): its columns join the
+	 * GROUP BY, which the one row does not change, so that HAVING may read
+	 * them.
+	 */
+	if (holds_node(q->havingQual, sl))
+	{
+		Index		ref = 0;
+
+		foreach(lc, out->targetList)
+			ref = Max(ref, lfirst_node(TargetEntry, lc)->ressortgroupref);
+		for (int col = nvalue; col <= nvalue + 1; col++)
+		{
+			Var		   *var = (Var *) remap_mutator((Node *) makeVar(SCALAR_VARNO, col,
+																	 col == nvalue ? exprType((Node *) value->expr) : INT8OID,
+																	 col == nvalue ? exprTypmod((Node *) value->expr) : -1,
+																	 col == nvalue ? exprCollation((Node *) value->expr) : InvalidOid,
+																	 0), &lv);
+			TargetEntry *tle = makeTargetEntry((Expr *) var, list_length(out->targetList) + 1,
+											   NULL, true);
+			SortGroupClause *sgc = makeNode(SortGroupClause);
+			bool		hashable;
+
+			get_sort_group_operators(var->vartype, false, true, false,
+									 &sgc->sortop, &sgc->eqop, NULL, &hashable);
+			tle->ressortgroupref = ++ref;
+			sgc->tleSortGroupRef = ref;
+			sgc->hashable = hashable;
+			out->targetList = lappend(out->targetList, tle);
+			out->groupClause = lappend(out->groupClause, sgc);
+		}
+	}
 	out->hasSubLinks = checkExprHasSubLink((Node *) out->targetList) ||
 		checkExprHasSubLink((Node *) out->jointree) ||
 		checkExprHasSubLink(out->havingQual);
@@ -597,10 +630,14 @@ rewrite_level(Query *q, char **reason)
 		q->rowMarks != NIL)
 		return q;
 	(void) rewrite_sublinks(q->jointree->quals, reason);
-	if (!first_scalar((Node *) q->targetList, &sl))
-		(void) first_scalar(q->jointree->quals, &sl);
-	if (sl == NULL)
-		return q;
+	if (!first_scalar((Node *) q->targetList, &sl) &&
+		!first_scalar(q->jointree->quals, &sl))
+	{
+		/* in HAVING: uncorrelated ones, under GROUP BY */
+		if (!first_scalar(q->havingQual, &sl) || q->groupClause == NIL ||
+			contain_vars_of_level(sl->subselect, 1))
+			return q;
+	}
 	out = peel(q, sl, reason);
 	if (out == NULL)
 		return q;

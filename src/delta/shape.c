@@ -31,9 +31,28 @@
 #include "delta/delta.h"
 #include "refresh/refresh.h"
 
+static void inline_ctes(Query *q, List *stack);
+
+/* The subqueries of sublinks (scalar, EXISTS, IN) of one query level. */
+static bool
+inline_sublink_ctes(Node *node, List *stack)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		inline_ctes(castNode(Query, ((SubLink *) node)->subselect), stack);
+		return inline_sublink_ctes(((SubLink *) node)->testexpr, stack);
+	}
+	if (IsA(node, Query))
+		return false;
+	return expression_tree_walker(node, inline_sublink_ctes, stack);
+}
+
 /*
  * Replace references to CTEs by copies of their queries, so that the engine
- * only meets subqueries in FROM.
+ * only meets subqueries in FROM (also in sublinks: a scalar subquery over a
+ * CTE, scalar.c).
  */
 static void
 inline_ctes(Query *q, List *stack)
@@ -42,6 +61,8 @@ inline_ctes(Query *q, List *stack)
 
 	/* lcons works in place: the caller keeps its own stack */
 	stack = lcons(q->cteList, list_copy(stack));
+	if (q->hasSubLinks)
+		(void) query_tree_walker(q, inline_sublink_ctes, stack, QTW_IGNORE_RANGE_TABLE);
 	foreach(lc, q->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
