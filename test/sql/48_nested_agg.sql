@@ -58,6 +58,8 @@ SELECT pgtrickle.create_stream_table('na.dist',
 SELECT pgtrickle.create_stream_table('na.scalar',
 	'SELECT s.total, s.n, s.lo FROM (SELECT sum(amount) AS total, count(*) AS n, min(amount) AS lo FROM ord) s',
 	'1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('na.rows',
+	'SELECT s.n FROM (SELECT count(*) AS n FROM line) s', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('na.aggs',
 	'SELECT * FROM (SELECT cid, count(DISTINCT amount) AS da, count(*) FILTER (WHERE status = ''o'') AS open, bool_and(amount > 5) AS big FROM ord GROUP BY cid) s',
 	'1m', 'DIFFERENTIAL');
