@@ -130,9 +130,11 @@ extern char *DeltaSemiJoinSql(DeltaContext *ctx, Query *q);
 extern bool DeltaIsGrouped(Query *q);
 extern const char *DeltaGroupedRefusal(Query *q);
 extern char *DeltaGroupedSql(DeltaContext *ctx, Query *q);
+extern void DeltaGroupedDescribe(Query *q, StringInfo out);
 
 /* scalar.c */
 extern Query *DeltaScalarRewrite(Query *q, char **reason);
+extern char *DeltaSubqueryMaintenance(const char *sql);
 
 /* apply.c */
 extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,

@@ -494,3 +494,87 @@ DeltaGroupedSql(DeltaContext *ctx, Query *q)
 					column_list("u", "__pgt_c", 1, g.nout), u, out,
 					column_list("u", "__pgt_c", 1, g.nout));
 }
+
+/* ---------------------------------------------------------------------
+ * explain_st
+ * ---------------------------------------------------------------------
+ */
+
+/* The relations a query reads, at any depth, once each. */
+typedef struct NamesContext
+{
+	StringInfo	out;
+	List	   *seen;			/* Oids already named */
+} NamesContext;
+
+static bool
+relation_names(Node *node, NamesContext *c)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION && !list_member_oid(c->seen, rte->relid))
+		{
+			c->seen = lappend_oid(c->seen, rte->relid);
+			appendStringInfo(c->out, "%s%s", c->out->len > 0 ? ", " : "",
+							 quote_identifier(get_rel_name(rte->relid)));
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, relation_names, c,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, relation_names, c);
+}
+
+static bool
+describe_walker(Node *node, StringInfo out)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_SUBQUERY && DeltaIsGrouped(rte->subquery))
+		{
+			Query	   *sub = rte->subquery;
+			StringInfoData rels;
+			NamesContext nc = {&rels, NIL};
+
+			initStringInfo(&rels);
+			(void) relation_names((Node *) sub, &nc);
+			if (out->len > 0)
+				appendStringInfoChar(out, '\n');
+			if (sub->groupClause != NIL)
+				appendStringInfo(out, "grouped subquery over %s (GROUP BY, %d key%s): recompute of the touched groups",
+								 rels.data, list_length(sub->groupClause),
+								 list_length(sub->groupClause) > 1 ? "s" : "");
+			else if (sub->distinctClause != NIL)
+				appendStringInfo(out, "grouped subquery over %s (DISTINCT): recompute of the touched groups",
+								 rels.data);
+			else
+				appendStringInfo(out, "grouped subquery over %s (aggregates without GROUP BY, one group): recompute of the one group when its input changed",
+								 rels.data);
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, describe_walker, out,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, describe_walker, out);
+}
+
+/*
+ * One line per grouped level below the top of q (subqueries, CTEs, set
+ * operation leaves, also inside sublinks): what it reads and how its delta
+ * is found.
+ */
+void
+DeltaGroupedDescribe(Query *q, StringInfo out)
+{
+	(void) query_tree_walker(q, describe_walker, out, QTW_EXAMINE_RTES_BEFORE);
+}

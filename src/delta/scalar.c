@@ -281,7 +281,7 @@ parse_count_star(void)
  * *reason when the subquery is not of the form the rewrite keeps exact.
  */
 static Query *
-peel(Query *q, SubLink *sl, char **reason)
+peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 {
 	Query	   *sub = copyObject(castNode(Query, sl->subselect));
 	List	   *inner = NIL;
@@ -584,16 +584,73 @@ peel(Query *q, SubLink *sl, char **reason)
 			out->groupClause = lappend(out->groupClause, sgc);
 		}
 	}
+	if (notes != NULL)
+	{
+		if (notes->len > 0)
+			appendStringInfoChar(notes, '\n');
+		if (inner == NIL)
+			appendStringInfo(notes, "uncorrelated scalar subquery%s: LEFT JOIN to the subquery's one-row aggregate",
+							 holds_node(q->havingQual, sl) ? " in HAVING" : "");
+		else
+			appendStringInfo(notes, "correlated scalar subquery: LEFT JOIN to the subquery grouped by its %d correlation column%s",
+							 list_length(inner), list_length(inner) > 1 ? "s" : "");
+	}
 	out->hasSubLinks = checkExprHasSubLink((Node *) out->targetList) ||
 		checkExprHasSubLink((Node *) out->jointree) ||
 		checkExprHasSubLink(out->havingQual);
 	return out;
 }
 
-static Query *rewrite_level(Query *q, char **reason);
+/* SELECT s.c1, ..., s.cn FROM (sub) s: the same columns, sub as an item */
+static Query *
+wrap_grouped(Query *sub)
+{
+	Query	   *w = makeNode(Query);
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		char	   *name;
+
+		if (tle->resjunk)
+			continue;
+		name = psprintf("pgt_c%d", tle->resno);
+		names = lappend(names, makeString(name));
+		w->targetList = lappend(w->targetList,
+								makeTargetEntry((Expr *) makeVar(1, tle->resno,
+																 exprType((Node *) tle->expr),
+																 exprTypmod((Node *) tle->expr),
+																 exprCollation((Node *) tle->expr), 0),
+												tle->resno, name, false));
+	}
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->alias = makeAlias("__pgt_gs", list_copy(names));
+	rte->eref = makeAlias("__pgt_gs", names);
+	rte->inFromCl = true;
+	ref->rtindex = 1;
+	w->commandType = CMD_SELECT;
+	w->querySource = QSRC_ORIGINAL;
+	w->canSetTag = true;
+	w->rtable = list_make1(rte);
+	w->jointree = makeFromExpr(list_make1(ref), NULL);
+	return w;
+}
+
+typedef struct RewriteContext
+{
+	char	  **reason;
+	StringInfo	notes;			/* what was rewritten, for explain_st */
+} RewriteContext;
+
+static Query *rewrite_level(Query *q, RewriteContext *rc);
 
 static bool
-rewrite_sublinks(Node *node, char **reason)
+rewrite_sublinks(Node *node, RewriteContext *rc)
 {
 	if (node == NULL)
 		return false;
@@ -602,14 +659,27 @@ rewrite_sublinks(Node *node, char **reason)
 		SubLink    *sl = (SubLink *) node;
 
 		if (sl->subLinkType != EXPR_SUBLINK)
-			sl->subselect = (Node *) rewrite_level(castNode(Query, sl->subselect), reason);
-		return rewrite_sublinks(sl->testexpr, reason);
+		{
+			Query	   *sub = rewrite_level(castNode(Query, sl->subselect), rc);
+
+			/*
+			 * An uncorrelated grouped subquery of EXISTS/IN (TPC-H Q18:
+			 * "IN (SELECT k ... GROUP BY k HAVING ...)") becomes a subquery
+			 * in FROM of a plain one with the same columns, which the
+			 * semi-join rule reads as an item (grouped.c maintains it).
+			 */
+			if ((sl->subLinkType == EXISTS_SUBLINK || sl->subLinkType == ANY_SUBLINK) &&
+				DeltaIsGrouped(sub) && !contain_vars_of_level((Node *) sub, 1))
+				sub = wrap_grouped(sub);
+			sl->subselect = (Node *) sub;
+		}
+		return rewrite_sublinks(sl->testexpr, rc);
 	}
-	return expression_tree_walker(node, rewrite_sublinks, reason);
+	return expression_tree_walker(node, rewrite_sublinks, rc);
 }
 
 static Query *
-rewrite_level(Query *q, char **reason)
+rewrite_level(Query *q, RewriteContext *rc)
 {
 	ListCell   *lc;
 	SubLink    *sl = NULL;
@@ -620,7 +690,7 @@ rewrite_level(Query *q, char **reason)
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
 		if (rte->rtekind == RTE_SUBQUERY)
-			rte->subquery = rewrite_level(rte->subquery, reason);
+			rte->subquery = rewrite_level(rte->subquery, rc);
 	}
 	if (!q->hasSubLinks || q->setOperations != NULL || q->jointree == NULL)
 		return q;
@@ -629,7 +699,7 @@ rewrite_level(Query *q, char **reason)
 		q->limitOffset != NULL || q->hasDistinctOn || q->groupingSets != NIL ||
 		q->rowMarks != NIL)
 		return q;
-	(void) rewrite_sublinks(q->jointree->quals, reason);
+	(void) rewrite_sublinks(q->jointree->quals, rc);
 	if (!first_scalar((Node *) q->targetList, &sl) &&
 		!first_scalar(q->jointree->quals, &sl))
 	{
@@ -638,10 +708,10 @@ rewrite_level(Query *q, char **reason)
 			contain_vars_of_level(sl->subselect, 1))
 			return q;
 	}
-	out = peel(q, sl, reason);
+	out = peel(q, sl, rc->reason, rc->notes);
 	if (out == NULL)
 		return q;
-	return rewrite_level(out, reason);
+	return rewrite_level(out, rc);
 }
 
 /*
@@ -652,6 +722,28 @@ rewrite_level(Query *q, char **reason)
 Query *
 DeltaScalarRewrite(Query *q, char **reason)
 {
+	RewriteContext rc = {reason, NULL};
+
 	*reason = NULL;
-	return rewrite_level(q, reason);
+	return rewrite_level(q, &rc);
+}
+
+/*
+ * For explain_st: one line per scalar subquery the rewrite turned into a
+ * join, then one per grouped subquery (grouped.c) of the rewritten query;
+ * NULL when there is none.
+ */
+char *
+DeltaSubqueryMaintenance(const char *sql)
+{
+	StringInfoData notes;
+	char	   *reason;
+	RewriteContext rc = {&reason, &notes};
+	Query	   *q;
+
+	initStringInfo(&notes);
+	reason = NULL;
+	q = DeltaSetOpQuery(rewrite_level(DeltaParseQuery(sql), &rc));
+	DeltaGroupedDescribe(q, &notes);
+	return notes.len > 0 ? notes.data : NULL;
 }

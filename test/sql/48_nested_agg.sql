@@ -46,6 +46,10 @@ SELECT pgtrickle.create_stream_table('na.over',
 SELECT pgtrickle.create_stream_table('na.q18',
 	'SELECT o.id, o.cid, sum(l.qty) AS qty FROM ord o JOIN line l ON l.oid = o.id JOIN (SELECT oid FROM line GROUP BY oid HAVING sum(qty) > 3) big ON big.oid = o.id GROUP BY o.id, o.cid',
 	'1m', 'DIFFERENTIAL');
+-- TPC-H Q18 as written: IN over a grouped subquery with HAVING
+SELECT pgtrickle.create_stream_table('na.q18in',
+	'SELECT o.id, o.cid, o.amount, sum(l.qty) AS qty FROM ord o JOIN line l ON l.oid = o.id WHERE o.id IN (SELECT oid FROM line GROUP BY oid HAVING sum(qty) > 3) GROUP BY o.id, o.cid, o.amount',
+	'1m', 'DIFFERENTIAL');
 -- TPC-H Q15: a CTE referenced twice, the second time under max()
 SELECT pgtrickle.create_stream_table('na.q15',
 	'WITH rev AS (SELECT cid, sum(amount) AS total FROM ord WHERE status <> ''x'' GROUP BY cid) SELECT c.id, c.name, r.total FROM cust c JOIN rev r ON r.cid = c.id JOIN (SELECT max(total) AS top FROM rev) m ON r.total = m.top',
@@ -118,6 +122,12 @@ SELECT * FROM na.all_ok();
 SELECT total, n, lo FROM na.scalar;
 INSERT INTO ord VALUES (20, 1, 1, 'o');
 SELECT * FROM na.all_ok();
+
+-- explain_st names how each grouped subquery is maintained
+SELECT value FROM pgtrickle.explain_st('na.q13') WHERE property = 'subquery_maintenance';
+SELECT value FROM pgtrickle.explain_st('na.q15') WHERE property = 'subquery_maintenance';
+SELECT value FROM pgtrickle.explain_st('na.setop') WHERE property = 'subquery_maintenance';
+SELECT value FROM pgtrickle.explain_st('na.q18in') WHERE property = 'subquery_maintenance';
 
 -- what stays refused is named (0A000; AUTO: FULL with the reason)
 SELECT pgtrickle.create_stream_table('na.r1', 'SELECT s.t FROM (SELECT cid, sum(amount::float8) AS t FROM ord GROUP BY cid) s', '1m', 'DIFFERENTIAL');

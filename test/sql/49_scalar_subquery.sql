@@ -105,6 +105,11 @@ SELECT id, n, mx, a FROM ss.counts ORDER BY id;
 INSERT INTO line VALUES (1, 1, 1, 1);
 SELECT * FROM ss.all_ok();
 
+-- explain_st names how each scalar subquery is maintained
+SELECT value FROM pgtrickle.explain_st('ss.counts') WHERE property = 'subquery_maintenance';
+SELECT value FROM pgtrickle.explain_st('ss.q11') WHERE property = 'subquery_maintenance';
+SELECT value FROM pgtrickle.explain_st('ss.q20') WHERE property = 'subquery_maintenance';
+
 -- what stays refused is named (0A000; AUTO: FULL with the reason)
 SELECT pgtrickle.create_stream_table('ss.r1', 'SELECT p.id, (SELECT l.qty FROM line l WHERE l.pid = p.id) FROM part p', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('ss.r2', 'SELECT p.id FROM part p WHERE p.size > (SELECT sum(qty) FROM line GROUP BY pid LIMIT 1)', '1m', 'DIFFERENTIAL');
