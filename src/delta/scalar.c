@@ -174,6 +174,7 @@ remap_mutator(Node *node, LevelVars *c)
 			}
 			copy->varnosyn = 0;
 			copy->varattnosyn = 0;
+			pgt_var_clear_nullingrels(copy);
 			return (Node *) copy;
 		}
 		return copyObject(node);
