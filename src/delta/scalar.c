@@ -71,6 +71,17 @@ holds_node(Node *node, void *target)
 	return expression_tree_walker(node, holds_node, target);
 }
 
+/* Whether the scalar subquery (by identity) is inside an aggregate's call. */
+static bool
+in_aggref(Node *node, void *target)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref))
+		return holds_node(node, target);
+	return expression_tree_walker(node, in_aggref, target);
+}
+
 /* Replace the scalar subquery (by identity) with an expression. */
 typedef struct ReplaceContext
 {
@@ -331,6 +342,11 @@ peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 		why = "a scalar subquery with GROUP BY or HAVING (it can return no row or more than one)";
 	else if (outer_aggref((Node *) sub, NULL))
 		why = "an aggregate of the outer query in a scalar subquery";
+	else if (in_aggref((Node *) q->targetList, sl) || in_aggref(q->havingQual, sl))
+		why = "a scalar subquery inside an aggregate";
+	else if (q->hasAggs && q->groupClause == NIL &&
+			 holds_node((Node *) q->targetList, sl))
+		why = "a scalar subquery in the select list of an aggregate without GROUP BY";
 	if (why != NULL)
 	{
 		if (*reason == NULL)
@@ -554,11 +570,14 @@ peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 	DeltaRebuildJoin(out, j);
 
 	/*
-	 * A subquery in HAVING (uncorrelated: one row): its columns join the
-	 * GROUP BY, which the one row does not change, so that HAVING may read
-	 * them.
+	 * Above a GROUP BY (the select list, HAVING): s's columns join the
+	 * GROUP BY, so that they may be read there.  They do not change the
+	 * groups: an uncorrelated s has one row, and a correlated one in the
+	 * select list can only be correlated to grouped expressions (PostgreSQL
+	 * refuses the query otherwise), so each group meets one row of s.
 	 */
-	if (holds_node(q->havingQual, sl))
+	if (q->groupClause != NIL &&
+		(holds_node((Node *) q->targetList, sl) || holds_node(q->havingQual, sl)))
 	{
 		Index		ref = 0;
 

@@ -63,6 +63,11 @@ SELECT pgtrickle.create_stream_table('ss.q15',
 SELECT pgtrickle.create_stream_table('ss.q11',
 	'SELECT s.pid, sum(s.cost * s.avail) AS value FROM supply s GROUP BY s.pid HAVING sum(s.cost * s.avail) > (SELECT sum(cost * avail) * 0.2 FROM supply)',
 	'1m', 'DIFFERENTIAL');
+-- in the select list of a grouped query: correlated to its group key, or
+-- uncorrelated (the subquery's columns join the GROUP BY)
+SELECT pgtrickle.create_stream_table('ss.grouped',
+	'SELECT l.pid, sum(l.qty) AS q, (SELECT max(s.cost) FROM supply s WHERE s.pid = l.pid) AS top_cost, (SELECT count(*) FROM part) AS parts FROM line l GROUP BY l.pid',
+	'1m', 'DIFFERENTIAL');
 -- a correlation on an expression, a quoted name; AUTO chooses DIFFERENTIAL
 SELECT pgtrickle.create_stream_table('ss."odd ""sq"""',
 	'SELECT p.id AS "p.id" FROM part p WHERE p.size + 0 >= (SELECT min("a b".qty) FROM line "a b" WHERE "a b".pid + 1 = p.id + 1)',
@@ -118,6 +123,8 @@ SELECT pgtrickle.create_stream_table('ss.r4', 'SELECT p.id FROM part p WHERE p.s
 SELECT pgtrickle.create_stream_table('ss.r5', 'SELECT p.id FROM part p WHERE p.size > (SELECT sum(l.qty * p.size) FROM line l WHERE l.pid = p.id)', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('ss.r6', 'SELECT l.pid FROM line l GROUP BY l.pid HAVING sum(l.qty) > (SELECT avg(size) FROM part p WHERE p.id = l.pid)', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('ss.r7', 'SELECT p.id FROM part p WHERE p.size > (SELECT string_agg(l.pid::text, '','') FROM line l WHERE l.pid = p.id)::int', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('ss.r9', 'SELECT count(*) AS n, (SELECT count(*) FROM line) AS m FROM part', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('ss.r10', 'SELECT p.size, sum((SELECT count(*) FROM line l WHERE l.pid = p.id)) AS s FROM part p GROUP BY p.size', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('ss.r8', 'SELECT p.id, (SELECT l.qty FROM line l WHERE l.pid = p.id) FROM part p', '1m', 'AUTO');
 SELECT pgt_name, refresh_mode FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'r8';
 
