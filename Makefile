@@ -25,9 +25,11 @@ OBJS = \
 	src/catalog/restore.o \
 	src/delta/analyze.o \
 	src/delta/apply.o \
+	src/delta/grouped.o \
 	src/delta/moreagg.o \
 	src/delta/outerjoin.o \
 	src/delta/rewrite.o \
+	src/delta/scalar.o \
 	src/delta/semijoin.o \
 	src/delta/setop.o \
 	src/delta/shape.o \

@@ -205,6 +205,23 @@ aggregate_maintenance(const StreamTable *st)
 	return text;
 }
 
+/*
+ * How a differential refresh maintains the scalar subqueries and grouped
+ * subqueries of the query (delta/scalar.c, delta/grouped.c); NULL when it
+ * has none.
+ */
+static char *
+subquery_maintenance(const StreamTable *st)
+{
+	Sandbox		sb;
+	char	   *text;
+
+	SandboxEnter(&sb, st->relid);
+	text = DeltaSubqueryMaintenance(DependViewQuery(st->query_relid));
+	SandboxLeave(&sb);
+	return text;
+}
+
 Datum
 pgt_explain_st(PG_FUNCTION_ARGS)
 {
@@ -248,6 +265,9 @@ pgt_explain_st(PG_FUNCTION_ARGS)
 	effective = CatalogEffectiveSchedule(st->pgt_id);
 	put_property(rsinfo, "effective_schedule", effective);
 	put_property(rsinfo, "cdc_mode", st->cdc_mode);
+	put_property(rsinfo, "subquery_maintenance",
+				 strcmp(st->refresh_mode, "DIFFERENTIAL") == 0 ?
+				 subquery_maintenance(st) : NULL);
 	return (Datum) 0;
 }
 

@@ -133,6 +133,16 @@ extern const char *DeltaSemiJoinRefusal(Query *q);
 extern bool DeltaHasSemiJoin(Query *q);
 extern char *DeltaSemiJoinSql(DeltaContext *ctx, Query *q);
 
+/* grouped.c */
+extern bool DeltaIsGrouped(Query *q);
+extern const char *DeltaGroupedRefusal(Query *q);
+extern char *DeltaGroupedSql(DeltaContext *ctx, Query *q);
+extern void DeltaGroupedDescribe(Query *q, StringInfo out);
+
+/* scalar.c */
+extern Query *DeltaScalarRewrite(Query *q, char **reason);
+extern char *DeltaSubqueryMaintenance(const char *sql);
+
 /* moreagg.c */
 extern bool DeltaClassifyMoreAgg(DeltaAgg *agg, const char *name, char **reason);
 extern bool DeltaMoreAggHidden(DeltaShape *shape, DeltaAgg *agg, int i);

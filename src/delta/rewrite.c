@@ -473,6 +473,10 @@ DeltaSql(DeltaContext *ctx, Query *q)
 		return out.data;
 	}
 
+	/* aggregates, GROUP BY or DISTINCT below the top level (grouped.c) */
+	if (DeltaIsGrouped(q))
+		return DeltaGroupedSql(ctx, q);
+
 	/*
 	 * Outer joins: an outer join of two items has its own rule
 	 * (outerjoin.c); a query with outer joins elsewhere is first rewritten

@@ -31,9 +31,28 @@
 #include "delta/delta.h"
 #include "refresh/refresh.h"
 
+static void inline_ctes(Query *q, List *stack);
+
+/* The subqueries of sublinks (scalar, EXISTS, IN) of one query level. */
+static bool
+inline_sublink_ctes(Node *node, List *stack)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		inline_ctes(castNode(Query, ((SubLink *) node)->subselect), stack);
+		return inline_sublink_ctes(((SubLink *) node)->testexpr, stack);
+	}
+	if (IsA(node, Query))
+		return false;
+	return expression_tree_walker(node, inline_sublink_ctes, stack);
+}
+
 /*
  * Replace references to CTEs by copies of their queries, so that the engine
- * only meets subqueries in FROM.
+ * only meets subqueries in FROM (also in sublinks: a scalar subquery over a
+ * CTE, scalar.c).
  */
 static void
 inline_ctes(Query *q, List *stack)
@@ -42,6 +61,8 @@ inline_ctes(Query *q, List *stack)
 
 	/* lcons works in place: the caller keeps its own stack */
 	stack = lcons(q->cteList, list_copy(stack));
+	if (q->hasSubLinks)
+		(void) query_tree_walker(q, inline_sublink_ctes, stack, QTW_IGNORE_RANGE_TABLE);
 	foreach(lc, q->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
@@ -407,7 +428,13 @@ check_query_body(Query *q, SupportContext *ctx, bool top)
 	if (q->groupingSets)
 		return refuse(ctx, "GROUPING SETS, ROLLUP or CUBE");
 	if (!top && (q->hasAggs || q->groupClause || q->distinctClause))
-		return refuse(ctx, "an aggregate or DISTINCT in a subquery");
+	{
+		/* grouped subqueries and CTEs: grouped.c */
+		const char *why = DeltaGroupedRefusal(q);
+
+		if (why != NULL)
+			return refuse(ctx, why);
+	}
 	if (q->setOperations)
 	{
 		if (check_setop(q->setOperations, ctx))
@@ -608,13 +635,17 @@ classify_aggref(Aggref *aggref, char **reason)
 DeltaShape *
 DeltaBuildShape(const char *sql, char **reason)
 {
-	Query	   *q = DeltaSetOpQuery(DeltaParseQuery(sql));
+	char	   *scalar_reason;
+	Query	   *q = DeltaSetOpQuery(DeltaScalarRewrite(DeltaParseQuery(sql), &scalar_reason));
 	DeltaShape *shape = palloc0(sizeof(DeltaShape));
 	List	   *aggrefs = NIL;
 	ListCell   *lc;
 	int			i;
 
-	*reason = NULL;
+	/* a scalar subquery the rewrite (scalar.c) does not cover */
+	*reason = scalar_reason;
+	if (*reason != NULL)
+		return NULL;
 	if (!DeltaSupported(q, reason))
 		return NULL;
 	shape->query = q;

@@ -14,7 +14,8 @@ UNION ALL, UNION / INTERSECT [ALL] / EXCEPT [ALL], subqueries in FROM, non-recur
 CTEs, GROUP BY with count/sum/avg/min/max and FILTER, the aggregates of
 src/delta/moreagg.c (DISTINCT, bool_and/bool_or, string_agg, array_agg,
 jsonb_agg, ordered-set, variance), HAVING, aggregates
-without GROUP BY, DISTINCT, and stream tables reading stream tables.  They
+without GROUP BY, DISTINCT, aggregates and DISTINCT in subqueries and CTEs,
+scalar subqueries, and stream tables reading stream tables.  They
 avoid what would make the two sides differ without an engine bug: float
 arithmetic (sums are not associative), stable functions (date::text,
 to_char, text || non-text), division by a column.
@@ -480,6 +481,50 @@ _ENTRIES = [
      "SELECT r.name, count(DISTINCT c.tier) AS tiers, string_agg(DISTINCT c.name, ',' ORDER BY c.name) AS names "
      "FROM customers c JOIN regions r ON r.id = c.region_id GROUP BY r.name "
      "HAVING count(DISTINCT c.tier) > 1 OR bool_and(c.active)"),
+
+    # --- aggregates / DISTINCT below the top level (grouped.c) ----------------
+    ("n01_q13_count_of_counts",
+     "TPC-H Q13: customers per number of orders, an outer join under the inner aggregate",
+     "SELECT c_count, count(*) AS custdist FROM (SELECT c.id, count(o.id) AS c_count "
+     "FROM customers c LEFT JOIN orders o ON o.customer_id = c.id AND o.status <> 'cancelled' "
+     "GROUP BY c.id) s GROUP BY c_count"),
+    ("n02_grouped_join",
+     "a grouped subquery with HAVING joined to a table, NULL group key",
+     "SELECT c.name, t.total, t.n FROM (SELECT customer_id, sum(amount) AS total, count(*) AS n "
+     "FROM orders GROUP BY customer_id HAVING count(*) > 1) t JOIN customers c ON c.id = t.customer_id"),
+    ("n03_cte_twice_max",
+     "TPC-H Q15: a grouped CTE joined to the max over itself",
+     "WITH rev AS (SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id) "
+     "SELECT r.customer_id, r.total FROM rev r JOIN (SELECT max(total) AS top FROM rev) m ON r.total = m.top"),
+    ("n04_keyless_agg_of_agg",
+     "aggregate of an aggregate over the keyless table, DISTINCT in a subquery",
+     "SELECT n, count(*) AS kinds, max(s) AS biggest FROM (SELECT kind, count(*) AS n, sum(val) AS s "
+     "FROM events GROUP BY kind) g GROUP BY n"),
+    ("n05_distinct_subquery_left_join",
+     "an outer join over a DISTINCT subquery",
+     "SELECT r.name, d.tier FROM regions r LEFT JOIN (SELECT DISTINCT region_id, tier FROM customers) d "
+     "ON d.region_id = r.id"),
+
+    # --- scalar subqueries (scalar.c) -------------------------------------------
+    ("q01_correlated_where",
+     "orders above their customer's average (correlated scalar subquery in WHERE)",
+     "SELECT o.id, o.amount FROM orders o WHERE o.amount > "
+     "(SELECT avg(x.amount) FROM orders x WHERE x.customer_id = o.customer_id)"),
+    ("q02_select_list_count",
+     "count and max of each customer's orders in the select list (0 and NULL over no rows)",
+     "SELECT c.id, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) AS n, "
+     "(SELECT max(o.amount) FROM orders o WHERE o.customer_id = c.id) AS biggest FROM customers c"),
+    ("q03_uncorrelated",
+     "products above the average price (uncorrelated scalar subquery)",
+     "SELECT id, price FROM products WHERE price > (SELECT avg(price) FROM products WHERE price > 0)"),
+    ("q04_q17_shape",
+     "TPC-H Q17: revenue of small items, the subquery over the keyless table",
+     "SELECT sum(i.qty) AS q, count(*) AS n FROM items i JOIN products p ON p.id = i.product_id "
+     "WHERE i.qty < (SELECT 2 * avg(x.qty) FROM items x WHERE x.product_id = p.id)"),
+    ("q05_having_uncorrelated",
+     "TPC-H Q11: groups above a share of the total (scalar subquery in HAVING)",
+     "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id "
+     "HAVING sum(amount) > (SELECT sum(amount) * 0.05 FROM orders)"),
 ]
 
 

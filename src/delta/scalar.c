@@ -1,0 +1,769 @@
+/*-------------------------------------------------------------------------
+ *
+ * scalar.c
+ *	  Scalar subqueries in the select list and WHERE, decorrelated into a
+ *	  LEFT JOIN with a grouped subquery.
+ *
+ * A scalar subquery that is an aggregate without GROUP BY,
+ *
+ *	 (SELECT f(agg(...)) FROM N WHERE phi AND n1 = x1 AND ... AND nk = xk)
+ *
+ * whose correlated conditions are equalities between an expression of N
+ * (n_i) and one of the outer query (x_i), returns for an outer row the
+ * aggregate over the rows of N matching it.  It is the same as
+ *
+ *	 K LEFT JOIN (SELECT n1, ..., nk, f(agg(...)), count(*) FROM N WHERE phi
+ *				  GROUP BY n1, ..., nk) s ON s.n1 = x1 AND ... AND s.nk = xk
+ *
+ * reading CASE WHEN s.count IS NULL THEN f(agg over no rows) ELSE s.f END
+ * in place of the subquery, K being the rest of the query (its FROM and
+ * the WHERE conditions without this subquery).  The grouped subquery is
+ * maintained by grouped.c, the outer join by outerjoin.c.  Why this is
+ * exact: src/delta/README.md, "Scalar subqueries".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_oper.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "compat.h"
+#include "delta/delta.h"
+
+/* The varno of the subquery's columns until the query is assembled. */
+#define SCALAR_VARNO 0x7FFF0000
+
+/* The first scalar subquery of an expression, not inside another sublink. */
+static bool
+first_scalar(Node *node, SubLink **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		if (((SubLink *) node)->subLinkType == EXPR_SUBLINK)
+		{
+			*found = (SubLink *) node;
+			return true;
+		}
+		return expression_tree_walker(((SubLink *) node)->testexpr, first_scalar, found);
+	}
+	return expression_tree_walker(node, first_scalar, found);
+}
+
+/* Whether an expression holds a given node (by identity). */
+static bool
+holds_node(Node *node, void *target)
+{
+	if (node == NULL)
+		return false;
+	if (node == target)
+		return true;
+	return expression_tree_walker(node, holds_node, target);
+}
+
+/* Whether the scalar subquery (by identity) is inside an aggregate's call. */
+static bool
+in_aggref(Node *node, void *target)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref))
+		return holds_node(node, target);
+	return expression_tree_walker(node, in_aggref, target);
+}
+
+/* Replace the scalar subquery (by identity) with an expression. */
+typedef struct ReplaceContext
+{
+	SubLink    *sl;
+	Node	   *with;
+} ReplaceContext;
+
+static Node *
+replace_sublink(Node *node, ReplaceContext *c)
+{
+	if (node == NULL)
+		return NULL;
+	if (node == (Node *) c->sl)
+		return copyObject(c->with);
+	return expression_tree_mutator(node, replace_sublink, c);
+}
+
+/* ---------------------------------------------------------------------
+ * The columns of the query level read above K
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct LevelVars
+{
+	int			depth;			/* how deep below the level we are */
+	List	   *vars;			/* its Vars (level 0), distinct */
+} LevelVars;
+
+static int
+var_index(List *vars, Var *var)
+{
+	ListCell   *lc;
+	int			k = 0;
+
+	foreach(lc, vars)
+	{
+		Var		   *seen = lfirst(lc);
+
+		k++;
+		if (seen->varno == var->varno && seen->varattno == var->varattno)
+			return k;
+	}
+	return 0;
+}
+
+static bool
+collect_walker(Node *node, LevelVars *c)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if ((int) var->varlevelsup == c->depth && var->varno != SCALAR_VARNO &&
+			var_index(c->vars, var) == 0)
+		{
+			var = copyObject(var);
+			var->varlevelsup = 0;
+			c->vars = lappend(c->vars, var);
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		bool		r;
+
+		c->depth++;
+		r = query_tree_walker((Query *) node, collect_walker, c, 0);
+		c->depth--;
+		return r;
+	}
+	return expression_tree_walker(node, collect_walker, c);
+}
+
+/* The level's Vars (at any depth below it) read K's columns; the subquery's
+ * placeholders read its item. */
+static Node *
+remap_mutator(Node *node, LevelVars *c)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if ((int) var->varlevelsup == c->depth)
+		{
+			Var		   *copy = copyObject(var);
+
+			if (var->varno == SCALAR_VARNO)
+				copy->varno = 2;
+			else
+			{
+				int			k = var_index(c->vars, var);
+
+				if (k == 0)
+					elog(ERROR, "column of a scalar subquery's outer query not found");
+				copy->varno = 1;
+				copy->varattno = k;
+			}
+			copy->varnosyn = 0;
+			copy->varattnosyn = 0;
+			pgt_var_clear_nullingrels(copy);
+			return (Node *) copy;
+		}
+		return copyObject(node);
+	}
+	if (IsA(node, Query))
+	{
+		Node	   *r;
+
+		c->depth++;
+		r = (Node *) query_tree_mutator((Query *) node, remap_mutator, c, 0);
+		c->depth--;
+		return r;
+	}
+	return expression_tree_mutator(node, remap_mutator, c);
+}
+
+/* ---------------------------------------------------------------------
+ * The subquery
+ * ---------------------------------------------------------------------
+ */
+
+/* The value of the subquery's expression over no rows: count is 0, any
+ * other aggregate NULL. */
+static Node *
+empty_value(Node *node, void *context)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Aggref))
+	{
+		Aggref	   *agg = (Aggref *) node;
+		char	   *name = get_func_name(agg->aggfnoid);
+
+		if (strcmp(name, "count") == 0 && agg->aggtype == INT8OID)
+			return (Node *) makeConst(INT8OID, -1, InvalidOid, 8, Int64GetDatum(0), false, true);
+		return (Node *) makeNullConst(agg->aggtype, -1, agg->aggcollid);
+	}
+	return expression_tree_mutator(node, empty_value, context);
+}
+
+static bool
+outer_aggref(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref) && ((Aggref *) node)->agglevelsup > 0)
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, outer_aggref, context, 0);
+	return expression_tree_walker(node, outer_aggref, context);
+}
+
+/*
+ * Split a correlated condition "n = x" (n of the subquery, x of the outer
+ * query, the equality GROUP BY n would use) into its sides, or false.
+ */
+static bool
+correlation_sides(Node *cond, Node **inner, Node **outer, Oid *eqop)
+{
+	OpExpr	   *op;
+	Node	   *l;
+	Node	   *r;
+	Oid			type;
+	TypeCacheEntry *tc;
+
+	if (!IsA(cond, OpExpr) || list_length(((OpExpr *) cond)->args) != 2)
+		return false;
+	op = (OpExpr *) cond;
+	l = linitial(op->args);
+	r = lsecond(op->args);
+	if (!contain_vars_of_level(l, 1) && !contain_vars_of_level(r, 0) &&
+		contain_vars_of_level(l, 0))
+	{
+		*inner = l;
+		*outer = r;
+	}
+	else if (!contain_vars_of_level(r, 1) && !contain_vars_of_level(l, 0) &&
+			 contain_vars_of_level(r, 0))
+	{
+		*inner = r;
+		*outer = l;
+	}
+	else
+		return false;
+	if (contain_vars_of_level(*outer, 2) || checkExprHasSubLink(cond))
+		return false;
+	type = exprType(*inner);
+	if (type != exprType(*outer))
+		return false;
+	tc = lookup_type_cache(type, TYPECACHE_EQ_OPR);
+	if (op->opno != tc->eq_opr)
+		return false;
+	*eqop = op->opno;
+	return true;
+}
+
+static Query *
+parse_count_star(void)
+{
+	return DeltaParseQuery("SELECT pg_catalog.count(*)");
+}
+
+/*
+ * Rewrite the scalar subquery sl of level q into K LEFT JOIN S; NULL with
+ * *reason when the subquery is not of the form the rewrite keeps exact.
+ */
+static Query *
+peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
+{
+	Query	   *sub = copyObject(castNode(Query, sl->subselect));
+	List	   *inner = NIL;
+	List	   *outer = NIL;
+	List	   *eqops = NIL;
+	List	   *uncorr = NIL;
+	List	   *rest = NIL;
+	List	   *upper = NIL;
+	TargetEntry *value = NULL;
+	ListCell   *lc;
+	ListCell   *lc2;
+	List	   *stlist = NIL;
+	List	   *names = NIL;
+	int			k = 0;
+	int			nvalue;
+	Node	   *replacement;
+	CaseExpr   *ce;
+	CaseWhen   *cw;
+	ReplaceContext rc;
+	LevelVars	lv = {0, NIL};
+	Query	   *kq;
+	Query	   *out;
+	RangeTblEntry *krte;
+	RangeTblEntry *srte;
+	RangeTblEntry *dummy;
+	JoinExpr   *j;
+	RangeTblRef *r1;
+	RangeTblRef *r2;
+	List	   *theta = NIL;
+	List	   *knames = NIL;
+	List	   *ktlist = NIL;
+	TargetEntry *count_tle;
+	const char *why = NULL;
+
+	if (sub->setOperations != NULL)
+		why = "a set operation in a scalar subquery";
+	else if (sub->limitCount != NULL || sub->limitOffset != NULL)
+		why = "LIMIT or OFFSET in a scalar subquery";
+	else if (sub->hasWindowFuncs || sub->hasTargetSRFs)
+		why = "a window or set-returning function in a scalar subquery";
+	else if (sub->hasSubLinks)
+		why = "a subquery nested in a scalar subquery";
+	else if (!sub->hasAggs)
+		why = "a scalar subquery without an aggregate (it can return more than one row)";
+	else if (sub->groupClause != NIL || sub->groupingSets != NIL || sub->havingQual != NULL)
+		why = "a scalar subquery with GROUP BY or HAVING (it can return no row or more than one)";
+	else if (outer_aggref((Node *) sub, NULL))
+		why = "an aggregate of the outer query in a scalar subquery";
+	else if (in_aggref((Node *) q->targetList, sl) || in_aggref(q->havingQual, sl))
+		why = "a scalar subquery inside an aggregate";
+	else if (q->hasAggs && q->groupClause == NIL &&
+			 holds_node((Node *) q->targetList, sl))
+		why = "a scalar subquery in the select list of an aggregate without GROUP BY";
+	if (why != NULL)
+	{
+		if (*reason == NULL)
+			*reason = pstrdup(why);
+		return NULL;
+	}
+
+	foreach(lc, sub->targetList)
+	{
+		if (!lfirst_node(TargetEntry, lc)->resjunk)
+			value = lfirst_node(TargetEntry, lc);
+	}
+	Assert(value != NULL);
+
+	/* its WHERE: uncorrelated conditions stay, correlated ones become theta */
+	if (sub->jointree->quals != NULL)
+	{
+		foreach(lc, make_ands_implicit((Expr *) sub->jointree->quals))
+		{
+			Node	   *cond = lfirst(lc);
+			Node	   *in;
+			Node	   *ou;
+			Oid			eqop;
+
+			if (!contain_vars_of_level(cond, 1))
+			{
+				uncorr = lappend(uncorr, cond);
+				continue;
+			}
+			if (!correlation_sides(cond, &in, &ou, &eqop))
+			{
+				if (*reason == NULL)
+					*reason = "a correlated scalar subquery whose correlated condition is not an equality between its own columns and the outer query's (the equality of their type)";
+				return NULL;
+			}
+			inner = lappend(inner, in);
+			outer = lappend(outer, ou);
+			eqops = lappend_oid(eqops, eqop);
+		}
+	}
+	sub->jointree->quals = uncorr == NIL ? NULL : (Node *) make_ands_explicit(uncorr);
+	if (contain_vars_of_level((Node *) sub, 1))
+	{
+		if (*reason == NULL)
+			*reason = "a correlated reference outside the WHERE of a scalar subquery";
+		return NULL;
+	}
+
+	/* S: the keys, the value, count(*); grouped by the keys */
+	forboth(lc, inner, lc2, eqops)
+	{
+		Node	   *e = lfirst(lc);
+		SortGroupClause *sgc = makeNode(SortGroupClause);
+		Oid			sortop;
+		Oid			eqop;
+		bool		hashable;
+		char	   *name = psprintf("pgt_s_key%d", ++k);
+		TargetEntry *tle = makeTargetEntry((Expr *) copyObject(e), k, name, false);
+
+		get_sort_group_operators(exprType(e), false, true, false,
+								 &sortop, &eqop, NULL, &hashable);
+		tle->ressortgroupref = k;
+		sgc->tleSortGroupRef = k;
+		sgc->eqop = eqop;
+		sgc->sortop = sortop;
+		sgc->nulls_first = false;
+		sgc->hashable = hashable;
+		sub->groupClause = lappend(sub->groupClause, sgc);
+		stlist = lappend(stlist, tle);
+		names = lappend(names, makeString(name));
+	}
+	nvalue = ++k;
+	stlist = lappend(stlist, makeTargetEntry((Expr *) copyObject(value->expr), k,
+											 pstrdup("pgt_s_value"), false));
+	names = lappend(names, makeString(pstrdup("pgt_s_value")));
+	count_tle = linitial_node(TargetEntry, parse_count_star()->targetList);
+	stlist = lappend(stlist, makeTargetEntry(count_tle->expr, ++k,
+											 pstrdup("pgt_s_count"), false));
+	names = lappend(names, makeString(pstrdup("pgt_s_count")));
+	sub->targetList = stlist;
+	sub->distinctClause = NIL;
+	sub->sortClause = NIL;
+
+	/* the subquery's place: CASE WHEN s.count IS NULL THEN empty ELSE s.value */
+	cw = makeNode(CaseWhen);
+	{
+		NullTest   *nt = makeNode(NullTest);
+
+		nt->arg = (Expr *) makeVar(SCALAR_VARNO, k, INT8OID, -1, InvalidOid, 0);
+		nt->nulltesttype = IS_NULL;
+		nt->location = -1;
+		cw->expr = (Expr *) nt;
+	}
+	cw->result = (Expr *) empty_value((Node *) copyObject(value->expr), NULL);
+	cw->location = -1;
+	ce = makeNode(CaseExpr);
+	ce->casetype = exprType((Node *) value->expr);
+	ce->casecollid = exprCollation((Node *) value->expr);
+	ce->args = list_make1(cw);
+	ce->defresult = (Expr *) makeVar(SCALAR_VARNO, nvalue, exprType((Node *) value->expr),
+									 exprTypmod((Node *) value->expr),
+									 exprCollation((Node *) value->expr), 0);
+	ce->location = -1;
+	replacement = (Node *) ce;
+
+	/* the level's WHERE: conditions with the subquery go above the join */
+	rc.sl = sl;
+	rc.with = replacement;
+	if (q->jointree->quals != NULL)
+	{
+		foreach(lc, make_ands_implicit((Expr *) q->jointree->quals))
+		{
+			if (holds_node(lfirst(lc), sl))
+				upper = lappend(upper, replace_sublink(lfirst(lc), &rc));
+			else
+				rest = lappend(rest, lfirst(lc));
+		}
+	}
+
+	out = makeNode(Query);
+	out->commandType = CMD_SELECT;
+	out->querySource = QSRC_ORIGINAL;
+	out->canSetTag = true;
+	out->targetList = (List *) replace_sublink((Node *) q->targetList, &rc);
+	out->havingQual = replace_sublink(q->havingQual, &rc);
+	out->groupClause = copyObject(q->groupClause);
+	out->distinctClause = copyObject(q->distinctClause);
+	out->hasDistinctOn = q->hasDistinctOn;
+	out->hasAggs = q->hasAggs;
+
+	/* K: the level's FROM and the other conditions, the columns read above */
+	foreach(lc, outer)
+	{
+		Node	   *x = copyObject(lfirst(lc));
+
+		IncrementVarSublevelsUp(x, -1, 1);
+		lfirst(lc) = x;
+	}
+	(void) collect_walker((Node *) out->targetList, &lv);
+	(void) collect_walker(out->havingQual, &lv);
+	(void) collect_walker((Node *) upper, &lv);
+	(void) collect_walker((Node *) outer, &lv);
+	k = 0;
+	foreach(lc, lv.vars)
+	{
+		char	   *name = psprintf("pgt_k%d", ++k);
+
+		ktlist = lappend(ktlist, makeTargetEntry(copyObject(lfirst(lc)), k, name, false));
+		knames = lappend(knames, makeString(name));
+	}
+	if (ktlist == NIL)
+	{
+		ktlist = list_make1(makeTargetEntry((Expr *) makeBoolConst(true, false), 1,
+											pstrdup("pgt_k1"), false));
+		knames = list_make1(makeString(pstrdup("pgt_k1")));
+	}
+	kq = copyObject(q);
+	kq->targetList = ktlist;
+	kq->jointree->quals = rest == NIL ? NULL : (Node *) make_ands_explicit(rest);
+	kq->hasSubLinks = checkExprHasSubLink((Node *) kq->jointree);
+	kq->groupClause = NIL;
+	kq->havingQual = NULL;
+	kq->hasAggs = false;
+	kq->distinctClause = NIL;
+	kq->hasDistinctOn = false;
+	kq->sortClause = NIL;
+	/* K is one level below the level it was: its outer references too */
+	IncrementVarSublevelsUp((Node *) kq, 1, 1);
+
+	/* theta: s.n_i = x_i over K's columns */
+	k = 0;
+	forboth(lc, outer, lc2, eqops)
+	{
+		Node	   *x = lfirst(lc);
+		Oid			eqop = lfirst_oid(lc2);
+		Node	   *s;
+		OpExpr	   *op;
+
+		k++;
+		s = (Node *) makeVar(SCALAR_VARNO, k, exprType(x), exprTypmod(x),
+							 exprCollation(x), 0);
+		op = (OpExpr *) make_opclause(eqop, BOOLOID, false, (Expr *) s, (Expr *) copyObject(x),
+									  InvalidOid, exprCollation(x));
+		set_opfuncid(op);
+		theta = lappend(theta, op);
+	}
+
+	out->targetList = (List *) remap_mutator((Node *) out->targetList, &lv);
+	out->havingQual = remap_mutator(out->havingQual, &lv);
+	upper = (List *) remap_mutator((Node *) upper, &lv);
+
+	krte = makeNode(RangeTblEntry);
+	krte->rtekind = RTE_SUBQUERY;
+	krte->subquery = kq;
+	krte->alias = makeAlias("__pgt_sk", NIL);
+	krte->eref = makeAlias("__pgt_sk", knames);
+	krte->inFromCl = true;
+	srte = makeNode(RangeTblEntry);
+	srte->rtekind = RTE_SUBQUERY;
+	srte->subquery = sub;
+	srte->alias = makeAlias("__pgt_ss", NIL);
+	srte->eref = makeAlias("__pgt_ss", names);
+	srte->inFromCl = true;
+	dummy = makeNode(RangeTblEntry);
+	dummy->rtekind = RTE_RESULT;
+	dummy->eref = makeAlias("__pgt_unused", NIL);
+	r1 = makeNode(RangeTblRef);
+	r1->rtindex = 1;
+	r2 = makeNode(RangeTblRef);
+	r2->rtindex = 2;
+	j = makeNode(JoinExpr);
+	j->jointype = JOIN_LEFT;
+	j->larg = (Node *) r1;
+	j->rarg = (Node *) r2;
+	j->quals = theta == NIL ? (Node *) makeBoolConst(true, false)
+		: remap_mutator((Node *) make_ands_explicit(theta), &lv);
+	j->rtindex = 3;
+	out->rtable = list_make3(krte, srte, dummy);
+	out->jointree = makeFromExpr(list_make1(j),
+								 upper == NIL ? NULL : (Node *) make_ands_explicit(upper));
+	DeltaRebuildJoin(out, j);
+
+	/*
+	 * Above a GROUP BY (the select list, HAVING): s's columns join the
+	 * GROUP BY, so that they may be read there.  They do not change the
+	 * groups: an uncorrelated s has one row, and a correlated one in the
+	 * select list can only be correlated to grouped expressions (PostgreSQL
+	 * refuses the query otherwise), so each group meets one row of s.
+	 */
+	if (q->groupClause != NIL &&
+		(holds_node((Node *) q->targetList, sl) || holds_node(q->havingQual, sl)))
+	{
+		Index		ref = 0;
+
+		foreach(lc, out->targetList)
+			ref = Max(ref, lfirst_node(TargetEntry, lc)->ressortgroupref);
+		for (int col = nvalue; col <= nvalue + 1; col++)
+		{
+			Var		   *var = (Var *) remap_mutator((Node *) makeVar(SCALAR_VARNO, col,
+																	 col == nvalue ? exprType((Node *) value->expr) : INT8OID,
+																	 col == nvalue ? exprTypmod((Node *) value->expr) : -1,
+																	 col == nvalue ? exprCollation((Node *) value->expr) : InvalidOid,
+																	 0), &lv);
+			TargetEntry *tle = makeTargetEntry((Expr *) var, list_length(out->targetList) + 1,
+											   NULL, true);
+			SortGroupClause *sgc = makeNode(SortGroupClause);
+			bool		hashable;
+
+			get_sort_group_operators(var->vartype, false, true, false,
+									 &sgc->sortop, &sgc->eqop, NULL, &hashable);
+			tle->ressortgroupref = ++ref;
+			sgc->tleSortGroupRef = ref;
+			sgc->hashable = hashable;
+			out->targetList = lappend(out->targetList, tle);
+			out->groupClause = lappend(out->groupClause, sgc);
+		}
+	}
+	if (notes != NULL)
+	{
+		if (notes->len > 0)
+			appendStringInfoChar(notes, '\n');
+		if (inner == NIL)
+			appendStringInfo(notes, "uncorrelated scalar subquery%s: LEFT JOIN to the subquery's one-row aggregate",
+							 holds_node(q->havingQual, sl) ? " in HAVING" : "");
+		else
+			appendStringInfo(notes, "correlated scalar subquery: LEFT JOIN to the subquery grouped by its %d correlation column%s",
+							 list_length(inner), list_length(inner) > 1 ? "s" : "");
+	}
+	out->hasSubLinks = checkExprHasSubLink((Node *) out->targetList) ||
+		checkExprHasSubLink((Node *) out->jointree) ||
+		checkExprHasSubLink(out->havingQual);
+	return out;
+}
+
+/* SELECT s.c1, ..., s.cn FROM (sub) s: the same columns, sub as an item */
+static Query *
+wrap_grouped(Query *sub)
+{
+	Query	   *w = makeNode(Query);
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	RangeTblRef *ref = makeNode(RangeTblRef);
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		char	   *name;
+
+		if (tle->resjunk)
+			continue;
+		name = psprintf("pgt_c%d", tle->resno);
+		names = lappend(names, makeString(name));
+		w->targetList = lappend(w->targetList,
+								makeTargetEntry((Expr *) makeVar(1, tle->resno,
+																 exprType((Node *) tle->expr),
+																 exprTypmod((Node *) tle->expr),
+																 exprCollation((Node *) tle->expr), 0),
+												tle->resno, name, false));
+	}
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->alias = makeAlias("__pgt_gs", list_copy(names));
+	rte->eref = makeAlias("__pgt_gs", names);
+	rte->inFromCl = true;
+	ref->rtindex = 1;
+	w->commandType = CMD_SELECT;
+	w->querySource = QSRC_ORIGINAL;
+	w->canSetTag = true;
+	w->rtable = list_make1(rte);
+	w->jointree = makeFromExpr(list_make1(ref), NULL);
+	return w;
+}
+
+typedef struct RewriteContext
+{
+	char	  **reason;
+	StringInfo	notes;			/* what was rewritten, for explain_st */
+} RewriteContext;
+
+static Query *rewrite_level(Query *q, RewriteContext *rc);
+
+static bool
+rewrite_sublinks(Node *node, RewriteContext *rc)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		SubLink    *sl = (SubLink *) node;
+
+		if (sl->subLinkType != EXPR_SUBLINK)
+		{
+			Query	   *sub = rewrite_level(castNode(Query, sl->subselect), rc);
+
+			/*
+			 * An uncorrelated grouped subquery of EXISTS/IN (TPC-H Q18:
+			 * "IN (SELECT k ... GROUP BY k HAVING ...)") becomes a subquery
+			 * in FROM of a plain one with the same columns, which the
+			 * semi-join rule reads as an item (grouped.c maintains it).
+			 */
+			if ((sl->subLinkType == EXISTS_SUBLINK || sl->subLinkType == ANY_SUBLINK) &&
+				DeltaIsGrouped(sub) && !contain_vars_of_level((Node *) sub, 1))
+				sub = wrap_grouped(sub);
+			sl->subselect = (Node *) sub;
+		}
+		return rewrite_sublinks(sl->testexpr, rc);
+	}
+	return expression_tree_walker(node, rewrite_sublinks, rc);
+}
+
+static Query *
+rewrite_level(Query *q, RewriteContext *rc)
+{
+	ListCell   *lc;
+	SubLink    *sl = NULL;
+	Query	   *out;
+
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_SUBQUERY)
+			rte->subquery = rewrite_level(rte->subquery, rc);
+	}
+	if (!q->hasSubLinks || q->setOperations != NULL || q->jointree == NULL)
+		return q;
+	/* refused for their own reason (shape.c): nothing to rewrite */
+	if (q->hasWindowFuncs || q->hasTargetSRFs || q->limitCount != NULL ||
+		q->limitOffset != NULL || q->hasDistinctOn || q->groupingSets != NIL ||
+		q->rowMarks != NIL)
+		return q;
+	(void) rewrite_sublinks(q->jointree->quals, rc);
+	if (!first_scalar((Node *) q->targetList, &sl) &&
+		!first_scalar(q->jointree->quals, &sl))
+	{
+		/* in HAVING: uncorrelated ones, under GROUP BY */
+		if (!first_scalar(q->havingQual, &sl) || q->groupClause == NIL ||
+			contain_vars_of_level(sl->subselect, 1))
+			return q;
+	}
+	out = peel(q, sl, rc->reason, rc->notes);
+	if (out == NULL)
+		return q;
+	return rewrite_level(out, rc);
+}
+
+/*
+ * The query with each scalar subquery of a select list or WHERE that the
+ * rewrite covers turned into a LEFT JOIN with a grouped subquery, at every
+ * level; *reason names the first one it does not cover (left in place).
+ */
+Query *
+DeltaScalarRewrite(Query *q, char **reason)
+{
+	RewriteContext rc = {reason, NULL};
+
+	*reason = NULL;
+	return rewrite_level(q, &rc);
+}
+
+/*
+ * For explain_st: one line per scalar subquery the rewrite turned into a
+ * join, then one per grouped subquery (grouped.c) of the rewritten query;
+ * NULL when there is none.
+ */
+char *
+DeltaSubqueryMaintenance(const char *sql)
+{
+	StringInfoData notes;
+	char	   *reason;
+	RewriteContext rc = {&reason, &notes};
+	Query	   *q;
+
+	initStringInfo(&notes);
+	reason = NULL;
+	q = DeltaSetOpQuery(rewrite_level(DeltaParseQuery(sql), &rc));
+	DeltaGroupedDescribe(q, &notes);
+	return notes.len > 0 ? notes.data : NULL;
+}
