@@ -267,6 +267,9 @@ check_expr_walker(Node *node, SupportContext *ctx)
 	}
 	if (IsA(node, Query))
 		return check_query((Query *) node, ctx, false);
+	/* GROUPING(x) under a plain GROUP BY (grouping sets are refused before) */
+	if (IsA(node, GroupingFunc))
+		return refuse(ctx, "a GROUPING() function");
 	return expression_tree_walker(node, check_expr_walker, ctx);
 }
 
@@ -446,7 +449,26 @@ check_query_body(Query *q, SupportContext *ctx, bool top)
 			case RTE_RESULT:
 				break;
 			case RTE_FUNCTION:
-				return refuse(ctx, "a function in FROM");
+				{
+					/*
+					 * Name what the user wrote: FROM t, unnest(t.a) is a
+					 * LATERAL set-returning function (the parser marks a
+					 * function in FROM LATERAL when it reads an earlier
+					 * FROM item, keyword or not).
+					 */
+					ListCell   *fc;
+
+					foreach(fc, rte->functions)
+					{
+						RangeTblFunction *rtfunc = lfirst_node(RangeTblFunction, fc);
+
+						if (expression_returns_set(rtfunc->funcexpr))
+							return refuse(ctx, rte->lateral ?
+										  "a LATERAL set-returning function in FROM" :
+										  "a set-returning function in FROM");
+					}
+					return refuse(ctx, "a function in FROM");
+				}
 			case RTE_CTE:
 				return refuse(ctx, "a CTE that cannot be inlined");
 			default:
