@@ -391,9 +391,14 @@ class Suite:
     # -- rounds
 
     def writer(self, work, rng, stop, errors):
+        """--writer-tx transactions, concurrent with the main thread's refreshes:
+        a bounded number, so that a round never pends more than the cost
+        model's threshold (1000 changes) whatever the machine's speed."""
         try:
             with self.connect("writer") as conn:
-                while not stop.is_set():
+                for _ in range(self.opts.writer_tx):
+                    if stop.is_set():
+                        break
                     stmts = work.statements(rng, rng.randint(1, 3))
                     run_statements(conn, stmts)
                     self.writer_tx += 1
@@ -413,8 +418,10 @@ class Suite:
                 try:
                     for q in self.created:
                         self.refresh(conn, q, "concurrent")
-                finally:
+                except BaseException:
                     stop.set()
+                    raise
+                finally:
                     t.join()
                 if errors:
                     raise errors[0]
@@ -435,6 +442,8 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--change", type=int, default=20,
                    help="orders per kind of change in the sequential change set (default 20)")
+    p.add_argument("--writer-tx", type=int, default=10,
+                   help="transactions of the concurrent writer per round (default 10)")
     p.add_argument("--scale", default="0.01", help="TPC-H scale factor (default 0.01)")
     p.add_argument("--query", action="append", default=[], help="only these queries (q01, ...)")
     p.add_argument("--workdir", help="directory for data, cluster and logs")
