@@ -16,6 +16,7 @@
 # bench/results/tpch.md, with the auto_explain plans of one DIFFERENTIAL
 # refresh per query after a change of each size in bench/results/tpch-explain/.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 BENCH=$PGT_ROOT/bench
 export LC_ALL=C LANG=C
