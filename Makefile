@@ -23,6 +23,7 @@ OBJS = \
 	src/catalog/events.o \
 	src/catalog/health.o \
 	src/catalog/restore.o \
+	src/catalog/viewsource.o \
 	src/delta/analyze.o \
 	src/delta/apply.o \
 	src/delta/outerjoin.o \
@@ -30,6 +31,7 @@ OBJS = \
 	src/delta/semijoin.o \
 	src/delta/setop.o \
 	src/delta/shape.o \
+	src/delta/views.o \
 	src/refresh/differential.o \
 	src/refresh/executor.o \
 	src/refresh/full.o \

@@ -756,6 +756,24 @@ reset_frontier(int64 pgt_id, Oid source_relid)
 	SPI_finish();
 }
 
+/*
+ * Forget every frontier of a consumer: its next refresh recomputes (the
+ * definition of a view it reads changed, catalog/viewsource.c).
+ */
+void
+CaptureResetFrontiers(int64 pgt_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(pgt_id)};
+
+	SPI_connect();
+	CaptureExecute("UPDATE pgtrickle.pgt_dependencies"
+				   "   SET frontier = NULL, frontier_xid = NULL, frontier_seq = NULL"
+				   " WHERE pgt_id = $1 AND frontier IS NOT NULL",
+				   1, argtypes, values, InvalidSnapshot, false);
+	SPI_finish();
+}
+
 /* Whether a consumer has no frontier for a source. */
 static bool
 frontier_missing(int64 pgt_id, Oid source_relid)

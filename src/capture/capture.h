@@ -38,6 +38,7 @@
  * foreign tables and materialized views are refused (0A000).
  */
 extern void CaptureAttach(int64 pgt_id);
+extern void CaptureResetFrontiers(int64 pgt_id);
 
 /*
  * With drop, drop the buffers (and with them the triggers) of sources no

@@ -126,6 +126,10 @@ extern const char *DeltaSemiJoinRefusal(Query *q);
 extern bool DeltaHasSemiJoin(Query *q);
 extern char *DeltaSemiJoinSql(DeltaContext *ctx, Query *q);
 
+/* views.c */
+extern Query *DeltaExpandViews(Query *q, char **reason);
+extern void DeltaViewsKey(Oid query_relid, StringInfo key);
+
 /* apply.c */
 extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,
 						   List *pending);

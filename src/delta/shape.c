@@ -417,10 +417,12 @@ check_query_body(Query *q, SupportContext *ctx, bool top)
 		switch (rte->rtekind)
 		{
 			case RTE_RELATION:
+				/* views were expanded (views.c); not one a caller left */
 				if (rte->relkind == RELKIND_VIEW)
 					return refuse(ctx, psprintf("view %s as a source", get_rel_name(rte->relid)));
 				if (rte->relkind == RELKIND_MATVIEW)
-					return refuse(ctx, psprintf("materialized view %s as a source", get_rel_name(rte->relid)));
+					return refuse(ctx, psprintf("materialized view %s as a source (its contents change only by REFRESH MATERIALIZED VIEW, which no trigger captures)",
+												get_rel_name(rte->relid)));
 				if (rte->relkind == RELKIND_PARTITIONED_TABLE)
 					return refuse(ctx, psprintf("partitioned table %s as a source", get_rel_name(rte->relid)));
 				if (rte->relkind != RELKIND_RELATION)
@@ -595,13 +597,17 @@ classify_aggref(Aggref *aggref, char **reason)
 DeltaShape *
 DeltaBuildShape(const char *sql, char **reason)
 {
-	Query	   *q = DeltaSetOpQuery(DeltaParseQuery(sql));
+	Query	   *q;
 	DeltaShape *shape = palloc0(sizeof(DeltaShape));
 	List	   *aggrefs = NIL;
 	ListCell   *lc;
 	int			i;
 
-	*reason = NULL;
+	/* views as sources: expanded to their definitions (views.c) */
+	q = DeltaExpandViews(DeltaParseQuery(sql), reason);
+	if (*reason != NULL)
+		return NULL;
+	q = DeltaSetOpQuery(q);
 	if (!DeltaSupported(q, reason))
 		return NULL;
 	shape->query = q;

@@ -27,6 +27,8 @@ Schema (test/random/workload.py):
   events(kind, val, amount, flag bool, day date)   -- no key, duplicate rows
   readings(id PK, sensor, val float8, amount numeric, tags text[])
         -- NaN, +-Infinity, floats that print alike with extra_float_digits = 0
+  views: paid_orders (orders of status paid/shipped),
+         paid_order_regions (paid_orders joined with customers)
 """
 
 import re
@@ -439,6 +441,19 @@ _ENTRIES = [
     ("f08_float_distinct",
      "DISTINCT over float8 twins and NaN",
      "SELECT DISTINCT val, sensor FROM readings"),
+    # --- views as sources (issue 15, item 7) -------------------------------
+    ("v01_view_on_view",
+     "a view on a view (filter, join) with a filter of its own",
+     "SELECT id, amount, region_id, tier FROM paid_order_regions WHERE amount > 20"),
+    ("v02_view_aggregate",
+     "aggregate over a view on a view: changes of orders and customers",
+     "SELECT region_id, count(*) AS n, sum(amount) AS total, max(amount) AS hi "
+     "FROM paid_order_regions GROUP BY region_id"),
+    ("v03_view_outer_join",
+     "a view as the NULL-extended side of an outer join, and in EXISTS",
+     "SELECT r.id AS region, p.id AS order_id FROM regions r "
+     "LEFT JOIN paid_order_regions p ON p.region_id = r.id "
+     "WHERE EXISTS (SELECT 1 FROM paid_orders q WHERE q.customer_id = r.id)"),
 ]
 
 

@@ -69,6 +69,12 @@ CREATE TABLE readings (
     amount numeric,
     tags   text[]
 );
+-- views as sources (issue 15, item 7): a view on a view, with a join
+CREATE VIEW paid_orders AS
+    SELECT id, customer_id, amount, status FROM orders WHERE status IN ('paid', 'shipped');
+CREATE VIEW paid_order_regions AS
+    SELECT o.id, o.amount, o.status, c.region_id, c.tier
+      FROM paid_orders o JOIN customers c ON c.id = o.customer_id;
 """
 
 TABLES = ("regions", "customers", "products", "orders", "items", "events", "readings")
