@@ -17,6 +17,7 @@ OBJS = \
 	src/capture/buffer.o \
 	src/capture/changes.o \
 	src/capture/frontier.o \
+	src/capture/inherit.o \
 	src/capture/trigger.o \
 	src/catalog/catalog.o \
 	src/catalog/depend.o \

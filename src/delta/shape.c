@@ -423,9 +423,13 @@ check_query_body(Query *q, SupportContext *ctx, bool top)
 				if (rte->relkind == RELKIND_MATVIEW)
 					return refuse(ctx, psprintf("materialized view %s as a source (its contents change only by REFRESH MATERIALIZED VIEW, which no trigger captures)",
 												get_rel_name(rte->relid)));
-				if (rte->relkind == RELKIND_PARTITIONED_TABLE)
-					return refuse(ctx, psprintf("partitioned table %s as a source", get_rel_name(rte->relid)));
-				if (rte->relkind != RELKIND_RELATION)
+				/* partitioned tables: captured with their partitions (capture/inherit.c) */
+				if (!rte->inh && (rte->relkind == RELKIND_PARTITIONED_TABLE ||
+								  CaptureHasDescendants(rte->relid)))
+					return refuse(ctx, psprintf("ONLY %s (its partitions' or children's changes are captured with it)",
+												get_rel_name(rte->relid)));
+				if (rte->relkind != RELKIND_RELATION &&
+					rte->relkind != RELKIND_PARTITIONED_TABLE)
 					return refuse(ctx, psprintf("%s as a source (not a plain table)", get_rel_name(rte->relid)));
 				{
 					/* what capture cannot follow (partitions, inheritance) */

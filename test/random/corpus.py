@@ -24,7 +24,8 @@ Schema (test/random/workload.py):
   orders(id PK, customer_id, order_date date, status, amount numeric, note)
   items(order_id -> orders ON UPDATE/DELETE CASCADE, line, product_id, qty,
         discount numeric, PK (order_id, line))
-  events(kind, val, amount, flag bool, day date)   -- no key, duplicate rows
+  events(kind, val, amount, flag bool, day date)   -- no key, duplicate rows;
+        partitioned by kind (click | default: view | rest)
   readings(id PK, sensor, val float8, amount numeric, tags text[])
         -- NaN, +-Infinity, floats that print alike with extra_float_digits = 0
   views: paid_orders (orders of status paid/shipped),
@@ -441,7 +442,14 @@ _ENTRIES = [
     ("f08_float_distinct",
      "DISTINCT over float8 twins and NaN",
      "SELECT DISTINCT val, sensor FROM readings"),
-    # --- views as sources (issue 15, item 7) -------------------------------
+    # --- views and partitioned tables as sources (issue 15, item 7) --------
+    ("v04_partitioned_moves",
+     "partitioned keyless table: rows moving between partitions (kind updates), per kind",
+     "SELECT kind, count(*) AS n, sum(val) AS total, min(amount) AS lo FROM events GROUP BY kind"),
+    ("v05_partitioned_join",
+     "partitioned table joined with a view on a view",
+     "SELECT e.kind, e.val, p.id FROM events e JOIN paid_order_regions p ON p.region_id = e.val "
+     "WHERE e.flag IS NOT FALSE"),
     ("v01_view_on_view",
      "a view on a view (filter, join) with a filter of its own",
      "SELECT id, amount, region_id, tier FROM paid_order_regions WHERE amount > 20"),

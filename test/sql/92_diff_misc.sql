@@ -51,7 +51,8 @@ SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM
 CREATE TABLE m_parted (id int, k int) PARTITION BY RANGE (id);
 CREATE TABLE m_part1 PARTITION OF m_parted FOR VALUES FROM (0) TO (100);
 INSERT INTO m_parted VALUES (1, 1), (2, 2);
-SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_parted', '1m', 'DIFFERENTIAL')$$);
+-- partitioned tables are sources since issue 15 item 7 (4c_partition_sources); ONLY and partitions are not
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM ONLY m_parted', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_part1', '1m', 'DIFFERENTIAL')$$);
 SELECT pgtrickle.create_stream_table('m_from_part', 'SELECT id, k FROM m_part1', '1m', 'AUTO');
 SELECT pgt_test.refresh('m_from_part');
