@@ -247,6 +247,21 @@ drop_triggers(Oid relid)
 	}
 }
 
+/* Whether the source a buffer belongs to is read by an armed stream table. */
+static bool
+armed_source(Oid buffer_relid)
+{
+	unsigned int source;
+
+	if (sscanf(get_rel_name(buffer_relid), "changes_%u", &source) != 1)
+		return false;
+	return CatalogAny("SELECT 1 FROM pgtrickle.pgt_dependencies d"
+					  "  JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
+					  " WHERE d.source_relid = $1 AND s.refresh_mode = 'DIFFERENTIAL'"
+					  "   AND " CATALOG_ARMED("s"),
+					  OIDOID, ObjectIdGetDatum((Oid) source));
+}
+
 /*
  * After DDL that may have changed a partition or inheritance tree (CREATE
  * TABLE ... PARTITION OF / INHERITS, ATTACH / DETACH PARTITION, [NO]
@@ -305,8 +320,13 @@ CaptureSyncTrees(void)
 			strcmp(get_rel_name(buffer_relid), CaptureBufferName(relid)) == 0 ||
 			strcmp(get_rel_name(buffer_relid), CaptureBufferName(root)) == 0)
 			continue;
-		/* a restored trigger names another database's buffer: not ours */
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(buffer_relid)))
+		/*
+		 * A restored trigger names the buffer of the dumped database's OID:
+		 * re-arming replaces it (catalog/restore.c).  Only a table whose
+		 * buffer's source (changes_<OID>) is a source armed stream tables
+		 * read has left that source's tree.
+		 */
+		if (!armed_source(buffer_relid))
 			continue;
 		drop_triggers(relid);
 		write_marker(buffer_relid);

@@ -351,6 +351,15 @@ RestoreRearmReady(void)
 						"       EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g"
 						"                WHERE g.tgrelid = s.pgt_relid"
 						"                  AND g.tgname = 'pgt_write_guard')"
+	/*
+	 * and the sequence of history ids is restored past the restored rows: a
+	 * refresh of the re-armed table writes a history row (pg_restore -j
+	 * creates triggers while it still loads other data)
+	 */
+						"       AND (SELECT coalesce(pg_catalog.max(h.refresh_id), 0)"
+						"              FROM pgtrickle.pgt_refresh_history h)"
+						"           <= coalesce(pg_catalog.pg_sequence_last_value("
+						"                 'pgtrickle.pgt_refresh_history_refresh_id_seq'), 0)"
 						"       AND (s.refresh_mode <> 'DIFFERENTIAL' OR NOT EXISTS ("
 	/* the tables read directly and through views (views as sources) */
 						"         WITH RECURSIVE reach(relid) AS ("
