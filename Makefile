@@ -17,12 +17,14 @@ OBJS = \
 	src/capture/buffer.o \
 	src/capture/changes.o \
 	src/capture/frontier.o \
+	src/capture/inherit.o \
 	src/capture/trigger.o \
 	src/catalog/catalog.o \
 	src/catalog/depend.o \
 	src/catalog/events.o \
 	src/catalog/health.o \
 	src/catalog/restore.o \
+	src/catalog/viewsource.o \
 	src/delta/analyze.o \
 	src/delta/apply.o \
 	src/delta/grouped.o \
@@ -33,6 +35,7 @@ OBJS = \
 	src/delta/semijoin.o \
 	src/delta/setop.o \
 	src/delta/shape.o \
+	src/delta/views.o \
 	src/refresh/differential.o \
 	src/refresh/executor.o \
 	src/refresh/full.o \

@@ -153,6 +153,14 @@ pgt_query_check_as_current_user(Query *query)
 	((void) ExecCheckRTPerms((query)->rtable, true))
 #endif
 
+/* Whether the current checks of one query level pass, without raising. */
+#if PG_VERSION_NUM >= 160000
+#define pgt_query_permitted(query) \
+	ExecCheckPermissions((query)->rtable, (query)->rteperminfos, false)
+#else
+#define pgt_query_permitted(query) ExecCheckRTPerms((query)->rtable, false)
+#endif
+
 /* ExecutorRun lost its execute_once argument in 18. */
 #if PG_VERSION_NUM >= 180000
 #define PGT_EXECUTOR_RUN_ONCE_PARAM

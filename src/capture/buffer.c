@@ -378,24 +378,27 @@ CaptureUnsupportedReason(Oid relid)
 		cls->relnamespace == get_namespace_oid(CAPTURE_SCHEMA, true))
 		/* no trigger fires for the server's or the extension's own writes */
 		reason = "system catalogs cannot be captured";
-	else if (cls->relkind == RELKIND_PARTITIONED_TABLE)
-		reason = "partitioned tables cannot be captured yet";
 	else if (cls->relkind == RELKIND_FOREIGN_TABLE)
 		reason = "foreign tables cannot be captured";
 	else if (cls->relkind == RELKIND_MATVIEW)
 		reason = "materialized views cannot be captured";
-	else if (cls->relkind != RELKIND_RELATION)
+	else if (cls->relkind != RELKIND_RELATION &&
+			 cls->relkind != RELKIND_PARTITIONED_TABLE)
 		reason = "only tables can be captured";
 	else if (cls->relpersistence == RELPERSISTENCE_TEMP)
 		reason = "temporary tables cannot be captured";
+	/*
+	 * A partition or child is captured with its root, into the root's buffer
+	 * (inherit.c); read on its own it would need triggers of its own, and
+	 * a write through the root fires only the root's statement triggers.
+	 */
 	else if (cls->relispartition)
-		reason = "partitions cannot be captured yet";
-	/* statement triggers of a child do not fire for writes through its parent */
+		reason = "partitions cannot be captured on their own (read them through their partitioned table)";
 	else if (has_superclass(relid))
-		reason = "inheritance children cannot be captured yet";
-	else if (find_inheritance_children(relid, NoLock) != NIL)
-		reason = "tables with inheritance children cannot be captured yet";
+		reason = "inheritance children cannot be captured on their own (read them through their parent)";
 	ReleaseSysCache(tup);
+	if (reason == NULL && CaptureHasDescendants(relid))
+		reason = CaptureTreeUnsupportedReason(relid);
 	return reason;
 }
 
@@ -518,7 +521,8 @@ read_state(Relation src, List *consumers)
 	table_close(buf, NoLock);
 
 	st.triggers_ok = CaptureTriggersPresent(source_relid,
-											CaptureBufferName(source_relid));
+											CaptureBufferName(source_relid)) &&
+		CaptureDescendantsReady(source_relid);
 	return st;
 }
 
@@ -756,6 +760,24 @@ reset_frontier(int64 pgt_id, Oid source_relid)
 	SPI_finish();
 }
 
+/*
+ * Forget every frontier of a consumer: its next refresh recomputes (the
+ * definition of a view it reads changed, catalog/viewsource.c).
+ */
+void
+CaptureResetFrontiers(int64 pgt_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(pgt_id)};
+
+	SPI_connect();
+	CaptureExecute("UPDATE pgtrickle.pgt_dependencies"
+				   "   SET frontier = NULL, frontier_xid = NULL, frontier_seq = NULL"
+				   " WHERE pgt_id = $1 AND frontier IS NOT NULL",
+				   1, argtypes, values, InvalidSnapshot, false);
+	SPI_finish();
+}
+
 /* Whether a consumer has no frontier for a source. */
 static bool
 frontier_missing(int64 pgt_id, Oid source_relid)
@@ -834,6 +856,8 @@ attach_source(int64 pgt_id, Oid source_relid)
 		{
 			/* changes may have been missed: every consumer starts over */
 			CaptureInstallTriggers(source_relid, st.buffer_relid);
+			/* partitions and children write to the same buffer (inherit.c) */
+			CaptureInstallDescendants(source_relid, st.buffer_relid);
 			reset_all = true;
 		}
 		foreach(lc, consumers)

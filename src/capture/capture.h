@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "access/attnum.h"
+#include "nodes/nodes.h"
 #include "nodes/pg_list.h"
 #include "storage/lockdefs.h"
 #include "utils/snapshot.h"
@@ -34,10 +35,13 @@
  * the transaction of, and before the snapshot of, the stream table's first
  * refresh; refuses (0A000) in REPEATABLE READ or SERIALIZABLE when the
  * stream table has no frontier yet, as that snapshot predates its locks.
- * Partitioned tables, partitions, inheritance parents and children,
- * foreign tables and materialized views are refused (0A000).
+ * A partitioned table or inheritance parent is captured with every
+ * partition or child below it, into its own buffer (inherit.c); partitions
+ * and children on their own, foreign tables and materialized views are
+ * refused (0A000).
  */
 extern void CaptureAttach(int64 pgt_id);
+extern void CaptureResetFrontiers(int64 pgt_id);
 
 /*
  * With drop, drop the buffers (and with them the triggers) of sources no
@@ -182,5 +186,16 @@ extern char *CapturePendingCondition(const char *b, const char *f);
 /* trigger.c */
 extern bool CaptureTriggersPresent(Oid source_relid, const char *buffer_name);
 extern void CaptureInstallTriggers(Oid source_relid, Oid buffer_relid);
+
+/* inherit.c: partitioned tables and inheritance parents as sources */
+extern Oid	CaptureRootOf(Oid relid);
+extern bool CaptureHasDescendants(Oid relid);
+extern const char *CaptureTreeUnsupportedReason(Oid root);
+extern bool CaptureDescendantsReady(Oid root);
+extern void CaptureInstallDescendants(Oid root, Oid buffer_relid);
+extern double CaptureEstimateRows(Oid relid);
+extern void CaptureSyncTrees(void);
+extern bool CaptureTreeDDL(Node *stmt);
+extern void CaptureBeforeDrop(Node *stmt);
 
 #endif							/* PGT_CAPTURE_H */

@@ -493,10 +493,6 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 		Bitmapset  *cols = read_columns(pgt_id, source_relid, &has_frontier, &oldest,
 										&p->lost);
 		ChangeSet  *cs = find_change_set(pgt_id, source_relid);
-		Relation	src;
-		BlockNumber pages;
-		double		tuples;
-		double		allvisfrac;
 
 		p->source_relid = source_relid;
 		p->unread = !has_frontier;
@@ -527,10 +523,8 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 					p->rows += m < 0 ? -m : m;
 				}
 		}
-		src = table_open(source_relid, AccessShareLock);
-		estimate_rel_size(src, NULL, &pages, &tuples, &allvisfrac);
-		table_close(src, NoLock);
-		p->source_rows_estimate = (int64) tuples;
+		/* partitions and children included (inherit.c) */
+		p->source_rows_estimate = (int64) CaptureEstimateRows(source_relid);
 		result = lappend(result, p);
 	}
 	return result;

@@ -377,6 +377,7 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event)
 	Trigger    *trigger = trigdata->tg_trigger;
 	Relation	src = trigdata->tg_relation;
 	uint32		generation = p->generation;
+	Oid			root;
 	Oid			nsp;
 	Oid			buffer_relid;
 	Relation	buf;
@@ -397,14 +398,15 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event)
 	 * source's OID: it captures nothing until re-arming replaces it
 	 * (catalog/restore.c; the stream tables it served recompute then).
 	 */
-	if (strcmp(trigger->tgargs[0], CaptureBufferName(RelationGetRelid(src))) != 0)
+	root = CaptureRootOf(RelationGetRelid(src));	/* partitions: inherit.c */
+	if (strcmp(trigger->tgargs[0], CaptureBufferName(root)) != 0)
 	{
 		p->skip = true;
 		return;
 	}
 	nsp = get_namespace_oid(CAPTURE_SCHEMA, false);
 	buffer_relid = get_relname_relid(trigger->tgargs[0], nsp);
-	if (!OidIsValid(buffer_relid) && !source_captured(RelationGetRelid(src)))
+	if (!OidIsValid(buffer_relid) && !source_captured(root))
 	{
 		/* likewise, when the OIDs of the dumped and restored source agree */
 		p->skip = true;
@@ -934,7 +936,8 @@ set_enabled(Oid source_relid, Oid tgoid, char enabled)
 void
 CaptureInstallTriggers(Oid source_relid, Oid buffer_relid)
 {
-	char	   *buffer_name = CaptureBufferName(source_relid);
+	/* a partition's or child's triggers write to its root's buffer */
+	char	   *buffer_name = get_rel_name(buffer_relid);
 	char	   *source = CatalogRelationName(source_relid);
 	Oid			func = capture_function();
 	ObjectAddress buffer;
@@ -976,7 +979,14 @@ CaptureInstallTriggers(Oid source_relid, Oid buffer_relid)
 			CommandCounterIncrement();
 			tgoid = get_trigger_oid(source_relid, spec->name, false);
 			ObjectAddressSet(trig, TriggerRelationId, tgoid);
-			recordDependencyOn(&trig, &buffer, DEPENDENCY_INTERNAL);
+			/*
+			 * A partition's or child's triggers go with the buffer, but must
+			 * not take the buffer with them when the table is dropped
+			 * (inherit.c): AUTO, not INTERNAL.
+			 */
+			recordDependencyOn(&trig, &buffer,
+							   strcmp(buffer_name, CaptureBufferName(source_relid)) == 0 ?
+							   DEPENDENCY_INTERNAL : DEPENDENCY_AUTO);
 		}
 		set_enabled(source_relid, tgoid, spec->enabled);
 	}

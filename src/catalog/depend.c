@@ -165,7 +165,26 @@ DependSync(int64 pgt_id)
 			 "               WHERE v.oid = s.pgt_query_relid)",
 			 1, argtypes, values, NULL);
 	/* upsert: rows keep their capture frontiers across renames */
-	spi_exec("WITH cur AS ("
+	/*
+	 * The relations the defining view reads, and through the views among
+	 * them the relations those read (views on views): a differential refresh
+	 * expands views to their definitions (delta/views.c) and captures the
+	 * tables under them.
+	 */
+	spi_exec("WITH RECURSIVE reach(pgt_id, rule_relid) AS ("
+			 " SELECT s.pgt_id, s.pgt_query_relid FROM pgtrickle.pgt_stream_tables s"
+			 "  WHERE ($1 = 0 OR s.pgt_id = $1)"
+			 " UNION"
+			 " SELECT x.pgt_id, d.refobjid"
+			 "   FROM reach x"
+			 "   JOIN pg_catalog.pg_rewrite r ON r.ev_class = x.rule_relid"
+			 "   JOIN pg_catalog.pg_depend d"
+			 "     ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+			 "    AND d.objid = r.oid"
+			 "    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			 "    AND d.refobjid <> x.rule_relid"
+			 "   JOIN pg_catalog.pg_class c ON c.oid = d.refobjid AND c.relkind = 'v'),"
+			 " cur AS ("
 			 " SELECT s.pgt_id, d.refobjid AS source_relid,"
 			 "        CASE WHEN EXISTS (SELECT 1 FROM pgtrickle.pgt_stream_tables u"
 			 "                          WHERE u.pgt_relid = d.refobjid)"
@@ -174,19 +193,20 @@ DependSync(int64 pgt_id)
 			 "        coalesce(pg_catalog.array_agg(a.attname::pg_catalog.text"
 			 "                  ORDER BY a.attnum) FILTER (WHERE a.attname IS NOT NULL),"
 			 "                 '{}') AS columns_used"
-			 "   FROM pgtrickle.pgt_stream_tables s"
-			 "   JOIN pg_catalog.pg_rewrite r ON r.ev_class = s.pgt_query_relid"
-			 "   JOIN pg_catalog.pg_depend d"
-			 "     ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-			 "    AND d.objid = r.oid"
-			 "    AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-			 "    AND d.refobjid <> s.pgt_query_relid"
+			 "   FROM (SELECT DISTINCT x.pgt_id, d.refobjid, d.refobjsubid"
+			 "           FROM reach x"
+			 "           JOIN pg_catalog.pg_rewrite r ON r.ev_class = x.rule_relid"
+			 "           JOIN pg_catalog.pg_depend d"
+			 "             ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+			 "            AND d.objid = r.oid"
+			 "            AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			 "            AND d.refobjid <> x.rule_relid) d"
+			 "   JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
 			 "   JOIN pg_catalog.pg_class c ON c.oid = d.refobjid"
 			 "   LEFT JOIN pg_catalog.pg_attribute a"
 			 "     ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
 			 "    AND d.refobjsubid > 0"
-			 "  WHERE ($1 = 0 OR s.pgt_id = $1)"
-			 "    AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+			 "  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')"
 			 "  GROUP BY s.pgt_id, d.refobjid, c.relkind),"
 			 " gone AS ("
 			 " DELETE FROM pgtrickle.pgt_dependencies p"
@@ -232,10 +252,20 @@ DependCheckCycle(int64 pgt_id)
 	char	   *cycle = NULL;
 
 	SPI_connect();
+	/*
+	 * What a stream table reads directly: its defining view's rewrite rule
+	 * (pgt_dependencies also holds the tables under the views it reads,
+	 * which would skip the views in the path named below)
+	 */
 	spi_exec("WITH RECURSIVE reads(relid, source) AS ("
-			 "   SELECT s.pgt_relid, d.source_relid"
-			 "     FROM pgtrickle.pgt_dependencies d"
-			 "     JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)"
+			 "   SELECT s.pgt_relid, dep.refobjid"
+			 "     FROM pgtrickle.pgt_stream_tables s"
+			 "     JOIN pg_catalog.pg_rewrite r ON r.ev_class = s.pgt_query_relid"
+			 "     JOIN pg_catalog.pg_depend dep"
+			 "       ON dep.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+			 "      AND dep.objid = r.oid"
+			 "      AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			 "      AND dep.refobjid <> r.ev_class"
 			 "  UNION"
 			 "   SELECT r.ev_class, dep.refobjid"
 			 "     FROM pg_catalog.pg_rewrite r"

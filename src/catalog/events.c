@@ -70,6 +70,10 @@ affected_stream_tables(void)
 			   "                  AND ((d.refclassid = e.classid AND d.refobjid = e.objid)"
 			   "                       OR (e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
 			   "                           AND c.relnamespace = e.objid)))"
+	/* a relation read through a view (views as sources) */
+			   "    OR (e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+			   "        AND EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d"
+			   "                     WHERE d.pgt_id = s.pgt_id AND d.source_relid = e.objid))"
 			   "    OR (e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
 			   "        AND EXISTS (SELECT 1 FROM pg_catalog.pg_class t"
 			   "                     WHERE t.oid = s.pgt_relid AND t.relnamespace = e.objid)))"
@@ -126,6 +130,10 @@ pgt_on_view_change(PG_FUNCTION_ARGS)
 		elog(ERROR, "pgt_on_view_change must be called as an event trigger");
 
 	if (CatalogExists())
+	{
 		DependCheckCycle(0);
+		/* stream tables that read a replaced view (viewsource.c) */
+		DependViewsReplaced();
+	}
 	PG_RETURN_VOID();
 }

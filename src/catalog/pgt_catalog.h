@@ -109,6 +109,9 @@ extern void DependReplaceDefiningView(Oid view_relid, const char *query,
 extern void DependDropDefiningView(Oid view_relid, Oid storage_relid);
 extern void DependSync(int64 pgt_id);
 extern void DependCheckCycle(int64 pgt_id);
+
+/* viewsource.c */
+extern void DependViewsReplaced(void);
 extern void DependCheckStorageColumns(void);
 extern List *DependReaders(Oid relid);
 extern char *DependViewQuery(Oid view_relid);

@@ -153,6 +153,10 @@ extern bool DeltaMoreAggMerge(DeltaAgg *agg, int i, const char *f, const char *a
 extern bool DeltaJsonAggSafe(Aggref *aggref, char **reason);
 extern char *DeltaAggMaintenance(const DeltaShape *shape);
 
+/* views.c */
+extern Query *DeltaExpandViews(Query *q, char **reason);
+extern void DeltaViewsKey(Oid query_relid, StringInfo key);
+
 /* apply.c */
 extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,
 						   List *pending);

@@ -482,13 +482,19 @@ check_query_body(Query *q, SupportContext *ctx, bool top)
 		switch (rte->rtekind)
 		{
 			case RTE_RELATION:
+				/* views were expanded (views.c); not one a caller left */
 				if (rte->relkind == RELKIND_VIEW)
 					return refuse(ctx, psprintf("view %s as a source", get_rel_name(rte->relid)));
 				if (rte->relkind == RELKIND_MATVIEW)
-					return refuse(ctx, psprintf("materialized view %s as a source", get_rel_name(rte->relid)));
-				if (rte->relkind == RELKIND_PARTITIONED_TABLE)
-					return refuse(ctx, psprintf("partitioned table %s as a source", get_rel_name(rte->relid)));
-				if (rte->relkind != RELKIND_RELATION)
+					return refuse(ctx, psprintf("materialized view %s as a source (its contents change only by REFRESH MATERIALIZED VIEW, which no trigger captures)",
+												get_rel_name(rte->relid)));
+				/* partitioned tables: captured with their partitions (capture/inherit.c) */
+				if (!rte->inh && (rte->relkind == RELKIND_PARTITIONED_TABLE ||
+								  CaptureHasDescendants(rte->relid)))
+					return refuse(ctx, psprintf("ONLY %s (its partitions' or children's changes are captured with it)",
+												get_rel_name(rte->relid)));
+				if (rte->relkind != RELKIND_RELATION &&
+					rte->relkind != RELKIND_PARTITIONED_TABLE)
 					return refuse(ctx, psprintf("%s as a source (not a plain table)", get_rel_name(rte->relid)));
 				{
 					/* what capture cannot follow (partitions, inheritance) */
@@ -683,12 +689,17 @@ DeltaShape *
 DeltaBuildShape(const char *sql, char **reason)
 {
 	char	   *scalar_reason;
-	Query	   *q = DeltaSetOpQuery(DeltaScalarRewrite(DeltaParseQuery(sql), &scalar_reason));
+	Query	   *q;
 	DeltaShape *shape = palloc0(sizeof(DeltaShape));
 	List	   *aggrefs = NIL;
 	ListCell   *lc;
 	int			i;
 
+	/* views as sources: expanded to their definitions (views.c) */
+	q = DeltaExpandViews(DeltaParseQuery(sql), reason);
+	if (*reason != NULL)
+		return NULL;
+	q = DeltaSetOpQuery(DeltaScalarRewrite(q, &scalar_reason));
 	/* a scalar subquery the rewrite (scalar.c) does not cover */
 	*reason = scalar_reason;
 	if (*reason != NULL)

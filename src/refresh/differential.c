@@ -130,6 +130,8 @@ delta_plan(const StreamTable *st, List *pending, StringInfo key)
 	foreach(lc, pending)
 		append_layout(&base, ((CapturePending *) lfirst(lc))->source_relid);
 	appendStringInfo(&base, "/%s", st->defining_query);
+	/* and what the views it reads are defined as now */
+	DeltaViewsKey(st->query_relid, &base);
 
 	/* the key of the recomputation: the same without the change sizes */
 	appendStringInfoString(key, base.data);

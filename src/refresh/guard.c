@@ -49,6 +49,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "capture/capture.h"
 #include "catalog/pgt_catalog.h"
 #include "compat.h"
 #include "refresh/refresh.h"
@@ -132,6 +133,8 @@ guard_process_utility(PlannedStmt *pstmt, const char *queryString,
 					  ParamListInfo params, QueryEnvironment *queryEnv,
 					  DestReceiver *dest, QueryCompletion *qc)
 {
+	/* rows of a dropped partition or child leave its root (capture/inherit.c) */
+	CaptureBeforeDrop(pstmt->utilityStmt);
 	nesting_level++;
 	PG_TRY();
 	{
@@ -141,6 +144,9 @@ guard_process_utility(PlannedStmt *pstmt, const char *queryString,
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
+		/* a partition or child joined or left a tree (capture/inherit.c) */
+		if (CaptureTreeDDL(pstmt->utilityStmt))
+			CaptureSyncTrees();
 	}
 	PG_FINALLY();
 	{

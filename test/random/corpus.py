@@ -27,9 +27,12 @@ Schema (test/random/workload.py):
   orders(id PK, customer_id, order_date date, status, amount numeric, note)
   items(order_id -> orders ON UPDATE/DELETE CASCADE, line, product_id, qty,
         discount numeric, PK (order_id, line))
-  events(kind, val, amount, flag bool, day date)   -- no key, duplicate rows
+  events(kind, val, amount, flag bool, day date)   -- no key, duplicate rows;
+        partitioned by kind (click | default: view | rest)
   readings(id PK, sensor, val float8, amount numeric, tags text[])
         -- NaN, +-Infinity, floats that print alike with extra_float_digits = 0
+  views: paid_orders (orders of status paid/shipped),
+         paid_order_regions (paid_orders joined with customers)
 """
 
 import re
@@ -525,6 +528,27 @@ _ENTRIES = [
      "TPC-H Q11: groups above a share of the total (scalar subquery in HAVING)",
      "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id "
      "HAVING sum(amount) > (SELECT sum(amount) * 0.05 FROM orders)"),
+
+    # --- views and partitioned tables as sources (issue 15, item 7) --------
+    ("v04_partitioned_moves",
+     "partitioned keyless table: rows moving between partitions (kind updates), per kind",
+     "SELECT kind, count(*) AS n, sum(val) AS total, min(amount) AS lo FROM events GROUP BY kind"),
+    ("v05_partitioned_join",
+     "partitioned table joined with a view on a view",
+     "SELECT e.kind, e.val, p.id FROM events e JOIN paid_order_regions p ON p.region_id = e.val "
+     "WHERE e.flag IS NOT FALSE"),
+    ("v01_view_on_view",
+     "a view on a view (filter, join) with a filter of its own",
+     "SELECT id, amount, region_id, tier FROM paid_order_regions WHERE amount > 20"),
+    ("v02_view_aggregate",
+     "aggregate over a view on a view: changes of orders and customers",
+     "SELECT region_id, count(*) AS n, sum(amount) AS total, max(amount) AS hi "
+     "FROM paid_order_regions GROUP BY region_id"),
+    ("v03_view_outer_join",
+     "a view as the NULL-extended side of an outer join, and in EXISTS",
+     "SELECT r.id AS region, p.id AS order_id FROM regions r "
+     "LEFT JOIN paid_order_regions p ON p.region_id = r.id "
+     "WHERE EXISTS (SELECT 1 FROM paid_orders q WHERE q.customer_id = r.id)"),
 ]
 
 

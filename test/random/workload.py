@@ -52,14 +52,21 @@ CREATE TABLE items (
     discount   numeric(4,2),
     PRIMARY KEY (order_id, line)
 );
--- no key: duplicate rows on purpose
+-- no key: duplicate rows on purpose; partitioned (issue 15, item 7), with a
+-- partitioned default partition: updates of kind move rows between
+-- partitions, COPY and writes through the root are routed, TRUNCATE of the
+-- root truncates every partition
 CREATE TABLE events (
     kind   text,
     val    int,
     amount numeric(10,2),
     flag   boolean,
     day    date
-);
+) PARTITION BY LIST (kind);
+CREATE TABLE events_click PARTITION OF events FOR VALUES IN ('click');
+CREATE TABLE events_other PARTITION OF events DEFAULT PARTITION BY LIST (kind);
+CREATE TABLE events_view PARTITION OF events_other FOR VALUES IN ('view');
+CREATE TABLE events_rest PARTITION OF events_other DEFAULT;
 -- float8 (NaN, +-Infinity, values that print alike with
 -- extra_float_digits = 0), numeric NaN/+-Infinity and arrays
 CREATE TABLE readings (
@@ -69,6 +76,12 @@ CREATE TABLE readings (
     amount numeric,
     tags   text[]
 );
+-- views as sources (issue 15, item 7): a view on a view, with a join
+CREATE VIEW paid_orders AS
+    SELECT id, customer_id, amount, status FROM orders WHERE status IN ('paid', 'shipped');
+CREATE VIEW paid_order_regions AS
+    SELECT o.id, o.amount, o.status, c.region_id, c.tier
+      FROM paid_orders o JOIN customers c ON c.id = o.customer_id;
 """
 
 TABLES = ("regions", "customers", "products", "orders", "items", "events", "readings")

@@ -116,7 +116,8 @@ INSERT INTO base VALUES (1), (2);
 CREATE VIEW base_view AS SELECT v * 10 AS v10 FROM base;
 SELECT pgtrickle.create_stream_table('from_view', 'SELECT v10 FROM base_view', '1m', 'FULL');
 SELECT d.source_relid::regclass, d.source_type FROM pgtrickle.pgt_dependencies d
-  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id) WHERE s.pgt_name = 'from_view';
+  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id) WHERE s.pgt_name = 'from_view'
+ ORDER BY d.source_relid::regclass::text;
 INSERT INTO base VALUES (3);
 SELECT pgt_test.refresh('from_view');
 SELECT pgt_test.err($$DROP VIEW base_view$$);

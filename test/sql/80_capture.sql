@@ -246,7 +246,7 @@ CREATE TABLE cap_part1 PARTITION OF cap_parted FOR VALUES FROM (0) TO (100);
 CREATE TABLE cap_parent (k int);
 CREATE TABLE cap_child () INHERITS (cap_parent);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('cap_x', 'SELECT k, v FROM cap_part1', '1m', 'DIFFERENTIAL')$$);
-SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('cap_x', 'SELECT k FROM cap_parent', '1m', 'DIFFERENTIAL')$$);
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('cap_x', 'SELECT k FROM ONLY cap_parent', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('cap_x', 'SELECT k FROM cap_child', '1m', 'DIFFERENTIAL')$$);
 SELECT count(*) FROM pg_class WHERE relname = 'cap_x';
 -- starting capture in REPEATABLE READ would miss changes committed since

@@ -43,13 +43,15 @@ SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k, per
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT DISTINCT ON (k) k, v FROM m_a', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k, v::json AS j FROM m_b', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r', '1m', 'DIFFERENTIAL')$$);
-CREATE VIEW m_view AS SELECT id, k FROM m_a;
+-- views are sources since issue 15 item 7 (4b_view_sources); materialized views are not
+CREATE MATERIALIZED VIEW m_view AS SELECT id, k FROM m_a;
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT k FROM m_view', '1m', 'DIFFERENTIAL')$$);
 -- sources capture cannot follow: AUTO falls back to FULL, DIFFERENTIAL says why
 CREATE TABLE m_parted (id int, k int) PARTITION BY RANGE (id);
 CREATE TABLE m_part1 PARTITION OF m_parted FOR VALUES FROM (0) TO (100);
 INSERT INTO m_parted VALUES (1, 1), (2, 2);
-SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_parted', '1m', 'DIFFERENTIAL')$$);
+-- partitioned tables are sources since issue 15 item 7 (4c_partition_sources); ONLY and partitions are not
+SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM ONLY m_parted', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('m_x', 'SELECT id FROM m_part1', '1m', 'DIFFERENTIAL')$$);
 SELECT pgtrickle.create_stream_table('m_from_part', 'SELECT id, k FROM m_part1', '1m', 'AUTO');
 SELECT pgt_test.refresh('m_from_part');

@@ -1,6 +1,8 @@
 # pg_dump / pg_restore of a database with stream tables (DIFFERENTIAL,
 # FULL, a chain, quoted names in an odd schema, a paused one, changes
-# captured but not refreshed at dump time), restored with the scheduler on:
+# captured but not refreshed at dump time, one over a view on a view, one
+# over a partitioned table),
+# restored with the scheduler on:
 # plain format through psql, custom and directory (-j 2) formats through
 # pg_restore, into a new database and into a new cluster; one schema with
 # --extension pg_trickle; schema-only then data-only.  Each restore must
@@ -44,6 +46,22 @@ $node->safe_psql('src', q{
 	SELECT pgtrickle.create_stream_table('small_orders',
 		'SELECT id, amount FROM orders WHERE id < 100', '1s', 'DIFFERENTIAL');
 	SELECT pgtrickle.pause_stream_table('small_orders');
+	-- a view on a view as the source: capture is on the tables under them
+	CREATE VIEW cust_orders AS
+	  SELECT o.id, o.amount, c.region FROM orders o JOIN customers c ON c.id = o.cust;
+	CREATE VIEW big_cust_orders AS SELECT id, amount, region FROM cust_orders WHERE amount > 100;
+	SELECT pgtrickle.create_stream_table('view_orders',
+		'SELECT id, region, amount FROM big_cust_orders', '1s', 'DIFFERENTIAL');
+	-- a partitioned table (with a sub-partitioned partition) as the source
+	CREATE TABLE parted (id int, cust int, amount numeric) PARTITION BY RANGE (id);
+	CREATE TABLE parted_lo PARTITION OF parted FOR VALUES FROM (MINVALUE) TO (100);
+	CREATE TABLE parted_hi PARTITION OF parted FOR VALUES FROM (100) TO (MAXVALUE)
+	  PARTITION BY LIST (cust);
+	CREATE TABLE parted_hi_a PARTITION OF parted_hi FOR VALUES IN (0, 1, 2, 3, 4);
+	CREATE TABLE parted_hi_b PARTITION OF parted_hi DEFAULT;
+	INSERT INTO parted SELECT g, g % 10, g FROM generate_series(1, 300) g;
+	SELECT pgtrickle.create_stream_table('parted_sum',
+		'SELECT cust, count(*) AS n, sum(amount) AS total FROM parted GROUP BY cust', '1s', 'DIFFERENTIAL');
 });
 # changes captured but not refreshed when the dump is taken: the scheduler
 # is off for this database meanwhile
@@ -65,7 +83,10 @@ my %query = (
 	big_regions => [ 'region, total', "SELECT region, total FROM ($region_q) t WHERE n > 50" ],
 	max_amount => [ 'cust, m', 'SELECT cust, max(amount) AS m FROM orders GROUP BY cust' ],
 	$sq => [ 'k, c', 'SELECT k, count(*) AS c FROM "Odd.Schema x"."My ""src"" t" GROUP BY k' ],
-	small_orders => [ 'id, amount', 'SELECT id, amount FROM orders WHERE id < 100' ]);
+	small_orders => [ 'id, amount', 'SELECT id, amount FROM orders WHERE id < 100' ],
+	view_orders => [ 'id, region, amount', 'SELECT id, region, amount FROM big_cust_orders' ],
+	parted_sum => [ 'cust, n, total',
+		'SELECT cust, count(*) AS n, sum(amount) AS total FROM parted GROUP BY cust' ]);
 
 # Rows not set up yet: a test-only look at what restore.c calls "armed".
 my $unarmed_sql = q{
@@ -115,6 +136,9 @@ sub check
 		UPDATE orders SET amount = amount + 1 WHERE id % 7 = 0;
 		DELETE FROM orders WHERE id BETWEEN 20 AND 25;
 		UPDATE customers SET region = 'moved' WHERE id = 2;
+		INSERT INTO parted VALUES (5, 7, 1), (500, 1, 2);
+		UPDATE parted SET id = id + 200 WHERE id BETWEEN 90 AND 95;  -- across partitions
+		UPDATE parted_hi_b SET amount = amount + 1 WHERE cust = 9;
 	});
 	$n->safe_psql($db, q{
 		INSERT INTO "Odd.Schema x"."My ""src"" t" VALUES (42, 'new'), (1, 'one more');
@@ -140,7 +164,7 @@ sub check
 		SELECT pgtrickle.create_stream_table('after_restore', 'SELECT id FROM orders WHERE id > 1010', '1m');
 	});
 	is($n->safe_psql($db, q{
-		SELECT pgt_id > 5 FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'after_restore'}),
+		SELECT pgt_id > 7 FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'after_restore'}),
 		't', "$name: a new stream table gets a new id");
 	# dropping one stream table drops its row only
 	my $before = $n->safe_psql($db, 'SELECT count(*) FROM pgtrickle.pgt_stream_tables');
@@ -152,7 +176,7 @@ sub check
 		 WHERE NOT healthy}), '', "$name: capture is healthy");
 }
 
-my @all = ('by_region', 'big_regions', 'max_amount', $sq, 'small_orders');
+my @all = ('by_region', 'big_regions', 'max_amount', $sq, 'small_orders', 'view_orders', 'parted_sum');
 my $connstr = $node->connstr('src');
 
 # plain format, restored by psql stopping at the first error
@@ -219,7 +243,7 @@ $node->command_ok([ 'pg_restore', '--exit-on-error', '--data-only', '-d', $node-
 is($node->safe_psql('r_split', q{
 	SELECT count(*) FROM pgtrickle.check_cdc_health()
 	 WHERE issue LIKE 'restored and not set up yet%' AND alert = 'warning'}),
-	'5', 'check_cdc_health reports the restored stream tables until they are set up');
+	'7', 'check_cdc_health reports the restored stream tables until they are set up');
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET pg_trickle.enabled; SELECT pg_reload_conf()');
 check($node, 'r_split', 'schema-only + data-only', $since, @all);
 
