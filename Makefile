@@ -30,6 +30,7 @@ OBJS = \
 	src/delta/semijoin.o \
 	src/delta/setop.o \
 	src/delta/shape.o \
+	src/refresh/cost.o \
 	src/refresh/differential.o \
 	src/refresh/executor.o \
 	src/refresh/full.o \

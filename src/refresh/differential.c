@@ -191,11 +191,23 @@ recompute_plan(const StreamTable *st, const char *key)
  * each change reaches, on pages the changes just touched.  The plans are
  * made and run under these settings.
  */
+static int
+delta_settings(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("random_page_cost", "1.1", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
 static void
 run_delta(const StreamTable *st, List *pending, Snapshot snapshot,
 		  RefreshOutcome *o)
 {
-	int			nestlevel = NewGUCNestLevel();
+	int			nestlevel = delta_settings();
 	StringInfoData key;
 	SPIPlanPtr	plan;
 	TupleDesc	desc;
@@ -203,10 +215,6 @@ run_delta(const StreamTable *st, List *pending, Snapshot snapshot,
 	int			nkeys;
 	bool		isnull;
 
-	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("random_page_cost", "1.1", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
 	initStringInfo(&key);
 	plan = delta_plan(st, pending, &key);
 	run_plan(plan, NULL, snapshot, o);
@@ -349,6 +357,43 @@ DifferentialShape(const StreamTable *st)
 	return shape;
 }
 
+/*
+ * Whether the planner finds recomputing cheaper than the delta for these
+ * pending changes (a table without measured refreshes, more than
+ * DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK changes).  The delta statement is
+ * planned as it would run: for these change sets' sizes, under its own
+ * settings (the plan is kept and runs next if the delta wins); the
+ * recomputation is planned under the same settings so that both costs are
+ * in the same units.  Sets o's action and reason when recomputing wins.
+ */
+static bool
+planner_prefers_full(const StreamTable *st, List *pending, int64 total,
+					 RefreshOutcome *o)
+{
+	int			nestlevel = delta_settings();
+	StringInfoData key;
+	SPIPlanPtr	full;
+	double		delta_cost;
+	double		full_cost;
+
+	initStringInfo(&key);
+	delta_cost = RefreshPlanCost(delta_plan(st, pending, &key));
+	full = prepare(DeltaFullDiffSql(st, DifferentialShape(st)));
+	full_cost = RefreshPlanCost(full);
+	SPI_freeplan(full);
+	AtEOXact_GUC(true, nestlevel);
+
+	elog(DEBUG1, "stream table %s: %lld changes, planner cost %.0f for the delta, %.0f for recomputing",
+		 st->name, (long long) total, delta_cost, full_cost);
+	if (delta_cost <= full_cost)
+		return false;
+	o->action = "FULL";
+	o->reason = MemoryContextStrdup(CurTransactionContext,
+									psprintf("FULL by cost: " INT64_FORMAT " changes, planner estimate %.0f for the delta against %.0f for recomputing",
+											 total, delta_cost, full_cost));
+	return true;
+}
+
 /* Below this many pending rows a delta is always cheaper than recomputing. */
 #define DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK 1000
 
@@ -451,6 +496,9 @@ pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o
 			return NIL;
 		}
 	}
+	if (!known && total > DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK &&
+		planner_prefers_full(st, pending, total, o))
+		return NIL;
 	return pending;
 }
 
