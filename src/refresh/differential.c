@@ -7,9 +7,11 @@
  * refresh's one snapshot.  The action:
  *
  *	 NO_DATA       nothing pending for any source: only the frontiers move;
- *	 FULL          a TRUNCATE of a source is pending, or the change set is a
- *				   large share of a source (pg_trickle.differential_max_change_ratio),
- *				   or it is the initial population / a query change;
+ *	 FULL          a TRUNCATE of a source is pending, or recomputing is
+ *				   cheaper (measured costs; without them a large share of a
+ *				   source, pg_trickle.differential_max_change_ratio, or the
+ *				   planner's estimates), or it is the initial population / a
+ *				   query change;
  *	 DIFFERENTIAL  the delta statement of the shape.
  *
  * The caller advances the frontiers under the same snapshot afterwards.
@@ -426,8 +428,8 @@ recompute_reason(const CapturePending *p)
  * its recent recomputations gives the number of changes beyond which
  * recomputing is cheaper, and a change set found to be larger while being
  * read is not netted at all.  Without that history (a new table) the
- * change set's share of a source decides
- * (pg_trickle.differential_max_change_ratio).  Returns NIL and sets o's
+ * change set's share of a source (pg_trickle.differential_max_change_ratio)
+ * and then the planner (planner_prefers_full) decide.  Returns NIL and sets o's
  * action and reason when the refresh must recompute.
  */
 static List *
