@@ -50,6 +50,11 @@ SELECT pgtrickle.create_stream_table('cc_outer2',
 UPDATE cc_fact SET v = (v + 1) % 100, dim = 1 + (dim + 3) % 40 WHERE id % 20 < 9;
 SELECT pgtrickle.refresh_stream_table('"cc agg2"'), pgtrickle.refresh_stream_table('cc_outer2');
 SELECT cc_last('"cc agg2"'), cc_last('cc_outer2');
+-- no stream table reads cc_outer2: the recomputation rewrites it whole
+-- (before: only the rows that differ, at several times the cost)
+SELECT h.rows_deleted, h.rows_inserted, (SELECT count(*) FROM cc_outer2) AS n_rows
+  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ WHERE s.pgt_name = 'cc_outer2' ORDER BY h.refresh_id DESC LIMIT 1;
 SELECT pgt_test.refresh('"cc agg2"'), pgt_test.refresh('cc_outer2');
 
 -- the next small change is a delta again
@@ -57,14 +62,22 @@ UPDATE cc_fact SET v = v + 1 WHERE id <= 10;
 DELETE FROM cc_dim WHERE id = 40;
 SELECT pgt_test.drefresh('"cc agg2"'), pgt_test.drefresh('cc_outer2');
 
--- the ratio still applies first: beyond it, FULL without asking the planner
+-- the ratio still applies first: beyond it, FULL without asking the
+-- planner.  Now a stream table reads cc_outer2: the recomputation writes
+-- only the rows that differ, so that the reader receives a small change.
+SELECT pgtrickle.create_stream_table('cc_reader',
+	'SELECT id, count(fid) AS n FROM cc_outer2 GROUP BY id', '1m', 'DIFFERENTIAL');
 SET pg_trickle.differential_max_change_ratio = 0.01;
 UPDATE cc_fact SET v = v + 1 WHERE id <= 1000;
 SELECT pgtrickle.refresh_stream_table('cc_outer2');
 SELECT cc_last('cc_outer2');
+SELECT h.rows_deleted, h.rows_inserted, (SELECT count(*) FROM cc_outer2) AS n_rows
+  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ WHERE s.pgt_name = 'cc_outer2' ORDER BY h.refresh_id DESC LIMIT 1;
 SELECT pgt_test.refresh('cc_outer2');
 RESET pg_trickle.differential_max_change_ratio;
+SELECT pgt_test.drefresh('cc_reader');
 
-SELECT pgtrickle.drop_stream_table(s) FROM unnest(ARRAY['"cc agg"', '"cc agg2"', 'cc_outer2']) s;
+SELECT pgtrickle.drop_stream_table(s) FROM unnest(ARRAY['cc_reader', '"cc agg"', '"cc agg2"', 'cc_outer2']) s;
 DROP FUNCTION cc_last(text);
 DROP TABLE cc_fact, cc_dim;
