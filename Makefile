@@ -36,6 +36,7 @@ OBJS = \
 	src/delta/setop.o \
 	src/delta/shape.o \
 	src/delta/views.o \
+	src/refresh/cost.o \
 	src/refresh/differential.o \
 	src/refresh/executor.o \
 	src/refresh/full.o \

@@ -875,7 +875,9 @@ CatalogHistory(int64 pgt_id, int max_rows, Tuplestorestate *store,
 /*
  * What refreshes of a stream table cost lately, from its history: the
  * milliseconds per change row of its recent DIFFERENTIAL refreshes (of at
- * least 100 rows, so that the fixed cost of a refresh does not dominate)
+ * least 1,000 rows, so that the fixed cost of a refresh does not dominate:
+ * extrapolated from 100 rows it made 1 % change sets recompute at five
+ * times the cost of their delta; below that the planner decides)
  * and the median duration of its recent full recomputations.  False when
  * either is unknown.
  */
@@ -898,7 +900,7 @@ CatalogRefreshCosts(int64 pgt_id, double *ms_per_row, double *full_ms)
 						 "   ORDER BY refresh_id DESC LIMIT 50)"
 						 " SELECT (SELECT pg_catalog.sum(ms) / pg_catalog.sum(delta_row_count)::pg_catalog.float8"
 						 "           FROM (SELECT * FROM h WHERE action = 'DIFFERENTIAL'"
-						 "                    AND delta_row_count >= 100 LIMIT 5) x),"
+						 "                    AND delta_row_count >= 1000 LIMIT 5) x),"
 						 "        (SELECT pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)"
 						 "           FROM (SELECT * FROM h WHERE action IN ('FULL', 'REINITIALIZE')"
 						 "                 LIMIT 3) y)",

@@ -791,6 +791,7 @@ typedef struct PlaceholderContext
 {
 	Node	   *n;				/* stands for placeholder column 1 */
 	Node	   *d;				/* ... column 2 */
+	Node	   *none;			/* ... column 3 */
 } PlaceholderContext;
 
 static Node *
@@ -799,7 +800,11 @@ fill_placeholders(Node *node, PlaceholderContext *c)
 	if (node == NULL)
 		return NULL;
 	if (IsA(node, Var) && ((Var *) node)->varlevelsup == 0 && ((Var *) node)->varno == 1)
-		return copyObject(((Var *) node)->varattno == 1 ? c->n : c->d);
+	{
+		AttrNumber	attno = ((Var *) node)->varattno;
+
+		return copyObject(attno == 1 ? c->n : attno == 2 ? c->d : c->none);
+	}
 	return expression_tree_mutator(node, fill_placeholders, c);
 }
 
@@ -813,11 +818,17 @@ fill_placeholders(Node *node, PlaceholderContext *c)
  *	   FROM <k with an identity i> k, DELTA(n) x WHERE θ
  *	 WINDOW w AS (PARTITION BY k.i)		 -- then rn = 1
  *
- * (the change drives it, reaching k by its join key).  Its match count now,
- * c, costs one probe of n: it had c - d matches, so it flipped when
- * (c = 0) differs from (c = d): +1 when c = 0 (its last match went), -1
- * otherwise (its first match came).  No pass over a change set per row,
- * unlike the general form.
+ * (the change drives it, reaching k by its join key).  With c its match
+ * count now, it had c - d, so it flipped when (c = 0) differs from
+ * (c = d).  By the sign of d, at most one probe of n decides:
+ *
+ *	 d = 0  never (the count did not change): no probe at all;
+ *	 d < 0  it had c - d > 0 matches, so it flipped iff c = 0: an EXISTS
+ *			probe, which stops at the first match; +1 (its last match went);
+ *	 d > 0  c >= d > 0, so it flipped iff c = d: the matches now, counted;
+ *			-1 (its first match came).
+ *
+ * No pass over a change set per row, unlike the general form.
  */
 static char *
 touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion kv)
@@ -830,11 +841,13 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 	char	   *names = DeltaPositionalNames(ncols);
 	char	   *base;
 	Query	   *wq;
-	Query	   *exprs = DeltaParseQuery("SELECT (a.n OPERATOR(pg_catalog.=) 0)"
-										" IS DISTINCT FROM (a.n OPERATOR(pg_catalog.=) a.d),"
-										" CASE WHEN a.n OPERATOR(pg_catalog.=) 0 THEN 1::pg_catalog.int8"
+	Query	   *exprs = DeltaParseQuery("SELECT CASE WHEN a.d OPERATOR(pg_catalog.<) 0 THEN a.none"
+										" WHEN a.d OPERATOR(pg_catalog.>) 0 THEN a.n OPERATOR(pg_catalog.=) a.d"
+										" ELSE false END,"
+										" CASE WHEN a.d OPERATOR(pg_catalog.<) 0 THEN 1::pg_catalog.int8"
 										" ELSE -1::pg_catalog.int8 END"
-										" FROM (SELECT 0::pg_catalog.numeric AS n, 0::pg_catalog.numeric AS d) a");
+										" FROM (SELECT 0::pg_catalog.numeric AS n, 0::pg_catalog.numeric AS d,"
+										" true AS none) a");
 	Query	   *cq = DeltaParseQuery("SELECT pg_catalog.count(*)::pg_catalog.numeric AS n");
 	RangeTblEntry *x = version_rte(ctx, nrte, V_DELTA);
 	StringInfoData cols;
@@ -889,7 +902,7 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 											cols.data, pg_get_querydef(wq, false)));
 	krte->eref->colnames = lappend(krte->eref->colnames, makeString(pstrdup("__pgt_d")));
 
-	/* c: the row's matches now, one probe of n */
+	/* c: the row's matches now, one probe of n (only when d > 0) */
 	count = probe_query(version_rte(ctx, nrte, V_NEW), theta_for_probe(theta, k, n));
 	count->targetList = cq->targetList;
 	count->hasAggs = true;
@@ -899,6 +912,10 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 
 	fc.n = (Node *) sl;
 	fc.d = (Node *) makeVar(k, ncols + 2, NUMERICOID, -1, InvalidOid, 0);
+	/* no match now: NOT EXISTS, one probe of n that stops at a match */
+	fc.none = (Node *) makeBoolExpr(NOT_EXPR,
+									list_make1(exists_match(version_rte(ctx, nrte, V_NEW),
+															theta_for_probe(theta, k, n))), -1);
 	flipped = fill_placeholders((Node *) linitial_node(TargetEntry, exprs->targetList)->expr, &fc);
 	sign = (Expr *) fill_placeholders((Node *) lsecond_node(TargetEntry, exprs->targetList)->expr, &fc);
 	t->jointree->quals = flipped;

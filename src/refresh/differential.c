@@ -7,9 +7,11 @@
  * refresh's one snapshot.  The action:
  *
  *	 NO_DATA       nothing pending for any source: only the frontiers move;
- *	 FULL          a TRUNCATE of a source is pending, or the change set is a
- *				   large share of a source (pg_trickle.differential_max_change_ratio),
- *				   or it is the initial population / a query change;
+ *	 FULL          a TRUNCATE of a source is pending, or recomputing is
+ *				   cheaper (measured costs; without them a large share of a
+ *				   source, pg_trickle.differential_max_change_ratio, or the
+ *				   planner's estimates), or it is the initial population / a
+ *				   query change;
  *	 DIFFERENTIAL  the delta statement of the shape.
  *
  * The caller advances the frontiers under the same snapshot afterwards.
@@ -193,11 +195,23 @@ recompute_plan(const StreamTable *st, const char *key)
  * each change reaches, on pages the changes just touched.  The plans are
  * made and run under these settings.
  */
+static int
+delta_settings(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("random_page_cost", "1.1", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
 static void
 run_delta(const StreamTable *st, List *pending, Snapshot snapshot,
 		  RefreshOutcome *o)
 {
-	int			nestlevel = NewGUCNestLevel();
+	int			nestlevel = delta_settings();
 	StringInfoData key;
 	SPIPlanPtr	plan;
 	TupleDesc	desc;
@@ -205,10 +219,6 @@ run_delta(const StreamTable *st, List *pending, Snapshot snapshot,
 	int			nkeys;
 	bool		isnull;
 
-	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("random_page_cost", "1.1", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
 	initStringInfo(&key);
 	plan = delta_plan(st, pending, &key);
 	run_plan(plan, NULL, snapshot, o);
@@ -351,6 +361,82 @@ DifferentialShape(const StreamTable *st)
 	return shape;
 }
 
+/*
+ * Whether a recomputation chosen for the pending changes (by cost, or
+ * because a change set cannot be applied) rewrites the whole table
+ * (full_apply: DELETE, INSERT of the query's result) rather than writing
+ * only the rows that differ (recompute_apply).  Writing the difference
+ * exists for the stream tables that read this one: they receive a small
+ * change instead of the whole table deleted and inserted.  Without such a
+ * reader nobody consumes the difference, and finding it costs the
+ * consolidation of the query's result with the stored rows: measured at
+ * 3 to 10 times a FULL refresh of the same query (src/refresh/README.md).
+ */
+static bool
+recompute_rewrites_all(const StreamTable *st)
+{
+	return DependReaders(st->relid) == NIL;
+}
+
+/* The recomputation for pending changes, as recompute_rewrites_all says. */
+static void
+recompute_pending(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o)
+{
+	if (recompute_rewrites_all(st))
+		full_apply(st, DifferentialShape(st), snapshot, o);
+	else
+		recompute_apply(st, DifferentialShape(st), snapshot, o);
+}
+
+/*
+ * Whether the planner finds recomputing cheaper than the delta for these
+ * pending changes (a table without measured refreshes, more than
+ * DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK changes).  The delta statement is
+ * planned as it would run: for these change sets' sizes, under its own
+ * settings (the plan is kept and runs next if the delta wins); the
+ * recomputation is planned under the same settings so that both costs are
+ * in the same units.  Sets o's action and reason when recomputing wins.
+ */
+static bool
+planner_prefers_full(const StreamTable *st, List *pending, int64 total,
+					 RefreshOutcome *o)
+{
+	int			nestlevel = delta_settings();
+	StringInfoData key;
+	SPIPlanPtr	full;
+	double		delta_cost;
+	double		full_cost;
+
+	initStringInfo(&key);
+	delta_cost = RefreshPlanCost(delta_plan(st, pending, &key));
+	if (recompute_rewrites_all(st))
+	{
+		/* what full_apply runs: empty the table, insert the result */
+		full = prepare(psprintf("DELETE FROM %s", CatalogRelationName(st->relid)));
+		full_cost = RefreshPlanCost(full);
+		SPI_freeplan(full);
+		full = prepare(DeltaFullSql(st, DifferentialShape(st)));
+	}
+	else
+	{
+		full = prepare(DeltaFullDiffSql(st, DifferentialShape(st)));
+		full_cost = 0;
+	}
+	full_cost += RefreshPlanCost(full);
+	SPI_freeplan(full);
+	AtEOXact_GUC(true, nestlevel);
+
+	elog(DEBUG1, "stream table %s: %lld changes, planner cost %.0f for the delta, %.0f for recomputing",
+		 st->name, (long long) total, delta_cost, full_cost);
+	if (delta_cost <= full_cost)
+		return false;
+	o->action = "FULL";
+	o->reason = MemoryContextStrdup(CurTransactionContext,
+									psprintf("FULL by cost: " INT64_FORMAT " changes, planner estimate %.0f for the delta against %.0f for recomputing",
+											 total, delta_cost, full_cost));
+	return true;
+}
+
 /* Below this many pending rows a delta is always cheaper than recomputing. */
 #define DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK 1000
 
@@ -383,8 +469,8 @@ recompute_reason(const CapturePending *p)
  * its recent recomputations gives the number of changes beyond which
  * recomputing is cheaper, and a change set found to be larger while being
  * read is not netted at all.  Without that history (a new table) the
- * change set's share of a source decides
- * (pg_trickle.differential_max_change_ratio).  Returns NIL and sets o's
+ * change set's share of a source (pg_trickle.differential_max_change_ratio)
+ * and then the planner (planner_prefers_full) decide.  Returns NIL and sets o's
  * action and reason when the refresh must recompute.
  */
 static List *
@@ -453,6 +539,9 @@ pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o
 			return NIL;
 		}
 	}
+	if (!known && total > DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK &&
+		planner_prefers_full(st, pending, total, o))
+		return NIL;
 	return pending;
 }
 
@@ -544,7 +633,7 @@ differential_refresh(const StreamTable *st, RefreshInitiator who,
 	pending = pending_or_recompute(st, snapshot, o);
 	if (o->action != NULL)
 	{
-		recompute_apply(st, DifferentialShape(st), snapshot, o);
+		recompute_pending(st, snapshot, o);
 		return;
 	}
 	foreach(lc, pending)

@@ -67,6 +67,9 @@ extern SPIPlanPtr PlanCacheStore(int64 pgt_id, int kind, const char *key,
 
 /* differential.c */
 struct DeltaShape;
+/* cost.c */
+extern double RefreshPlanCost(SPIPlanPtr plan);
+
 extern struct DeltaShape *DifferentialShape(const StreamTable *st);
 extern void DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
 								Snapshot snapshot, RefreshOutcome *o);
