@@ -179,8 +179,8 @@ extern AttrNumber *CaptureColumnMap(Oid buffer_relid, Oid source_relid,
 extern bool CaptureLockConsumers(Oid source_relid, LOCKMODE mode, bool wait);
 
 /* frontier.c */
-extern char *CaptureFrontierSubquery(int64 pgt_id, Oid source_relid,
-									 const char *alias);
+extern char *CaptureFrontierCte(int64 pgt_id, Oid source_relid,
+								const char *alias);
 extern char *CapturePendingCondition(const char *b, const char *f);
 
 /* trigger.c */

@@ -339,7 +339,8 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 	MemoryContextSwitchTo(old);
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT __pgt_b.__pgt_mult");
+	appendStringInfo(&sql, "WITH %s SELECT __pgt_b.__pgt_mult",
+					 CaptureFrontierCte(pgt_id, source_relid, "__pgt_f"));
 	while ((a = bms_next_member(cols, a)) >= 0)
 		appendStringInfo(&sql, ", __pgt_b.%s",
 						 quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(buf),
@@ -349,10 +350,9 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 	 * consumed: the index on __pgt_xid skips them, however many a lagging
 	 * consumer keeps.
 	 */
-	appendStringInfo(&sql, " FROM %s __pgt_b, %s"
+	appendStringInfo(&sql, " FROM %s __pgt_b, __pgt_f"
 					 " WHERE " CAPTURE_XID_KEY("__pgt_b") " OPERATOR(pg_catalog.>=) $1 AND %s",
 					 quote_qualified_identifier(CAPTURE_SCHEMA, RelationGetRelationName(buf)),
-					 CaptureFrontierSubquery(pgt_id, source_relid, "__pgt_f"),
 					 CapturePendingCondition("__pgt_b", "__pgt_f"));
 	table_close(buf, NoLock);
 	table_close(src, NoLock);

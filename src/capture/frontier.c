@@ -67,15 +67,20 @@ CaptureSources(int64 pgt_id)
 	return sources;
 }
 
-/* The one-row subquery of the frontier of (pgt_id, source), aliased. */
+/*
+ * A WITH item "alias AS MATERIALIZED (...)": the one row of the frontier of
+ * (pgt_id, source).  Materialized, so that it is read once per statement:
+ * as a plain subquery joined to a buffer, the planner may read the catalog
+ * again for every buffer row.
+ */
 char *
-CaptureFrontierSubquery(int64 pgt_id, Oid source_relid, const char *alias)
+CaptureFrontierCte(int64 pgt_id, Oid source_relid, const char *alias)
 {
-	return psprintf("(SELECT d.frontier, d.frontier_xid, d.frontier_seq"
+	return psprintf("%s AS MATERIALIZED (SELECT d.frontier, d.frontier_xid, d.frontier_seq"
 					"   FROM pgtrickle.pgt_dependencies d"
 					"  WHERE d.pgt_id OPERATOR(pg_catalog.=) '" INT64_FORMAT "'::pg_catalog.int8"
-					"    AND d.source_relid OPERATOR(pg_catalog.=) '%u'::pg_catalog.oid) %s",
-					pgt_id, source_relid, alias);
+					"    AND d.source_relid OPERATOR(pg_catalog.=) '%u'::pg_catalog.oid)",
+					alias, pgt_id, source_relid);
 }
 
 /* Whether buffer row b is pending for frontier f, as SQL. */
