@@ -28,7 +28,9 @@ ok($node->poll_query_until('postgres', q{
 	'the scheduler gave up the paused reader\'s changes');
 my $buffer = $node->safe_psql('postgres', q{
 	SELECT 'pgtrickle_changes.' || quote_ident('changes_' || 'src'::regclass::oid)});
-cmp_ok($node->safe_psql('postgres', "SELECT count(*) FROM $buffer"), '<=', 50,
+# a pass may have run while the inserts still came: the rows after it are
+# given up at a later pass
+ok($node->poll_query_until('postgres', "SELECT count(*) <= 50 FROM $buffer"),
 	'and pruned the buffer to the limit');
 
 $node->safe_psql('postgres', q{SELECT pgtrickle.resume_stream_table('lone')});
