@@ -24,8 +24,11 @@
  * N through correlated subqueries (EXISTS, the count of matches now, the
  * sum of multiplicities of OLD(N)); the rows of a relation K that a change
  * of N touches are found once each, with the change of their match count,
- * by their ctid or their place in K's change set (touched_term).  Every term starts from a
- * change set and reaches the sides only through their join keys.
+ * by their ctid or their place in K's change set (touched_term) or, for a
+ * subquery K, by their place in the set of K's rows that theta's
+ * equalities reach from the change of N, materialised once.  Every term
+ * starts from a change set and reaches the sides only through their join
+ * keys.
  *
  * Outer joins elsewhere in a query (chains, mixed with inner joins, under
  * aggregates) are first made into such items (DeltaNormalizeOuterJoins):
@@ -894,7 +897,10 @@ candidates_sql(DeltaContext *ctx, Query *s, int k, int n, List *driver, ItemVers
 
 /*
  * Term (b) from a version kv of k whose rows can be told apart: a table
- * read as it is now (by ctid) or k's change set (numbered once).  Each row
+ * read as it is now (by ctid), k's change set (numbered once), or, with a
+ * driver (equality_driver), the rows of a subquery item's version that
+ * an equality of theta reaches from DELTA(n), materialised and numbered
+ * once (candidates_sql).  Each row
  * of it that a change of n matches comes once, with d, the change of its
  * number of matches:
  *
