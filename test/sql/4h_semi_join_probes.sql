@@ -83,6 +83,16 @@ INSERT INTO sp_sub VALUES (40, 3, true), (40, 3, true), (42, 6, true);
 DELETE FROM sp_sub WHERE ord = 43;
 SELECT pgt_test.drefresh('sp_anti'), pgt_test.drefresh('sp_semi'), pgt_test.drefresh('sp_notin');
 
+-- the engine keeps its own MATERIALIZED WITH items (named __pgt_...) when
+-- it re-reads its text; a user's CTE of such a name is inlined as ever
+SELECT pgtrickle.create_stream_table('sp_cte',
+	'WITH __pgt_t AS MATERIALIZED (SELECT ord, supp FROM sp_sub WHERE late)
+	 SELECT l1.id FROM sp_line l1 WHERE EXISTS (SELECT FROM __pgt_t t WHERE t.ord = l1.ord AND t.supp <> l1.supp)',
+	'1m', 'DIFFERENTIAL');
+UPDATE sp_sub SET late = NOT late WHERE ord IN (5, 6);
+SELECT pgt_test.drefresh('sp_cte');
+SELECT pgtrickle.drop_stream_table('sp_cte');
+
 SELECT pgtrickle.drop_stream_table('sp_anti');
 SELECT pgtrickle.drop_stream_table('sp_semi');
 SELECT pgtrickle.drop_stream_table('sp_notin');
