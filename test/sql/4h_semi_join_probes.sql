@@ -83,6 +83,29 @@ INSERT INTO sp_sub VALUES (40, 3, true), (40, 3, true), (42, 6, true);
 DELETE FROM sp_sub WHERE ord = 43;
 SELECT pgt_test.drefresh('sp_anti'), pgt_test.drefresh('sp_semi'), pgt_test.drefresh('sp_notin');
 
+-- TPC-H Q21's shape: EXISTS and NOT EXISTS over the same table, each
+-- correlated by an equality and "<>", the outer side a join; the NOT
+-- EXISTS is peeled inside the EXISTS's outer item
+CREATE TABLE sp_supp (supp int PRIMARY KEY, nation text);
+INSERT INTO sp_supp SELECT g, CASE WHEN g % 3 = 0 THEN 'SAUDI ARABIA' ELSE 'PERU' END FROM generate_series(0, 9) g;
+SELECT pgtrickle.create_stream_table('sp_q21',
+	'SELECT s.nation, count(*) AS numwait FROM sp_line l1 JOIN sp_supp s ON s.supp = l1.supp
+	  WHERE l1.late
+		AND EXISTS (SELECT * FROM sp_line l2 WHERE l2.ord = l1.ord AND l2.supp <> l1.supp)
+		AND NOT EXISTS (SELECT * FROM sp_line l3 WHERE l3.ord = l1.ord AND l3.supp <> l1.supp AND l3.late)
+	  GROUP BY s.nation', '1m', 'DIFFERENTIAL');
+UPDATE sp_line SET late = NOT late WHERE ord IN (50, 51, 52);
+UPDATE sp_line SET supp = 3 WHERE ord = 53;
+INSERT INTO sp_line VALUES (5003, 54, 6, true), (5004, 55, 0, false);
+DELETE FROM sp_line WHERE id IN (111, 113);
+UPDATE sp_supp SET nation = 'PERU' WHERE supp = 3;
+SELECT pgt_test.drefresh('sp_q21');
+DELETE FROM sp_line WHERE ord IN (60, 61);
+UPDATE sp_line SET ord = 62 WHERE ord = 63;
+SELECT pgt_test.drefresh('sp_q21');
+SELECT pgtrickle.drop_stream_table('sp_q21');
+DROP TABLE sp_supp;
+
 -- the engine keeps its own MATERIALIZED WITH items (named __pgt_...) when
 -- it re-reads its text; a user's CTE of such a name is inlined as ever
 SELECT pgtrickle.create_stream_table('sp_cte',
