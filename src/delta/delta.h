@@ -78,6 +78,7 @@ typedef struct DeltaShape
 
 /* shape.c */
 extern Query *DeltaParseQuery(const char *sql);
+extern Query *DeltaParseUserQuery(const char *sql);
 extern bool DeltaSupported(Query *query, char **reason);
 extern DeltaShape *DeltaBuildShape(const char *sql, char **reason);
 extern void DeltaPrepareStorage(const StreamTable *st, const DeltaShape *shape);

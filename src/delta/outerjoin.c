@@ -24,8 +24,11 @@
  * N through correlated subqueries (EXISTS, the count of matches now, the
  * sum of multiplicities of OLD(N)); the rows of a relation K that a change
  * of N touches are found once each, with the change of their match count,
- * by their ctid or their place in K's change set (touched_term).  Every term starts from a
- * change set and reaches the sides only through their join keys.
+ * by their ctid or their place in K's change set (touched_term) or, for a
+ * subquery K, by their place in the set of K's rows that theta's
+ * equalities reach from the change of N, materialised once.  Every term
+ * starts from a change set and reaches the sides only through their join
+ * keys.
  *
  * Outer joins elsewhere in a query (chains, mixed with inner joins, under
  * aggregates) are first made into such items (DeltaNormalizeOuterJoins):
@@ -808,9 +811,96 @@ fill_placeholders(Node *node, PlaceholderContext *c)
 	return expression_tree_mutator(node, fill_placeholders, c);
 }
 
+/* Whether every Var of an expression reads range table entry varno. */
+static bool
+reads_only(Node *expr, int varno)
+{
+	List	   *vars = pull_var_clause(expr, PVC_RECURSE_AGGREGATES |
+									   PVC_RECURSE_WINDOWFUNCS |
+									   PVC_RECURSE_PLACEHOLDERS);
+	ListCell   *lc;
+
+	if (vars == NIL)
+		return false;
+	foreach(lc, vars)
+		if (((Var *) lfirst(lc))->varno != varno || ((Var *) lfirst(lc))->varlevelsup != 0)
+			return false;
+	return true;
+}
+
+/*
+ * The conjuncts of theta that equate an expression of k with one of n
+ * through an operator a join can hash or merge on ("k.a = n.b"): a row of
+ * k that a row x of n matches has k.a = x.b, so it is among the rows of k
+ * whose a is one of the values b takes in a set of rows of n — found by a
+ * semi-join that the planner runs from the distinct values of b, reaching
+ * k through an index on a.  NIL when theta has none (an uncorrelated or
+ * non-equi condition, an IS NULL test of the outer row).
+ */
+static List *
+equality_driver(Node *theta, int k, int n)
+{
+	List	   *driver = NIL;
+	ListCell   *lc;
+
+	foreach(lc, make_ands_implicit((Expr *) theta))
+	{
+		OpExpr	   *op = lfirst(lc);
+		Node	   *a;
+		Node	   *b;
+		Oid			lefttype;
+
+		if (!IsA(op, OpExpr) || list_length(op->args) != 2 || op->opresulttype != BOOLOID ||
+			op->opretset)
+			continue;
+		a = linitial(op->args);
+		b = lsecond(op->args);
+		lefttype = exprType(a);
+		if (!op_mergejoinable(op->opno, lefttype) && !op_hashjoinable(op->opno, lefttype))
+			continue;
+		if ((reads_only(a, k) && reads_only(b, n)) || (reads_only(a, n) && reads_only(b, k)))
+			driver = lappend(driver, op);
+	}
+	return driver;
+}
+
+/*
+ * The rows of version kv of a subquery item k that some row of DELTA(n)
+ * may match (driver: equality_driver), numbered once: a MATERIALIZED WITH
+ * item is evaluated once per statement, so the number identifies a row
+ * however often the term reads it.  Named k(<k's columns positionally>,
+ * __pgt_m, __pgt_i), as touched_term reads its input.
+ */
+static char *
+candidates_sql(DeltaContext *ctx, Query *s, int k, int n, List *driver, ItemVersion kv)
+{
+	RangeTblEntry *krte = rt_fetch(k, s->rtable);
+	RangeTblEntry *nrte = rt_fetch(n, s->rtable);
+	char	   *names = DeltaPositionalNames(list_length(krte->eref->colnames));
+	char	   *version;
+	Query	   *cq;
+
+	if (kv == V_NEW)
+		version = psprintf("SELECT s.*, 1::pg_catalog.int8 AS __pgt_m FROM (%s) s(%s)",
+						   pg_get_querydef(krte->subquery, false), names);
+	else
+		version = DeltaVersionSql(ctx, krte, kv);
+	cq = DeltaParseQuery(psprintf("SELECT v.* FROM (%s) v(%s, __pgt_m)", version, names));
+	cq->jointree->quals = (Node *)
+		exists_match(version_rte(ctx, nrte, V_DELTA),
+					 theta_remap((Node *) make_ands_explicit(driver), k, 1, 1, n, 1));
+	cq->hasSubLinks = true;
+	return psprintf("(WITH __pgt_t AS MATERIALIZED (SELECT c.*, pg_catalog.row_number() OVER () AS __pgt_i"
+					" FROM (%s) c) SELECT * FROM __pgt_t) k(%s, __pgt_m, __pgt_i)",
+					pg_get_querydef(cq, false), names);
+}
+
 /*
  * Term (b) from a version kv of k whose rows can be told apart: a table
- * read as it is now (by ctid) or k's change set (numbered once).  Each row
+ * read as it is now (by ctid), k's change set (numbered once), or, with a
+ * driver (equality_driver), the rows of a subquery item's version that
+ * an equality of theta reaches from DELTA(n), materialised and numbered
+ * once (candidates_sql).  Each row
  * of it that a change of n matches comes once, with d, the change of its
  * number of matches:
  *
@@ -831,7 +921,8 @@ fill_placeholders(Node *node, PlaceholderContext *c)
  * No pass over a change set per row, unlike the general form.
  */
 static char *
-touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion kv)
+touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion kv,
+			 List *driver)
 {
 	Query	   *t = null_extended_frame(ctx, s, k, V_NEW, n);
 	RangeTblEntry *krte = rt_fetch(k, t->rtable);
@@ -861,7 +952,9 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 	int			i = 0;
 
 	/* k's version with an identity __pgt_i, columns named positionally */
-	if (kv == V_NEW)
+	if (driver != NIL)
+		base = candidates_sql(ctx, s, k, n, driver, kv);
+	else if (kv == V_NEW)
 		base = psprintf("(SELECT %s, 1::pg_catalog.int8 AS __pgt_m, v.ctid AS __pgt_i FROM %s v)"
 						" k(%s, __pgt_m, __pgt_i)",
 						DeltaRelationColumns(krte->relid, "v"),
@@ -955,6 +1048,7 @@ DeltaNullExtendedTerms(DeltaContext *ctx, Query *s, int k, int n,
 	if (nchanged)
 	{
 		ItemVersion kvs[2] = {V_NEW, V_NEG_DELTA};
+		List	   *driver = equality_driver(theta, k, n);
 
 		for (int v = 0; v < (kchanged ? 2 : 1); v++)
 		{
@@ -968,14 +1062,22 @@ DeltaNullExtendedTerms(DeltaContext *ctx, Query *s, int k, int n,
 
 			/*
 			 * Rows told apart: a table's by ctid, a table's change set
-			 * (served in one fixed order) by number; a subquery's rows
-			 * have neither.
+			 * (served in one fixed order) by number, a subquery's by
+			 * number once the rows an equality of theta can reach from
+			 * DELTA(n) are materialised; otherwise (no such equality, a
+			 * table with children) the general form below.
 			 */
 			if ((kvs[v] == V_NEG_DELTA && rt_fetch(k, s->rtable)->rtekind == RTE_RELATION) ||
 				(kvs[v] == V_NEW && ctid_identifies(rt_fetch(k, s->rtable))))
 			{
 				appendStringInfo(out, " UNION ALL (%s)",
-								 touched_term(ctx, s, k, n, theta, kvs[v]));
+								 touched_term(ctx, s, k, n, theta, kvs[v], NIL));
+				continue;
+			}
+			if (rt_fetch(k, s->rtable)->rtekind == RTE_SUBQUERY && driver != NIL)
+			{
+				appendStringInfo(out, " UNION ALL (%s)",
+								 touched_term(ctx, s, k, n, theta, kvs[v], driver));
 				continue;
 			}
 			t = null_extended_frame(ctx, s, k, kvs[v], n);

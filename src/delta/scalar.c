@@ -763,7 +763,7 @@ DeltaSubqueryMaintenance(const char *sql)
 
 	initStringInfo(&notes);
 	reason = NULL;
-	q = DeltaSetOpQuery(rewrite_level(DeltaParseQuery(sql), &rc));
+	q = DeltaSetOpQuery(rewrite_level(DeltaParseUserQuery(sql), &rc));
 	DeltaGroupedDescribe(q, &notes);
 	return notes.len > 0 ? notes.data : NULL;
 }

@@ -19,7 +19,9 @@
  * K and N are made into FROM items (subqueries), theta being the
  * correlated conditions of the subquery; a WHERE with several such
  * conditions is peeled one at a time (K keeps the others, and its own
- * delta handles them).
+ * delta handles them).  The rows of K a change of N may flip are found
+ * from that change through theta's equalities (outerjoin.c,
+ * candidates_sql), so K is read only where the change reaches it.
  *
  *-------------------------------------------------------------------------
  */

@@ -33,6 +33,22 @@
 
 static void inline_ctes(Query *q, List *stack);
 
+/*
+ * Whether a CTE is one the engine wrote to be evaluated once per statement
+ * (outerjoin.c, candidates_sql): MATERIALIZED, named __pgt_..., met while
+ * parsing the engine's own text.  Such a CTE is kept; every other one is
+ * inlined.  A user's query is parsed with keep_engine_ctes off, so a user
+ * CTE of any name is inlined as before.
+ */
+static bool keep_engine_ctes = true;
+
+static bool
+engine_cte(CommonTableExpr *cte)
+{
+	return keep_engine_ctes && cte->ctematerialized == CTEMaterializeAlways &&
+		strncmp(cte->ctename, "__pgt_", 6) == 0;
+}
+
 /* The subqueries of sublinks (scalar, EXISTS, IN) of one query level. */
 static bool
 inline_sublink_ctes(Node *node, List *stack)
@@ -85,6 +101,13 @@ inline_ctes(Query *q, List *stack)
 
 	/* lcons works in place: the caller keeps its own stack */
 	stack = lcons(q->cteList, list_copy(stack));
+	foreach(lc, q->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (engine_cte(cte))
+			inline_ctes(castNode(Query, cte->ctequery), stack);
+	}
 	if (q->hasSubLinks)
 		(void) query_tree_walker(q, inline_sublink_ctes, stack, QTW_IGNORE_RANGE_TABLE);
 	foreach(lc, q->rtable)
@@ -96,14 +119,20 @@ inline_ctes(Query *q, List *stack)
 			List	   *ctes = list_nth(stack, rte->ctelevelsup);
 			ListCell   *lc2;
 			Query	   *sub = NULL;
+			bool		kept = false;
 
 			foreach(lc2, ctes)
 			{
 				CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc2);
 
 				if (strcmp(cte->ctename, rte->ctename) == 0)
-					sub = copyObject(castNode(Query, cte->ctequery));
+				{
+					kept = engine_cte(cte);
+					sub = kept ? NULL : copyObject(castNode(Query, cte->ctequery));
+				}
 			}
+			if (kept)
+				continue;		/* the engine's: evaluated once, not inlined */
 			if (sub == NULL)
 				elog(ERROR, "could not find CTE \"%s\"", rte->ctename);
 			if (rte->ctelevelsup > 0)
@@ -119,12 +148,8 @@ inline_ctes(Query *q, List *stack)
 	}
 }
 
-/*
- * Parse and analyse a query the engine generated or deparsed (all names
- * qualified), with its CTEs inlined.
- */
-Query *
-DeltaParseQuery(const char *sql)
+static Query *
+parse_query(const char *sql, bool keep)
 {
 	List	   *raw = raw_parser(sql, RAW_PARSE_DEFAULT);
 	Query	   *q;
@@ -135,10 +160,35 @@ DeltaParseQuery(const char *sql)
 	pgt_flatten_grouping(q);
 	if (!q->hasRecursive)
 	{
+		List	   *kept = NIL;
+		ListCell   *lc;
+
+		keep_engine_ctes = keep;
 		inline_ctes(q, NIL);
-		q->cteList = NIL;
+		foreach(lc, q->cteList)
+			if (engine_cte(lfirst_node(CommonTableExpr, lc)))
+				kept = lappend(kept, lfirst(lc));
+		q->cteList = kept;
 	}
 	return q;
+}
+
+/*
+ * Parse and analyse a query the engine generated or deparsed (all names
+ * qualified), with its CTEs inlined but the engine's own MATERIALIZED ones
+ * (engine_cte).
+ */
+Query *
+DeltaParseQuery(const char *sql)
+{
+	return parse_query(sql, true);
+}
+
+/* The same for a user's query (a defining query, a view): every CTE inlined. */
+Query *
+DeltaParseUserQuery(const char *sql)
+{
+	return parse_query(sql, false);
 }
 
 typedef struct SupportContext
@@ -696,7 +746,7 @@ DeltaBuildShape(const char *sql, char **reason)
 	int			i;
 
 	/* views as sources: expanded to their definitions (views.c) */
-	q = DeltaExpandViews(DeltaParseQuery(sql), reason);
+	q = DeltaExpandViews(DeltaParseUserQuery(sql), reason);
 	if (*reason != NULL)
 		return NULL;
 	q = DeltaSetOpQuery(DeltaScalarRewrite(q, &scalar_reason));

@@ -141,7 +141,7 @@ DeltaExpandViews(Query *q, char **reason)
 	if (!ctx.expanded)
 		return q;
 	*reason = ctx.reason;
-	return DeltaParseQuery(pg_get_querydef(q, false));
+	return DeltaParseUserQuery(pg_get_querydef(q, false));
 }
 
 /*
