@@ -140,6 +140,12 @@ extern const char *DeltaGroupedRefusal(Query *q);
 extern char *DeltaGroupedSql(DeltaContext *ctx, Query *q);
 extern void DeltaGroupedDescribe(Query *q, StringInfo out);
 
+/* groupprobe.c */
+extern bool DeltaGroupedRestrict(Query *sub, int varno, Node *quals,
+								 Bitmapset *visible);
+extern void DeltaGroupedProbeTerm(Query *t, List *items,
+								  const ItemVersion *versions);
+
 /* scalar.c */
 extern Query *DeltaScalarRewrite(Query *q, char **reason);
 extern char *DeltaSubqueryMaintenance(const char *sql);

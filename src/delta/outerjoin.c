@@ -779,6 +779,24 @@ version_rte(DeltaContext *ctx, RangeTblEntry *rte, ItemVersion v)
 }
 
 /*
+ * NEW(n) for a probe by theta (theta_for_probe's form).  A grouped
+ * subquery gets theta's key conditions inside it (groupprobe.c): the probe
+ * then reads the groups of the probed row's key through the group key's
+ * index, and the planner no longer makes the probe a join that aggregates
+ * the whole subquery (the probe is correlated inside its FROM).
+ */
+static RangeTblEntry *
+new_by_key(DeltaContext *ctx, RangeTblEntry *nrte, Node *theta, int k, int n)
+{
+	RangeTblEntry *copy = version_rte(ctx, nrte, V_NEW);
+
+	if (copy->rtekind == RTE_SUBQUERY)
+		(void) DeltaGroupedRestrict(copy->subquery, 1,
+									theta_for_probe(theta, k, n), NULL);
+	return copy;
+}
+
+/*
  * Whether a FROM item's rows are identified by their ctid: a plain table
  * without inheritance children (a partition or child would repeat ctids).
  */
@@ -996,7 +1014,7 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 	krte->eref->colnames = lappend(krte->eref->colnames, makeString(pstrdup("__pgt_d")));
 
 	/* c: the row's matches now, one probe of n (only when d > 0) */
-	count = probe_query(version_rte(ctx, nrte, V_NEW), theta_for_probe(theta, k, n));
+	count = probe_query(new_by_key(ctx, nrte, theta, k, n), theta_for_probe(theta, k, n));
 	count->targetList = cq->targetList;
 	count->hasAggs = true;
 	sl->subLinkType = EXPR_SUBLINK;
@@ -1007,7 +1025,7 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 	fc.d = (Node *) makeVar(k, ncols + 2, NUMERICOID, -1, InvalidOid, 0);
 	/* no match now: NOT EXISTS, one probe of n that stops at a match */
 	fc.none = (Node *) makeBoolExpr(NOT_EXPR,
-									list_make1(exists_match(version_rte(ctx, nrte, V_NEW),
+									list_make1(exists_match(new_by_key(ctx, nrte, theta, k, n),
 															theta_for_probe(theta, k, n))), -1);
 	flipped = fill_placeholders((Node *) linitial_node(TargetEntry, exprs->targetList)->expr, &fc);
 	sign = (Expr *) fill_placeholders((Node *) lsecond_node(TargetEntry, exprs->targetList)->expr, &fc);
@@ -1035,7 +1053,7 @@ DeltaNullExtendedTerms(DeltaContext *ctx, Query *s, int k, int n,
 
 		t->jointree->quals = (Node *)
 			makeBoolExpr(NOT_EXPR,
-						 list_make1(exists_match(version_rte(ctx, nrte, V_NEW),
+						 list_make1(exists_match(new_by_key(ctx, nrte, theta, k, n),
 												 theta_for_probe(theta, k, n))), -1);
 		appendStringInfo(out, " UNION ALL (%s)",
 						 DeltaTermSql(t, multiplicity_of(t, k, V_DELTA)));
@@ -1085,7 +1103,7 @@ DeltaNullExtendedTerms(DeltaContext *ctx, Query *s, int k, int n,
 								   theta_for_probe(theta, k, n));
 			none_now = (Expr *)
 				makeBoolExpr(NOT_EXPR,
-							 list_make1(exists_match(version_rte(ctx, nrte, V_NEW),
+							 list_make1(exists_match(new_by_key(ctx, nrte, theta, k, n),
 													 theta_for_probe(theta, k, n))), -1);
 			had = old_had_match(version_rte(ctx, nrte, V_OLD),
 								theta_for_probe(theta, k, n));

@@ -373,6 +373,8 @@ join_term_sql(DeltaContext *ctx, Query *q, List *items, const ItemVersion *versi
 								(Expr *) makeVar(rtindex, list_length(rte->eref->colnames),
 												 INT8OID, -1, InvalidOid, 0));
 	}
+	/* grouped subqueries read only for the keys the term carries */
+	DeltaGroupedProbeTerm(t, items, versions);
 	return DeltaTermSql(t, mult);
 }
 
