@@ -28,6 +28,7 @@ OBJS = \
 	src/delta/analyze.o \
 	src/delta/apply.o \
 	src/delta/grouped.o \
+	src/delta/levelvars.o \
 	src/delta/groupprobe.o \
 	src/delta/moreagg.o \
 	src/delta/outerjoin.o \

@@ -110,53 +110,6 @@ typedef struct LevelVars
 	List	   *vars;			/* its Vars (level 0), distinct */
 } LevelVars;
 
-static int
-var_index(List *vars, Var *var)
-{
-	ListCell   *lc;
-	int			k = 0;
-
-	foreach(lc, vars)
-	{
-		Var		   *seen = lfirst(lc);
-
-		k++;
-		if (seen->varno == var->varno && seen->varattno == var->varattno)
-			return k;
-	}
-	return 0;
-}
-
-static bool
-collect_walker(Node *node, LevelVars *c)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Var))
-	{
-		Var		   *var = (Var *) node;
-
-		if ((int) var->varlevelsup == c->depth && var->varno != SCALAR_VARNO &&
-			var_index(c->vars, var) == 0)
-		{
-			var = copyObject(var);
-			var->varlevelsup = 0;
-			c->vars = lappend(c->vars, var);
-		}
-		return false;
-	}
-	if (IsA(node, Query))
-	{
-		bool		r;
-
-		c->depth++;
-		r = query_tree_walker((Query *) node, collect_walker, c, 0);
-		c->depth--;
-		return r;
-	}
-	return expression_tree_walker(node, collect_walker, c);
-}
-
 /* The level's Vars (at any depth below it) read K's columns; the subquery's
  * placeholders read its item. */
 static Node *
@@ -176,7 +129,7 @@ remap_mutator(Node *node, LevelVars *c)
 				copy->varno = 2;
 			else
 			{
-				int			k = var_index(c->vars, var);
+				int			k = DeltaVarPosition(c->vars, var);
 
 				if (k == 0)
 					elog(ERROR, "column of a scalar subquery's outer query not found");
@@ -485,10 +438,10 @@ peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 		IncrementVarSublevelsUp(x, -1, 1);
 		lfirst(lc) = x;
 	}
-	(void) collect_walker((Node *) out->targetList, &lv);
-	(void) collect_walker(out->havingQual, &lv);
-	(void) collect_walker((Node *) upper, &lv);
-	(void) collect_walker((Node *) outer, &lv);
+	lv.vars = DeltaCollectLevelVars((Node *) out->targetList, 0, SCALAR_VARNO, lv.vars);
+	lv.vars = DeltaCollectLevelVars(out->havingQual, 0, SCALAR_VARNO, lv.vars);
+	lv.vars = DeltaCollectLevelVars((Node *) upper, 0, SCALAR_VARNO, lv.vars);
+	lv.vars = DeltaCollectLevelVars((Node *) outer, 0, SCALAR_VARNO, lv.vars);
 	k = 0;
 	foreach(lc, lv.vars)
 	{

@@ -267,44 +267,6 @@ typedef struct VarsContext
 	int			varno;			/* when remapping: the item they now read */
 } VarsContext;
 
-static int
-var_position(List *vars, Var *var)
-{
-	ListCell   *lc;
-	int			k = 0;
-
-	foreach(lc, vars)
-	{
-		Var		   *seen = lfirst(lc);
-
-		k++;
-		if (seen->varno == var->varno && seen->varattno == var->varattno)
-			return k;
-	}
-	return 0;
-}
-
-static bool
-collect_level_vars(Node *node, VarsContext *c)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Var))
-	{
-		Var		   *var = (Var *) node;
-
-		if ((int) var->varlevelsup == c->level && var_position(c->vars, var) == 0)
-		{
-			var = copyObject(var);
-			var->varlevelsup = 0;
-			c->vars = lappend(c->vars, var);
-		}
-		return false;
-	}
-	Assert(!IsA(node, Query));
-	return expression_tree_walker(node, collect_level_vars, c);
-}
-
 static Node *
 remap_level_vars(Node *node, VarsContext *c)
 {
@@ -313,7 +275,7 @@ remap_level_vars(Node *node, VarsContext *c)
 	if (IsA(node, Var) && (int) ((Var *) node)->varlevelsup == c->level)
 	{
 		Var		   *var = (Var *) node;
-		int			k = var_position(c->vars, var);
+		int			k = DeltaVarPosition(c->vars, var);
 
 		if (k == 0)
 			elog(ERROR, "column of a semi-join input not found");
@@ -519,7 +481,7 @@ DeltaSemiJoinSql(DeltaContext *ctx, Query *q)
 		corr = lappend(corr, f.extra);
 
 	/* N: the subquery with its own conditions, the columns theta reads */
-	(void) collect_level_vars((Node *) corr, &nv);
+	nv.vars = DeltaCollectLevelVars((Node *) corr, nv.level, 0, nv.vars);
 	nq = sub;
 	nq->jointree->quals = (Node *) make_ands_explicit(uncorr);
 	if (uncorr == NIL)
@@ -530,10 +492,10 @@ DeltaSemiJoinSql(DeltaContext *ctx, Query *q)
 	nq->sortClause = NIL;
 
 	/* K: the rest of the query, the columns read above it and by theta */
-	(void) collect_level_vars((Node *) q->targetList, &kv);
-	(void) collect_level_vars((Node *) corr, &up);
+	kv.vars = DeltaCollectLevelVars((Node *) q->targetList, kv.level, 0, kv.vars);
+	up.vars = DeltaCollectLevelVars((Node *) corr, up.level, 0, up.vars);
 	foreach(lc, up.vars)
-		if (var_position(kv.vars, lfirst(lc)) == 0)
+		if (DeltaVarPosition(kv.vars, lfirst(lc)) == 0)
 			kv.vars = lappend(kv.vars, lfirst(lc));
 	kq = copyObject(q);
 	kq->jointree->quals = rest == NIL ? NULL : (Node *) make_ands_explicit(rest);
