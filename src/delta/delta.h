@@ -108,10 +108,16 @@ extern char *DeltaSourceDeltaSql(DeltaContext *ctx, Oid relid);
 extern char *DeltaRelationColumns(Oid relid, const char *alias);
 extern char *DeltaVersionSql(DeltaContext *ctx, RangeTblEntry *rte, ItemVersion version);
 extern char *DeltaTermSql(Query *t, Expr *mult);
+extern void DeltaMakeSubqueryRte(RangeTblEntry *rte, Query *sub);
 extern void DeltaReplaceWithSubquery(RangeTblEntry *rte, const char *sql);
 extern bool DeltaItemChanges(RangeTblEntry *rte);
 extern bool DeltaItemPending(DeltaContext *ctx, RangeTblEntry *rte);
 extern Expr *DeltaInt8Product(Expr *left, Expr *right);
+
+/* levelvars.c */
+extern int	DeltaVarPosition(List *vars, Var *var);
+extern List *DeltaCollectLevelVars(Node *node, int level, int ignore_varno,
+								   List *vars);
 
 /* setop.c */
 extern Query *DeltaSetOpQuery(Query *q);

@@ -151,6 +151,26 @@ subquery_old_sql(DeltaContext *ctx, Query *sub)
 }
 
 /*
+ * Turn a range table entry (a relation, a view or a subquery) into the
+ * subquery sub, in place, so the Vars pointing at it stay valid.  Nothing of
+ * a relation's identity is kept: the subquery's own relations carry their
+ * locks and permissions.
+ */
+void
+DeltaMakeSubqueryRte(RangeTblEntry *rte, Query *sub)
+{
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->security_barrier = false;
+	rte->relid = InvalidOid;
+	rte->relkind = 0;
+	rte->rellockmode = 0;
+	rte->tablesample = NULL;
+	rte->inh = false;
+	pgt_rte_clear_permissions(rte);
+}
+
+/*
  * Replace a range table entry by a subquery producing the same columns plus
  * __pgt_m; the Vars pointing at it keep their attribute numbers.
  */
@@ -163,15 +183,7 @@ DeltaReplaceWithSubquery(RangeTblEntry *rte, const char *sql)
 
 	if (rte->alias == NULL)
 		rte->alias = makeAlias(rte->eref->aliasname, NIL);
-	rte->rtekind = RTE_SUBQUERY;
-	rte->subquery = sub;
-	rte->security_barrier = false;
-	rte->relid = InvalidOid;
-	rte->relkind = 0;
-	rte->rellockmode = 0;
-	rte->tablesample = NULL;
-	rte->inh = false;
-	pgt_rte_clear_permissions(rte);
+	DeltaMakeSubqueryRte(rte, sub);
 	rte->eref = makeAlias(rte->eref->aliasname,
 						  lappend(colnames, makeString(pstrdup("__pgt_m"))));
 

@@ -84,15 +84,7 @@ expand_view(RangeTblEntry *rte, ExpandContext *ctx)
 		rte->alias = makeAlias(rte->eref->aliasname, NIL);
 	if (rte->alias->colnames == NIL)
 		rte->alias->colnames = list_copy(rte->eref->colnames);
-	rte->rtekind = RTE_SUBQUERY;
-	rte->subquery = vq;
-	rte->security_barrier = false;
-	rte->relid = InvalidOid;
-	rte->relkind = 0;
-	rte->rellockmode = 0;
-	rte->tablesample = NULL;
-	rte->inh = false;
-	pgt_rte_clear_permissions(rte);
+	DeltaMakeSubqueryRte(rte, vq);
 	ctx->expanded = true;
 }
 
