@@ -378,6 +378,34 @@ CatalogRun(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	return rc;
 }
 
+/*
+ * The pgt_ids (first column, int8) a catalog query without arguments
+ * returns, as a list of palloc'd int64 in the caller's memory context.
+ */
+List *
+CatalogIds(const char *sql)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	List	   *ids = NIL;
+
+	SPI_connect();
+	CatalogRun(sql, 0, NULL, NULL, NULL, false);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+		int64	   *p = palloc(sizeof(int64));
+
+		*p = id;
+		ids = lappend(ids, p);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return ids;
+}
+
 /* Whether a read-only catalog query of one argument returns a row. */
 bool
 CatalogAny(const char *sql, Oid argtype, Datum arg)

@@ -12,9 +12,7 @@
 #include "postgres.h"
 
 #include "commands/event_trigger.h"
-#include "executor/spi.h"
 #include "fmgr.h"
-#include "utils/memutils.h"
 
 #include "capture/capture.h"
 #include "catalog/pgt_catalog.h"
@@ -50,50 +48,31 @@ pgt_on_sql_drop(PG_FUNCTION_ARGS)
 static List *
 affected_stream_tables(void)
 {
-	List	   *ids = NIL;
-	MemoryContext outer = CurrentMemoryContext;
-
-	SPI_connect();
-	CatalogRun("SELECT DISTINCT s.pgt_id"
-			   "  FROM pg_catalog.pg_event_trigger_ddl_commands() e,"
-			   "       pgtrickle.pgt_stream_tables s"
-			   " WHERE ((e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-			   "        AND e.objid IN (s.pgt_relid, s.pgt_query_relid))"
-			   "    OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r"
-			   "                 JOIN pg_catalog.pg_depend d"
-			   "                   ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
-			   "                  AND d.objid = r.oid"
-			   "                 LEFT JOIN pg_catalog.pg_class c"
-			   "                   ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-			   "                  AND c.oid = d.refobjid"
-			   "                WHERE r.ev_class = s.pgt_query_relid"
-			   "                  AND ((d.refclassid = e.classid AND d.refobjid = e.objid)"
-			   "                       OR (e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
-			   "                           AND c.relnamespace = e.objid)))"
+	return CatalogIds("SELECT DISTINCT s.pgt_id"
+					  "  FROM pg_catalog.pg_event_trigger_ddl_commands() e,"
+					  "       pgtrickle.pgt_stream_tables s"
+					  " WHERE ((e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+					  "        AND e.objid IN (s.pgt_relid, s.pgt_query_relid))"
+					  "    OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite r"
+					  "                 JOIN pg_catalog.pg_depend d"
+					  "                   ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+					  "                  AND d.objid = r.oid"
+					  "                 LEFT JOIN pg_catalog.pg_class c"
+					  "                   ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+					  "                  AND c.oid = d.refobjid"
+					  "                WHERE r.ev_class = s.pgt_query_relid"
+					  "                  AND ((d.refclassid = e.classid AND d.refobjid = e.objid)"
+					  "                       OR (e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+					  "                           AND c.relnamespace = e.objid)))"
 	/* a relation read through a view (views as sources) */
-			   "    OR (e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-			   "        AND EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d"
-			   "                     WHERE d.pgt_id = s.pgt_id AND d.source_relid = e.objid))"
-			   "    OR (e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
-			   "        AND EXISTS (SELECT 1 FROM pg_catalog.pg_class t"
-			   "                     WHERE t.oid = s.pgt_relid AND t.relnamespace = e.objid)))"
+					  "    OR (e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+					  "        AND EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d"
+					  "                     WHERE d.pgt_id = s.pgt_id AND d.source_relid = e.objid))"
+					  "    OR (e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+					  "        AND EXISTS (SELECT 1 FROM pg_catalog.pg_class t"
+					  "                     WHERE t.oid = s.pgt_relid AND t.relnamespace = e.objid)))"
 	/* a restored row is derived when it is re-armed (restore.c) */
-			   "   AND " CATALOG_ARMED("s"),
-			   0, NULL, NULL, NULL, false);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContext spi = MemoryContextSwitchTo(outer);
-		int64	   *p = palloc(sizeof(int64));
-
-		*p = id;
-		ids = lappend(ids, p);
-		MemoryContextSwitchTo(spi);
-	}
-	SPI_finish();
-	return ids;
+					  "   AND " CATALOG_ARMED("s"));
 }
 
 Datum

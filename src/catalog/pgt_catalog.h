@@ -69,6 +69,7 @@ extern void CatalogBeginAccess(CatalogAccess *acc, const char *search_path);
 extern void CatalogEndAccess(CatalogAccess *acc);
 extern int	CatalogRun(const char *sql, int nargs, Oid *argtypes, Datum *values,
 					   const char *nulls, bool read_only);
+extern List *CatalogIds(const char *sql);
 extern bool CatalogAny(const char *sql, Oid argtype, Datum arg);
 extern SPIPlanPtr CatalogPrepare(const char *sql, int nargs, Oid *argtypes,
 								 bool custom);

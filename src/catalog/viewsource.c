@@ -17,8 +17,6 @@
  */
 #include "postgres.h"
 
-#include "executor/spi.h"
-#include "utils/memutils.h"
 
 #include "capture/capture.h"
 #include "catalog/pgt_catalog.h"
@@ -33,33 +31,14 @@
 static List *
 view_readers(void)
 {
-	MemoryContext outer = CurrentMemoryContext;
-	List	   *ids = NIL;
-
-	SPI_connect();
-	CatalogRun("SELECT DISTINCT s.pgt_id"
-			   "  FROM pg_catalog.pg_event_trigger_ddl_commands() e"
-			   "  JOIN pgtrickle.pgt_dependencies d"
-			   "    ON d.source_relid = e.objid AND d.source_type = 'VIEW'"
-			   "  JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
-			   " WHERE e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-			   "   AND " CATALOG_ARMED("s")
-			   " ORDER BY 1",
-			   0, NULL, NULL, NULL, false);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContext spi = MemoryContextSwitchTo(outer);
-		int64	   *p = palloc(sizeof(int64));
-
-		*p = id;
-		ids = lappend(ids, p);
-		MemoryContextSwitchTo(spi);
-	}
-	SPI_finish();
-	return ids;
+	return CatalogIds("SELECT DISTINCT s.pgt_id"
+					  "  FROM pg_catalog.pg_event_trigger_ddl_commands() e"
+					  "  JOIN pgtrickle.pgt_dependencies d"
+					  "    ON d.source_relid = e.objid AND d.source_type = 'VIEW'"
+					  "  JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
+					  " WHERE e.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+					  "   AND " CATALOG_ARMED("s")
+					  " ORDER BY 1");
 }
 
 /*
