@@ -150,19 +150,38 @@ AS $$
 			   eff.effective_schedule, eff.effective_seconds
 		FROM pairs p
 		LEFT JOIN LATERAL (
-			SELECT array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.oid IS NULL) AS missing,
-				   array_agg(w.name ORDER BY w.ord) FILTER (WHERE t.tgenabled = 'D') AS disabled,
-				   array_agg(format('%s (%s instead of %s)', w.name,
+			-- every member of the source's tree carries the capture triggers
+			-- (a partitioned table or an inheritance parent: each partition
+			-- or child at every level, src/capture/inherit.c); a member's
+			-- triggers are named with it
+			WITH RECURSIVE members(relid, depth) AS (
+				SELECT p.source_relid, 0
+				UNION ALL
+				SELECT i.inhrelid, m.depth + 1
+				FROM members m JOIN pg_inherits i ON i.inhparent = m.relid
+				WHERE m.depth < 1000
+			),
+			named AS (
+				SELECT m.relid, m.depth,
+					   CASE WHEN m.relid = p.source_relid THEN ''
+							ELSE ' on ' || m.relid::regclass::text END AS place
+				FROM members m
+			)
+			SELECT array_agg(w.name || m.place ORDER BY m.depth, m.place, w.ord)
+					   FILTER (WHERE t.oid IS NULL) AS missing,
+				   array_agg(w.name || m.place ORDER BY m.depth, m.place, w.ord)
+					   FILTER (WHERE t.tgenabled = 'D') AS disabled,
+				   array_agg(format('%s%s (%s instead of %s)', w.name, m.place,
 									CASE t.tgenabled WHEN 'A' THEN 'ENABLE ALWAYS'
 										 WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE' END,
 									CASE w.mode WHEN 'A' THEN 'ENABLE ALWAYS'
 										 WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE' END)
-							 ORDER BY w.ord)
+							 ORDER BY m.depth, m.place, w.ord)
 					   FILTER (WHERE t.tgenabled <> 'D' AND t.tgenabled <> w.mode) AS wrong_mode,
-				   (SELECT array_agg(x.tgname::text ORDER BY x.tgname)
-					  FROM pg_trigger x
+				   (SELECT array_agg(x.tgname::text || n.place ORDER BY n.depth, n.place, x.tgname)
+					  FROM named n
+					  JOIN pg_trigger x ON x.tgrelid = n.relid
 					 WHERE p.captured AND p.source_exists
-					   AND x.tgrelid = p.source_relid
 					   AND x.tgfoid = 'pgtrickle._capture()'::regprocedure
 					   AND x.tgname <> ALL (ARRAY['pgt_capture_ins', 'pgt_capture_upd',
 												  'pgt_capture_del', 'pgt_capture_trunc',
@@ -170,12 +189,13 @@ AS $$
 												  'pgt_capture_del_replica'])) AS unexpected
 			-- the capture triggers and how each must be enabled
 			-- (src/capture/trigger.c, CaptureTriggers)
-			FROM (VALUES ('pgt_capture_ins', 'O', 1), ('pgt_capture_upd', 'O', 2),
-						 ('pgt_capture_del', 'O', 3), ('pgt_capture_trunc', 'A', 4),
-						 ('pgt_capture_ins_replica', 'R', 5), ('pgt_capture_upd_replica', 'R', 6),
-						 ('pgt_capture_del_replica', 'R', 7)) w(name, mode, ord)
+			FROM named m
+			CROSS JOIN (VALUES ('pgt_capture_ins', 'O', 1), ('pgt_capture_upd', 'O', 2),
+							   ('pgt_capture_del', 'O', 3), ('pgt_capture_trunc', 'A', 4),
+							   ('pgt_capture_ins_replica', 'R', 5), ('pgt_capture_upd_replica', 'R', 6),
+							   ('pgt_capture_del_replica', 'R', 7)) w(name, mode, ord)
 			LEFT JOIN pg_trigger t
-				   ON t.tgrelid = p.source_relid AND t.tgname = w.name
+				   ON t.tgrelid = m.relid AND t.tgname = w.name
 				  AND t.tgfoid = 'pgtrickle._capture()'::regprocedure
 			WHERE p.captured AND p.source_exists
 		) trg ON true

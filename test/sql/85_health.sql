@@ -187,6 +187,41 @@ SELECT pgt_name, failed_refreshes, last_status
   FROM pgtrickle.pg_stat_stream_tables WHERE pgt_name = 'h_totals';
 ROLLBACK;
 
+------------------------------------------------------------------------------
+-- A partitioned source and an inheritance parent: the capture triggers of
+-- every partition and child, at every level, are checked too, each named
+-- with its table
+------------------------------------------------------------------------------
+CREATE TABLE h_parts (id int NOT NULL, region text NOT NULL, amount int)
+	PARTITION BY LIST (region);
+CREATE TABLE h_parts_east PARTITION OF h_parts FOR VALUES IN ('east');
+CREATE TABLE "h parts.west" PARTITION OF h_parts FOR VALUES IN ('west')
+	PARTITION BY RANGE (id);
+CREATE TABLE h_parts_west_low PARTITION OF "h parts.west" FOR VALUES FROM (0) TO (100);
+INSERT INTO h_parts VALUES (1, 'east', 5), (2, 'west', 7);
+SELECT pgtrickle.create_stream_table('h_regions',
+	'SELECT region, sum(amount) AS total FROM h_parts GROUP BY region', '1h', 'DIFFERENTIAL');
+SELECT pgt_name, healthy, issue FROM pgt_test.h_health() WHERE source_table = 'h_parts';
+ALTER TABLE h_parts_west_low DISABLE TRIGGER pgt_capture_del;
+ALTER TABLE "h parts.west" ENABLE ALWAYS TRIGGER pgt_capture_upd;
+SELECT pgt_name, issue, alert FROM pgt_test.h_health() WHERE source_table = 'h_parts';
+ALTER TABLE h_parts_west_low ENABLE TRIGGER pgt_capture_del;
+ALTER TABLE "h parts.west" ENABLE TRIGGER pgt_capture_upd;
+CREATE TABLE h_base (id int NOT NULL, amount int);
+CREATE TABLE h_child () INHERITS (h_base);
+INSERT INTO h_child VALUES (1, 3);
+SELECT pgtrickle.create_stream_table('h_based',
+	'SELECT id, amount FROM h_base', '1h', 'DIFFERENTIAL');
+ALTER TABLE h_child RENAME TO "h child";
+ALTER TRIGGER pgt_capture_ins ON "h child" RENAME TO h_renamed;
+SELECT pgt_name, issue, alert FROM pgt_test.h_health() WHERE source_table = 'h_base';
+ALTER TRIGGER h_renamed ON "h child" RENAME TO pgt_capture_ins;
+INSERT INTO "h child" VALUES (2, 4);
+UPDATE h_parts SET amount = amount + 1;
+SELECT pgt_test.drefresh('h_based');
+SELECT pgt_test.drefresh('h_regions');
+SELECT pgt_name, healthy FROM pgt_test.h_health() WHERE source_table IN ('h_parts', 'h_base');
+
 SELECT pgtrickle.drop_stream_table('h_lazy');
 SELECT pgt_test.refresh('h_names');
 SELECT pgt_test.drefresh('h_top');
