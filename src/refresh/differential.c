@@ -28,6 +28,8 @@
 #include "utils/lsyscache.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "access/htup_details.h"
 #include "utils/memutils.h"
@@ -458,6 +460,16 @@ recompute_reason(const CapturePending *p)
 					  source);
 	if (p->unread)
 		return reason("capture of %s started since the last refresh", source);
+
+	/*
+	 * The marker does not say which: a partition or child that joins with
+	 * rows or leaves changes the tree's contents without a captured write
+	 * (src/capture/README.md, "Trees that change").
+	 */
+	if (get_rel_relkind(p->source_relid) == RELKIND_PARTITIONED_TABLE ||
+		has_subclass(p->source_relid))
+		return reason("source %s truncated, or a partition or child of it attached, detached or dropped",
+					  source);
 	return reason("source %s truncated", source);
 }
 

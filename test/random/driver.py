@@ -94,7 +94,9 @@ EXPECTED_WRITER_ERRORS = {
 }
 STATEMENT_TIMEOUT = "180s"
 LONG_TX_WAIT = 3.0           # seconds a long transaction waits for a refresh to begin
-FULL_OK_REASON = re.compile(r"^source .* truncated$|^FULL by cost: ")
+FULL_OK_REASON = re.compile(
+    r"^source .* truncated(, or a partition or child of it attached, detached or dropped)?$"
+    r"|^FULL by cost: ")
 
 
 class Fatal(Exception):
