@@ -221,6 +221,9 @@ UPDATE h_parts SET amount = amount + 1;
 SELECT pgt_test.drefresh('h_based');
 SELECT pgt_test.drefresh('h_regions');
 SELECT pgt_name, healthy FROM pgt_test.h_health() WHERE source_table IN ('h_parts', 'h_base');
+SELECT pgtrickle.drop_stream_table('h_regions');
+SELECT pgtrickle.drop_stream_table('h_based');
+DROP TABLE h_parts, h_base CASCADE;
 
 SELECT pgtrickle.drop_stream_table('h_lazy');
 SELECT pgt_test.refresh('h_names');
