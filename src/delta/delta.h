@@ -110,6 +110,7 @@ extern char *DeltaVersionSql(DeltaContext *ctx, RangeTblEntry *rte, ItemVersion 
 extern char *DeltaTermSql(Query *t, Expr *mult);
 extern void DeltaMakeSubqueryRte(RangeTblEntry *rte, Query *sub);
 extern void DeltaReplaceWithSubquery(RangeTblEntry *rte, const char *sql);
+extern void DeltaJoinTreeItems(Node *node, List **items);
 extern bool DeltaItemChanges(RangeTblEntry *rte);
 extern bool DeltaItemPending(DeltaContext *ctx, RangeTblEntry *rte);
 extern Expr *DeltaInt8Product(Expr *left, Expr *right);

@@ -244,22 +244,12 @@ DeltaGroupedRestrict(Query *sub, int varno, Node *quals, Bitmapset *visible)
 static void
 leaf_items(Node *node, Bitmapset **out)
 {
-	if (node == NULL)
-		return;
-	if (IsA(node, RangeTblRef))
-		*out = bms_add_member(*out, ((RangeTblRef *) node)->rtindex);
-	else if (IsA(node, FromExpr))
-	{
-		ListCell   *lc;
+	List	   *items = NIL;
+	ListCell   *lc;
 
-		foreach(lc, ((FromExpr *) node)->fromlist)
-			leaf_items(lfirst(lc), out);
-	}
-	else if (IsA(node, JoinExpr))
-	{
-		leaf_items(((JoinExpr *) node)->larg, out);
-		leaf_items(((JoinExpr *) node)->rarg, out);
-	}
+	DeltaJoinTreeItems(node, &items);
+	foreach(lc, items)
+		*out = bms_add_member(*out, lfirst_int(lc));
 }
 
 /* Every join of the tree is inner, and its conditions (all filters). */

@@ -196,8 +196,8 @@ DeltaReplaceWithSubquery(RangeTblEntry *rte, const char *sql)
 }
 
 /* Leaf items of a join tree, in order: range table indexes. */
-static void
-collect_items(Node *node, List **items)
+void
+DeltaJoinTreeItems(Node *node, List **items)
 {
 	if (node == NULL)
 		return;
@@ -208,12 +208,12 @@ collect_items(Node *node, List **items)
 		ListCell   *lc;
 
 		foreach(lc, ((FromExpr *) node)->fromlist)
-			collect_items(lfirst(lc), items);
+			DeltaJoinTreeItems(lfirst(lc), items);
 	}
 	else if (IsA(node, JoinExpr))
 	{
-		collect_items(((JoinExpr *) node)->larg, items);
-		collect_items(((JoinExpr *) node)->rarg, items);
+		DeltaJoinTreeItems(((JoinExpr *) node)->larg, items);
+		DeltaJoinTreeItems(((JoinExpr *) node)->rarg, items);
 	}
 	else
 		elog(ERROR, "unexpected join tree node %d", (int) nodeTag(node));
@@ -509,7 +509,7 @@ DeltaSql(DeltaContext *ctx, Query *q)
 		q = DeltaNormalizeOuterJoins(q);
 	Assert(!DeltaHasOuterJoin(q));
 
-	collect_items((Node *) q->jointree, &items);
+	DeltaJoinTreeItems((Node *) q->jointree, &items);
 	for (int i = 0; i < list_length(items); i++)
 	{
 		RangeTblEntry *rte = rt_fetch(list_nth_int(items, i), q->rtable);
