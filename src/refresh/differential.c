@@ -330,6 +330,9 @@ full_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
 {
 	SPIPlanPtr	plan = SPI_prepare(psprintf("DELETE FROM %s", CatalogRelationName(st->relid)),
 								   0, NULL);
+	char	   *target;
+	char	   *select;
+	int64		inserted;
 
 	if (plan == NULL ||
 		SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot,
@@ -337,7 +340,11 @@ full_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
 		elog(ERROR, "could not empty %s", st->name);
 	o->rows_deleted = SPI_processed;
 	SPI_freeplan(plan);
-	run_apply(DeltaFullSql(st, shape), snapshot, o);
+	select = DeltaFullSelectSql(st, shape, &target);
+	if (!FullRefreshFill(st->relid, select, target, snapshot, &inserted))
+		run_apply(DeltaFullSql(st, shape), snapshot, o);
+	else
+		o->rows_inserted += inserted;
 	o->delta_row_count = o->rows_inserted + o->rows_deleted;
 }
 

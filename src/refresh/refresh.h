@@ -43,9 +43,12 @@ extern void GuardAllowWrites(Oid relid);
 extern void GuardForbidWrites(void);
 extern void GuardInstall(Oid relid);
 extern void GuardInit(void);
+extern Oid	GuardFunction(void);
 
 /* full.c */
 extern char *FullRefreshSql(const StreamTable *st);
+extern bool FullRefreshFill(Oid relid, const char *select, const char *target,
+							Snapshot snapshot, int64 *rows_inserted);
 extern void FullRefreshApply(const StreamTable *st, Snapshot snapshot,
 							 int64 *rows_inserted, int64 *rows_deleted);
 
