@@ -225,32 +225,24 @@ fill_destroy(DestReceiver *self pg_attribute_unused())
 }
 
 /*
- * Insert the rows of select (a SELECT whose output columns are named, in
- * order, by target: storage columns) into the storage table, under
- * snapshot, as the current user.  The statement is planned as a SELECT
- * that may run in parallel, like the query of REFRESH MATERIALIZED VIEW:
- * PostgreSQL plans no INSERT ... SELECT in parallel.  Each row is written
- * into the heap (a bulk-insert state, as CREATE TABLE AS and COPY use) and
- * its index entries inserted as an INSERT would, unique and exclusion
- * constraints checked.  Returns false, having written nothing, when an
- * INSERT would do more than that (fill_allowed, fill_map): the caller then
- * runs the INSERT.
+ * The statement FullRefreshFill runs: select (a SELECT whose output columns
+ * are named, in order, by target: storage columns), planned as a SELECT
+ * that may run in parallel, like the query of REFRESH MATERIALIZED VIEW
+ * (PostgreSQL plans no INSERT ... SELECT in parallel).  NULL when an INSERT
+ * would do more than writing the rows into the heap and the indexes
+ * (fill_allowed, fill_map): the caller then runs the INSERT.
  */
-bool
-FullRefreshFill(Oid relid, const char *select, const char *target,
-				Snapshot snapshot, int64 *rows_inserted)
+SPIPlanPtr
+FullRefreshFillPlan(Oid relid, const char *select, const char *target)
 {
 	Relation	rel = table_open(relid, RowExclusiveLock);
 	SPIPlanPtr	plan;
 	CachedPlanSource *source;
-	SPIExecuteOptions options;
-	FillReceiver f;
-	int			rc;
 
 	if (!fill_allowed(rel))
 	{
 		table_close(rel, NoLock);
-		return false;
+		return NULL;
 	}
 	plan = SPI_prepare_cursor(psprintf("SELECT * FROM (%s) f(%s)", select, target),
 							  0, NULL, CURSOR_OPT_PARALLEL_OK);
@@ -258,15 +250,38 @@ FullRefreshFill(Oid relid, const char *select, const char *target,
 		elog(ERROR, "could not prepare the recomputation (%s)",
 			 SPI_result_code_string(SPI_result));
 	source = linitial(SPI_plan_get_plan_sources(plan));
-	memset(&f, 0, sizeof(f));
-	if (source->resultDesc == NULL ||
-		(f.attnos = fill_map(rel, source->resultDesc)) == NULL)
+	if (source->resultDesc == NULL || fill_map(rel, source->resultDesc) == NULL)
 	{
 		SPI_freeplan(plan);
-		table_close(rel, NoLock);
-		return false;
+		plan = NULL;
 	}
+	table_close(rel, NoLock);
+	return plan;
+}
 
+/*
+ * Insert the rows of select into the storage table, under snapshot, as the
+ * current user (FullRefreshFillPlan).  Each row is written into the heap (a
+ * bulk-insert state, as CREATE TABLE AS and COPY use) and its index entries
+ * inserted as an INSERT would, unique and exclusion constraints checked.
+ * Returns false, having written nothing, when the INSERT must run instead.
+ */
+bool
+FullRefreshFill(Oid relid, const char *select, const char *target,
+				Snapshot snapshot, int64 *rows_inserted)
+{
+	SPIPlanPtr	plan = FullRefreshFillPlan(relid, select, target);
+	Relation	rel;
+	SPIExecuteOptions options;
+	FillReceiver f;
+	int			rc;
+
+	if (plan == NULL)
+		return false;
+	rel = table_open(relid, RowExclusiveLock);
+	memset(&f, 0, sizeof(f));
+	f.attnos = fill_map(rel, ((CachedPlanSource *)
+							  linitial(SPI_plan_get_plan_sources(plan)))->resultDesc);
 	f.pub.receiveSlot = fill_receive;
 	f.pub.rStartup = fill_startup;
 	f.pub.rShutdown = fill_shutdown;
