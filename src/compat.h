@@ -45,6 +45,23 @@
 #define pgt_index_insert_cleanup(index, info) ((void) 0)
 #endif
 
+/* Index insertion of a new row learnt of summarizing-only updates in 16. */
+#if PG_VERSION_NUM >= 160000
+#define pgt_exec_insert_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL, false)
+#else
+#define pgt_exec_insert_index_tuples(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
+#endif
+
+/* Virtual generated columns are new in 18. */
+#if PG_VERSION_NUM >= 180000
+#define pgt_has_generated(constr) \
+	((constr)->has_generated_stored || (constr)->has_generated_virtual)
+#else
+#define pgt_has_generated(constr) ((constr)->has_generated_stored)
+#endif
+
 /*
  * A range table entry that stops reading a relation asks for no permission
  * on it; from 16 the permissions live in the query's RTEPermissionInfo list

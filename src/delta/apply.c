@@ -246,35 +246,48 @@ row_id_of(const DeltaShape *shape, const char *alias)
 	return HASH_OF(list_join(shape->key_columns, psprintf("%s.", alias), ", "));
 }
 
+/*
+ * The rows a recomputation writes into the storage table: the query's
+ * result with the hidden columns of the shape, as a SELECT.  *target gets
+ * the storage columns its output columns go to, in order (quoted, comma
+ * separated, as an INSERT's column list).
+ */
 char *
-DeltaFullSql(const StreamTable *st, const DeltaShape *shape)
+DeltaFullSelectSql(const StreamTable *st, const DeltaShape *shape, char **target)
 {
-	char	   *table = CatalogRelationName(st->relid);
 	char	   *visible = list_join(shape->visible, "", ", ");
 
 	if (shape->kind == SHAPE_SPJ)
-		return psprintf("WITH ins AS (INSERT INTO %s (%s, __pgt_row_id)"
-						" SELECT q.*, %s FROM (%s) q(%s)"
-						" RETURNING 1)"
-						" SELECT (SELECT pg_catalog.count(*) FROM ins), 0::pg_catalog.int8, 0::pg_catalog.int8",
-						table, visible,
+	{
+		*target = psprintf("%s, __pgt_row_id", visible);
+		return psprintf("SELECT q.*, %s FROM (%s) q(%s)",
 						HASH_OF(list_join(shape->visible, "q.", ", ")),
 						pg_get_querydef(shape->query, false),
 						visible);
+	}
 
-	return psprintf("WITH ins AS (INSERT INTO %s (%s, %s)"
-					" SELECT %s, %s FROM ("
+	*target = psprintf("%s, %s", visible, hidden_names(shape, "", ", "));
+	return psprintf("SELECT %s, %s FROM ("
 					"   SELECT s.*, %s AS __pgt_row_id FROM ("
 					"     SELECT %s FROM (%s) i %s%s) s) n"
-					" WHERE %s"
-					" RETURNING 1)"
-					" SELECT (SELECT pg_catalog.count(*) FROM ins), 0::pg_catalog.int8, 0::pg_catalog.int8",
-					table, visible, hidden_names(shape, "", ", "),
+					" WHERE %s",
 					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "),
 					row_id_of(shape, "s"),
 					state_select(shape), pg_get_querydef(DeltaInputQuery(shape), false),
 					shape->scalar ? "" : "GROUP BY ", shape->scalar ? "" : group_by_keys(shape, "i."),
 					having_over_state(shape, st->relid));
+}
+
+/* The recomputation as one statement returning (inserted, 0, 0). */
+char *
+DeltaFullSql(const StreamTable *st, const DeltaShape *shape)
+{
+	char	   *target;
+	char	   *select = DeltaFullSelectSql(st, shape, &target);
+
+	return psprintf("WITH ins AS (INSERT INTO %s (%s) %s RETURNING 1)"
+					" SELECT (SELECT pg_catalog.count(*) FROM ins), 0::pg_catalog.int8, 0::pg_catalog.int8",
+					CatalogRelationName(st->relid), target, select);
 }
 
 /*

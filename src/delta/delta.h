@@ -176,6 +176,8 @@ extern char *DeltaApplySql(const StreamTable *st, const DeltaShape *shape,
 						   List *pending);
 extern char *DeltaRecomputeSql(const StreamTable *st, const DeltaShape *shape,
 							   List **argtypes);
+extern char *DeltaFullSelectSql(const StreamTable *st, const DeltaShape *shape,
+								char **target);
 extern char *DeltaFullSql(const StreamTable *st, const DeltaShape *shape);
 extern char *DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape);
 

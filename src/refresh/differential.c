@@ -34,6 +34,7 @@
 #include "access/htup_details.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/plancache.h"
 #include "utils/resowner.h"
 #include "access/relation.h"
 
@@ -332,6 +333,9 @@ full_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
 {
 	SPIPlanPtr	plan = SPI_prepare(psprintf("DELETE FROM %s", CatalogRelationName(st->relid)),
 								   0, NULL);
+	char	   *target;
+	char	   *select;
+	int64		inserted;
 
 	if (plan == NULL ||
 		SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot,
@@ -339,7 +343,11 @@ full_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
 		elog(ERROR, "could not empty %s", st->name);
 	o->rows_deleted = SPI_processed;
 	SPI_freeplan(plan);
-	run_apply(DeltaFullSql(st, shape), snapshot, o);
+	select = DeltaFullSelectSql(st, shape, &target);
+	if (!FullRefreshFill(st->relid, select, target, snapshot, &inserted))
+		run_apply(DeltaFullSql(st, shape), snapshot, o);
+	else
+		o->rows_inserted += inserted;
 	o->delta_row_count = o->rows_inserted + o->rows_deleted;
 }
 
@@ -408,34 +416,62 @@ planner_prefers_full(const StreamTable *st, List *pending, int64 total,
 	SPIPlanPtr	full;
 	double		delta_cost;
 	double		full_cost;
+	const char *what;
+	int			width = RefreshRowWidth(st->relid);
+	double		stored;
+	double		delete_cost;
 
 	initStringInfo(&key);
-	delta_cost = RefreshPlanCost(delta_plan(st, pending, &key));
+	/* the rows stored now: what a rewrite deletes */
+	full = prepare(psprintf("DELETE FROM %s", CatalogRelationName(st->relid)));
+	delete_cost = RefreshPlanCost(full, &stored);
+	SPI_freeplan(full);
+
+	/*
+	 * About one row of the table written per change row, and no more rows
+	 * than the table holds: an aggregate's changes net per group (README).
+	 */
+	delta_cost = RefreshPlanCost(delta_plan(st, pending, &key), NULL) +
+		RefreshWriteCost(st->relid, Min((double) total, Max(stored, 1)), width, true);
 	if (recompute_rewrites_all(st))
 	{
-		/* what full_apply runs: empty the table, insert the result */
-		full = prepare(psprintf("DELETE FROM %s", CatalogRelationName(st->relid)));
-		full_cost = RefreshPlanCost(full);
-		SPI_freeplan(full);
-		full = prepare(DeltaFullSql(st, DifferentialShape(st)));
+		/* what full_apply runs: empty the table, write the query's rows */
+		DeltaShape *shape = DifferentialShape(st);
+		char	   *target;
+		char	   *select = DeltaFullSelectSql(st, shape, &target);
+		double		rows = stored;
+
+		full_cost = delete_cost + RefreshWriteCost(st->relid, stored, width, false);
+		full = FullRefreshFillPlan(st->relid, select, target);
+		if (full != NULL)
+			full_cost += RefreshPlanCost(full, &rows);
+		else
+		{
+			/* the INSERT returns a count: take the rows it replaces */
+			full = prepare(DeltaFullSql(st, shape));
+			full_cost += RefreshPlanCost(full, NULL);
+		}
+		full_cost += RefreshWriteCost(st->relid, rows, width, true);
+		what = "rewriting the table";
 	}
 	else
 	{
+		/* writes only what differs: not known before it runs */
 		full = prepare(DeltaFullDiffSql(st, DifferentialShape(st)));
-		full_cost = 0;
+		full_cost = RefreshPlanCost(full, NULL);
+		what = "recomputing";
 	}
-	full_cost += RefreshPlanCost(full);
 	SPI_freeplan(full);
 	AtEOXact_GUC(true, nestlevel);
 
-	elog(DEBUG1, "stream table %s: %lld changes, planner cost %.0f for the delta, %.0f for recomputing",
-		 st->name, (long long) total, delta_cost, full_cost);
+	elog(DEBUG1, "stream table %s: %lld changes, planner cost %.0f for the delta, %.0f for %s",
+		 st->name, (long long) total, delta_cost, full_cost, what);
 	if (delta_cost <= full_cost)
 		return false;
 	o->action = "FULL";
 	o->reason = MemoryContextStrdup(CurTransactionContext,
-									psprintf("FULL by cost: " INT64_FORMAT " changes, planner estimate %.0f for the delta against %.0f for recomputing",
-											 total, delta_cost, full_cost));
+									psprintf("FULL by cost: " INT64_FORMAT " changes, planner estimate %.0f for the delta against %.0f for %s",
+											 total, delta_cost, full_cost, what));
 	return true;
 }
 

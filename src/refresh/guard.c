@@ -214,6 +214,15 @@ pgt_guard_write(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* pgtrickle._guard_write(), the function of every guard trigger. */
+Oid
+GuardFunction(void)
+{
+	return LookupFuncName(list_make2(makeString("pgtrickle"),
+									 makeString("_guard_write")),
+						  0, NULL, true);
+}
+
 /*
  * The guard trigger of a relation: the trigger calling
  * pgtrickle._guard_write(), whatever its name.  InvalidOid when there is
@@ -231,9 +240,7 @@ guard_trigger(Oid relid, const char *tgname)
 
 	if (!OidIsValid(relid))
 		return InvalidOid;
-	guard_fn = LookupFuncName(list_make2(makeString("pgtrickle"),
-										 makeString("_guard_write")),
-							  0, NULL, true);
+	guard_fn = GuardFunction();
 	if (!OidIsValid(guard_fn))
 		return InvalidOid;
 

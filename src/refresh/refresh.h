@@ -43,9 +43,14 @@ extern void GuardAllowWrites(Oid relid);
 extern void GuardForbidWrites(void);
 extern void GuardInstall(Oid relid);
 extern void GuardInit(void);
+extern Oid	GuardFunction(void);
 
 /* full.c */
 extern char *FullRefreshSql(const StreamTable *st);
+extern bool FullRefreshFill(Oid relid, const char *select, const char *target,
+							Snapshot snapshot, int64 *rows_inserted);
+extern SPIPlanPtr FullRefreshFillPlan(Oid relid, const char *select,
+									  const char *target);
 extern void FullRefreshApply(const StreamTable *st, Snapshot snapshot,
 							 int64 *rows_inserted, int64 *rows_deleted);
 
@@ -68,7 +73,9 @@ extern SPIPlanPtr PlanCacheStore(int64 pgt_id, int kind, const char *key,
 /* differential.c */
 struct DeltaShape;
 /* cost.c */
-extern double RefreshPlanCost(SPIPlanPtr plan);
+extern double RefreshPlanCost(SPIPlanPtr plan, double *rows);
+extern double RefreshWriteCost(Oid relid, double rows, int width, bool insert);
+extern int	RefreshRowWidth(Oid relid);
 
 extern struct DeltaShape *DifferentialShape(const StreamTable *st);
 extern void DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
