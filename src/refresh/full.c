@@ -296,6 +296,13 @@ FullRefreshFill(Oid relid, const char *select, const char *target,
 	f.bistate = GetBulkInsertState();
 	f.cid = GetCurrentCommandId(true);
 
+	/*
+	 * The rows are written while the query may run in parallel mode, where
+	 * no transaction id can be assigned: take it now (the DELETE before
+	 * took none when the table was empty).
+	 */
+	(void) GetCurrentTransactionId();
+
 	/* read_only: run under exactly this snapshot, the active one */
 	memset(&options, 0, sizeof(options));
 	options.read_only = true;

@@ -71,6 +71,14 @@ SELECT s.pgt_name, h.action, h.rows_deleted, h.rows_inserted
 UPDATE rc_src SET v = v + 1, grp = (grp + 1) % 10 WHERE id % 7 = 0;
 DELETE FROM rc_src WHERE id % 11 = 0;
 SELECT pgt_test.drefresh('"rc agg"'), pgt_test.drefresh('rc_spj');
+-- a table its last refresh left empty: the DELETE before the fill takes no
+-- transaction id, and none can be taken while the query runs in parallel
+SELECT pgtrickle.create_stream_table('rc_empty',
+	'SELECT id, v FROM rc_src WHERE grp = 11', '1m', 'FULL');
+UPDATE rc_src SET grp = 11 WHERE id <= 3;
+SELECT pgt_test.refresh('rc_empty');
+SELECT count(*) AS rc_empty_rows FROM rc_empty;
+UPDATE rc_src SET grp = id % 10 WHERE id <= 3;
 SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
 					   THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,
 				  'off', false) IS NOT NULL AS parallel_unforced;
@@ -113,7 +121,7 @@ SELECT pgt_test.err($$SELECT pgtrickle.refresh_stream_table('rc_full')$$);
 ALTER TABLE rc_full DROP CONSTRAINT rc_small;
 SELECT pgt_test.refresh('rc_full');
 
-SELECT pgtrickle.drop_stream_table(s) FROM unnest(ARRAY['rc_full', '"rc agg"', 'rc_spj']) s;
+SELECT pgtrickle.drop_stream_table(s) FROM unnest(ARRAY['rc_full', '"rc agg"', 'rc_spj', 'rc_empty']) s;
 DROP FUNCTION rc_refresh(text);
 DROP FUNCTION rc_count();
 DROP FUNCTION rc_check(int);
