@@ -516,7 +516,12 @@ writer_begin(CaptureWriter *w, CapturePlan *p, int64 nrows, Datum xid,
 	memset(w, 0, sizeof(CaptureWriter));
 	w->p = p;
 	w->buf = table_open(p->buffer_relid, RowExclusiveLock);
-	w->bdesc = RelationGetDescr(w->buf);
+
+	/*
+	 * A copy of the buffer's descriptor, not reference-counted: slots made
+	 * with the relcache's pin it each, a resource owner entry per slot.
+	 */
+	w->bdesc = CreateTupleDescCopy(RelationGetDescr(w->buf));
 	w->cid = GetCurrentCommandId(true);
 	if (nrows > CAPTURE_BULK_ROWS)
 	{
