@@ -477,12 +477,13 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event)
  * per page range the statement wrote to has the effect of one per row
  * (each further call for the same range and value finds the summary
  * already covering it) at a fraction of the cost: each call looks its range
- * up in the revmap, locks pages and deforms the summary (in PostgreSQL
- * 15 and 16 it also sets up its revmap access anew), which cost bulk DML
- * about as much as forming the buffer tuples.  The calls come after all heap tuples of the firing exist:
- * a summarisation running meanwhile either reads them from the heap or is
- * handed the value by our call (brin.c's placeholder protocol), as with one
- * call per row right after each insert.  Each call passes the first tuple
+ * up in the revmap, locks pages and deforms the summary (in PostgreSQL 15
+ * and 16 it also sets up its revmap access anew), which cost bulk DML
+ * about as much as forming the buffer tuples.  The calls come after all
+ * heap tuples of the firing exist: a summarisation running meanwhile
+ * either reads them from the heap or is handed the value by our call
+ * (brin.c's placeholder protocol), as with one call per row right after
+ * each insert.  Each call passes the first tuple
  * the firing put into that range (the one autosummarize looks at).
  */
 typedef struct CaptureWriter
