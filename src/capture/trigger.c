@@ -39,6 +39,7 @@
  */
 #include "postgres.h"
 
+#include "access/brin.h"
 #include "access/genam.h"
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
@@ -467,58 +468,167 @@ refresh_entry(CapturePlan *p, TriggerData *trigdata, CaptureEvent event)
 }
 
 /*
+ * The direct path's writes of one firing: the transition rows formed as
+ * buffer tuples, written in batches with table_multi_insert, and the index
+ * entries on __pgt_xid made once the last batch is written.
+ *
+ * Index entries: every row of a statement has the writer's xid, and a BRIN
+ * entry summarises a range of heap pages, not a row, so one index_insert
+ * per page range the statement wrote to has the effect of one per row
+ * (each further call for the same range and value finds the summary
+ * already covering it) at a fraction of the cost: each call looks its range
+ * up in the revmap, locks pages and deforms the summary (in PostgreSQL 15
+ * and 16 it also sets up its revmap access anew), which cost bulk DML
+ * about as much as forming the buffer tuples.  The calls come after all
+ * heap tuples of the firing exist: a summarisation running meanwhile
+ * either reads them from the heap or is handed the value by our call
+ * (brin.c's placeholder protocol), as with one call per row right after
+ * each insert.  Each call passes the first tuple
+ * the firing put into that range (the one autosummarize looks at).
+ */
+typedef struct CaptureWriter
+{
+	CapturePlan *p;
+	Relation	buf;
+	TupleDesc	bdesc;
+	CommandId	cid;
+	BulkInsertState bistate;	/* NULL: small firings */
+	TupleTableSlot **slots;		/* one batch */
+	int			nslots;
+	int			nbatch;
+	Size		bytes;
+	Datum	   *values;			/* of the buffer tuple being formed */
+	bool	   *isnull;
+	int			last_attnum;	/* the last source column copied */
+	/* the BRIN index on __pgt_xid, if any, and the ranges written to */
+	Relation	index;
+	IndexInfo  *index_info;
+	BlockNumber pages_per_range;
+	BlockNumber last_range;
+	ItemPointerData *range_tids;	/* first tuple written in each range */
+	int			nranges;
+	int			maxranges;
+} CaptureWriter;
+
+static void
+writer_begin(CaptureWriter *w, CapturePlan *p, int64 nrows, Datum xid,
+			 Datum seq)
+{
+	memset(w, 0, sizeof(CaptureWriter));
+	w->p = p;
+	w->buf = table_open(p->buffer_relid, RowExclusiveLock);
+
+	/*
+	 * A copy of the buffer's descriptor, not reference-counted: slots made
+	 * with the relcache's pin it each, a resource owner entry per slot.
+	 */
+	w->bdesc = CreateTupleDescCopy(RelationGetDescr(w->buf));
+	w->cid = GetCurrentCommandId(true);
+	if (nrows > CAPTURE_BULK_ROWS)
+	{
+		/*
+		 * Keep the target page pinned between batches, but without the
+		 * bulk-write ring: the next refresh reads these pages, they had
+		 * better stay in shared buffers.
+		 */
+		w->bistate = GetBulkInsertState();
+		FreeAccessStrategy(w->bistate->strategy);
+		w->bistate->strategy = NULL;
+	}
+
+	/* slots for one batch, shared by both transition tables of an UPDATE */
+	w->nslots = (int) Min(Max(nrows, 1), CAPTURE_BATCH_TUPLES);
+	w->slots = palloc(sizeof(TupleTableSlot *) * w->nslots);
+	for (int i = 0; i < w->nslots; i++)
+		w->slots[i] = MakeSingleTupleTableSlot(w->bdesc, &TTSOpsHeapTuple);
+
+	/* what every tuple of the firing has: xid, seq; NULL where not copied */
+	w->values = palloc(sizeof(Datum) * w->bdesc->natts);
+	w->isnull = palloc(sizeof(bool) * w->bdesc->natts);
+	w->values[0] = xid;
+	w->values[1] = seq;
+	w->isnull[0] = w->isnull[1] = w->isnull[2] = false;
+	for (int i = 3; i < w->bdesc->natts; i++)
+	{
+		w->values[i] = (Datum) 0;
+		w->isnull[i] = true;
+		w->last_attnum = Max(w->last_attnum, p->source_attnum[i]);
+	}
+
+	if (OidIsValid(p->xid_index))
+	{
+		w->index = index_open(p->xid_index, RowExclusiveLock);
+		Assert(w->index->rd_rel->relam == BRIN_AM_OID);
+		w->index_info = BuildIndexInfo(w->index);
+		w->pages_per_range = BrinGetPagesPerRange(w->index);
+		w->last_range = InvalidBlockNumber;
+		w->maxranges = 8;
+		w->range_tids = palloc(sizeof(ItemPointerData) * w->maxranges);
+	}
+}
+
+/* Write the batch, and note the page ranges it went to. */
+static void
+writer_flush(CaptureWriter *w)
+{
+	if (w->nbatch == 0)
+		return;
+	table_multi_insert(w->buf, w->slots, w->nbatch, w->cid, 0, w->bistate);
+	for (int i = 0; i < w->nbatch; i++)
+	{
+		TupleTableSlot *slot = w->slots[i];
+
+		if (w->index != NULL)
+		{
+			BlockNumber range = ItemPointerGetBlockNumber(&slot->tts_tid) /
+				w->pages_per_range;
+
+			if (range != w->last_range)
+			{
+				if (w->nranges == w->maxranges)
+				{
+					w->maxranges *= 2;
+					w->range_tids = repalloc(w->range_tids,
+											 sizeof(ItemPointerData) * w->maxranges);
+				}
+				w->range_tids[w->nranges++] = slot->tts_tid;
+				w->last_range = range;
+			}
+		}
+		ExecClearTuple(slot);
+	}
+	w->nbatch = 0;
+	w->bytes = 0;
+}
+
+/* Add the buffer tuple of w->values / w->isnull to the batch. */
+static void
+writer_put(CaptureWriter *w)
+{
+	HeapTuple	tuple = heap_form_tuple(w->bdesc, w->values, w->isnull);
+
+	w->bytes += tuple->t_len;
+	ExecStoreHeapTuple(tuple, w->slots[w->nbatch++], true);
+	if (w->nbatch == w->nslots || w->bytes >= CAPTURE_BATCH_BYTES)
+		writer_flush(w);
+}
+
+/*
  * Append the rows of one transition table to the buffer with multiplicity
  * mult.  Values are copied as they are: each captured buffer column has the
  * type its source column stores (a domain's base type).  Out-of-line
  * values of the source are fetched and stored again by the heap's toaster.
  */
-/*
- * Index entries of the rows just written (for BRIN, at most a change of a
- * range's summary; every row of a statement has the writer's xid).
- */
 static void
-index_xids(Relation index, IndexInfo *index_info, Relation buf,
-		   TupleTableSlot **slots, int n, Datum xid)
+writer_add_rows(CaptureWriter *w, Relation src, Tuplestorestate *rows,
+				int16 mult)
 {
-	bool		isnull = false;
-	/* the index's value: the xid8 as bigint (CAPTURE_XID_KEY) */
-	Datum		key = Int64GetDatum((int64) U64FromFullTransactionId(DatumGetFullTransactionId(xid)));
-
-	if (index == NULL)
-		return;
-	for (int i = 0; i < n; i++)
-		index_insert(index, &key, &isnull, &slots[i]->tts_tid, buf,
-					 UNIQUE_CHECK_NO, false, index_info);
-}
-
-static void
-insert_direct_rows(CapturePlan *p, Relation src, Relation buf,
-				   Tuplestorestate *rows, int16 mult, Datum xid, Datum seq,
-				   BulkInsertState bistate, Relation index, IndexInfo *index_info)
-{
-	TupleDesc	bdesc = RelationGetDescr(buf);
 	TupleTableSlot *in = MakeSingleTupleTableSlot(RelationGetDescr(src),
 												  &TTSOpsMinimalTuple);
-	int			nslots = Min(tuplestore_tuple_count(rows), CAPTURE_BATCH_TUPLES);
-	TupleTableSlot **batch = palloc(sizeof(TupleTableSlot *) * nslots);
-	Datum	   *values = palloc(sizeof(Datum) * bdesc->natts);
-	bool	   *isnull = palloc(sizeof(bool) * bdesc->natts);
-	CommandId	cid = GetCurrentCommandId(true);
-	int			nbatch = 0;
-	Size		bytes = 0;
+	const AttrNumber *source_attnum = w->p->source_attnum;
 	int			readptr;
 
-	for (int i = 0; i < nslots; i++)
-		batch[i] = MakeSingleTupleTableSlot(bdesc, &TTSOpsHeapTuple);
-	values[0] = xid;
-	values[1] = seq;
-	values[2] = Int16GetDatum(mult);
-	isnull[0] = isnull[1] = isnull[2] = false;
-	for (int i = 3; i < bdesc->natts; i++)
-	{
-		values[i] = (Datum) 0;
-		isnull[i] = true;
-	}
+	w->values[2] = Int16GetDatum(mult);
 
 	/* a read pointer of our own: other triggers read the same tuplestore */
 	readptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
@@ -527,46 +637,59 @@ insert_direct_rows(CapturePlan *p, Relation src, Relation buf,
 
 	while (tuplestore_gettupleslot(rows, true, false, in))
 	{
-		HeapTuple	tuple;
-
-		slot_getallattrs(in);
-		for (int i = 3; i < bdesc->natts; i++)
+		/* deform only up to the last captured column */
+		slot_getsomeattrs(in, w->last_attnum);
+		for (int i = 3; i < w->bdesc->natts; i++)
 		{
-			AttrNumber	a = p->source_attnum[i];
+			AttrNumber	a = source_attnum[i];
 
 			if (a != 0)
 			{
-				values[i] = in->tts_values[a - 1];
-				isnull[i] = in->tts_isnull[a - 1];
+				w->values[i] = in->tts_values[a - 1];
+				w->isnull[i] = in->tts_isnull[a - 1];
 			}
 		}
 		/* copies the values out of the tuplestore's memory */
-		tuple = heap_form_tuple(bdesc, values, isnull);
-		bytes += tuple->t_len;
-		ExecStoreHeapTuple(tuple, batch[nbatch++], true);
-
-		if (nbatch == nslots || bytes >= CAPTURE_BATCH_BYTES)
-		{
-			table_multi_insert(buf, batch, nbatch, cid, 0, bistate);
-			index_xids(index, index_info, buf, batch, nbatch, xid);
-			for (int i = 0; i < nbatch; i++)
-				ExecClearTuple(batch[i]);
-			nbatch = 0;
-			bytes = 0;
-		}
+		writer_put(w);
 	}
-	if (nbatch > 0)
-	{
-		table_multi_insert(buf, batch, nbatch, cid, 0, bistate);
-		index_xids(index, index_info, buf, batch, nbatch, xid);
-	}
-
-	for (int i = 0; i < nslots; i++)
-		ExecDropSingleTupleTableSlot(batch[i]);
-	pfree(batch);
-	pfree(values);
-	pfree(isnull);
 	ExecDropSingleTupleTableSlot(in);
+}
+
+/* The TRUNCATE marker: no columns. */
+static void
+writer_add_marker(CaptureWriter *w)
+{
+	w->values[2] = Int16GetDatum(0);
+	for (int i = 3; i < w->bdesc->natts; i++)
+		w->isnull[i] = true;
+	writer_put(w);
+}
+
+static void
+writer_end(CaptureWriter *w)
+{
+	writer_flush(w);
+	if (w->index != NULL)
+	{
+		bool		isnull = false;
+
+		/* the index's value: the xid8 as bigint (CAPTURE_XID_KEY) */
+		Datum		key = Int64GetDatum((int64) U64FromFullTransactionId(DatumGetFullTransactionId(w->values[0])));
+
+		for (int i = 0; i < w->nranges; i++)
+			index_insert(w->index, &key, &isnull, &w->range_tids[i], w->buf,
+						 UNIQUE_CHECK_NO, false, w->index_info);
+		pgt_index_insert_cleanup(w->index, w->index_info);
+		index_close(w->index, NoLock);
+	}
+	if (w->bistate != NULL)
+	{
+		FreeBulkInsertState(w->bistate);
+		table_finish_bulk_insert(w->buf, 0);
+	}
+	for (int i = 0; i < w->nslots; i++)
+		ExecDropSingleTupleTableSlot(w->slots[i]);
+	table_close(w->buf, NoLock);
 }
 
 static void
@@ -574,89 +697,33 @@ insert_direct(CapturePlan *p, TriggerData *trigdata, CaptureEvent event,
 			  Datum xid, Datum seq)
 {
 	Relation	src = trigdata->tg_relation;
-	Relation	buf = table_open(p->buffer_relid, RowExclusiveLock);
 	int64		nrows = 0;
-	BulkInsertState bistate = NULL;
-	Relation	index = NULL;
-	IndexInfo  *index_info = NULL;
-
-	if (OidIsValid(p->xid_index))
-	{
-		index = index_open(p->xid_index, RowExclusiveLock);
-		index_info = BuildIndexInfo(index);
-	}
+	CaptureWriter w;
 
 	if (trigdata->tg_oldtable != NULL && event != CAPTURE_INSERT)
 		nrows += tuplestore_tuple_count(trigdata->tg_oldtable);
 	if (trigdata->tg_newtable != NULL && event != CAPTURE_DELETE)
 		nrows += tuplestore_tuple_count(trigdata->tg_newtable);
-	if (nrows > CAPTURE_BATCH_TUPLES)
-	{
-		/*
-		 * Keep the target page pinned between batches, but without the
-		 * bulk-write ring: the next refresh reads these pages, they had
-		 * better stay in shared buffers.
-		 */
-		bistate = GetBulkInsertState();
-		FreeAccessStrategy(bistate->strategy);
-		bistate->strategy = NULL;
-	}
 
+	writer_begin(&w, p, nrows, xid, seq);
 	switch (event)
 	{
 		case CAPTURE_INSERT:
-			insert_direct_rows(p, src, buf, trigdata->tg_newtable, 1, xid, seq, bistate,
-							   index, index_info);
+			writer_add_rows(&w, src, trigdata->tg_newtable, 1);
 			break;
 		case CAPTURE_DELETE:
-			insert_direct_rows(p, src, buf, trigdata->tg_oldtable, -1, xid, seq, bistate,
-							   index, index_info);
+			writer_add_rows(&w, src, trigdata->tg_oldtable, -1);
 			break;
 		case CAPTURE_UPDATE:
-			insert_direct_rows(p, src, buf, trigdata->tg_oldtable, -1, xid, seq, bistate,
-							   index, index_info);
-			insert_direct_rows(p, src, buf, trigdata->tg_newtable, 1, xid, seq, bistate,
-							   index, index_info);
+			writer_add_rows(&w, src, trigdata->tg_oldtable, -1);
+			writer_add_rows(&w, src, trigdata->tg_newtable, 1);
 			break;
 		case CAPTURE_TRUNCATE:
 		case CAPTURE_NEVENTS:
-			{
-				/* the marker: no columns */
-				TupleDesc	bdesc = RelationGetDescr(buf);
-				Datum	   *values = palloc0(sizeof(Datum) * bdesc->natts);
-				bool	   *isnull = palloc(sizeof(bool) * bdesc->natts);
-				HeapTuple	marker;
-
-				memset(isnull, true, sizeof(bool) * bdesc->natts);
-
-				values[0] = xid;
-				values[1] = seq;
-				values[2] = Int16GetDatum(0);
-				isnull[0] = isnull[1] = isnull[2] = false;
-				marker = heap_form_tuple(bdesc, values, isnull);
-				simple_heap_insert(buf, marker);
-				if (index != NULL)
-				{
-					TupleTableSlot *slot = MakeSingleTupleTableSlot(bdesc, &TTSOpsHeapTuple);
-
-					ExecStoreHeapTuple(marker, slot, false);
-					index_xids(index, index_info, buf, &slot, 1, xid);
-					ExecDropSingleTupleTableSlot(slot);
-				}
-			}
+			writer_add_marker(&w);
 			break;
 	}
-	if (bistate != NULL)
-	{
-		FreeBulkInsertState(bistate);
-		table_finish_bulk_insert(buf, 0);
-	}
-	if (index != NULL)
-	{
-		pgt_index_insert_cleanup(index, index_info);
-		index_close(index, NoLock);
-	}
-	table_close(buf, NoLock);
+	writer_end(&w);
 }
 
 /*
