@@ -30,6 +30,7 @@ OBJS = \
 	src/delta/grouped.o \
 	src/delta/groupprobe.o \
 	src/delta/moreagg.o \
+	src/delta/once.o \
 	src/delta/outerjoin.o \
 	src/delta/rewrite.o \
 	src/delta/scalar.o \

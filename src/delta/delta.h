@@ -92,6 +92,7 @@ typedef struct DeltaContext
 {
 	int64		pgt_id;
 	List	   *pending;		/* CapturePending *, or NIL when unknown */
+	List	   *once;			/* SQL evaluated once per statement (once.c) */
 } DeltaContext;
 
 /* Which version of a FROM item a term reads. */
@@ -112,6 +113,10 @@ extern void DeltaReplaceWithSubquery(RangeTblEntry *rte, const char *sql);
 extern bool DeltaItemChanges(RangeTblEntry *rte);
 extern bool DeltaItemPending(DeltaContext *ctx, RangeTblEntry *rte);
 extern Expr *DeltaInt8Product(Expr *left, Expr *right);
+
+/* once.c */
+extern char *DeltaOnceSql(DeltaContext *ctx, const char *sql);
+extern char *DeltaOnceHoist(DeltaContext *ctx, const char *sql);
 
 /* setop.c */
 extern Query *DeltaSetOpQuery(Query *q);
