@@ -465,7 +465,8 @@ DeltaGroupedSql(DeltaContext *ctx, Query *q)
 													column_list("d", "__pgt_g", 1, g.nkeys),
 													delta, cols));
 
-		newin = restrict_sql(&g, input, touched);
+		/* the touched groups' rows, read by both sides: once */
+		newin = DeltaOnceSql(ctx, restrict_sql(&g, input, touched));
 	}
 	else
 	{

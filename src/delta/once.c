@@ -23,6 +23,8 @@
 #include "postgres.h"
 
 #include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "optimizer/optimizer.h"
 #include "utils/ruleutils.h"
 
 #include "delta/delta.h"
@@ -150,6 +152,142 @@ point_walker(Node *node, HoistContext *c)
 	return expression_tree_walker(node, point_walker, c);
 }
 
+/* ---------------------------------------------------------------------
+ * Grouped subqueries the statement reads more than once
+ * ---------------------------------------------------------------------
+ */
+
+/* Whether node (a query at depth 0) reads anything of a query above it. */
+static bool
+outer_ref_walker(Node *node, int *depth)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return (int) ((Var *) node)->varlevelsup > *depth;
+	if (IsA(node, Aggref))
+		return (int) ((Aggref *) node)->agglevelsup > *depth;
+	if (IsA(node, GroupingFunc))
+		return (int) ((GroupingFunc *) node)->agglevelsup > *depth;
+	if (IsA(node, PlaceHolderVar))
+		return (int) ((PlaceHolderVar *) node)->phlevelsup > *depth;
+	if (IsA(node, Param))
+		return true;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		return rte->rtekind == RTE_CTE && (int) rte->ctelevelsup > *depth;
+	}
+	if (IsA(node, Query))
+	{
+		bool		result;
+
+		(*depth)++;
+		result = query_tree_walker((Query *) node, outer_ref_walker, depth,
+								   QTW_EXAMINE_RTES_BEFORE);
+		(*depth)--;
+		return result;
+	}
+	return expression_tree_walker(node, outer_ref_walker, depth);
+}
+
+/*
+ * A subquery in FROM that may be computed once for the statement: grouped
+ * (its rows are the result of an aggregation, usually far fewer than it
+ * reads), not LATERAL, reading nothing of the queries around it and no
+ * volatile function.
+ */
+static bool
+repeat_candidate(RangeTblEntry *rte)
+{
+	int			depth = -1;
+
+	if (rte->rtekind != RTE_SUBQUERY || rte->lateral ||
+		!DeltaIsGrouped(rte->subquery))
+		return false;
+	return !outer_ref_walker((Node *) rte->subquery, &depth) &&
+		!contain_volatile_functions((Node *) rte->subquery);
+}
+
+typedef struct RepeatContext
+{
+	DeltaContext *ctx;
+	bool		replace;		/* the second pass */
+	List	   *texts;			/* char *: the candidates' SQL ... */
+	List	   *counts;			/* int: ... and how often each is read */
+	List	   *seen;			/* char *: once-items walked already */
+} RepeatContext;
+
+static int
+text_index(List *texts, const char *sql)
+{
+	ListCell   *lc;
+
+	foreach(lc, texts)
+		if (strcmp((const char *) lfirst(lc), sql) == 0)
+			return foreach_current_index(lc);
+	return -1;
+}
+
+static bool
+repeat_walker(Node *node, RepeatContext *c)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		/* a once-item's body counts once, however often it is written */
+		foreach(lc, q->cteList)
+		{
+			CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+			ListCell   *lc2;
+			bool		seen = false;
+
+			if (once_cte(cte))
+			{
+				foreach(lc2, c->seen)
+					if (strcmp((const char *) lfirst(lc2), cte->ctename) == 0)
+						seen = true;
+				if (seen)
+					continue;
+				c->seen = lappend(c->seen, cte->ctename);
+			}
+			(void) repeat_walker(cte->ctequery, c);
+		}
+		return query_tree_walker(q, repeat_walker, c,
+								 QTW_EXAMINE_RTES_BEFORE | QTW_IGNORE_CTE_SUBQUERIES);
+	}
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+		char	   *sql;
+		int			i;
+
+		if (!repeat_candidate(rte))
+			return false;
+		sql = pg_get_querydef(rte->subquery, false);
+		i = text_index(c->texts, sql);
+		if (!c->replace)
+		{
+			if (i < 0)
+			{
+				c->texts = lappend(c->texts, sql);
+				c->counts = lappend_int(c->counts, 1);
+			}
+			else
+				list_nth_cell(c->counts, i)->int_value++;
+		}
+		else if (i >= 0 && list_nth_int(c->counts, i) > 1)
+			rte->subquery = DeltaParseQuery(DeltaOnceSql(c->ctx, sql));
+		return false;
+	}
+	return expression_tree_walker(node, repeat_walker, c);
+}
+
 /*
  * The statement sql with each once-item defined once, at its top level.
  * The items' bodies are self-contained (the text of a delta reads no
@@ -161,10 +299,19 @@ DeltaOnceHoist(DeltaContext *ctx, const char *sql)
 {
 	Query	   *q;
 	HoistContext c = {NIL, -1};
+	RepeatContext rc = {0};
 
 	if (ctx->once == NIL)
 		return (char *) sql;
 	q = DeltaParseQuery(sql);
+
+	/* a grouped subquery read by several terms: once */
+	rc.ctx = ctx;
+	(void) repeat_walker((Node *) q, &rc);
+	rc.replace = true;
+	rc.seen = NIL;
+	(void) repeat_walker((Node *) q, &rc);
+
 	take_once(q, &c);
 	q->cteList = list_concat(c.hoisted, q->cteList);
 	(void) point_walker((Node *) q, &c);
