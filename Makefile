@@ -31,6 +31,7 @@ OBJS = \
 	src/delta/levelvars.o \
 	src/delta/groupprobe.o \
 	src/delta/moreagg.o \
+	src/delta/once.o \
 	src/delta/outerjoin.o \
 	src/delta/rewrite.o \
 	src/delta/scalar.o \

@@ -92,6 +92,7 @@ typedef struct DeltaContext
 {
 	int64		pgt_id;
 	List	   *pending;		/* CapturePending *, or NIL when unknown */
+	List	   *once;			/* SQL evaluated once per statement (once.c) */
 } DeltaContext;
 
 /* Which version of a FROM item a term reads. */
@@ -119,6 +120,10 @@ extern Expr *DeltaInt8Product(Expr *left, Expr *right);
 extern int	DeltaVarPosition(List *vars, Var *var);
 extern List *DeltaCollectLevelVars(Node *node, int level, int ignore_varno,
 								   List *vars);
+
+/* once.c */
+extern char *DeltaOnceSql(DeltaContext *ctx, const char *sql);
+extern char *DeltaOnceHoist(DeltaContext *ctx, const char *sql);
 
 /* setop.c */
 extern Query *DeltaSetOpQuery(Query *q);

@@ -455,15 +455,18 @@ DeltaGroupedSql(DeltaContext *ctx, Query *q)
 	input = pg_get_querydef(g.input, false);
 	cols = column_list(NULL, "__pgt_g", 1, g.ncols);
 	dcols = column_list("d", "__pgt_g", 1, g.ncols);
-	delta = DeltaSql(ctx, g.input);
+	/* read several times below: once per statement (once.c) */
+	delta = DeltaOnceSql(ctx, DeltaSql(ctx, g.input));
 
 	if (g.nkeys > 0)
 	{
-		char	   *touched = psprintf("SELECT DISTINCT %s FROM (%s) d(%s, __pgt_m)",
-									   column_list("d", "__pgt_g", 1, g.nkeys),
-									   delta, cols);
+		char	   *touched = DeltaOnceSql(ctx,
+										   psprintf("SELECT DISTINCT %s FROM (%s) d(%s, __pgt_m)",
+													column_list("d", "__pgt_g", 1, g.nkeys),
+													delta, cols));
 
-		newin = restrict_sql(&g, input, touched);
+		/* the touched groups' rows, read by both sides: once */
+		newin = DeltaOnceSql(ctx, restrict_sql(&g, input, touched));
 	}
 	else
 	{
@@ -486,13 +489,15 @@ DeltaGroupedSql(DeltaContext *ctx, Query *q)
 	u = psprintf("SELECT n.*, 1::pg_catalog.int8 FROM (%s) n(%s)%s"
 				 " UNION ALL SELECT o.*, -1::pg_catalog.int8 FROM (%s) o(%s)%s",
 				 newg, out, gate, oldg, out, gate);
-	if (!output_groupable(q))
-		return u;
-	return psprintf("SELECT %s, pg_catalog.sum(u.__pgt_m)::pg_catalog.int8 AS __pgt_m"
-					" FROM (%s) u(%s, __pgt_m) GROUP BY %s"
-					" HAVING pg_catalog.sum(u.__pgt_m) OPERATOR(pg_catalog.<>) 0",
-					column_list("u", "__pgt_c", 1, g.nout), u, out,
-					column_list("u", "__pgt_c", 1, g.nout));
+	if (output_groupable(q))
+		u = psprintf("SELECT %s, pg_catalog.sum(u.__pgt_m)::pg_catalog.int8 AS __pgt_m"
+					 " FROM (%s) u(%s, __pgt_m) GROUP BY %s"
+					 " HAVING pg_catalog.sum(u.__pgt_m) OPERATOR(pg_catalog.<>) 0",
+					 column_list("u", "__pgt_c", 1, g.nout), u, out,
+					 column_list("u", "__pgt_c", 1, g.nout));
+
+	/* every term that reads this delta reads the one evaluation */
+	return DeltaOnceSql(ctx, u);
 }
 
 /* ---------------------------------------------------------------------

@@ -542,9 +542,9 @@ DeltaSql(DeltaContext *ctx, Query *q)
 char *
 DeltaQuerySql(int64 pgt_id, Query *query, List *pending)
 {
-	DeltaContext ctx = {pgt_id, pending};
+	DeltaContext ctx = {pgt_id, pending, NIL};
 
-	return DeltaSql(&ctx, query);
+	return DeltaOnceHoist(&ctx, DeltaSql(&ctx, query));
 }
 
 /*
