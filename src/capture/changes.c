@@ -67,6 +67,7 @@ typedef struct ChangeSet
 	TupleDesc	desc;			/* selected columns, then __pgt_m int8 */
 	HeapTuple  *rows;
 	int64		nrows;
+	int64		read_rows;		/* buffer rows read, before netting */
 } ChangeSet;
 
 /* Change sets of the refresh in progress, in change_context. */
@@ -160,13 +161,14 @@ read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier,
 	bool		isnull;
 
 	SPI_connect();
-	CaptureExecute("SELECT d.frontier IS NOT NULL, d.columns_used,"
-				   "       (LEAST(pg_catalog.pg_snapshot_xmin(d.frontier), d.frontier_xid)"
-				   "        ::pg_catalog.text)::pg_catalog.int8,"
-				   "       d.frontier_lost_at IS NOT NULL"
-				   "  FROM pgtrickle.pgt_dependencies d"
-				   " WHERE d.pgt_id = $1 AND d.source_relid = $2",
-				   2, argtypes, values, InvalidSnapshot, false);
+	/* a lookup by key: its plan is the same for every key, kept (generic) */
+	CatalogRun("SELECT d.frontier IS NOT NULL, d.columns_used,"
+			   "       (LEAST(pg_catalog.pg_snapshot_xmin(d.frontier), d.frontier_xid)"
+			   "        ::pg_catalog.text)::pg_catalog.int8,"
+			   "       d.frontier_lost_at IS NOT NULL"
+			   "  FROM pgtrickle.pgt_dependencies d"
+			   " WHERE d.pgt_id = $1 AND d.source_relid = $2",
+			   2, argtypes, values, NULL, false);
 	*has_frontier = false;
 	if (lost != NULL)
 		*lost = false;
@@ -436,6 +438,7 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 	cs->source_relid = source_relid;
 	cs->reader = GetUserId();
 	cs->desc = desc;
+	cs->read_rows = *raw_rows;
 	cs->rows = palloc(sizeof(HeapTuple) * Max(hash_get_num_entries(net), 1));
 	MemoryContextSwitchTo(old);
 
@@ -495,6 +498,7 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 		ChangeSet  *cs = find_change_set(pgt_id, source_relid);
 
 		p->source_relid = source_relid;
+		p->read_rows = -1;
 		p->unread = !has_frontier;
 		if (!has_frontier || p->lost)
 			p->truncated = true;	/* never refreshed since capture started,
@@ -513,6 +517,8 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 			}
 			if (left >= 0)
 				left = Max(left - raw, 0);
+			if (cs != NULL)
+				p->read_rows = cs->read_rows;
 			if (cs != NULL)
 				for (int64 i = 0; i < cs->nrows; i++)
 				{

@@ -48,10 +48,11 @@ CaptureSources(int64 pgt_id)
 	MemoryContext outer = CurrentMemoryContext;
 
 	SPI_connect();
-	CaptureExecute("SELECT source_relid FROM pgtrickle.pgt_dependencies"
-				   " WHERE pgt_id = $1 AND source_type IN ('TABLE', 'STREAM_TABLE')"
-				   " ORDER BY source_relid",
-				   1, argtypes, values, InvalidSnapshot, false);
+	/* a lookup by key: its plan is the same for every key, kept (generic) */
+	CatalogRun("SELECT source_relid FROM pgtrickle.pgt_dependencies"
+			   " WHERE pgt_id = $1 AND source_type IN ('TABLE', 'STREAM_TABLE')"
+			   " ORDER BY source_relid",
+			   1, argtypes, values, NULL, false);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -293,6 +294,30 @@ CapturePrune(int64 pgt_id)
 	if (IsolationUsesXactSnapshot())
 		return;
 	foreach(lc, CaptureSources(pgt_id))
+		prune_source(pgt_id, lfirst_oid(lc));
+}
+
+/*
+ * The prune after a refresh that read every change set of its sources
+ * (CapturePendingChanges): only the buffers it read rows from.  A buffer
+ * row becomes prunable when the last consumer that had not consumed it
+ * does; the rows this refresh's frontier consumes that the old one had not
+ * are exactly the rows pending at its snapshot, which it read.  So when it
+ * read none of a source, nothing in that buffer became prunable by it: the
+ * prune would scan the buffer (twice, with the read) and delete nothing
+ * that the last prune by any consumer could not have deleted.  (Rows left
+ * by a prune that was skipped, for a lock or a transaction snapshot, go
+ * with the next prune of a refresh that reads that buffer, or with the
+ * scheduler's periodic pass; they are consumed, never read again.)
+ */
+void
+CapturePruneSources(int64 pgt_id, List *sources)
+{
+	ListCell   *lc;
+
+	if (IsolationUsesXactSnapshot())
+		return;
+	foreach(lc, sources)
 		prune_source(pgt_id, lfirst_oid(lc));
 }
 
