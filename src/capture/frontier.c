@@ -101,22 +101,32 @@ CapturePendingCondition(const char *b, const char *f)
 void
 CaptureAdvanceFrontiers(int64 pgt_id, Snapshot snapshot)
 {
+	static const char *sql =
+		"UPDATE pgtrickle.pgt_dependencies d"
+		"   SET frontier = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
+		"                       THEN pg_catalog.pg_current_snapshot() END,"
+		"       frontier_xid = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
+		"                           THEN pg_catalog.pg_current_xact_id() END,"
+		"       frontier_seq = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
+		"                           THEN pg_catalog.nextval('" CAPTURE_SCHEMA "." CAPTURE_SEQUENCE "'::pg_catalog.regclass) END,"
+		"       frontier_lost_at = NULL"
+		"  FROM pgtrickle.pgt_stream_tables s"
+		" WHERE s.pgt_id = d.pgt_id AND d.pgt_id = $1"
+		"   AND d.source_type IN ('TABLE', 'STREAM_TABLE')";
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(pgt_id)};
+	CatalogAccess acc;
+	int			rc;
 
 	SPI_connect();
-	CaptureExecute("UPDATE pgtrickle.pgt_dependencies d"
-				   "   SET frontier = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
-				   "                       THEN pg_catalog.pg_current_snapshot() END,"
-				   "       frontier_xid = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
-				   "                           THEN pg_catalog.pg_current_xact_id() END,"
-				   "       frontier_seq = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
-				   "                           THEN pg_catalog.nextval('" CAPTURE_SCHEMA "." CAPTURE_SEQUENCE "'::pg_catalog.regclass) END,"
-				   "       frontier_lost_at = NULL"
-				   "  FROM pgtrickle.pgt_stream_tables s"
-				   " WHERE s.pgt_id = d.pgt_id AND d.pgt_id = $1"
-				   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')",
-				   1, argtypes, values, snapshot, false);
+	/* an update by key: one kept generic plan serves every stream table */
+	CatalogBeginAccess(&acc, NULL);
+	rc = SPI_execute_snapshot(CatalogPrepare(sql, 1, argtypes, false), values,
+							  NULL, snapshot, InvalidSnapshot, false, true, 0);
+	CatalogEndAccess(&acc);
+	if (rc < 0)
+		elog(ERROR, "pg_trickle statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
 	SPI_finish();
 }
 
