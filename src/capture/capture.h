@@ -94,8 +94,6 @@ typedef struct CapturePending
 								 * (truncated is set too) */
 	bool		over_limit;
 	int64		source_rows_estimate;
-	int64		read_rows;		/* buffer rows this refresh read (before
-								 * netting); -1 when the buffer was not read */
 } CapturePending;
 
 extern List *CapturePendingChanges(int64 pgt_id, Snapshot snapshot,
@@ -125,7 +123,6 @@ extern char *CaptureDeltaSubquery(int64 pgt_id, Oid source_relid);
  * transaction: a later prune catches up.
  */
 extern void CapturePrune(int64 pgt_id);
-extern void CapturePruneSources(int64 pgt_id, List *sources);
 extern void CaptureEnforceBufferLimits(void);
 extern List *CaptureCapturedSources(void);
 extern List *CaptureSources(int64 pgt_id);

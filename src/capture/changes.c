@@ -67,7 +67,6 @@ typedef struct ChangeSet
 	TupleDesc	desc;			/* selected columns, then __pgt_m int8 */
 	HeapTuple  *rows;
 	int64		nrows;
-	int64		read_rows;		/* buffer rows read, before netting */
 } ChangeSet;
 
 /* Change sets of the refresh in progress, in change_context. */
@@ -438,7 +437,6 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 	cs->source_relid = source_relid;
 	cs->reader = GetUserId();
 	cs->desc = desc;
-	cs->read_rows = *raw_rows;
 	cs->rows = palloc(sizeof(HeapTuple) * Max(hash_get_num_entries(net), 1));
 	MemoryContextSwitchTo(old);
 
@@ -498,7 +496,6 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 		ChangeSet  *cs = find_change_set(pgt_id, source_relid);
 
 		p->source_relid = source_relid;
-		p->read_rows = -1;
 		p->unread = !has_frontier;
 		if (!has_frontier || p->lost)
 			p->truncated = true;	/* never refreshed since capture started,
@@ -517,8 +514,6 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 			}
 			if (left >= 0)
 				left = Max(left - raw, 0);
-			if (cs != NULL)
-				p->read_rows = cs->read_rows;
 			if (cs != NULL)
 				for (int64 i = 0; i < cs->nrows; i++)
 				{

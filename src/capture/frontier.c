@@ -22,6 +22,9 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "utils/snapmgr.h"
 #include "access/xact.h"
 #include "storage/lmgr.h"
 #include "catalog/pg_type.h"
@@ -241,6 +244,46 @@ enforce_buffer_limit(int64 pgt_id, Oid source_relid, Oid buffer_relid,
 }
 
 /*
+ * Whether a buffer has no row that a statement starting now would see.  The
+ * prune's DELETE would find nothing to delete then: rows committed after
+ * this look are pending for the refresh just made (its snapshot is older),
+ * so not prunable by it.  Read with a heap scan that stops at the first
+ * visible row: after most refreshes every consumer has consumed every row
+ * of most buffers (sources that did not change; all of them when nothing
+ * was pending), and the DELETE statement, its consumer lock and, with
+ * pg_trickle.max_buffer_rows, the count after it cost more than the refresh
+ * of a small change itself.
+ */
+static bool
+buffer_is_empty(Oid buffer_relid)
+{
+	Relation	rel;
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	bool		empty;
+
+	/*
+	 * Never wait here: whoever holds a stronger lock on the buffer (a
+	 * consumer being attached changes its columns) also keeps the prune
+	 * from taking the consumer lock, so the prune skips as before.
+	 */
+	if (!ConditionalLockRelationOid(buffer_relid, AccessShareLock))
+		return false;
+	rel = table_open(buffer_relid, NoLock);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	slot = table_slot_create(rel, NULL);
+	empty = !table_scan_getnextslot(scan, ForwardScanDirection, slot);
+
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, NoLock);
+	return empty;
+}
+
+/*
  * Prune one source's buffer after a refresh of pgt_id (0: no refresh, the
  * scheduler's periodic pass), and enforce pg_trickle.max_buffer_rows.
  */
@@ -250,9 +293,11 @@ prune_source(int64 pgt_id, Oid source_relid)
 	Oid			buffer_relid = CaptureBufferRelid(source_relid);
 	char	   *sql;
 
+	/* nothing to delete: no statement, no lock (the common case) */
+	if (!OidIsValid(buffer_relid) || buffer_is_empty(buffer_relid))
+		return;
 	/* another prune, or a consumer being added: prune next time */
-	if (!OidIsValid(buffer_relid) ||
-		!CaptureLockConsumers(source_relid, AccessExclusiveLock, false))
+	if (!CaptureLockConsumers(source_relid, AccessExclusiveLock, false))
 		return;
 	SPI_connect();
 	/*
@@ -304,30 +349,6 @@ CapturePrune(int64 pgt_id)
 	if (IsolationUsesXactSnapshot())
 		return;
 	foreach(lc, CaptureSources(pgt_id))
-		prune_source(pgt_id, lfirst_oid(lc));
-}
-
-/*
- * The prune after a refresh that read every change set of its sources
- * (CapturePendingChanges): only the buffers it read rows from.  A buffer
- * row becomes prunable when the last consumer that had not consumed it
- * does; the rows this refresh's frontier consumes that the old one had not
- * are exactly the rows pending at its snapshot, which it read.  So when it
- * read none of a source, nothing in that buffer became prunable by it: the
- * prune would scan the buffer (twice, with the read) and delete nothing
- * that the last prune by any consumer could not have deleted.  (Rows left
- * by a prune that was skipped, for a lock or a transaction snapshot, go
- * with the next prune of a refresh that reads that buffer, or with the
- * scheduler's periodic pass; they are consumed, never read again.)
- */
-void
-CapturePruneSources(int64 pgt_id, List *sources)
-{
-	ListCell   *lc;
-
-	if (IsolationUsesXactSnapshot())
-		return;
-	foreach(lc, sources)
 		prune_source(pgt_id, lfirst_oid(lc));
 }
 

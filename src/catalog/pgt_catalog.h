@@ -48,8 +48,6 @@ typedef struct RefreshOutcome
 	int64		rows_inserted;
 	int64		rows_deleted;
 	int64		delta_row_count;
-	bool		read_all_changes;	/* every change set was read: prune only */
-	List	   *changed_sources;	/* the buffers it read rows from */
 } RefreshOutcome;
 
 /* Running SQL as the owner of the catalog (catalog.c). */

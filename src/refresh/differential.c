@@ -636,27 +636,8 @@ differential_refresh(const StreamTable *st, RefreshInitiator who,
 		recompute_pending(st, snapshot, o);
 		return;
 	}
-	/*
-	 * Every change set was read: the prune after the refresh needs to look
-	 * only at the buffers that had rows for it (CapturePruneSources).  In
-	 * the transaction's memory: the SPI connection ends before the prune.
-	 */
-	o->read_all_changes = true;
 	foreach(lc, pending)
-	{
-		CapturePending *p = lfirst(lc);
-
-		total += p->rows;
-		if (p->read_rows < 0)
-			o->read_all_changes = false;
-		else if (p->read_rows > 0)
-		{
-			MemoryContext old = MemoryContextSwitchTo(CurTransactionContext);
-
-			o->changed_sources = lappend_oid(o->changed_sources, p->source_relid);
-			MemoryContextSwitchTo(old);
-		}
-	}
+		total += ((CapturePending *) lfirst(lc))->rows;
 	o->delta_row_count = total;
 	if (total == 0)
 	{

@@ -185,9 +185,7 @@ RefreshExecute(const StreamTable *st, RefreshInitiator who, Snapshot snapshot)
 		 * a consumer that committed since, so it waits for a READ COMMITTED
 		 * refresh.
 		 */
-		if (!IsolationUsesXactSnapshot() && o.read_all_changes)
-			CapturePruneSources(st->pgt_id, o.changed_sources);
-		else if (!IsolationUsesXactSnapshot())
+		if (!IsolationUsesXactSnapshot())
 			CapturePrune(st->pgt_id);
 	}
 	o.end_time = GetCurrentTimestamp();
