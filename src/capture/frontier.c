@@ -270,7 +270,10 @@ buffer_is_empty(Oid buffer_relid)
 	 */
 	if (!ConditionalLockRelationOid(buffer_relid, AccessShareLock))
 		return false;
-	rel = table_open(buffer_relid, NoLock);
+	/* dropped meanwhile (its last consumer went): nothing to prune */
+	rel = try_table_open(buffer_relid, NoLock);
+	if (rel == NULL)
+		return true;
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = table_beginscan(rel, snapshot, 0, NULL);
 	slot = table_slot_create(rel, NULL);
