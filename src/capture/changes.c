@@ -160,13 +160,14 @@ read_columns(int64 pgt_id, Oid source_relid, bool *has_frontier,
 	bool		isnull;
 
 	SPI_connect();
-	CaptureExecute("SELECT d.frontier IS NOT NULL, d.columns_used,"
-				   "       (LEAST(pg_catalog.pg_snapshot_xmin(d.frontier), d.frontier_xid)"
-				   "        ::pg_catalog.text)::pg_catalog.int8,"
-				   "       d.frontier_lost_at IS NOT NULL"
-				   "  FROM pgtrickle.pgt_dependencies d"
-				   " WHERE d.pgt_id = $1 AND d.source_relid = $2",
-				   2, argtypes, values, InvalidSnapshot, false);
+	/* a lookup by key: its plan is the same for every key, kept (generic) */
+	CatalogRun("SELECT d.frontier IS NOT NULL, d.columns_used,"
+			   "       (LEAST(pg_catalog.pg_snapshot_xmin(d.frontier), d.frontier_xid)"
+			   "        ::pg_catalog.text)::pg_catalog.int8,"
+			   "       d.frontier_lost_at IS NOT NULL"
+			   "  FROM pgtrickle.pgt_dependencies d"
+			   " WHERE d.pgt_id = $1 AND d.source_relid = $2",
+			   2, argtypes, values, NULL, false);
 	*has_frontier = false;
 	if (lost != NULL)
 		*lost = false;

@@ -22,6 +22,9 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "utils/snapmgr.h"
 #include "access/xact.h"
 #include "storage/lmgr.h"
 #include "catalog/pg_type.h"
@@ -48,10 +51,11 @@ CaptureSources(int64 pgt_id)
 	MemoryContext outer = CurrentMemoryContext;
 
 	SPI_connect();
-	CaptureExecute("SELECT source_relid FROM pgtrickle.pgt_dependencies"
-				   " WHERE pgt_id = $1 AND source_type IN ('TABLE', 'STREAM_TABLE')"
-				   " ORDER BY source_relid",
-				   1, argtypes, values, InvalidSnapshot, false);
+	/* a lookup by key: its plan is the same for every key, kept (generic) */
+	CatalogRun("SELECT source_relid FROM pgtrickle.pgt_dependencies"
+			   " WHERE pgt_id = $1 AND source_type IN ('TABLE', 'STREAM_TABLE')"
+			   " ORDER BY source_relid",
+			   1, argtypes, values, NULL, false);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -100,22 +104,32 @@ CapturePendingCondition(const char *b, const char *f)
 void
 CaptureAdvanceFrontiers(int64 pgt_id, Snapshot snapshot)
 {
+	static const char *sql =
+		"UPDATE pgtrickle.pgt_dependencies d"
+		"   SET frontier = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
+		"                       THEN pg_catalog.pg_current_snapshot() END,"
+		"       frontier_xid = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
+		"                           THEN pg_catalog.pg_current_xact_id() END,"
+		"       frontier_seq = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
+		"                           THEN pg_catalog.nextval('" CAPTURE_SCHEMA "." CAPTURE_SEQUENCE "'::pg_catalog.regclass) END,"
+		"       frontier_lost_at = NULL"
+		"  FROM pgtrickle.pgt_stream_tables s"
+		" WHERE s.pgt_id = d.pgt_id AND d.pgt_id = $1"
+		"   AND d.source_type IN ('TABLE', 'STREAM_TABLE')";
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(pgt_id)};
+	CatalogAccess acc;
+	int			rc;
 
 	SPI_connect();
-	CaptureExecute("UPDATE pgtrickle.pgt_dependencies d"
-				   "   SET frontier = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
-				   "                       THEN pg_catalog.pg_current_snapshot() END,"
-				   "       frontier_xid = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
-				   "                           THEN pg_catalog.pg_current_xact_id() END,"
-				   "       frontier_seq = CASE WHEN s.refresh_mode = 'DIFFERENTIAL'"
-				   "                           THEN pg_catalog.nextval('" CAPTURE_SCHEMA "." CAPTURE_SEQUENCE "'::pg_catalog.regclass) END,"
-				   "       frontier_lost_at = NULL"
-				   "  FROM pgtrickle.pgt_stream_tables s"
-				   " WHERE s.pgt_id = d.pgt_id AND d.pgt_id = $1"
-				   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')",
-				   1, argtypes, values, snapshot, false);
+	/* an update by key: one kept generic plan serves every stream table */
+	CatalogBeginAccess(&acc, NULL);
+	rc = SPI_execute_snapshot(CatalogPrepare(sql, 1, argtypes, false), values,
+							  NULL, snapshot, InvalidSnapshot, false, true, 0);
+	CatalogEndAccess(&acc);
+	if (rc < 0)
+		elog(ERROR, "pg_trickle statement failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
 	SPI_finish();
 }
 
@@ -230,6 +244,49 @@ enforce_buffer_limit(int64 pgt_id, Oid source_relid, Oid buffer_relid,
 }
 
 /*
+ * Whether a buffer has no row that a statement starting now would see.  The
+ * prune's DELETE would find nothing to delete then: rows committed after
+ * this look are pending for the refresh just made (its snapshot is older),
+ * so not prunable by it.  Read with a heap scan that stops at the first
+ * visible row: after most refreshes every consumer has consumed every row
+ * of most buffers (sources that did not change; all of them when nothing
+ * was pending), and the DELETE statement, its consumer lock and, with
+ * pg_trickle.max_buffer_rows, the count after it cost more than the refresh
+ * of a small change itself.
+ */
+static bool
+buffer_is_empty(Oid buffer_relid)
+{
+	Relation	rel;
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	bool		empty;
+
+	/*
+	 * Never wait here: whoever holds a stronger lock on the buffer (a
+	 * consumer being attached changes its columns) also keeps the prune
+	 * from taking the consumer lock, so the prune skips as before.
+	 */
+	if (!ConditionalLockRelationOid(buffer_relid, AccessShareLock))
+		return false;
+	/* dropped meanwhile (its last consumer went): nothing to prune */
+	rel = try_table_open(buffer_relid, NoLock);
+	if (rel == NULL)
+		return true;
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	slot = table_slot_create(rel, NULL);
+	empty = !table_scan_getnextslot(scan, ForwardScanDirection, slot);
+
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, NoLock);
+	return empty;
+}
+
+/*
  * Prune one source's buffer after a refresh of pgt_id (0: no refresh, the
  * scheduler's periodic pass), and enforce pg_trickle.max_buffer_rows.
  */
@@ -239,9 +296,11 @@ prune_source(int64 pgt_id, Oid source_relid)
 	Oid			buffer_relid = CaptureBufferRelid(source_relid);
 	char	   *sql;
 
+	/* nothing to delete: no statement, no lock (the common case) */
+	if (!OidIsValid(buffer_relid) || buffer_is_empty(buffer_relid))
+		return;
 	/* another prune, or a consumer being added: prune next time */
-	if (!OidIsValid(buffer_relid) ||
-		!CaptureLockConsumers(source_relid, AccessExclusiveLock, false))
+	if (!CaptureLockConsumers(source_relid, AccessExclusiveLock, false))
 		return;
 	SPI_connect();
 	/*
