@@ -37,6 +37,7 @@ OBJS = \
 	src/delta/scalar.o \
 	src/delta/semijoin.o \
 	src/delta/setop.o \
+	src/delta/sublink.o \
 	src/delta/shape.o \
 	src/delta/views.o \
 	src/refresh/cost.o \

@@ -813,3 +813,12 @@ REVOKE EXECUTE ON FUNCTION pgtrickle._prune_history(),
 
 -- CREATE EXTENSION: have this database's scheduler started right away.
 SELECT pgtrickle._wake_launcher();
+
+-- The value of a scalar subquery without an aggregate, rewritten by the
+-- differential engine into its row count and value (src/delta/sublink.c).
+CREATE FUNCTION pgtrickle._one_row(bigint, anyelement)
+RETURNS anyelement
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'pgt_one_row';
+COMMENT ON FUNCTION pgtrickle._one_row(bigint, anyelement) IS
+	'pg_trickle internal: the value of a scalar subquery that met the given number of rows; more than one raises 21000 as the subquery would';

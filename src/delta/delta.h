@@ -144,6 +144,7 @@ extern void DeltaNullExtendedTerms(DeltaContext *ctx, Query *s, int k, int n,
 /* semijoin.c */
 extern const char *DeltaSemiJoinRefusal(Query *q);
 extern bool DeltaHasSemiJoin(Query *q);
+extern bool DeltaIsSemiJoinCondition(Node *cond);
 extern char *DeltaSemiJoinSql(DeltaContext *ctx, Query *q);
 
 /* grouped.c */
@@ -161,6 +162,10 @@ extern void DeltaGroupedProbeTerm(Query *t, List *items,
 /* scalar.c */
 extern Query *DeltaScalarRewrite(Query *q, char **reason);
 extern char *DeltaSubqueryMaintenance(const char *sql);
+extern bool DeltaScalarCorrelation(Node *cond);
+
+/* sublink.c */
+extern Query *DeltaSublinkRewrite(Query *q, StringInfo notes);
 
 /* moreagg.c */
 extern bool DeltaClassifyMoreAgg(DeltaAgg *agg, const char *name, char **reason);

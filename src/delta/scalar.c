@@ -235,6 +235,20 @@ correlation_sides(Node *cond, Node **inner, Node **outer, Oid *eqop)
 	return true;
 }
 
+/*
+ * Whether a correlated condition of a subquery is one the rewrite turns
+ * into a join key (for sublink.c, which rewrites into scalar subqueries).
+ */
+bool
+DeltaScalarCorrelation(Node *cond)
+{
+	Node	   *inner;
+	Node	   *outer;
+	Oid			eqop;
+
+	return correlation_sides(cond, &inner, &outer, &eqop);
+}
+
 static Query *
 parse_count_star(void)
 {
@@ -716,7 +730,7 @@ DeltaSubqueryMaintenance(const char *sql)
 
 	initStringInfo(&notes);
 	reason = NULL;
-	q = DeltaSetOpQuery(rewrite_level(DeltaParseUserQuery(sql), &rc));
+	q = DeltaSetOpQuery(rewrite_level(DeltaSublinkRewrite(DeltaParseUserQuery(sql), &notes), &rc));
 	DeltaGroupedDescribe(q, &notes);
 	return notes.len > 0 ? notes.data : NULL;
 }

@@ -237,6 +237,18 @@ DeltaSemiJoinRefusal(Query *q)
 	return NULL;
 }
 
+/*
+ * Whether a WHERE conjunct is one the semi-join rule takes as it is
+ * ([NOT] EXISTS, [NOT] IN, [NOT] op ANY); sublink.c rewrites the others.
+ */
+bool
+DeltaIsSemiJoinCondition(Node *cond)
+{
+	SemiForm	f;
+
+	return semi_form(cond, &f);
+}
+
 /* Whether a query level has a WHERE condition that is a semi/anti-join. */
 bool
 DeltaHasSemiJoin(Query *q)

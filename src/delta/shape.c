@@ -749,7 +749,8 @@ DeltaBuildShape(const char *sql, char **reason)
 	q = DeltaExpandViews(DeltaParseUserQuery(sql), reason);
 	if (*reason != NULL)
 		return NULL;
-	q = DeltaSetOpQuery(DeltaScalarRewrite(q, &scalar_reason));
+	/* EXISTS/IN/scalar subqueries anywhere, into counts (sublink.c) */
+	q = DeltaSetOpQuery(DeltaScalarRewrite(DeltaSublinkRewrite(q, NULL), &scalar_reason));
 	/* a scalar subquery the rewrite (scalar.c) does not cover */
 	*reason = scalar_reason;
 	if (*reason != NULL)

@@ -267,8 +267,9 @@ recompute_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapsho
  * join term pairs OLD rows of one source with NEW rows of another, and an
  * expression over such a pair (a division, a cast, a user function that
  * refuses an input) can raise where the query itself, over rows that do
- * coexist, does not.  Data exceptions (class 22) and errors raised by
- * PL/pgSQL functions (class P0).  Anything else (cancellation, lock and
+ * coexist, does not.  Data exceptions (class 22), errors raised by
+ * PL/pgSQL functions (class P0), and 21000 (a scalar subquery without an
+ * aggregate meeting more than one row, src/delta/sublink.c).  Anything else (cancellation, lock and
  * serialization failures, resources, permissions) is no matter of values
  * and is raised as it is.
  */
@@ -276,7 +277,8 @@ static bool
 error_from_values(int sqlerrcode)
 {
 	return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_DATA_EXCEPTION ||
-		ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_PLPGSQL_ERROR;
+		ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_PLPGSQL_ERROR ||
+		sqlerrcode == ERRCODE_CARDINALITY_VIOLATION;
 }
 
 /*

@@ -11,7 +11,8 @@ src/delta/README.md): projection, WHERE, immutable functions, CASE, inner /
 cross / self / non-equi joins, LEFT / RIGHT / FULL outer joins
 (chains, mixed with inner joins, under aggregates), [NOT] EXISTS, [NOT] IN in WHERE,
 UNION ALL, UNION / INTERSECT [ALL] / EXCEPT [ALL], subqueries in FROM, non-recursive
-CTEs, GROUP BY with count/sum/avg/min/max and FILTER, the aggregates of
+CTEs, EXISTS/IN under OR, as values and in CASE, scalar subqueries
+without an aggregate, GROUP BY with count/sum/avg/min/max and FILTER, the aggregates of
 src/delta/moreagg.c (DISTINCT, bool_and/bool_or, string_agg, array_agg,
 jsonb_agg, ordered-set, variance), HAVING, aggregates
 without GROUP BY, DISTINCT, aggregates and DISTINCT in subqueries and CTEs,
@@ -528,6 +529,25 @@ _ENTRIES = [
      "TPC-H Q11: groups above a share of the total (scalar subquery in HAVING)",
      "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id "
      "HAVING sum(amount) > (SELECT sum(amount) * 0.05 FROM orders)"),
+
+    # --- EXISTS/IN anywhere, scalar subqueries without an aggregate (sublink.c)
+    ("x01_exists_or",
+     "EXISTS under OR: active customers or those with an order over 100",
+     "SELECT c.id, c.tier FROM customers c WHERE c.active OR "
+     "EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.amount > 100)"),
+    ("x02_exists_values",
+     "EXISTS as a value and NOT EXISTS in CASE, over the keyless table",
+     "SELECT r.id, EXISTS (SELECT 1 FROM events e WHERE e.val = r.id) AS has_event, "
+     "CASE WHEN NOT EXISTS (SELECT 1 FROM customers c WHERE c.region_id = r.id) THEN 'empty' "
+     "ELSE r.zone END AS z FROM regions r"),
+    ("x03_not_in_value",
+     "NOT IN as a value (three-valued: NULL probe values)",
+     "SELECT o.id, o.customer_id NOT IN (SELECT c.id FROM customers c WHERE c.tier = 'gold') AS not_gold "
+     "FROM orders o"),
+    ("x04_scalar_lookup",
+     "a scalar subquery without an aggregate: each order's customer name by key",
+     "SELECT o.id, o.amount, (SELECT c.name FROM customers c WHERE c.id = o.customer_id) AS customer "
+     "FROM orders o"),
 
     # --- views and partitioned tables as sources (issue 15, item 7) --------
     ("v04_partitioned_moves",
