@@ -82,7 +82,12 @@ in_aggref(Node *node, void *target)
 	return expression_tree_walker(node, in_aggref, target);
 }
 
-/* Replace the scalar subquery (by identity) with an expression. */
+/*
+ * Replace the scalar subquery with an expression: the node itself and every
+ * equal copy of it at this level outside aggregate calls (the same
+ * subquery of the same outer row has one value, so one join serves all of
+ * them; sublink.c writes the same subquery twice in a three-valued test).
+ */
 typedef struct ReplaceContext
 {
 	SubLink    *sl;
@@ -94,9 +99,24 @@ replace_sublink(Node *node, ReplaceContext *c)
 {
 	if (node == NULL)
 		return NULL;
-	if (node == (Node *) c->sl)
+	if (node == (Node *) c->sl ||
+		(IsA(node, SubLink) && equal(node, c->sl)))
 		return copyObject(c->with);
+	/* a copy inside an aggregate's call stays, refused on its own turn */
+	if (IsA(node, Aggref) && !holds_node(node, c->sl))
+		return copyObject(node);
 	return expression_tree_mutator(node, replace_sublink, c);
+}
+
+/* Whether an expression holds the scalar subquery or an equal copy. */
+static bool
+holds_equal(Node *node, void *target)
+{
+	if (node == NULL)
+		return false;
+	if (node == target || (IsA(node, SubLink) && equal(node, target)))
+		return true;
+	return expression_tree_walker(node, holds_equal, target);
 }
 
 /* ---------------------------------------------------------------------
@@ -426,7 +446,7 @@ peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 	{
 		foreach(lc, make_ands_implicit((Expr *) q->jointree->quals))
 		{
-			if (holds_node(lfirst(lc), sl))
+			if (holds_equal(lfirst(lc), sl))
 				upper = lappend(upper, replace_sublink(lfirst(lc), &rc));
 			else
 				rest = lappend(rest, lfirst(lc));
