@@ -160,6 +160,7 @@ extern void DeltaGroupedProbeTerm(Query *t, List *items,
 								  const ItemVersion *versions);
 
 /* scalar.c */
+extern bool DeltaSublinksRewritable(Query *q);
 extern Query *DeltaScalarRewrite(Query *q, char **reason);
 extern char *DeltaSubqueryMaintenance(const char *sql);
 extern bool DeltaScalarCorrelation(Node *cond);

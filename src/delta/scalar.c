@@ -685,6 +685,21 @@ rewrite_sublinks(Node *node, RewriteContext *rc)
 	return expression_tree_walker(node, rewrite_sublinks, rc);
 }
 
+/*
+ * Whether a query level's sublinks are for the rewrites of scalar.c and
+ * sublink.c: a plain level with sublinks.  Levels with a set operation, a
+ * window function, LIMIT and the like are refused for their own reason
+ * (shape.c): nothing to rewrite there.
+ */
+bool
+DeltaSublinksRewritable(Query *q)
+{
+	return q->hasSubLinks && q->setOperations == NULL && q->jointree != NULL &&
+		!(q->hasWindowFuncs || q->hasTargetSRFs || q->limitCount != NULL ||
+		  q->limitOffset != NULL || q->hasDistinctOn || q->groupingSets != NIL ||
+		  q->rowMarks != NIL);
+}
+
 static Query *
 rewrite_level(Query *q, RewriteContext *rc)
 {
@@ -699,12 +714,7 @@ rewrite_level(Query *q, RewriteContext *rc)
 		if (rte->rtekind == RTE_SUBQUERY)
 			rte->subquery = rewrite_level(rte->subquery, rc);
 	}
-	if (!q->hasSubLinks || q->setOperations != NULL || q->jointree == NULL)
-		return q;
-	/* refused for their own reason (shape.c): nothing to rewrite */
-	if (q->hasWindowFuncs || q->hasTargetSRFs || q->limitCount != NULL ||
-		q->limitOffset != NULL || q->hasDistinctOn || q->groupingSets != NIL ||
-		q->rowMarks != NIL)
+	if (!DeltaSublinksRewritable(q))
 		return q;
 	(void) rewrite_sublinks(q->jointree->quals, rc);
 	if (!first_scalar((Node *) q->targetList, &sl) &&

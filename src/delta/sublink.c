@@ -453,12 +453,7 @@ rewrite_level(Query *q, SublinkContext *c)
 		if (rte->rtekind == RTE_SUBQUERY)
 			rte->subquery = rewrite_level(rte->subquery, c);
 	}
-	if (!q->hasSubLinks || q->setOperations != NULL || q->jointree == NULL)
-		return q;
-	/* refused for their own reason (shape.c): nothing to rewrite */
-	if (q->hasWindowFuncs || q->hasTargetSRFs || q->limitCount != NULL ||
-		q->limitOffset != NULL || q->hasDistinctOn || q->groupingSets != NIL ||
-		q->rowMarks != NIL)
+	if (!DeltaSublinksRewritable(q))
 		return q;
 
 	/* the select list (not of an aggregate without GROUP BY: scalar.c) */
