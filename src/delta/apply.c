@@ -31,6 +31,7 @@
 #include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
 
+#include "catalog/pgt_catalog.h"
 #include "delta/delta.h"
 #include "refresh/refresh.h"
 
@@ -257,12 +258,20 @@ DeltaFullSelectSql(const StreamTable *st, const DeltaShape *shape, char **target
 {
 	char	   *visible = list_join(shape->visible, "", ", ");
 
+	/*
+	 * A projection's hidden column is a hash of its output row, so the
+	 * recomputation runs the defining query as written, as a FULL refresh
+	 * does, not the form the delta rules rewrote it into: a correlated
+	 * scalar subquery made a LEFT JOIN to a grouped subquery aggregates all
+	 * of its input, where the planner runs the original per outer row
+	 * through an index (TPC-H Q20: 146 ms against 14 ms).
+	 */
 	if (shape->kind == SHAPE_SPJ)
 	{
 		*target = psprintf("%s, __pgt_row_id", visible);
 		return psprintf("SELECT q.*, %s FROM (%s) q(%s)",
 						HASH_OF(list_join(shape->visible, "q.", ", ")),
-						pg_get_querydef(shape->query, false),
+						DependViewQuery(st->query_relid),
 						visible);
 	}
 
