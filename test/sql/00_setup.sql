@@ -117,6 +117,42 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
+-- drefresh_schema(sch): drefresh every stream table of a schema, by name.
+CREATE FUNCTION pgt_test.drefresh_schema(sch text) RETURNS TABLE(st text, action text)
+LANGUAGE sql AS $$
+	SELECT s.pgt_name, pgt_test.drefresh(quote_ident(sch) || '.' || quote_ident(s.pgt_name))
+	  FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = sch ORDER BY s.pgt_name
+$$;
+
+-- last_refresh(st): the action of st's last refresh and its reason, with
+-- numbers (sizes, estimates) shown as N so that expected outputs are stable.
+CREATE FUNCTION pgt_test.last_refresh(st text) RETURNS text
+LANGUAGE sql AS $$
+	SELECT h.action || coalesce(': ' || regexp_replace(h.reason, '[0-9]+', 'N', 'g'), '')
+	  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+	 WHERE s.pgt_relid = st::regclass ORDER BY h.refresh_id DESC LIMIT 1
+$$;
+
+-- Rows read from a table, to test that a refresh reads by key rather than
+-- everything: mark_reads(t) before the refresh, reads_since_mark(t) after
+-- it, each its own statement (the statistics reach pg_stat_user_tables
+-- between statements).
+CREATE FUNCTION pgt_test.rows_read(t regclass) RETURNS bigint
+LANGUAGE sql AS $$
+	SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
+	  FROM pg_stat_user_tables WHERE relid = t
+$$;
+CREATE TABLE pgt_test.read_marks (rel regclass PRIMARY KEY, reads bigint NOT NULL);
+CREATE FUNCTION pgt_test.mark_reads(t regclass) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO pgt_test.read_marks VALUES (t, pgt_test.rows_read(t))
+	ON CONFLICT (rel) DO UPDATE SET reads = excluded.reads
+$$;
+CREATE FUNCTION pgt_test.reads_since_mark(t regclass) RETURNS bigint
+LANGUAGE sql AS $$
+	SELECT pgt_test.rows_read(t) - m.reads FROM pgt_test.read_marks m WHERE m.rel = t
+$$;
+
 -- The oracle itself must be able to fail.
 CREATE TABLE pgt_test.src(a int);
 INSERT INTO pgt_test.src VALUES (1), (2), (2);

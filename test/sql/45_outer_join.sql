@@ -15,11 +15,6 @@ INSERT INTO ord VALUES (1, 10, 'a'), (1, 10, 'a'), (1, 5, 'b'), (2, 7, 'c'), (NU
                        (9, 2, 'unknown customer');
 INSERT INTO region VALUES (1, 'north'), (2, 'south'), (2, 'south'), (NULL, 'nowhere');
 
-CREATE FUNCTION oj.all_ok() RETURNS TABLE(st text, action text)
-LANGUAGE sql AS $$
-	SELECT s.pgt_name, pgt_test.drefresh('oj.' || quote_ident(s.pgt_name))
-	  FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'oj' ORDER BY s.pgt_name
-$$;
 
 -- the three join types, duplicates and NULL keys on both sides
 SELECT pgtrickle.create_stream_table('oj.l', 'SELECT c.id, c.name, o.amount, o.note FROM cust c LEFT JOIN ord o ON o.cid = c.id', '1m', 'DIFFERENTIAL');
@@ -53,16 +48,16 @@ SELECT pgtrickle.create_stream_table('oj.union_branch', 'SELECT c.id, o.note FRO
 SELECT pgtrickle.create_stream_table('oj.cte_twice', 'WITH j AS (SELECT c.id, c.region, o.amount FROM cust c LEFT JOIN ord o ON o.cid = c.id) SELECT a.id, b.amount FROM j a JOIN j b ON a.region = b.region AND a.id < b.id', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('oj.values_side', 'SELECT v.k, v.tag, c.name FROM (VALUES (1, ''one''), (3, ''three''), (NULL, ''null'')) v(k, tag) LEFT JOIN cust c ON c.id = v.k', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('oj.distinct', 'SELECT DISTINCT c.region, o.note IS NULL AS lonely FROM cust c LEFT JOIN ord o ON o.cid = c.id', '1m', 'DIFFERENTIAL');
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 
 -- a first match arrives (NULL row disappears), duplicates of an existing match
 INSERT INTO ord VALUES (3, 4, 'd'), (1, 10, 'a');
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 
 -- the last match goes (NULL row appears); one of two duplicates goes
 DELETE FROM ord WHERE cid = 2;
 DELETE FROM ord WHERE ctid = (SELECT min(ctid) FROM ord WHERE cid = 1 AND amount = 10);
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 
 -- join keys updated: moves between customers, to NULL and back, to a
 -- customer that does not exist yet, which then arrives
@@ -70,10 +65,10 @@ UPDATE ord SET cid = 4 WHERE note = 'b';
 UPDATE ord SET cid = NULL WHERE note = 'd';
 UPDATE ord SET cid = 6 WHERE note = 'unknown customer';
 INSERT INTO cust VALUES (6, 'fay', 2);
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 UPDATE ord SET cid = 3 WHERE cid IS NULL;
 UPDATE cust SET region = 1 WHERE region IS NULL;
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 
 -- both sides change in the same refresh: a customer and its orders swap
 -- places, the preserved row and its match go together
@@ -84,29 +79,29 @@ DELETE FROM ord WHERE cid = 3;
 INSERT INTO cust VALUES (8, 'gus', NULL);
 INSERT INTO ord VALUES (8, 3, 'e'), (8, 3, 'e');
 INSERT INTO region VALUES (3, 'east');
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 
 -- an update of a column the join does not read; a change that is undone
 UPDATE ord SET note = 'renamed' WHERE note = 'a';
 UPDATE cust SET name = 'x' WHERE id = 5;
 UPDATE cust SET name = 'eve' WHERE id = 5;
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 
 -- one side emptied, then refilled
 DELETE FROM ord;
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 INSERT INTO ord SELECT id, id * 2, 'n' || id FROM cust;
 INSERT INTO ord SELECT id, 1, 'dup' FROM cust WHERE id > 5;
 DELETE FROM region WHERE label = 'south';
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 
 -- a NULL-extended row whose preserved side has NULLs itself, and rows that
 -- are equal but not identical (numeric scale)
 INSERT INTO cust VALUES (10, NULL, NULL);
 INSERT INTO ord VALUES (10, 1.0, NULL), (10, 1.00, NULL);
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 DELETE FROM ord WHERE cid = 10 AND scale(amount) = 1;
-SELECT * FROM oj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('oj');
 
 -- AUTO chooses DIFFERENTIAL for an outer join; explain_st says so
 SELECT pgtrickle.create_stream_table('oj.auto', 'SELECT c.id, o.note FROM cust c LEFT JOIN ord o ON o.cid = c.id', '1m', 'AUTO');

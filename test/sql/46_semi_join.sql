@@ -20,11 +20,6 @@ INSERT INTO banned VALUES (2), (2);
 CREATE TABLE "odd ""tab"".x" ("a b" text);
 INSERT INTO "odd ""tab"".x" VALUES ('a'), ('b'), ('b');
 
-CREATE FUNCTION sj.all_ok() RETURNS TABLE(st text, action text)
-LANGUAGE sql AS $$
-	SELECT s.pgt_name, pgt_test.drefresh('sj.' || quote_ident(s.pgt_name))
-	  FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'sj' ORDER BY s.pgt_name
-$$;
 
 -- correlated EXISTS / NOT EXISTS, with other conditions and duplicates
 SELECT pgtrickle.create_stream_table('sj.ex', 'SELECT c.id, c.name FROM cust c WHERE EXISTS (SELECT 1 FROM ord o WHERE o.cid = c.id AND o.amount > 1) AND c.id < 100', '1m', 'DIFFERENTIAL');
@@ -53,20 +48,20 @@ SELECT pgtrickle.create_stream_table('sj.ltany', 'SELECT c.id, c.name FROM cust 
 SELECT pgtrickle.create_stream_table('sj.notlike', 'SELECT c.id FROM cust c WHERE NOT (c.name LIKE ANY (SELECT o.note || ''%'' FROM ord o))', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('sj.cte', 'WITH good AS (SELECT id, region FROM cust WHERE id IN (SELECT cid FROM ord)) SELECT g.id, g.region FROM good g WHERE g.region NOT IN (SELECT region FROM banned)', '1m', 'DIFFERENTIAL');
 SELECT pgt_name, refresh_mode FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'auto';
-SELECT * FROM sj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sj');
 
 -- the first match comes; duplicates of a match
 INSERT INTO ord VALUES (3, 4, 'd'), (1, 10, 'a');
-SELECT * FROM sj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sj');
 -- the last match goes (bob), one of several goes (ann keeps hers)
 DELETE FROM ord WHERE cid = 2;
 DELETE FROM ord WHERE cid = 1 AND note = 'b';
-SELECT * FROM sj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sj');
 -- a match key moves; a NULL probe key; a changed preserved row
 UPDATE ord SET cid = 5 WHERE cid = 3;
 UPDATE cust SET region = NULL WHERE id = 6;
 UPDATE cust SET region = 2, name = 'cyd' WHERE id = 3;
-SELECT * FROM sj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sj');
 -- a NULL appears in the NOT IN subquery: every row leaves; it goes again
 INSERT INTO banned VALUES (NULL);
 -- NOT IN over = is three anti-joins with indexable conditions; over LIKE
@@ -77,24 +72,24 @@ SELECT value NOT LIKE '%IS NOT FALSE%' AND value LIKE '%IS NULL%' AS not_in_spli
 INSERT INTO ord VALUES (NULL, 0, 'z%');
 SELECT value LIKE '%IS NOT FALSE%' AS not_like_single
   FROM pgtrickle.explain_st('sj.notlike') WHERE property = 'differential_refresh_sql';
-SELECT * FROM sj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sj');
 SELECT count(*) FROM sj.notin;
 DELETE FROM banned WHERE region IS NULL;
-SELECT * FROM sj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sj');
 -- the uncorrelated condition flips both ways; changes on both sides at once
 INSERT INTO banned VALUES (7);
 INSERT INTO cust VALUES (7, 'gil', 7);
 INSERT INTO ord VALUES (7, 1, 'b');
-SELECT * FROM sj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sj');
 DELETE FROM banned WHERE region = 7;
 DELETE FROM cust WHERE id = 1;
 INSERT INTO ord VALUES (4, 3, 'b'), (4, 3, 'b'), (8, 1, 'e'), (8, 1, NULL);
-SELECT * FROM sj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sj');
 UPDATE "odd ""tab"".x" SET "a b" = 'c' WHERE "a b" = 'a';
 INSERT INTO "odd ""tab"".x" VALUES ('d');
-SELECT * FROM sj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sj');
 DELETE FROM ord;
-SELECT * FROM sj.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sj');
 
 -- what is not covered is refused precisely (0A000 naming the construct)
 SELECT pgtrickle.create_stream_table('sj.r1', 'SELECT c.id FROM cust c WHERE c.id = 1 OR EXISTS (SELECT 1 FROM ord o WHERE o.cid = c.id)', '1m', 'DIFFERENTIAL');

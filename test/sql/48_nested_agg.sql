@@ -24,11 +24,6 @@ INSERT INTO line VALUES (10, 1, 2.5), (10, 3, 1), (11, 5, 2), (12, 1, 1), (12, 1
 CREATE TABLE "odd ""tab"".x" ("a b" int, "c.d" int);
 INSERT INTO "odd ""tab"".x" VALUES (1, 1), (1, 2), (2, NULL), (NULL, 3);
 
-CREATE FUNCTION na.all_ok() RETURNS TABLE(st text, action text)
-LANGUAGE sql AS $$
-	SELECT s.pgt_name, pgt_test.drefresh('na.' || quote_ident(s.pgt_name))
-	  FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'na' ORDER BY s.pgt_name
-$$;
 
 -- TPC-H Q13: an outer join under the inner aggregate, an aggregate of it
 SELECT pgtrickle.create_stream_table('na.q13',
@@ -92,7 +87,7 @@ INSERT INTO ord VALUES (15, 4, 3, 'o'), (15, 4, 3, 'o');
 DELETE FROM ord WHERE id = 12;
 INSERT INTO line VALUES (15, 4, 1);
 DELETE FROM line WHERE oid = 13;
-SELECT * FROM na.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('na');
 SELECT c_count, custdist FROM na.q13 ORDER BY c_count;
 
 -- updates of group keys (into and out of NULL) and of aggregated values
@@ -101,32 +96,32 @@ UPDATE ord SET cid = 5 WHERE id = 13;
 UPDATE ord SET amount = 30 WHERE id = 14;
 UPDATE line SET oid = 11 WHERE oid IS NULL;
 UPDATE "odd ""tab"".x" SET "a b" = 2 WHERE "c.d" = 1;
-SELECT * FROM na.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('na');
 
 -- one copy of a duplicate goes; a value change that keeps the aggregate
 DELETE FROM ord WHERE ctid = (SELECT min(ctid) FROM ord WHERE id = 11);
 UPDATE ord SET status = 'p' WHERE id = 15;
 INSERT INTO "odd ""tab"".x" VALUES (NULL, NULL);
-SELECT * FROM na.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('na');
 
 -- changes of the outer side only, then both sides in one refresh
 INSERT INTO cust VALUES (6, 'fay', NULL);
 UPDATE cust SET name = 'bo' WHERE id = 2;
-SELECT * FROM na.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('na');
 DELETE FROM cust WHERE id = 1;
 INSERT INTO ord VALUES (16, 6, 100, 'o');
 INSERT INTO line VALUES (16, 9, 1);
-SELECT * FROM na.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('na');
 
 -- the max of a CTE moves (Q15); the last group of a source goes
 UPDATE ord SET amount = 1 WHERE id = 16;
-SELECT * FROM na.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('na');
 DELETE FROM ord;
 DELETE FROM line;
-SELECT * FROM na.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('na');
 SELECT total, n, lo FROM na.scalar;
 INSERT INTO ord VALUES (20, 1, 1, 'o');
-SELECT * FROM na.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('na');
 
 -- explain_st names how each grouped subquery is maintained
 SELECT value FROM pgtrickle.explain_st('na.q13') WHERE property = 'subquery_maintenance';

@@ -21,11 +21,6 @@ INSERT INTO supply VALUES (1, 1, 10, 100), (1, 2, 8, 50), (1, 2, 8, 50), (2, 1, 
 INSERT INTO line VALUES (1, 1, 5, 50), (1, 1, 1, 10), (1, 2, 2, 16), (2, 1, 4, 12), (2, 1, 4, 12),
                         (3, 3, 1, 20), (NULL, 1, 3, 3), (4, 2, 9, NULL);
 
-CREATE FUNCTION ss.all_ok() RETURNS TABLE(st text, action text)
-LANGUAGE sql AS $$
-	SELECT s.pgt_name, pgt_test.drefresh('ss.' || quote_ident(s.pgt_name))
-	  FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'ss' ORDER BY s.pgt_name
-$$;
 
 -- correlated, in WHERE: rows above their own part's average
 SELECT pgtrickle.create_stream_table('ss.above',
@@ -82,7 +77,7 @@ SELECT (SELECT count(*) FROM ss.above) AS above, (SELECT count(*) FROM ss.unc) A
 -- a group that appears (part 5's first line), a group whose last row goes
 INSERT INTO line VALUES (5, 1, 2, 4), (5, 1, 2, 4);
 DELETE FROM line WHERE pid = 3;
-SELECT * FROM ss.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ss');
 SELECT id, n, mx, a FROM ss.counts ORDER BY id;
 
 -- updates of correlation keys (into and out of NULL) and of values
@@ -90,25 +85,25 @@ UPDATE line SET pid = NULL WHERE pid = 2 AND qty = 4 AND ctid = (SELECT min(ctid
 UPDATE line SET pid = 3 WHERE pid IS NULL AND qty = 3;
 UPDATE supply SET cost = 2 WHERE pid = 1 AND sid = 1;
 UPDATE supply SET pid = 5 WHERE pid IS NULL;
-SELECT * FROM ss.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ss');
 
 -- changes of the outer side only; the uncorrelated values move
 INSERT INTO part VALUES (6, 'axle', 5);
 UPDATE part SET size = 20 WHERE id = 3;
-SELECT * FROM ss.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ss');
 INSERT INTO supply VALUES (6, 1, 100, 1), (6, 4, 1, 1000);
 DELETE FROM part WHERE id = 2;
-SELECT * FROM ss.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ss');
 
 -- one copy of a duplicate goes; then everything goes
 DELETE FROM supply WHERE ctid = (SELECT min(ctid) FROM supply WHERE pid = 1 AND sid = 2);
-SELECT * FROM ss.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ss');
 DELETE FROM line;
 DELETE FROM supply;
-SELECT * FROM ss.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ss');
 SELECT id, n, mx, a FROM ss.counts ORDER BY id;
 INSERT INTO line VALUES (1, 1, 1, 1);
-SELECT * FROM ss.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ss');
 
 -- explain_st names how each scalar subquery is maintained
 SELECT value FROM pgtrickle.explain_st('ss.counts') WHERE property = 'subquery_maintenance';

@@ -25,11 +25,6 @@ INSERT INTO t VALUES
 	(7, 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 INSERT INTO u VALUES (1, 'one'), (2, 'two'), (3, 'two');
 
-CREATE FUNCTION ma.all_ok() RETURNS TABLE(st text, action text)
-LANGUAGE sql AS $$
-	SELECT s.pgt_name, pgt_test.drefresh('ma.' || quote_ident(s.pgt_name))
-	  FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'ma' ORDER BY s.pgt_name
-$$;
 
 -- DISTINCT aggregates: duplicates arriving and leaving
 SELECT pgtrickle.create_stream_table('ma.dist', 'SELECT g, count(DISTINCT x) AS cd, sum(DISTINCT x) AS sd, avg(DISTINCT x) AS ad, count(*) AS n, min(DISTINCT s) AS ms FROM t GROUP BY g', '1m', 'DIFFERENTIAL');
@@ -56,7 +51,7 @@ SELECT pgtrickle.create_stream_table('ma.having', 'SELECT g, count(DISTINCT x) A
 SELECT pgtrickle.create_stream_table('ma.filter', 'SELECT g, count(DISTINCT x) FILTER (WHERE b) AS cdb, array_agg(x ORDER BY x, id) FILTER (WHERE x > 1) AS big FROM t GROUP BY g', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('ma.joined', 'SELECT u.label, count(DISTINCT t.x) AS cd, array_agg(DISTINCT t.s) AS sa, coalesce(sum(t.f), 0) * 2 AS f2 FROM t JOIN u ON u.g = t.g GROUP BY u.label', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('ma.hidden_key', 'SELECT string_agg(s, '';'' ORDER BY s, id) AS sa, bool_and(b) AS ba FROM t GROUP BY g', '1m', 'DIFFERENTIAL');
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 SELECT g, cd, sd, ad, n, ms FROM ma.dist ORDER BY g;
 SELECT g, ba, bo, ev, bof, pos FROM ma.bools ORDER BY g;
 SELECT g, sa, sd, ax, ap FROM ma.strs ORDER BY g;
@@ -73,53 +68,53 @@ SELECT g, vs, vp, vf, vbig, v2, sd FROM ma.var ORDER BY g;
 -- values, NULLs
 INSERT INTO t VALUES (8, 1, 1, true, 1.5, 0.25, 'a', 1.10, '2020-01-01'), (9, 1, 7, NULL, 0.5, 8, 'z', 7, '2020-01-05'),
 	(10, 2, NULL, false, NULL, NULL, 'c', NULL, NULL);
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 -- one copy of a duplicate leaves (distinct values unchanged), then the last
 DELETE FROM t WHERE id = 8;
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 SELECT g, cd, sd, n FROM ma.dist ORDER BY g;
 DELETE FROM t WHERE id = 2;
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 SELECT g, cd, sd, n FROM ma.dist ORDER BY g;
 -- group keys updated: rows move between groups, to NULL and back
 UPDATE t SET g = 2 WHERE id IN (1, 9);
 UPDATE t SET g = NULL WHERE id = 4;
 UPDATE t SET g = 1 WHERE id = 6;
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 UPDATE t SET b = NOT b, s = upper(s) WHERE g = 2;
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 SELECT g, ba, bo, ev, bof, pos FROM ma.bools ORDER BY g;
 SELECT g, vs, vp, vf, vbig, v2, sd FROM ma.var ORDER BY g;
 
 -- NaN and infinities arrive in float sums and leave again
 INSERT INTO t VALUES (11, 1, 1, true, 'NaN', 'Infinity', 'n', 'NaN', NULL), (12, 2, 2, true, 'Infinity', '-Infinity', 'i', 'Infinity', NULL),
 	(13, 2, 2, true, '-Infinity', 1, 'j', 1, NULL);
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 SELECT g, sf, af, sr, ar, mf FROM ma.fsum ORDER BY g;
 DELETE FROM t WHERE id IN (11, 12);
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 DELETE FROM t WHERE id = 13;
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 SELECT g, sf, af, sr, ar, mf FROM ma.fsum ORDER BY g;
 
 -- a group's last row leaves; a change inside one refresh that cancels
 DELETE FROM t WHERE g = 3;
 INSERT INTO t VALUES (14, 1, 100, true, 1, 1, 'q', 1, NULL);
 DELETE FROM t WHERE id = 14;
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 SELECT count(*) FROM ma.dist WHERE g = 3;
 
 -- the join's other side changes: groups move between labels
 UPDATE u SET label = 'one' WHERE g = 2;
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 
 -- empty input, then rows again
 DELETE FROM t;
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 SELECT cd, bo, sa, sf, ax FROM ma.scalar;
 SELECT count(*) FROM ma.dist;
 INSERT INTO t VALUES (20, 5, 2, false, 0.5, 0.5, 'x', 2, '2022-02-02'), (21, 5, 2, true, 0.5, 0.5, 'x', 2, '2022-02-02');
-SELECT * FROM ma.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ma');
 SELECT cd, bo, sa, sf, ax FROM ma.scalar;
 
 -- AUTO chooses DIFFERENTIAL for them now

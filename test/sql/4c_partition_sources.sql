@@ -9,12 +9,6 @@ SET client_min_messages = warning;
 CREATE SCHEMA ps;
 SET search_path = ps, public;
 
-CREATE FUNCTION ps.all_ok() RETURNS TABLE(st text, action text)
-LANGUAGE sql AS $$
-	SELECT s.pgt_name, pgt_test.drefresh('ps.' || quote_ident(s.pgt_name))
-	  FROM pgtrickle.pgt_stream_tables s
-	 WHERE s.pgt_schema = 'ps' ORDER BY s.pgt_name
-$$;
 -- after a change no DML shows (a partition attached with rows, detached,
 -- dropped, truncated): each reader recomputes once, then is right
 CREATE FUNCTION ps.recompute_all() RETURNS TABLE(st text, action text)
@@ -83,29 +77,29 @@ UPDATE ev_n SET amount = amount * 2 WHERE id % 5 = 0;
 DELETE FROM ev_s_hi WHERE id % 7 = 0;
 DELETE FROM ev WHERE region = 'e' AND id < 50;
 UPDATE reg SET name = 'North' WHERE code = 'n';
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 
 -- partitions created, attached and detached later
 CREATE TABLE ev_e PARTITION OF ev FOR VALUES IN ('e2');
 INSERT INTO ev VALUES (3001, 'e2', 70);
 INSERT INTO ev_e VALUES (3002, 'e2', 71);                    -- naming the new partition
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 -- a table with rows attached: the rows appear without DML, so the readers recompute once
 DELETE FROM ev_other WHERE region = 'q';
 CREATE TABLE ev_q (id int NOT NULL, region text NOT NULL, amount numeric);
 INSERT INTO ev_q VALUES (4001, 'q', 11), (4002, 'q', 12);
 ALTER TABLE ev ATTACH PARTITION ev_q FOR VALUES IN ('q');
 SELECT * FROM ps.recompute_all();
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 INSERT INTO ev_q VALUES (4003, 'q', 13);
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 -- a partition detached: its rows leave; later writes to it are not the root's
 ALTER TABLE ev DETACH PARTITION ev_w;
 SELECT * FROM ps.recompute_all();
 INSERT INTO ev_w VALUES (99, 5000, 'w');
 UPDATE ev_w SET amount = 0;
 SELECT count(*) AS detached_triggers FROM pg_trigger WHERE tgrelid = 'ps.ev_w'::regclass AND tgname LIKE 'pgt_capture%';
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 -- a sub-partitioned partition detached and attached again
 ALTER TABLE ev DETACH PARTITION ev_s;
 SELECT count(*) AS ev_s_triggers FROM pg_trigger WHERE tgrelid IN ('ps.ev_s'::regclass, 'ps.ev_s_lo'::regclass, 'ps.ev_s_hi'::regclass) AND tgname LIKE 'pgt_capture%';
@@ -113,7 +107,7 @@ INSERT INTO ev_s VALUES (150, 's', 1.5);
 ALTER TABLE ev ATTACH PARTITION ev_s FOR VALUES IN ('s');
 SELECT * FROM ps.recompute_all();
 UPDATE ev SET amount = amount + 1 WHERE region = 's';
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 -- DETACH ... CONCURRENTLY (two transactions; not with a default partition): the same
 CREATE TABLE cc (id int, v int) PARTITION BY RANGE (id);
 CREATE TABLE cc1 PARTITION OF cc FOR VALUES FROM (0) TO (100);
@@ -121,25 +115,25 @@ CREATE TABLE cc2 PARTITION OF cc FOR VALUES FROM (100) TO (200);
 INSERT INTO cc SELECT g, g FROM generate_series(90, 110) g;
 SELECT pgtrickle.create_stream_table('ps.p_cc', 'SELECT id, v FROM cc WHERE v % 2 = 0', '1m', 'DIFFERENTIAL');
 INSERT INTO cc VALUES (150, 150), (50, 50);
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 ALTER TABLE cc DETACH PARTITION cc2 CONCURRENTLY;
 SELECT count(*) AS cc2_triggers FROM pg_trigger WHERE tgrelid = 'ps.cc2'::regclass AND tgname LIKE 'pgt_capture%';
 SELECT * FROM ps.recompute_all();
 INSERT INTO cc2 VALUES (160, 160);
 INSERT INTO cc1 VALUES (60, 60);
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 -- TRUNCATE of one partition: the readers recompute
 TRUNCATE ev_n;
 SELECT * FROM ps.recompute_all();
 INSERT INTO ev VALUES (5001, 'n', 50);
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 -- ONLY, and a partition read on its own, stay refused with the reason
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('ps.p_x', 'SELECT id FROM ONLY ps.ev', '1m', 'DIFFERENTIAL')$$);
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('ps.p_x', 'SELECT id FROM ps.ev_n', '1m', 'DIFFERENTIAL')$$);
 -- DROP of a partition: its rows go without DML, the readers recompute
 DROP TABLE ev_e;
 SELECT * FROM ps.recompute_all();
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 
 ------------------------------------------------------------------------------
 -- Inheritance: FROM parent reads the children, ONLY parent does not
@@ -157,24 +151,24 @@ UPDATE animal SET legs = 5 WHERE id IN (1, 3);          -- through the parent: p
 UPDATE puppy SET name = 'bitty';
 DELETE FROM dog WHERE id = 2;
 INSERT INTO animal VALUES (5, 'cat', 4);
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 -- a child added (empty, then with rows) and removed later
 CREATE TABLE cat (lives int) INHERITS (animal);
 INSERT INTO cat VALUES (6, 'tom', 4, 9);
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 CREATE TABLE bird (id int NOT NULL, name text, legs int, wings int);
 INSERT INTO bird VALUES (7, 'tweety', 2, 2);
 ALTER TABLE bird INHERIT animal;
 SELECT * FROM ps.recompute_all() WHERE st LIKE 'i\_%';
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 UPDATE bird SET legs = 1;
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 ALTER TABLE dog NO INHERIT animal;
 SELECT * FROM ps.recompute_all() WHERE st LIKE 'i\_%';
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 INSERT INTO dog VALUES (8, 'ghost', 4, 'husky');
 SELECT count(*) AS dog_triggers FROM pg_trigger WHERE tgrelid IN ('ps.dog'::regclass, 'ps.puppy'::regclass) AND tgname LIKE 'pgt_capture%';
-SELECT * FROM ps.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('ps');
 SELECT pgt_test.err($$SELECT pgtrickle.create_stream_table('ps.i_x', 'SELECT id FROM ONLY ps.animal', '1m', 'DIFFERENTIAL')$$);
 SELECT pgtrickle.create_stream_table('ps.i_only', 'SELECT id FROM ONLY ps.animal', '1m', 'AUTO');
 SELECT refresh_mode FROM pgtrickle.pgt_stream_tables WHERE pgt_name = 'i_only';

@@ -15,12 +15,6 @@ INSERT INTO cc_dim SELECT g, g % 7, 'n' || g FROM generate_series(1, 40) g;
 INSERT INTO cc_fact SELECT g, 1 + g % 40, g % 100 FROM generate_series(1, 40000) g;
 ANALYZE cc_dim, cc_fact;
 
-CREATE FUNCTION cc_last(st text) RETURNS text LANGUAGE sql AS $$
-	SELECT h.action || ': ' || regexp_replace(h.reason, '[0-9]+', 'N', 'g')
-	  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
-	 WHERE s.pgt_relid = st::regclass ORDER BY h.refresh_id DESC LIMIT 1
-$$;
-
 -- join + aggregate
 SELECT pgtrickle.create_stream_table('"cc agg"',
 	'SELECT d.cat, count(*) AS n, sum(f.v) AS total FROM cc_fact f JOIN cc_dim d ON d.id = f.dim GROUP BY d.cat',
@@ -29,7 +23,7 @@ SELECT pgtrickle.create_stream_table('"cc agg"',
 -- 1,100 new rows (2.75 % of the source): the delta
 INSERT INTO cc_fact SELECT g, 1 + g % 40, g % 100 FROM generate_series(40001, 41100) g;
 SELECT pgtrickle.refresh_stream_table('"cc agg"');
-SELECT cc_last('"cc agg"');
+SELECT pgt_test.last_refresh('"cc agg"');
 SELECT pgt_test.check('"cc agg"');
 
 -- new stream tables (an outer join too): no measured DIFFERENTIAL refresh yet
@@ -49,7 +43,7 @@ SELECT pgtrickle.create_stream_table('cc_outer2',
 -- asked, both ran DIFFERENTIAL (88 % is under the ratio of 100 %).
 UPDATE cc_fact SET v = (v + 1) % 100, dim = 1 + (dim + 3) % 40 WHERE id % 20 < 9;
 SELECT pgtrickle.refresh_stream_table('"cc agg2"'), pgtrickle.refresh_stream_table('cc_outer2');
-SELECT cc_last('"cc agg2"'), cc_last('cc_outer2');
+SELECT pgt_test.last_refresh('"cc agg2"'), pgt_test.last_refresh('cc_outer2');
 -- no stream table reads cc_outer2: the recomputation rewrites it whole
 -- (before: only the rows that differ, at several times the cost)
 SELECT h.rows_deleted, h.rows_inserted, (SELECT count(*) FROM cc_outer2) AS n_rows
@@ -70,7 +64,7 @@ SELECT pgtrickle.create_stream_table('cc_reader',
 SET pg_trickle.differential_max_change_ratio = 0.01;
 UPDATE cc_fact SET v = v + 1 WHERE id <= 1000;
 SELECT pgtrickle.refresh_stream_table('cc_outer2');
-SELECT cc_last('cc_outer2');
+SELECT pgt_test.last_refresh('cc_outer2');
 SELECT h.rows_deleted, h.rows_inserted, (SELECT count(*) FROM cc_outer2) AS n_rows
   FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
  WHERE s.pgt_name = 'cc_outer2' ORDER BY h.refresh_id DESC LIMIT 1;
@@ -89,10 +83,9 @@ SELECT pgt_test.drefresh('cc_outer3');
 SET pg_trickle.differential_max_change_ratio = 1.0;
 UPDATE cc_fact SET v = (v + 1) % 100, dim = 1 + (dim + 3) % 39 WHERE id % 20 < 9;
 SELECT pgtrickle.refresh_stream_table('cc_outer3');
-SELECT cc_last('cc_outer3');
+SELECT pgt_test.last_refresh('cc_outer3');
 RESET pg_trickle.differential_max_change_ratio;
 SELECT pgt_test.refresh('cc_outer3');
 
 SELECT pgtrickle.drop_stream_table(s) FROM unnest(ARRAY['cc_outer3', 'cc_reader', '"cc agg"', '"cc agg2"', 'cc_outer2']) s;
-DROP FUNCTION cc_last(text);
 DROP TABLE cc_fact, cc_dim;

@@ -15,21 +15,9 @@ INSERT INTO gp_p SELECT g, g, 'b' || g % 3, g % 50 FROM generate_series(1, 100) 
 INSERT INTO gp_p VALUES (101, NULL, 'bn');
 ANALYZE gp_l, gp_p;
 
-CREATE FUNCTION gp_reads() RETURNS bigint LANGUAGE sql AS $$
-	SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
-	  FROM pg_stat_user_tables WHERE relid = 'gp_l'::regclass
-$$;
-CREATE TABLE gp_mark (reads bigint);
--- (the statistics reach pg_stat_user_tables between statements, so the
--- mark, the refresh and the verdict are separate statements)
-CREATE FUNCTION gp_mark() RETURNS void LANGUAGE sql AS $$
-	DELETE FROM gp_mark;
-	INSERT INTO gp_mark SELECT gp_reads();
-$$;
 CREATE FUNCTION gp_verdict() RETURNS text LANGUAGE sql AS $$
-	SELECT CASE WHEN gp_reads() - reads < (SELECT count(*) FROM gp_l) / 2
+	SELECT CASE WHEN pgt_test.reads_since_mark('gp_l') < (SELECT count(*) FROM gp_l) / 2
 				THEN 'by key' ELSE 'whole input' END
-	  FROM gp_mark
 $$;
 
 -- a join with a grouped subquery in FROM
@@ -75,7 +63,7 @@ SELECT gp_by_key('gp_join') AS gp_join, gp_by_key('gp_scalar') AS gp_scalar,
 -- changes of the other side only: each refresh reads the touched groups
 UPDATE gp_p SET brand = brand || '+' WHERE id IN (3, 4);
 SELECT pg_stat_force_next_flush();
-SELECT gp_mark();
+SELECT pgt_test.mark_reads('gp_l');
 SELECT pgtrickle.refresh_stream_table('gp_join');
 SELECT pg_stat_force_next_flush();
 SELECT gp_verdict() AS gp_join;
@@ -83,7 +71,7 @@ SELECT pgt_test.drefresh('gp_join');
 UPDATE gp_p SET brand = 'b1' WHERE id IN (5, 6);
 UPDATE gp_p SET brand = 'b0' WHERE id = 7;
 SELECT pg_stat_force_next_flush();
-SELECT gp_mark();
+SELECT pgt_test.mark_reads('gp_l');
 SELECT pgtrickle.refresh_stream_table('gp_scalar');
 SELECT pg_stat_force_next_flush();
 SELECT gp_verdict() AS gp_scalar;
@@ -91,7 +79,7 @@ SELECT pgt_test.drefresh('gp_scalar');
 INSERT INTO gp_p VALUES (201, 8, 'new'), (202, NULL, 'null key'), (203, 500, 'no group');
 DELETE FROM gp_p WHERE id = 9;
 SELECT pg_stat_force_next_flush();
-SELECT gp_mark();
+SELECT pgt_test.mark_reads('gp_l');
 SELECT pgtrickle.refresh_stream_table('gp_in');
 SELECT pg_stat_force_next_flush();
 SELECT gp_verdict() AS gp_in;
@@ -128,8 +116,6 @@ SELECT pgtrickle.drop_stream_table('gp_scalar');
 SELECT pgtrickle.drop_stream_table('gp_in');
 SELECT pgtrickle.drop_stream_table('gp_nonkey');
 SELECT pgtrickle.drop_stream_table('gp_cross');
-DROP FUNCTION gp_mark();
 DROP FUNCTION gp_verdict();
 DROP FUNCTION gp_by_key(text);
-DROP FUNCTION gp_reads();
-DROP TABLE gp_mark, gp_p, gp_l;
+DROP TABLE gp_p, gp_l;

@@ -28,17 +28,11 @@ SELECT pgtrickle.create_stream_table('sp_semi',
 SELECT pgtrickle.create_stream_table('sp_notin',
 	'SELECT l1.id FROM sp_line l1 WHERE l1.ord NOT IN (SELECT l3.ord FROM sp_sub l3 WHERE l3.late)', '1m', 'DIFFERENTIAL');
 
-CREATE FUNCTION sp_reads() RETURNS bigint LANGUAGE sql AS $$
-	SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables
-	 WHERE relid = 'sp_line'::regclass
-$$;
-CREATE TABLE sp_mark (reads bigint);
-INSERT INTO sp_mark VALUES (0);
 -- the rows of sp_line a refresh reads: at most a few per changed order
 -- (before: all 4000 of them, each with probes of the change set)
 CREATE FUNCTION sp_read_few() RETURNS text LANGUAGE sql AS $$
-	SELECT CASE WHEN sp_reads() - reads <= 40 THEN 'few rows read'
-				ELSE (sp_reads() - reads) || ' rows of sp_line read' END FROM sp_mark
+	SELECT CASE WHEN pgt_test.reads_since_mark('sp_line') <= 40 THEN 'few rows read'
+				ELSE pgt_test.reads_since_mark('sp_line') || ' rows of sp_line read' END
 $$;
 
 -- a handful of orders: lines that become late, lose lateness, move to
@@ -50,17 +44,17 @@ INSERT INTO sp_sub VALUES (22, 0, true);
 DELETE FROM sp_sub WHERE ord = 22 AND supp = 0;
 DELETE FROM sp_sub WHERE ord = 30;
 SELECT pg_stat_force_next_flush();
-UPDATE sp_mark SET reads = sp_reads();
+SELECT pgt_test.mark_reads('sp_line');
 SELECT pgtrickle.refresh_stream_table('sp_anti');
 SELECT pg_stat_force_next_flush();
 SELECT sp_read_few() AS sp_anti;
 SELECT pg_stat_force_next_flush();
-UPDATE sp_mark SET reads = sp_reads();
+SELECT pgt_test.mark_reads('sp_line');
 SELECT pgtrickle.refresh_stream_table('sp_semi');
 SELECT pg_stat_force_next_flush();
 SELECT sp_read_few() AS sp_semi;
 SELECT pg_stat_force_next_flush();
-UPDATE sp_mark SET reads = sp_reads();
+SELECT pgt_test.mark_reads('sp_line');
 SELECT pgtrickle.refresh_stream_table('sp_notin');
 SELECT pg_stat_force_next_flush();
 SELECT sp_read_few() AS sp_notin;
@@ -120,5 +114,4 @@ SELECT pgtrickle.drop_stream_table('sp_anti');
 SELECT pgtrickle.drop_stream_table('sp_semi');
 SELECT pgtrickle.drop_stream_table('sp_notin');
 DROP FUNCTION sp_read_few();
-DROP FUNCTION sp_reads();
-DROP TABLE sp_mark, sp_sub, sp_line;
+DROP TABLE sp_sub, sp_line;

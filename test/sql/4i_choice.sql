@@ -11,12 +11,6 @@ CREATE TABLE ch_src (id int PRIMARY KEY, grp int, v int);
 INSERT INTO ch_src SELECT g, g % 100, g FROM generate_series(1, 60000) g;
 ANALYZE ch_src;
 
-CREATE FUNCTION ch_last(st text) RETURNS text LANGUAGE sql AS $$
-	SELECT h.action || ': ' || regexp_replace(h.reason, '[0-9]+', 'N', 'g')
-	  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
-	 WHERE s.pgt_relid = st::regclass ORDER BY h.refresh_id DESC LIMIT 1
-$$;
-
 SELECT pgtrickle.create_stream_table('"ch copy"', 'SELECT id, grp, v FROM ch_src', '1m', 'DIFFERENTIAL');
 
 -- 1,500 rows updated: 3,000 change rows (5 % of the source).  The delta
@@ -25,7 +19,7 @@ SELECT pgtrickle.create_stream_table('"ch copy"', 'SELECT id, grp, v FROM ch_src
 -- (the delta's probes against one scan of the source): FULL by cost.
 UPDATE ch_src SET v = v + 1 WHERE id % 40 = 0;
 SELECT pgtrickle.refresh_stream_table('"ch copy"');
-SELECT ch_last('"ch copy"');
+SELECT pgt_test.last_refresh('"ch copy"');
 SELECT pgt_test.check('"ch copy"');
 
 -- most of the source changed: recomputing is still chosen (the table has
@@ -33,10 +27,9 @@ SELECT pgt_test.check('"ch copy"');
 -- decides)
 UPDATE ch_src SET v = v + 1 WHERE id % 10 < 6;
 SELECT pgtrickle.refresh_stream_table('"ch copy"');
-SELECT ch_last('"ch copy"');
+SELECT pgt_test.last_refresh('"ch copy"');
 SELECT pgt_test.refresh('"ch copy"');
 RESET pg_trickle.differential_max_change_ratio;
 
 SELECT pgtrickle.drop_stream_table('"ch copy"');
-DROP FUNCTION ch_last(text);
 DROP TABLE ch_src;

@@ -18,21 +18,6 @@ INSERT INTO go_p SELECT g, g, 'b' || g % 2 FROM generate_series(1, 40) g;
 INSERT INTO go_p VALUES (41, NULL, 'b1');
 ANALYZE go_l, go_p;
 
-CREATE FUNCTION go_reads() RETURNS bigint LANGUAGE sql AS $$
-	SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
-	  FROM pg_stat_user_tables WHERE relid = 'go_l'::regclass
-$$;
-CREATE TABLE go_mark (reads bigint);
--- (the statistics reach pg_stat_user_tables between statements, so the
--- mark, the refresh and the count are separate statements)
-CREATE FUNCTION go_mark() RETURNS void LANGUAGE sql AS $$
-	DELETE FROM go_mark;
-	INSERT INTO go_mark SELECT go_reads();
-$$;
-CREATE FUNCTION go_read() RETURNS bigint LANGUAGE sql AS $$
-	SELECT go_reads() - reads FROM go_mark
-$$;
-
 -- TPC-H Q17's shape: three terms read the grouped subquery's delta
 SELECT pgtrickle.create_stream_table('go_scalar',
 	'SELECT sum(l.q) AS s, count(*) AS n FROM go_l l JOIN go_p p ON l.k = p.k
@@ -64,22 +49,22 @@ SELECT pgtrickle.create_stream_table('go_self',
 -- go_self: only the touched groups (the whole input before).
 UPDATE go_l SET q = q + 1 WHERE id IN (2, 3);
 SELECT pg_stat_force_next_flush();
-SELECT go_mark();
+SELECT pgt_test.mark_reads('go_l');
 SELECT pgtrickle.refresh_stream_table('go_scalar');
 SELECT pg_stat_force_next_flush();
-SELECT CASE WHEN go_read() < 6 * 100 THEN 'once' ELSE 'per term' END AS go_scalar;
+SELECT CASE WHEN pgt_test.reads_since_mark('go_l') < 6 * 100 THEN 'once' ELSE 'per term' END AS go_scalar;
 SELECT pgt_test.check('go_scalar');
 SELECT pg_stat_force_next_flush();
-SELECT go_mark();
+SELECT pgt_test.mark_reads('go_l');
 SELECT pgtrickle.refresh_stream_table('go_max');
 SELECT pg_stat_force_next_flush();
-SELECT CASE WHEN go_read() < 2 * 2002 THEN 'once' ELSE 'per term' END AS go_max;
+SELECT CASE WHEN pgt_test.reads_since_mark('go_l') < 2 * 2002 THEN 'once' ELSE 'per term' END AS go_max;
 SELECT pgt_test.check('go_max');
 SELECT pg_stat_force_next_flush();
-SELECT go_mark();
+SELECT pgt_test.mark_reads('go_l');
 SELECT pgtrickle.refresh_stream_table('go_self');
 SELECT pg_stat_force_next_flush();
-SELECT CASE WHEN go_read() < 2002 / 2 THEN 'touched groups' ELSE 'whole input' END AS go_self;
+SELECT CASE WHEN pgt_test.reads_since_mark('go_l') < 2002 / 2 THEN 'touched groups' ELSE 'whole input' END AS go_self;
 SELECT pgt_test.check('go_self');
 SELECT pgt_test.drefresh('go_nested');
 
@@ -132,7 +117,4 @@ SELECT pgtrickle.drop_stream_table('go_max');
 SELECT pgtrickle.drop_stream_table('go_nested');
 SELECT pgtrickle.drop_stream_table('go_self');
 DROP FUNCTION go_items(text);
-DROP FUNCTION go_mark();
-DROP FUNCTION go_read();
-DROP FUNCTION go_reads();
-DROP TABLE go_mark, go_p, go_l;
+DROP TABLE go_p, go_l;

@@ -20,11 +20,6 @@ INSERT INTO o VALUES (1, 1, 1, false), (2, 2, 2, true), (3, 3, NULL, false), (4,
 INSERT INTO n VALUES (1, 10), (1, 10), (2, 7), (NULL, 3), (5, NULL), (3, 1);
 INSERT INTO cust VALUES (1, 'ann', true), (2, 'bob', false), (3, NULL, NULL), (9, 'x', true), (9, 'y', false);
 
-CREATE FUNCTION sa.all_ok() RETURNS TABLE(st text, action text)
-LANGUAGE sql AS $$
-	SELECT s.pgt_name, pgt_test.drefresh('sa.' || quote_ident(s.pgt_name))
-	  FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'sa' ORDER BY s.pgt_name
-$$;
 
 -- EXISTS under OR; NOT (... OR EXISTS); EXISTS and NOT EXISTS in the select list
 SELECT pgtrickle.create_stream_table('sa.or_exists',
@@ -64,7 +59,7 @@ SELECT pgtrickle.create_stream_table('sa.vip',
 SELECT pgtrickle.create_stream_table('sa.named',
 	'SELECT o.id FROM o WHERE (SELECT c.name FROM cust c WHERE c.id = o.cid) = ''ann''', '1m', 'DIFFERENTIAL');
 SELECT pgt_name, refresh_mode FROM pgtrickle.pgt_stream_tables WHERE pgt_schema = 'sa' ORDER BY 1;
-SELECT * FROM sa.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sa');
 SELECT i.id, i.i, ni.ni, a.a FROM sa.in_sel i JOIN sa.notin_sel ni USING (id) JOIN sa.any_sel a USING (id) ORDER BY id;
 SELECT * FROM sa.name ORDER BY id;
 
@@ -73,25 +68,25 @@ SELECT * FROM sa.name ORDER BY id;
 INSERT INTO n VALUES (7, 11), (2, 7), (NULL, NULL);
 UPDATE o SET k = 5 WHERE id = 3;
 UPDATE o SET flag = true WHERE id = 5;
-SELECT * FROM sa.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sa');
 SELECT i.id, i.i, ni.ni, a.a FROM sa.in_sel i JOIN sa.notin_sel ni USING (id) JOIN sa.any_sel a USING (id) ORDER BY id;
 DELETE FROM n WHERE k = 1;
 UPDATE n SET k = 3 WHERE k = 2;
 UPDATE cust SET name = 'ann2' WHERE id = 1;
 UPDATE o SET cid = 2 WHERE id = 4;
-SELECT * FROM sa.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sa');
 DELETE FROM n WHERE v IS NULL;
 DELETE FROM cust WHERE id = 9;
-SELECT * FROM sa.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sa');
 INSERT INTO o VALUES (7, NULL, NULL, NULL), (8, 10, 9, false);
-SELECT * FROM sa.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sa');
 SELECT i.id, i.i, ni.ni, a.a FROM sa.in_sel i JOIN sa.notin_sel ni USING (id) JOIN sa.any_sel a USING (id) ORDER BY id;
 DELETE FROM n;
 UPDATE o SET k = k + 1;
-SELECT * FROM sa.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sa');
 INSERT INTO n SELECT k, k FROM o WHERE k IS NOT NULL;
 DELETE FROM o WHERE id = 1;
-SELECT * FROM sa.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sa');
 
 -- more than one row for an outer row that exists: 21000, as the query
 INSERT INTO cust VALUES (2, 'bob2', true);
@@ -102,12 +97,12 @@ SELECT pgt_test.err($$SELECT o.id, (SELECT c.name FROM cust c WHERE c.id = o.cid
 -- ... not for customers no order reads
 INSERT INTO cust VALUES (40, 'p', true), (40, 'q', false);
 DELETE FROM cust WHERE name = 'bob2';
-SELECT * FROM sa.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sa');
 -- a duplicate arriving while its only order leaves: the delta meets the
 -- pair, the refresh recomputes and succeeds, as the query does
 INSERT INTO o VALUES (9, 1, 50, false);
 INSERT INTO cust VALUES (50, 'z', false);
-SELECT * FROM sa.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sa');
 DELETE FROM o WHERE id = 9;
 INSERT INTO cust VALUES (50, 'z2', true);
 SELECT pgtrickle.refresh_stream_table('sa.' || t), pgt_test.check('sa.' || t)
@@ -117,7 +112,7 @@ SELECT s.pgt_name, h.action, h.reason
   CROSS JOIN LATERAL (SELECT action, reason FROM pgtrickle.pgt_refresh_history x
                        WHERE x.pgt_id = s.pgt_id ORDER BY x.refresh_id DESC LIMIT 1) h
  WHERE s.pgt_name IN ('name', 'named', 'vip') ORDER BY 1;
-SELECT * FROM sa.all_ok();
+SELECT * FROM pgt_test.drefresh_schema('sa');
 
 -- explain_st names how each is maintained
 SELECT value FROM pgtrickle.explain_st('sa.or_exists') WHERE property = 'subquery_maintenance';
