@@ -32,6 +32,7 @@ OBJS = \
 	src/delta/groupprobe.o \
 	src/delta/moreagg.o \
 	src/delta/once.o \
+	src/delta/onqual.o \
 	src/delta/outerjoin.o \
 	src/delta/rewrite.o \
 	src/delta/scalar.o \

@@ -168,6 +168,9 @@ extern bool DeltaScalarCorrelation(Node *cond);
 /* sublink.c */
 extern Query *DeltaSublinkRewrite(Query *q, StringInfo notes);
 
+/* onqual.c */
+extern Query *DeltaOnQualRewrite(Query *q);
+
 /* moreagg.c */
 extern bool DeltaClassifyMoreAgg(DeltaAgg *agg, const char *name, char **reason);
 extern bool DeltaMoreAggHidden(DeltaShape *shape, DeltaAgg *agg, int i);

@@ -760,7 +760,7 @@ DeltaSubqueryMaintenance(const char *sql)
 
 	initStringInfo(&notes);
 	reason = NULL;
-	q = DeltaSetOpQuery(rewrite_level(DeltaSublinkRewrite(DeltaParseUserQuery(sql), &notes), &rc));
+	q = DeltaSetOpQuery(rewrite_level(DeltaSublinkRewrite(DeltaOnQualRewrite(DeltaParseUserQuery(sql)), &notes), &rc));
 	DeltaGroupedDescribe(q, &notes);
 	return notes.len > 0 ? notes.data : NULL;
 }

@@ -199,7 +199,8 @@ DeltaSemiJoinRefusal(Query *q)
 	if (checkExprHasSubLink(q->havingQual))
 		return "a subquery in HAVING";
 	if (jointree_has_sublink((Node *) q->jointree))
-		return "a subquery in an ON condition";
+		return "a subquery in an ON condition that reads the preserved side of an outer join, "
+			"or of a FULL JOIN, or of a join nested in an outer join";
 	foreach(lc, q->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);

@@ -749,6 +749,8 @@ DeltaBuildShape(const char *sql, char **reason)
 	q = DeltaExpandViews(DeltaParseUserQuery(sql), reason);
 	if (*reason != NULL)
 		return NULL;
+	/* subqueries in ON conditions, into WHERE where that is exact (onqual.c) */
+	q = DeltaOnQualRewrite(q);
 	/* EXISTS/IN/scalar subqueries anywhere, into counts (sublink.c) */
 	q = DeltaSetOpQuery(DeltaScalarRewrite(DeltaSublinkRewrite(q, NULL), &scalar_reason));
 	/* a scalar subquery the rewrite (scalar.c) does not cover */

@@ -12,7 +12,7 @@ cross / self / non-equi joins, LEFT / RIGHT / FULL outer joins
 (chains, mixed with inner joins, under aggregates), [NOT] EXISTS, [NOT] IN in WHERE,
 UNION ALL, UNION / INTERSECT [ALL] / EXCEPT [ALL], subqueries in FROM, non-recursive
 CTEs, EXISTS/IN under OR, as values and in CASE, scalar subqueries
-without an aggregate, GROUP BY with count/sum/avg/min/max and FILTER, the aggregates of
+without an aggregate, subqueries in ON conditions (onqual.c), GROUP BY with count/sum/avg/min/max and FILTER, the aggregates of
 src/delta/moreagg.c (DISTINCT, bool_and/bool_or, string_agg, array_agg,
 jsonb_agg, ordered-set, variance), HAVING, aggregates
 without GROUP BY, DISTINCT, aggregates and DISTINCT in subqueries and CTEs,
@@ -548,6 +548,14 @@ _ENTRIES = [
      "a scalar subquery without an aggregate: each order's customer name by key",
      "SELECT o.id, o.amount, (SELECT c.name FROM customers c WHERE c.id = o.customer_id) AS customer "
      "FROM orders o"),
+    ("x05_on_inner_exists",
+     "EXISTS in an inner join's ON condition, reading both sides (moved to WHERE)",
+     "SELECT o.id, c.tier FROM orders o JOIN customers c ON c.id = o.customer_id "
+     "AND EXISTS (SELECT 1 FROM items i WHERE i.order_id = o.id AND i.qty > c.id % 5)"),
+    ("x06_on_left_nullable_in",
+     "IN in a LEFT JOIN's ON condition reading only its nullable side (a filtered subquery)",
+     "SELECT c.id AS cid, o.id AS oid FROM customers c LEFT JOIN orders o ON o.customer_id = c.id "
+     "AND o.customer_id % 7 IN (SELECT x.id % 7 FROM customers x WHERE x.tier = 'gold')"),
 
     # --- views and partitioned tables as sources (issue 15, item 7) --------
     ("v04_partitioned_moves",

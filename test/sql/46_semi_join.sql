@@ -97,7 +97,7 @@ SELECT pgtrickle.create_stream_table('sj.r2', 'SELECT c.id, EXISTS (SELECT 1 FRO
 SELECT pgtrickle.create_stream_table('sj.r3', 'SELECT c.id FROM cust c WHERE c.id > (SELECT min(cid) FROM ord)', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('sj.r4', 'SELECT c.id FROM cust c WHERE c.id IN (SELECT cid FROM ord GROUP BY cid)', '1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('sj.r5', 'SELECT c.id FROM cust c WHERE c.id > ALL (SELECT cid FROM ord)', '1m', 'DIFFERENTIAL');
-SELECT pgtrickle.create_stream_table('sj.r6', 'SELECT c.id FROM cust c JOIN ord o ON o.cid = c.id AND EXISTS (SELECT 1 FROM banned)', '1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('sj.r6', 'SELECT c.id FROM cust c LEFT JOIN ord o ON o.cid = c.id AND EXISTS (SELECT 1 FROM banned b WHERE b.region = c.region)', '1m', 'DIFFERENTIAL');
 
 SELECT pgtrickle.drop_stream_table(s.pgt_schema || '.' || s.pgt_name)
   FROM pgtrickle.pgt_stream_tables s WHERE s.pgt_schema = 'sj';
