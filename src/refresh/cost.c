@@ -28,10 +28,12 @@
 #include "optimizer/optimizer.h"
 #include "storage/itemid.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/plancache.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
 
+#include "capture/capture.h"
 #include "refresh/refresh.h"
 
 /*
@@ -130,4 +132,124 @@ RefreshPlanCost(SPIPlanPtr plan, double *rows)
 	/* SPI_plan_get_cached_plan counted it for a kept statement only */
 	ReleaseCachedPlan(cplan, plan->saved ? CurrentResourceOwner : NULL);
 	return cost;
+}
+
+/*
+ * The planner's estimate of a table's delta statement, remembered from the
+ * last time it was planned in this backend: the key of the statement
+ * without the change sizes (the defining query, the layouts: delta_plan in
+ * differential.c), the change rows of each source it was planned for, and
+ * its cost without writes.  One per stream table, in a context of its own.
+ */
+typedef struct DeltaEstimate
+{
+	int64		pgt_id;
+	char	   *key;
+	int			nsources;
+	Oid		   *sources;
+	int64	   *rows;
+	double		cost;
+} DeltaEstimate;
+
+static MemoryContext estimates_context = NULL;
+static List *estimates = NIL;
+
+static DeltaEstimate *
+find_estimate(int64 pgt_id)
+{
+	ListCell   *lc;
+
+	foreach(lc, estimates)
+	{
+		DeltaEstimate *e = lfirst(lc);
+
+		if (e->pgt_id == pgt_id)
+			return e;
+	}
+	return NULL;
+}
+
+/* Remember the cost of pgt_id's delta statement planned for pending. */
+void
+RefreshRememberDeltaCost(int64 pgt_id, const char *key, List *pending, double cost)
+{
+	DeltaEstimate *e = find_estimate(pgt_id);
+	MemoryContext old;
+	ListCell   *lc;
+	int			i = 0;
+
+	if (estimates_context == NULL)
+		estimates_context = AllocSetContextCreate(TopMemoryContext,
+												  "pg_trickle delta estimates",
+												  ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(estimates_context);
+	if (e == NULL)
+	{
+		e = palloc0(sizeof(DeltaEstimate));
+		e->pgt_id = pgt_id;
+		estimates = lappend(estimates, e);
+	}
+	else
+	{
+		pfree(e->key);
+		pfree(e->sources);
+		pfree(e->rows);
+	}
+	e->key = pstrdup(key);
+	e->nsources = list_length(pending);
+	e->sources = palloc(sizeof(Oid) * Max(e->nsources, 1));
+	e->rows = palloc(sizeof(int64) * Max(e->nsources, 1));
+	foreach(lc, pending)
+	{
+		CapturePending *p = lfirst(lc);
+
+		e->sources[i] = p->source_relid;
+		e->rows[i++] = p->rows;
+	}
+	e->cost = cost;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The least the delta statement of pgt_id can cost for pending, from the
+ * estimate remembered for the same statement (same key) planned for other
+ * change sets, without planning it: false when there is none.  The delta
+ * has one term per changed source, and a term costs a fixed part plus a
+ * part that grows with the change rows of its source; a term never gets
+ * cheaper with more rows.  So the cost for the pending rows is at least the
+ * remembered cost times the smallest ratio, over the sources that had
+ * changes then, of their change rows now to then (capped at 1): a change
+ * set at least as large in every source costs at least as much, and one
+ * half as large at least half (src/refresh/README.md, "Choice without
+ * history").  *then gets the change rows the estimate was made for.
+ */
+bool
+RefreshDeltaCostBound(int64 pgt_id, const char *key, List *pending,
+					  double *bound, int64 *then)
+{
+	DeltaEstimate *e = find_estimate(pgt_id);
+	double		factor = 1;
+
+	if (e == NULL || strcmp(e->key, key) != 0)
+		return false;
+	*then = 0;
+	for (int i = 0; i < e->nsources; i++)
+	{
+		ListCell   *lc;
+		int64		now = 0;
+
+		if (e->rows[i] == 0)
+			continue;
+		*then += e->rows[i];
+		foreach(lc, pending)
+		{
+			CapturePending *p = lfirst(lc);
+
+			if (p->source_relid == e->sources[i])
+				now = p->rows;
+		}
+		factor = Min(factor, (double) now / (double) e->rows[i]);
+	}
+	*bound = e->cost * factor;
+	return true;
 }

@@ -43,6 +43,18 @@
 #include "guc.h"
 #include "refresh/refresh.h"
 
+/*
+ * The statement of a recomputation planned to estimate its cost
+ * (planner_prefers_full), run as it was planned when recomputing is
+ * chosen: at most one of them is set.
+ */
+typedef struct RecomputePlan
+{
+	SPIPlanPtr	fill;			/* FullRefreshFillPlan: the query's SELECT */
+	SPIPlanPtr	insert;			/* DeltaFullSql, when the fill may not run */
+	SPIPlanPtr	diff;			/* DeltaFullDiffSql: writes what differs */
+} RecomputePlan;
+
 static SPIPlanPtr
 prepare(const char *sql)
 {
@@ -121,7 +133,23 @@ append_layout(StringInfo key, Oid relid)
  * differ).  The statement reads change sets through pgtrickle._changes,
  * not the buffers, so nothing about a buffer is in the key: VACUUM and
  * ANALYZE of buffers, which run all the time, keep the plan.
+ *
+ * statement_key: what the statement is made of but the change sizes.
  */
+static void
+statement_key(const StreamTable *st, List *pending, StringInfo key)
+{
+	ListCell   *lc;
+
+	appendStringInfo(key, "%u", st->query_relid);
+	append_layout(key, st->relid);
+	foreach(lc, pending)
+		append_layout(key, ((CapturePending *) lfirst(lc))->source_relid);
+	appendStringInfo(key, "/%s", st->defining_query);
+	/* and what the views it reads are defined as now */
+	DeltaViewsKey(st->query_relid, key);
+}
+
 static SPIPlanPtr
 delta_plan(const StreamTable *st, List *pending, StringInfo key)
 {
@@ -130,13 +158,7 @@ delta_plan(const StreamTable *st, List *pending, StringInfo key)
 	SPIPlanPtr	plan;
 
 	initStringInfo(&base);
-	appendStringInfo(&base, "%u", st->query_relid);
-	append_layout(&base, st->relid);
-	foreach(lc, pending)
-		append_layout(&base, ((CapturePending *) lfirst(lc))->source_relid);
-	appendStringInfo(&base, "/%s", st->defining_query);
-	/* and what the views it reads are defined as now */
-	DeltaViewsKey(st->query_relid, &base);
+	statement_key(st, pending, &base);
 
 	/* the key of the recomputation: the same without the change sizes */
 	appendStringInfoString(key, base.data);
@@ -255,9 +277,15 @@ run_delta(const StreamTable *st, List *pending, Snapshot snapshot,
  */
 static void
 recompute_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
-				RefreshOutcome *o)
+				RefreshOutcome *o, const RecomputePlan *planned)
 {
-	run_apply(DeltaFullDiffSql(st, shape), snapshot, o);
+	if (planned != NULL && planned->diff != NULL)
+	{
+		run_plan(planned->diff, NULL, snapshot, o);
+		SPI_freeplan(planned->diff);
+	}
+	else
+		run_apply(DeltaFullDiffSql(st, shape), snapshot, o);
 	o->delta_row_count = o->rows_inserted + o->rows_deleted;
 }
 
@@ -326,12 +354,18 @@ run_delta_or_recompute(const StreamTable *st, List *pending, Snapshot snapshot,
 									psprintf("the delta raised %s (SQLSTATE %s) on rows that did not exist together: recomputed",
 											 edata->message,
 											 unpack_sql_state(edata->sqlerrcode)));
-	recompute_apply(st, DifferentialShape(st), snapshot, o);
+	recompute_apply(st, DifferentialShape(st), snapshot, o, NULL);
 }
 
+/*
+ * Rewrite the table: DELETE every row, write the query's result.  planned,
+ * when not NULL, holds the statement planned for the estimate of this
+ * recomputation (planner_prefers_full), which runs instead of planning the
+ * query again.
+ */
 static void
 full_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
-		   RefreshOutcome *o)
+		   RefreshOutcome *o, const RecomputePlan *planned)
 {
 	SPIPlanPtr	plan = SPI_prepare(psprintf("DELETE FROM %s", CatalogRelationName(st->relid)),
 								   0, NULL);
@@ -345,11 +379,24 @@ full_apply(const StreamTable *st, const DeltaShape *shape, Snapshot snapshot,
 		elog(ERROR, "could not empty %s", st->name);
 	o->rows_deleted = SPI_processed;
 	SPI_freeplan(plan);
-	select = DeltaFullSelectSql(st, shape, &target);
-	if (!FullRefreshFill(st->relid, select, target, snapshot, &inserted))
-		run_apply(DeltaFullSql(st, shape), snapshot, o);
-	else
+	if (planned != NULL && planned->fill != NULL)
+	{
+		FullRefreshFillRun(st->relid, planned->fill, snapshot, &inserted);
 		o->rows_inserted += inserted;
+	}
+	else if (planned != NULL && planned->insert != NULL)
+	{
+		run_plan(planned->insert, NULL, snapshot, o);
+		SPI_freeplan(planned->insert);
+	}
+	else
+	{
+		select = DeltaFullSelectSql(st, shape, &target);
+		if (!FullRefreshFill(st->relid, select, target, snapshot, &inserted))
+			run_apply(DeltaFullSql(st, shape), snapshot, o);
+		else
+			o->rows_inserted += inserted;
+	}
 	o->delta_row_count = o->rows_inserted + o->rows_deleted;
 }
 
@@ -390,52 +437,33 @@ recompute_rewrites_all(const StreamTable *st)
 	return DependReaders(st->relid) == NIL;
 }
 
-/* The recomputation for pending changes, as recompute_rewrites_all says. */
+/*
+ * The recomputation for pending changes, as recompute_rewrites_all says;
+ * planned is what planner_prefers_full planned for it, or NULL.
+ */
 static void
-recompute_pending(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o)
+recompute_pending(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o,
+				  const RecomputePlan *planned)
 {
 	if (recompute_rewrites_all(st))
-		full_apply(st, DifferentialShape(st), snapshot, o);
+		full_apply(st, DifferentialShape(st), snapshot, o, planned);
 	else
-		recompute_apply(st, DifferentialShape(st), snapshot, o);
+		recompute_apply(st, DifferentialShape(st), snapshot, o, planned);
 }
 
 /*
- * Whether the planner finds recomputing cheaper than the delta for these
- * pending changes (a table without measured refreshes, more than
- * DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK changes).  The delta statement is
- * planned as it would run: for these change sets' sizes, under its own
- * settings (the plan is kept and runs next if the delta wins); the
- * recomputation is planned under the same settings so that both costs are
- * in the same units.  Sets o's action and reason when recomputing wins.
+ * The planner's estimate of the recomputation recompute_pending runs, with
+ * its writes, planned under the session's settings (those it runs with):
+ * the statement is left in *planned, to run if recomputing is chosen.
+ * deleting is what the rewrite's DELETE costs with its writes.
  */
-static bool
-planner_prefers_full(const StreamTable *st, List *pending, int64 total,
-					 RefreshOutcome *o)
+static double
+recompute_cost(const StreamTable *st, bool rewrite, double stored, int width,
+			   double deleting, RecomputePlan *planned)
 {
-	int			nestlevel = delta_settings();
-	StringInfoData key;
-	SPIPlanPtr	full;
-	double		delta_cost;
-	double		full_cost;
-	const char *what;
-	int			width = RefreshRowWidth(st->relid);
-	double		stored;
-	double		delete_cost;
+	double		cost;
 
-	initStringInfo(&key);
-	/* the rows stored now: what a rewrite deletes */
-	full = prepare(psprintf("DELETE FROM %s", CatalogRelationName(st->relid)));
-	delete_cost = RefreshPlanCost(full, &stored);
-	SPI_freeplan(full);
-
-	/*
-	 * About one row of the table written per change row, and no more rows
-	 * than the table holds: an aggregate's changes net per group (README).
-	 */
-	delta_cost = RefreshPlanCost(delta_plan(st, pending, &key), NULL) +
-		RefreshWriteCost(st->relid, Min((double) total, Max(stored, 1)), width, true);
-	if (recompute_rewrites_all(st))
+	if (rewrite)
 	{
 		/* what full_apply runs: empty the table, write the query's rows */
 		DeltaShape *shape = DifferentialShape(st);
@@ -443,33 +471,133 @@ planner_prefers_full(const StreamTable *st, List *pending, int64 total,
 		char	   *select = DeltaFullSelectSql(st, shape, &target);
 		double		rows = stored;
 
-		full_cost = delete_cost + RefreshWriteCost(st->relid, stored, width, false);
-		full = FullRefreshFillPlan(st->relid, select, target);
-		if (full != NULL)
-			full_cost += RefreshPlanCost(full, &rows);
+		cost = deleting;
+		planned->fill = FullRefreshFillPlan(st->relid, select, target);
+		if (planned->fill != NULL)
+			cost += RefreshPlanCost(planned->fill, &rows);
 		else
 		{
 			/* the INSERT returns a count: take the rows it replaces */
-			full = prepare(DeltaFullSql(st, shape));
-			full_cost += RefreshPlanCost(full, NULL);
+			planned->insert = prepare(DeltaFullSql(st, shape));
+			cost += RefreshPlanCost(planned->insert, NULL);
 		}
-		full_cost += RefreshWriteCost(st->relid, rows, width, true);
-		what = "rewriting the table";
+		return cost + RefreshWriteCost(st->relid, rows, width, true);
 	}
-	else
+	/* writes only what differs: not known before it runs */
+	planned->diff = prepare(DeltaFullDiffSql(st, DifferentialShape(st)));
+	return RefreshPlanCost(planned->diff, NULL);
+}
+
+/*
+ * Whether the planner finds recomputing cheaper than the delta for these
+ * pending changes (a table without measured refreshes, more than
+ * DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK changes).  Each statement is planned
+ * at most once, as it would run, and the plan made for the estimate is the
+ * one that runs (src/refresh/README.md, "Choice without history"):
+ *
+ * the recomputation under the session's settings, those it runs with (as
+ * REFRESH MATERIALIZED VIEW), left in *planned when recomputing wins;
+ *
+ * the delta statement for these change sets' sizes, under its own settings
+ * (delta_settings), kept in the backend's plan cache: it runs next if the
+ * delta wins.
+ *
+ * Planning the delta statement can cost a hundred times more than planning
+ * the query (TPC-H q20: 450 ms against 3 ms), so it is skipped when a bound
+ * decides without it: when the delta statement was planned before in this
+ * backend for other change sets (RefreshDeltaCostBound) and the least it
+ * can cost for these is above the recomputation's estimate, FULL.  The
+ * recomputation is planned first then; otherwise after the delta.
+ *
+ * Sets o's action and reason when recomputing wins; otherwise *estimate
+ * says what was compared, for the DIFFERENTIAL refresh's reason.
+ */
+static bool
+planner_prefers_full(const StreamTable *st, List *pending, int64 total,
+					 RefreshOutcome *o, RecomputePlan *planned,
+					 const char **estimate)
+{
+	int			nestlevel;
+	StringInfoData key;
+	StringInfoData statement;
+	SPIPlanPtr	plan;
+	double		delta_cost;
+	double		delta_writes;
+	double		full_cost = 0;
+	double		deleting;
+	double		bound;
+	int64		then;
+	bool		full_planned = false;
+	const char *what;
+	int			width = RefreshRowWidth(st->relid);
+	bool		rewrite = recompute_rewrites_all(st);
+	double		stored;
+	double		delete_cost;
+
+	memset(planned, 0, sizeof(RecomputePlan));
+
+	/* the rows stored now: what a rewrite deletes */
+	plan = prepare(psprintf("DELETE FROM %s", CatalogRelationName(st->relid)));
+	delete_cost = RefreshPlanCost(plan, &stored);
+	SPI_freeplan(plan);
+	what = rewrite ? "rewriting the table" : "recomputing";
+	/* a rewrite's DELETE and what deleting every row writes */
+	deleting = rewrite ?
+		delete_cost + RefreshWriteCost(st->relid, stored, width, false) : 0;
+
+	/*
+	 * About one row of the table written per change row, and no more rows
+	 * than the table holds: an aggregate's changes net per group (README).
+	 */
+	delta_writes = RefreshWriteCost(st->relid, Min((double) total, Max(stored, 1)),
+									width, true);
+
+	initStringInfo(&statement);
+	statement_key(st, pending, &statement);
+	if (RefreshDeltaCostBound(st->pgt_id, statement.data, pending, &bound, &then))
 	{
-		/* writes only what differs: not known before it runs */
-		full = prepare(DeltaFullDiffSql(st, DifferentialShape(st)));
-		full_cost = RefreshPlanCost(full, NULL);
-		what = "recomputing";
+		full_cost = recompute_cost(st, rewrite, stored, width, deleting, planned);
+		full_planned = true;
+		if (bound + delta_writes > full_cost)
+		{
+			elog(DEBUG1, "stream table %s: %lld changes, planner cost at least %.0f for the delta, %.0f for %s",
+				 st->name, (long long) total, bound + delta_writes, full_cost, what);
+			o->action = "FULL";
+			o->reason = MemoryContextStrdup(CurTransactionContext,
+											psprintf("FULL by cost: " INT64_FORMAT " changes, planner estimate at least %.0f for the delta (planned for " INT64_FORMAT " changes) against %.0f for %s",
+													 total, bound + delta_writes, then,
+													 full_cost, what));
+			return true;
+		}
 	}
-	SPI_freeplan(full);
+
+	/* the delta, under its settings */
+	nestlevel = delta_settings();
+	initStringInfo(&key);
+	delta_cost = RefreshPlanCost(delta_plan(st, pending, &key), NULL);
 	AtEOXact_GUC(true, nestlevel);
+	RefreshRememberDeltaCost(st->pgt_id, statement.data, pending, delta_cost);
+	delta_cost += delta_writes;
+
+	if (!full_planned)
+		full_cost = recompute_cost(st, rewrite, stored, width, deleting, planned);
 
 	elog(DEBUG1, "stream table %s: %lld changes, planner cost %.0f for the delta, %.0f for %s",
 		 st->name, (long long) total, delta_cost, full_cost, what);
 	if (delta_cost <= full_cost)
+	{
+		if (planned->fill != NULL)
+			SPI_freeplan(planned->fill);
+		if (planned->insert != NULL)
+			SPI_freeplan(planned->insert);
+		if (planned->diff != NULL)
+			SPI_freeplan(planned->diff);
+		memset(planned, 0, sizeof(RecomputePlan));
+		*estimate = MemoryContextStrdup(CurTransactionContext,
+										psprintf("planner estimate %.0f for the delta against %.0f for %s",
+												 delta_cost, full_cost, what));
 		return false;
+	}
 	o->action = "FULL";
 	o->reason = MemoryContextStrdup(CurTransactionContext,
 									psprintf("FULL by cost: " INT64_FORMAT " changes, planner estimate %.0f for the delta against %.0f for %s",
@@ -521,10 +649,13 @@ recompute_reason(const CapturePending *p)
  * read is not netted at all.  Without that history (a new table) the
  * change set's share of a source (pg_trickle.differential_max_change_ratio)
  * and then the planner (planner_prefers_full) decide.  Returns NIL and sets o's
- * action and reason when the refresh must recompute.
+ * action and reason when the refresh must recompute (*planned then holds
+ * what the planner planned for it, if anything); *estimate is set when the
+ * planner was asked and the delta won.
  */
 static List *
-pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o)
+pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o,
+					 RecomputePlan *planned, const char **estimate)
 {
 	List	   *pending = CapturePendingChanges(st->pgt_id, snapshot,
 												DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK);
@@ -590,13 +721,36 @@ pending_or_recompute(const StreamTable *st, Snapshot snapshot, RefreshOutcome *o
 		}
 	}
 	if (!known && total > DIFFERENTIAL_MIN_ROWS_FOR_COST_CHECK &&
-		planner_prefers_full(st, pending, total, o))
+		planner_prefers_full(st, pending, total, o, planned, estimate))
 		return NIL;
 	return pending;
 }
 
 static void differential_refresh(const StreamTable *st, RefreshInitiator who,
 								 Snapshot snapshot, RefreshOutcome *o);
+
+/*
+ * Statistics of a storage table just filled with the query's result (its
+ * initial population, a reinitialization): ANALYZE, as one does after
+ * loading a table.  Every delta statement probes the storage table (by
+ * __pgt_row_id, by group key), and every choice without history plans
+ * those probes: without statistics the planner takes each probe of a
+ * never-analyzed table for 1/200 of its rows (a default selectivity), so a
+ * projection's delta of 1,200 changes was estimated above rewriting its
+ * 60,000 rows, and bench/'s outer join recomputed at 1 % where its delta
+ * is about twice as fast (src/refresh/README.md, "Choice without
+ * history").  Autovacuum analyzes the table too, but only later: the
+ * first refreshes come before it.  ANALYZE reads a sample of at most 300
+ * rows per statistics target (30,000 by default), so its cost is bounded
+ * whatever the table's size; it counts the rows this transaction wrote.
+ */
+static void
+analyze_storage(const StreamTable *st)
+{
+	if (SPI_execute(psprintf("ANALYZE %s", CatalogRelationName(st->relid)),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not analyze %s", st->name);
+}
 
 /*
  * Whether row-level security applies to the owner (the current user, in the
@@ -645,12 +799,15 @@ differential_refresh(const StreamTable *st, RefreshInitiator who,
 	const char *rls_was;
 	const char *rls = row_security(st, &rls_was);
 	char	   *unlogged;
+	RecomputePlan planned;
+	const char *estimate = NULL;
 
 	if (who == REFRESH_INITIAL || !st->is_populated)
 	{
 		o->action = "FULL";
 		o->reason = "initial population";
-		full_apply(st, DifferentialShape(st), snapshot, o);
+		full_apply(st, DifferentialShape(st), snapshot, o, NULL);
+		analyze_storage(st);
 		return;
 	}
 	if (who == REFRESH_REINITIALIZE || who == REFRESH_MODE_SWITCH)
@@ -658,7 +815,8 @@ differential_refresh(const StreamTable *st, RefreshInitiator who,
 		o->action = "REINITIALIZE";
 		o->reason = who == REFRESH_REINITIALIZE ? "defining query changed"
 			: "switched to DIFFERENTIAL";
-		full_apply(st, DifferentialShape(st), snapshot, o);
+		full_apply(st, DifferentialShape(st), snapshot, o, NULL);
+		analyze_storage(st);
 		return;
 	}
 	if (RefreshUnloggedLost(st, &unlogged))
@@ -667,7 +825,7 @@ differential_refresh(const StreamTable *st, RefreshInitiator who,
 		o->action = "FULL";
 		o->reason = reason("unlogged relation %s may have been emptied by crash recovery",
 						   unlogged);
-		recompute_apply(st, DifferentialShape(st), snapshot, o);
+		recompute_apply(st, DifferentialShape(st), snapshot, o, NULL);
 		return;
 	}
 
@@ -676,14 +834,15 @@ differential_refresh(const StreamTable *st, RefreshInitiator who,
 		o->action = "FULL";
 		o->reason = rls != NULL ? rls :
 			"row-level security no longer applies to the owner";
-		recompute_apply(st, DifferentialShape(st), snapshot, o);
+		recompute_apply(st, DifferentialShape(st), snapshot, o, NULL);
 		return;
 	}
 
-	pending = pending_or_recompute(st, snapshot, o);
+	memset(&planned, 0, sizeof(planned));
+	pending = pending_or_recompute(st, snapshot, o, &planned, &estimate);
 	if (o->action != NULL)
 	{
-		recompute_pending(st, snapshot, o);
+		recompute_pending(st, snapshot, o, &planned);
 		return;
 	}
 	foreach(lc, pending)
@@ -696,7 +855,12 @@ differential_refresh(const StreamTable *st, RefreshInitiator who,
 		return;
 	}
 	o->action = "DIFFERENTIAL";
-	o->reason = reason(psprintf(INT64_FORMAT " pending change%%s", total), total == 1 ? "" : "s");
+	o->reason = reason(psprintf(INT64_FORMAT " pending change%%s", total),
+					   total == 1 ? "" : "s");
+	/* the planner was asked: what it compared */
+	if (estimate != NULL)
+		o->reason = MemoryContextStrdup(CurTransactionContext,
+										psprintf("%s (%s)", o->reason, estimate));
 	run_delta_or_recompute(st, pending, snapshot, o);
 }
 

@@ -271,13 +271,27 @@ FullRefreshFill(Oid relid, const char *select, const char *target,
 				Snapshot snapshot, int64 *rows_inserted)
 {
 	SPIPlanPtr	plan = FullRefreshFillPlan(relid, select, target);
+
+	if (plan == NULL)
+		return false;
+	FullRefreshFillRun(relid, plan, snapshot, rows_inserted);
+	return true;
+}
+
+/*
+ * Run a statement made by FullRefreshFillPlan (FullRefreshFill), and free
+ * it.  A caller that planned it to estimate its cost runs the plan made
+ * then (src/refresh/README.md, "Choice without history").
+ */
+void
+FullRefreshFillRun(Oid relid, SPIPlanPtr plan, Snapshot snapshot,
+				   int64 *rows_inserted)
+{
 	Relation	rel;
 	SPIExecuteOptions options;
 	FillReceiver f;
 	int			rc;
 
-	if (plan == NULL)
-		return false;
 	rel = table_open(relid, RowExclusiveLock);
 	memset(&f, 0, sizeof(f));
 	f.attnos = fill_map(rel, ((CachedPlanSource *)
@@ -324,7 +338,6 @@ FullRefreshFill(Oid relid, const char *select, const char *target,
 	/* the rows are seen by what the refresh runs next */
 	CommandCounterIncrement();
 	*rows_inserted = f.rows;
-	return true;
 }
 
 void

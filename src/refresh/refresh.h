@@ -51,6 +51,8 @@ extern bool FullRefreshFill(Oid relid, const char *select, const char *target,
 							Snapshot snapshot, int64 *rows_inserted);
 extern SPIPlanPtr FullRefreshFillPlan(Oid relid, const char *select,
 									  const char *target);
+extern void FullRefreshFillRun(Oid relid, SPIPlanPtr plan, Snapshot snapshot,
+							   int64 *rows_inserted);
 extern void FullRefreshApply(const StreamTable *st, Snapshot snapshot,
 							 int64 *rows_inserted, int64 *rows_deleted);
 
@@ -76,6 +78,10 @@ struct DeltaShape;
 extern double RefreshPlanCost(SPIPlanPtr plan, double *rows);
 extern double RefreshWriteCost(Oid relid, double rows, int width, bool insert);
 extern int	RefreshRowWidth(Oid relid);
+extern void RefreshRememberDeltaCost(int64 pgt_id, const char *key, List *pending,
+									 double cost);
+extern bool RefreshDeltaCostBound(int64 pgt_id, const char *key, List *pending,
+								  double *bound, int64 *then);
 
 extern struct DeltaShape *DifferentialShape(const StreamTable *st);
 extern void DifferentialRefresh(const StreamTable *st, RefreshInitiator who,
