@@ -16,12 +16,6 @@ INSERT INTO ce_dim SELECT g, 'n' || g FROM generate_series(1, 40) g;
 INSERT INTO ce_fact SELECT g, 1 + g % 40, g % 100 FROM generate_series(1, 20000) g;
 ANALYZE ce_dim, ce_fact;
 
-CREATE FUNCTION ce_last(st text) RETURNS text LANGUAGE sql AS $$
-	SELECT h.action || ': ' || regexp_replace(h.reason, '[0-9]+', 'N', 'g')
-	  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
-	 WHERE s.pgt_relid = st::regclass ORDER BY h.refresh_id DESC LIMIT 1
-$$;
-
 -- An outer join whose delta probes every row of ce_dim per change: a
 -- change of most of ce_fact recomputes.
 SELECT pgtrickle.create_stream_table('"ce outer"',
@@ -31,7 +25,7 @@ SELECT pgtrickle.create_stream_table('"ce outer"',
 -- The first large change set: both statements planned and compared.
 UPDATE ce_fact SET v = (v + 1) % 100, dim = 1 + (dim + 3) % 40 WHERE id % 20 < 9;
 SELECT pgtrickle.refresh_stream_table('"ce outer"');
-SELECT ce_last('"ce outer"');
+SELECT pgt_test.last_refresh('"ce outer"');
 SELECT pgt_test.check('"ce outer"');
 
 -- The next one, larger in every source: the delta statement planned for
@@ -40,7 +34,7 @@ SELECT pgt_test.check('"ce outer"');
 -- (before: planned again, and the same choice).
 UPDATE ce_fact SET v = (v + 1) % 100, dim = 1 + (dim + 3) % 40 WHERE id % 20 < 10;
 SELECT pgtrickle.refresh_stream_table('"ce outer"');
-SELECT ce_last('"ce outer"');
+SELECT pgt_test.last_refresh('"ce outer"');
 SELECT pgt_test.check('"ce outer"');
 
 -- An aggregate whose 36,000 change rows net to under 200: the delta wins,
@@ -51,7 +45,7 @@ SELECT pgtrickle.create_stream_table('"ce agg"',
 	'1m', 'DIFFERENTIAL');
 UPDATE ce_fact SET v = (v + 1) % 100, dim = 1 + (dim + 3) % 40 WHERE id % 20 < 9;
 SELECT pgtrickle.refresh_stream_table('"ce agg"'), pgtrickle.refresh_stream_table('"ce outer"');
-SELECT ce_last('"ce agg"');
+SELECT pgt_test.last_refresh('"ce agg"');
 SELECT pgt_test.check('"ce agg"'), pgt_test.check('"ce outer"');
 
 -- A projection of 60,000 rows and 1,200 change rows.  The delta deletes
@@ -70,12 +64,11 @@ SELECT c.reltuples, s.n_distinct
  WHERE c.oid = 'ce_copy'::regclass;
 UPDATE ce_big SET v = v + 1 WHERE id % 100 = 0;
 SELECT pgtrickle.refresh_stream_table('ce_copy');
-SELECT ce_last('ce_copy');
+SELECT pgt_test.last_refresh('ce_copy');
 SELECT pgt_test.check('ce_copy');
 RESET pg_trickle.differential_max_change_ratio;
 
 SELECT pgtrickle.drop_stream_table('"ce agg"');
 SELECT pgtrickle.drop_stream_table('"ce outer"');
 SELECT pgtrickle.drop_stream_table('ce_copy');
-DROP FUNCTION ce_last(text);
 DROP TABLE ce_big, ce_fact, ce_dim;
