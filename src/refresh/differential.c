@@ -156,9 +156,11 @@ delta_plan(const StreamTable *st, List *pending, StringInfo key)
 		initStringInfo(&what);
 		for (int i = 0; i < n; i++)
 			appendStringInfo(&what, "%s" INT64_FORMAT, i > 0 ? ", " : "", sizes[i]);
-		/* one line per statement built: tests count them */
 		elog(DEBUG1, "stream table %s: delta statement planned for change sets of %s rows",
 			 st->name, what.data);
+		/* SHOW pg_trickle.delta_statements_built: tests count them */
+		if (pgt_delta_statements_built < PG_INT32_MAX)
+			pgt_delta_statements_built++;
 		plan = PlanCacheStore(st->pgt_id, PLAN_DELTA, base.data, sizes, n,
 							  prepare(DeltaApplySql(st, DifferentialShape(st), pending)));
 	}

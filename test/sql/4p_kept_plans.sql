@@ -1,14 +1,15 @@
 -- The delta statement kept in the backend between refreshes
--- (src/refresh/plancache.c, src/refresh/README.md "Plan cache").  Every
--- statement built says so at DEBUG1 ("delta statement planned for change
--- sets of N rows"), so the lines below count the builds.  A kept plan
--- serves change sets within a factor 2 of the sizes it was planned for:
--- sizes that wander around a power of two do not rebuild it, a change of
--- size beyond the factor does, and so do a new column of a source, a new
--- query of the stream table and a source's branch appearing or going.  An
--- index created or dropped on a source keeps the statement but PostgreSQL
--- replans it (the refresh uses the new index, or works without the old).
--- The oracle (pgt_test.drefresh) checks the result after every refresh.
+-- (src/refresh/plancache.c, src/refresh/README.md "Plan cache").  The
+-- session's count of statements built, pg_trickle.delta_statements_built
+-- (read-only), says which refreshes built one.  A kept plan serves change
+-- sets within a factor 2 of the sizes it was planned for: sizes that
+-- wander around a power of two do not rebuild it, a change of size beyond
+-- the factor does, and so do a new column of a source, a dropped one, a
+-- new query of the stream table and a source's branch appearing or going.
+-- An index created or dropped on a source keeps the statement but
+-- PostgreSQL replans it (the refresh uses the new index, or works without
+-- the old one).  The oracle (pgt_test.drefresh) checks the result after
+-- every refresh.
 \pset format unaligned
 CREATE TABLE "kp fact" (id int PRIMARY KEY, "Dim.k" int, v int);
 CREATE TABLE kp_dim (k int PRIMARY KEY, label text);
@@ -19,19 +20,26 @@ SELECT pgtrickle.create_stream_table('"kp st"',
 	   FROM "kp fact" f JOIN kp_dim d ON d.k = f."Dim.k" GROUP BY d.label',
 	'1m', 'DIFFERENTIAL');
 
--- the refreshes and the statements they built, with only this at DEBUG1
+-- a refresh: its action and how many delta statements it built; then
+-- the oracle (a refresh that finds nothing pending, and the checks)
 CREATE FUNCTION kp_refresh() RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text;
+DECLARE
+	before int := current_setting('pg_trickle.delta_statements_built')::int;
+	built int;
+	r text;
 BEGIN
-	SET LOCAL client_min_messages = debug1;
 	PERFORM pgtrickle.refresh_stream_table('"kp st"');
-	SET LOCAL client_min_messages = notice;
+	built := current_setting('pg_trickle.delta_statements_built')::int - before;
 	r := pgt_test.drefresh('"kp st"');	-- nothing pending: NO_DATA
-	RETURN (SELECT h.action FROM pgtrickle.pgt_refresh_history h
+	RETURN (SELECT h.action || ' of ' || h.delta_row_count
+			  FROM pgtrickle.pgt_refresh_history h
 			  JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
 			 WHERE s.pgt_relid = '"kp st"'::regclass AND h.action <> 'NO_DATA'
-			 ORDER BY h.refresh_id DESC LIMIT 1) || ', then ' || r;
+			 ORDER BY h.refresh_id DESC LIMIT 1)
+		|| ' changes, statements built: ' || built || '; then ' || r;
 END $$;
+-- read-only
+SET pg_trickle.delta_statements_built = 0;
 \set VERBOSITY terse
 
 -- 3 updated rows of the fact table (a change set of 6 rows: each an old
