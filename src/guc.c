@@ -94,14 +94,16 @@ GucInit(void)
 							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	/*
-	 * Read-only: counted by this backend (src/refresh/plancache.c), never
-	 * set.  What a test or a user checks to see kept plans being reused.
+	 * Read-only: counted by this backend (src/refresh/differential.c),
+	 * never set.  What a test or a user checks to see kept plans being
+	 * reused: SHOW or current_setting(), not listed by SHOW ALL or
+	 * pg_settings (a count, not a setting).
 	 */
 	DefineCustomIntVariable("pg_trickle.delta_statements_built",
 							"Delta statements this session built and planned for its DIFFERENTIAL refreshes (read-only).",
 							"A refresh whose statement was kept in the session from an earlier refresh does not count.",
 							&pgt_delta_statements_built, 0, 0, PG_INT32_MAX,
-							PGC_INTERNAL, GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							PGC_INTERNAL, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_trickle");
