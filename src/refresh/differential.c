@@ -116,11 +116,11 @@ append_layout(StringInfo key, Oid relid)
  * The delta statement of a stream table for these pending changes, from
  * the backend's plan cache or built and kept now.  The key holds all the
  * statement is made of: the defining query as deparsed now, the layouts
- * of the storage table and the sources, and which sources have changes
- * (the branches of the others are left out).  The plan also depends on the
- * size of each change set (plans for 10 and for 100,000 changed rows
- * differ): a kept plan serves change sets within a factor PLAN_SIZE_SPREAD
- * of those it was made for (plancache.c, src/refresh/README.md "Plan
+ * of the storage table and the sources.  The statement also depends on
+ * which change sets are empty (their branches are left out) and its plan
+ * on the size of each (plans for 10 and for 100,000 changed rows differ):
+ * a kept plan serves change sets within a factor PLAN_SIZE_SPREAD of those
+ * it was made for, empty exactly where they were (plancache.c, src/refresh/README.md "Plan
  * cache").  The statement reads change sets through pgtrickle._changes,
  * not the buffers, so nothing about a buffer is in the key: VACUUM and
  * ANALYZE of buffers, which run all the time, keep the plan.

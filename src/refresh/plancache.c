@@ -8,9 +8,10 @@
  * query, and planning it costs more than a small delta takes to apply, so
  * the plan is kept (SPI_keepplan) under a key made of everything the
  * statement is built from (differential.c: the defining query as deparsed
- * now, the attribute layouts of the storage table and the sources, which
- * sources have changes), together with the size of each source's change
- * set it was planned for.  A lookup finds the plan when the key is equal
+ * now, the attribute layouts of the storage table and the sources),
+ * together with the size of each source's change set it was planned for
+ * (an empty change set leaves its branch out of the statement, so it only
+ * matches an empty one).  A lookup finds the plan when the key is equal
  * and every change set is within a factor PLAN_SIZE_SPREAD of the size the
  * plan was made for (src/refresh/README.md, "Plan cache"); otherwise the
  * caller builds and stores a new one, which replaces the entry.  The plan
