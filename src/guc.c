@@ -21,6 +21,7 @@ int			pgt_history_retention_days = 30;
 int			pgt_cdc_mode = PGT_CDC_TRIGGER;
 double		pgt_differential_max_change_ratio = 0.15;
 int			pgt_max_buffer_rows = 0;
+int			pgt_delta_statements_built = 0;
 
 static const struct config_enum_entry cdc_mode_options[] = {
 	{"trigger", PGT_CDC_TRIGGER, false},
@@ -91,6 +92,19 @@ GucInit(void)
 							"When a prune leaves more rows than this in a source's change buffer, the stream tables holding them give up their pending changes and recompute (FULL) at their next refresh.  Writers are never blocked.",
 							&pgt_max_buffer_rows, 0, 0, PG_INT32_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+
+	/*
+	 * Read-only: counted by this backend (src/refresh/differential.c),
+	 * never set.  What a test or a user checks to see kept plans being
+	 * reused: SHOW or current_setting(), not listed by SHOW ALL or
+	 * pg_settings (a count, not a setting).
+	 */
+	DefineCustomIntVariable("pg_trickle.delta_statements_built",
+							"Delta statements this session built and planned for its DIFFERENTIAL refreshes (read-only).",
+							"A refresh whose statement was kept in the session from an earlier refresh does not count.",
+							&pgt_delta_statements_built, 0, 0, PG_INT32_MAX,
+							PGC_INTERNAL, GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_trickle");
 }

@@ -25,6 +25,7 @@ extern int	pgt_history_retention_days;
 extern int	pgt_cdc_mode;
 extern double pgt_differential_max_change_ratio;
 extern int	pgt_max_buffer_rows;
+extern int	pgt_delta_statements_built;
 
 extern void GucInit(void);
 

@@ -128,9 +128,12 @@ append_layout(StringInfo key, Oid relid)
  * The delta statement of a stream table for these pending changes, from
  * the backend's plan cache or built and kept now.  The key holds all the
  * statement is made of: the defining query as deparsed now, the layouts
- * of the storage table and the sources, and for each source the power of
- * two bounding its change set (plans for 10 and for 100,000 changed rows
- * differ).  The statement reads change sets through pgtrickle._changes,
+ * of the storage table and the sources.  The statement also depends on
+ * which change sets are empty (their branches are left out) and its plan
+ * on the size of each (plans for 10 and for 100,000 changed rows differ):
+ * a kept plan serves change sets within a factor PLAN_SIZE_SPREAD of those
+ * it was made for, empty exactly where they were (plancache.c, src/refresh/README.md "Plan
+ * cache").  The statement reads change sets through pgtrickle._changes,
  * not the buffers, so nothing about a buffer is in the key: VACUUM and
  * ANALYZE of buffers, which run all the time, keep the plan.
  *
@@ -156,26 +159,33 @@ delta_plan(const StreamTable *st, List *pending, StringInfo key)
 	StringInfoData base;
 	ListCell   *lc;
 	SPIPlanPtr	plan;
+	int64	   *sizes = palloc(sizeof(int64) * Max(list_length(pending), 1));
+	int			n = 0;
 
 	initStringInfo(&base);
 	statement_key(st, pending, &base);
 
-	/* the key of the recomputation: the same without the change sizes */
+	/* the key of the recomputation: the same without the change sets */
 	appendStringInfoString(key, base.data);
 	foreach(lc, pending)
-	{
-		CapturePending *p = lfirst(lc);
-		int			bits = 0;
+		sizes[n++] = ((CapturePending *) lfirst(lc))->rows;
 
-		while (bits < 62 && ((int64) 1 << bits) < p->rows)
-			bits++;
-		appendStringInfo(&base, ":%d", p->rows == 0 ? -1 : bits);
-	}
-
-	plan = PlanCacheLookup(st->pgt_id, PLAN_DELTA, base.data);
+	plan = PlanCacheLookup(st->pgt_id, PLAN_DELTA, base.data, sizes, n);
 	if (plan == NULL)
-		plan = PlanCacheStore(st->pgt_id, PLAN_DELTA, base.data,
+	{
+		StringInfoData what;
+
+		initStringInfo(&what);
+		for (int i = 0; i < n; i++)
+			appendStringInfo(&what, "%s" INT64_FORMAT, i > 0 ? ", " : "", sizes[i]);
+		elog(DEBUG1, "stream table %s: delta statement planned for change sets of %s rows",
+			 st->name, what.data);
+		/* SHOW pg_trickle.delta_statements_built: tests count them */
+		if (pgt_delta_statements_built < PG_INT32_MAX)
+			pgt_delta_statements_built++;
+		plan = PlanCacheStore(st->pgt_id, PLAN_DELTA, base.data, sizes, n,
 							  prepare(DeltaApplySql(st, DifferentialShape(st), pending)));
+	}
 	return plan;
 }
 
@@ -188,7 +198,7 @@ delta_plan(const StreamTable *st, List *pending, StringInfo key)
 static SPIPlanPtr
 recompute_plan(const StreamTable *st, const char *key)
 {
-	SPIPlanPtr	plan = PlanCacheLookup(st->pgt_id, PLAN_RECOMPUTE, key);
+	SPIPlanPtr	plan = PlanCacheLookup(st->pgt_id, PLAN_RECOMPUTE, key, NULL, 0);
 
 	if (plan == NULL)
 	{
@@ -206,7 +216,7 @@ recompute_plan(const StreamTable *st, const char *key)
 		if (plan == NULL)
 			elog(ERROR, "could not prepare recomputation (%s): %s",
 				 SPI_result_code_string(SPI_result), sql);
-		plan = PlanCacheStore(st->pgt_id, PLAN_RECOMPUTE, key, plan);
+		plan = PlanCacheStore(st->pgt_id, PLAN_RECOMPUTE, key, NULL, 0, plan);
 	}
 	return plan;
 }

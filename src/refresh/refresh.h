@@ -68,8 +68,12 @@ extern void RefreshProbe(const StreamTable *st);
 /* the statements of a refresh that are kept (plancache.c) */
 #define PLAN_DELTA 0			/* the delta statement */
 #define PLAN_RECOMPUTE 1		/* recomputation of groups it could not merge */
-extern SPIPlanPtr PlanCacheLookup(int64 pgt_id, int kind, const char *key);
+/* a kept delta plan serves change sets up to this factor from its own */
+#define PLAN_SIZE_SPREAD 2
+extern SPIPlanPtr PlanCacheLookup(int64 pgt_id, int kind, const char *key,
+								  const int64 *sizes, int nsizes);
 extern SPIPlanPtr PlanCacheStore(int64 pgt_id, int kind, const char *key,
+								 const int64 *sizes, int nsizes,
 								 SPIPlanPtr plan);
 
 /* differential.c */
