@@ -76,11 +76,12 @@ typedef struct DeltaShape
 	bool		has_recompute;	/* an aggregate recomputed per touched group */
 
 	/*
-	 * SHAPE_AGGREGATE: the same shape over the defining query as written
-	 * (views not expanded, sublinks not rewritten), its group_exprs and the
-	 * aggrefs of its aggs taken from that query; what a recomputation of
-	 * every group reads.  NULL when that query's group keys and aggregates
-	 * do not correspond one to one with the shape's (shape.c).
+	 * The same shape over the defining query as written (views expanded,
+	 * sublinks not rewritten): what a recomputation of every row or group
+	 * reads.  SHAPE_SPJ: that query's rows.  SHAPE_AGGREGATE: its
+	 * group_exprs and the aggrefs of its aggs taken from that query, or
+	 * NULL when they do not correspond one to one with the shape's
+	 * (shape.c).
 	 */
 	struct DeltaShape *written;
 } DeltaShape;

@@ -749,10 +749,11 @@ DeltaBuildShape(const char *sql, char **reason)
 	int			i;
 
 	/* views as sources: expanded to their definitions (views.c) */
-	written = DeltaParseUserQuery(sql);
-	q = DeltaExpandViews(copyObject(written), reason);
+	q = DeltaExpandViews(DeltaParseUserQuery(sql), reason);
 	if (*reason != NULL)
 		return NULL;
+	/* before its sublinks are rewritten: what a recomputation reads */
+	written = copyObject(q);
 	/* EXISTS/IN/scalar subqueries anywhere, into counts (sublink.c) */
 	q = DeltaSetOpQuery(DeltaScalarRewrite(DeltaSublinkRewrite(q, NULL), &scalar_reason));
 	/* a scalar subquery the rewrite (scalar.c) does not cover */
@@ -785,6 +786,11 @@ DeltaBuildShape(const char *sql, char **reason)
 				return NULL;
 			}
 		}
+		/* its rows are all a recomputation needs (apply.c) */
+		shape->written = palloc(sizeof(DeltaShape));
+		*shape->written = *shape;
+		shape->written->query = written;
+		shape->written->written = NULL;
 		return shape;
 	}
 
@@ -924,11 +930,16 @@ same_aggregate(Aggref *a, Aggref *b)
 }
 
 /*
- * The shape over the defining query as written (w: parsed, views not
- * expanded, sublinks not rewritten), for the recomputation of every group
- * (DeltaShape.written), or NULL.
+ * The shape over the defining query as written (w: parsed, views expanded
+ * as the delta reads them, sublinks not rewritten), for the recomputation
+ * of every group (DeltaShape.written), or NULL.
  *
- * The rewrites before the shape (views.c, sublink.c, scalar.c) replace
+ * Views are expanded in w as in the shape's query: a recomputation reads
+ * their tables with the rights and row-level security of the stream
+ * table's owner, as every delta does, so that the state it writes is the
+ * one the deltas continue from.
+ *
+ * The sublink rewrites before the shape (sublink.c, scalar.c) replace
  * FROM items and WHERE conditions of a query level by joins and keep its
  * target list, GROUP BY, DISTINCT and HAVING, with a sublink of an output
  * expression replaced by a column of a join: the group keys and the
@@ -938,8 +949,9 @@ same_aggregate(Aggref *a, Aggref *b)
  * most one row per outer row).  That correspondence is checked here
  * rather than assumed: the same number of group keys of the same types,
  * the same aggregates with arguments of the same types.  A query level
- * the rewrites restructured (a set operation made a grouped query, a
- * different number of keys or aggregates) keeps the rewritten input.
+ * restructured otherwise (a top-level UNION made a grouped query by
+ * setop.c, a different number of keys or aggregates) keeps the rewritten
+ * input.
  */
 static DeltaShape *
 written_shape(const DeltaShape *shape, Query *w)

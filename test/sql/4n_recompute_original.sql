@@ -109,6 +109,12 @@ SELECT pgtrickle.create_stream_table('rq_read',
 	  GROUP BY p.brand',
 	'1m', 'DIFFERENTIAL');
 SELECT pgtrickle.create_stream_table('rq_reader', 'SELECT brand, n FROM rq_read', '1m', 'DIFFERENTIAL');
+-- a projection another stream table reads: the same, per row image
+SELECT pgtrickle.create_stream_table('rq_proj',
+	'SELECT p.k, p.grp, p.size FROM rq_p p
+	  WHERE p.brand = ''b1'' AND p.size < (SELECT avg(l.q) FROM rq_l l WHERE l.k = p.k)',
+	'1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('rq_proj_reader', 'SELECT grp, size FROM rq_proj', '1m', 'DIFFERENTIAL');
 
 -- differential refreshes first: the states the recomputation will replace
 UPDATE rq_l SET q = q + 3 WHERE k IN (50, 100, 150) AND id % 3 = 0;
@@ -124,6 +130,8 @@ SELECT pgt_test.drefresh('rq_anti');
 SELECT pgt_test.drefresh('rq_in_grouped');
 SELECT pgt_test.drefresh('rq_read');
 SELECT pgt_test.drefresh('rq_reader');
+SELECT pgt_test.drefresh('rq_proj');
+SELECT pgt_test.drefresh('rq_proj_reader');
 
 -- TRUNCATE of a source: each table recomputes.  The correlated subquery
 -- runs for the 20 parts of brand b1 through the index on rq_l (k): part of
@@ -150,6 +158,13 @@ SELECT pg_stat_force_next_flush();
 SELECT rq_read() AS rq_read, rq_last('rq_read');
 SELECT pgt_test.check('rq_read');
 SELECT pgt_test.drefresh('rq_reader');
+SELECT pg_stat_force_next_flush();
+SELECT rq_mark();
+SELECT pgtrickle.refresh_stream_table('rq_proj');
+SELECT pg_stat_force_next_flush();
+SELECT rq_read() AS rq_proj, rq_last('rq_proj');
+SELECT pgt_test.check('rq_proj');
+SELECT pgt_test.drefresh('rq_proj_reader');
 SELECT pgtrickle.refresh_stream_table('rq_q17');
 SELECT rq_last('rq_q17');
 SELECT pgt_test.check('rq_q17');
@@ -168,6 +183,8 @@ SELECT pgt_test.drefresh('rq_q17');
 SELECT pgt_test.drefresh('"rq grouped"');
 SELECT pgt_test.drefresh('rq_read');
 SELECT pgt_test.drefresh('rq_reader');
+SELECT pgt_test.drefresh('rq_proj');
+SELECT pgt_test.drefresh('rq_proj_reader');
 SELECT g.grp, g.n, g.s, g.hi FROM "rq grouped" g ORDER BY g.grp;
 
 -- TRUNCATE of the sources of the NOT EXISTS / IN shapes: recomputed, then
@@ -235,8 +252,9 @@ SELECT pgt_test.drefresh('rq_view');
 SELECT pgt_test.drefresh('rq_distinct');
 
 SELECT pgtrickle.drop_stream_table('rq_reader');
+SELECT pgtrickle.drop_stream_table('rq_proj_reader');
 SELECT pgtrickle.drop_stream_table(t) FROM unnest(ARRAY['rq_scalar', 'rq_q17', '"rq grouped"', 'rq_anti',
-	'rq_in_grouped', 'rq_read', 'rq_view', 'rq_distinct']) t;
+	'rq_in_grouped', 'rq_read', 'rq_proj', 'rq_view', 'rq_distinct']) t;
 DROP VIEW "rq v";
 DROP TABLE rq_l, rq_p, rq_c, rq_o, rq_r, rq_mark;
 DROP FUNCTION rq_reads(), rq_mark(), rq_read(), rq_last(text), rq_truncate_parts();
