@@ -251,10 +251,34 @@ DELETE FROM rq_o WHERE cust = 1;
 SELECT pgt_test.drefresh('rq_view');
 SELECT pgt_test.drefresh('rq_distinct');
 
+-- where the query as written has other group keys or aggregates than the
+-- shape (a top-level UNION is made a grouped query), the rewritten input
+-- is kept; an uncorrelated scalar subquery in HAVING (TPC-H Q11's shape)
+SELECT pgtrickle.create_stream_table('rq_union',
+	'SELECT p.grp FROM rq_p p WHERE p.brand = ''b1'' UNION SELECT c.grp FROM rq_c c WHERE c.bal > 15',
+	'1m', 'DIFFERENTIAL');
+SELECT pgtrickle.create_stream_table('rq_having',
+	'SELECT p.grp, sum(p.size) AS s FROM rq_p p GROUP BY p.grp
+	 HAVING sum(p.size) > (SELECT 0.22 * sum(p2.size) FROM rq_p p2)',
+	'1m', 'DIFFERENTIAL');
+SELECT rq_truncate_parts();
+SELECT pgtrickle.refresh_stream_table('rq_union');
+SELECT rq_last('rq_union');
+SELECT pgt_test.check('rq_union');
+SELECT pgtrickle.refresh_stream_table('rq_having');
+SELECT rq_last('rq_having');
+SELECT pgt_test.check('rq_having');
+SELECT h.grp, h.s FROM rq_having h ORDER BY h.grp;
+UPDATE rq_p SET grp = 'g5' WHERE k IN (100, 200, 300);
+UPDATE rq_p SET size = size + 40 WHERE k % 2 = 0 AND grp = 'g1';
+SELECT pgt_test.drefresh('rq_union');
+SELECT pgt_test.drefresh('rq_having');
+SELECT h.grp, h.s FROM rq_having h ORDER BY h.grp;
+
 SELECT pgtrickle.drop_stream_table('rq_reader');
 SELECT pgtrickle.drop_stream_table('rq_proj_reader');
 SELECT pgtrickle.drop_stream_table(t) FROM unnest(ARRAY['rq_scalar', 'rq_q17', '"rq grouped"', 'rq_anti',
-	'rq_in_grouped', 'rq_read', 'rq_proj', 'rq_view', 'rq_distinct']) t;
+	'rq_in_grouped', 'rq_read', 'rq_proj', 'rq_view', 'rq_distinct', 'rq_union', 'rq_having']) t;
 DROP VIEW "rq v";
 DROP TABLE rq_l, rq_p, rq_c, rq_o, rq_r, rq_mark;
 DROP FUNCTION rq_reads(), rq_mark(), rq_read(), rq_last(text), rq_truncate_parts();
