@@ -76,12 +76,12 @@ typedef struct DeltaShape
 	bool		has_recompute;	/* an aggregate recomputed per touched group */
 
 	/*
-	 * The same shape over the defining query as written (views expanded,
-	 * sublinks not rewritten): what a recomputation of every row or group
-	 * reads.  SHAPE_SPJ: that query's rows.  SHAPE_AGGREGATE: its
-	 * group_exprs and the aggrefs of its aggs taken from that query, or
-	 * NULL when they do not correspond one to one with the shape's
-	 * (shape.c).
+	 * SHAPE_AGGREGATE: the same shape over the defining query as written
+	 * (views expanded, sublinks not rewritten), its group_exprs and the
+	 * aggrefs of its aggs taken from that query; what a recomputation of
+	 * every group reads.  NULL when that query's group keys and aggregates
+	 * do not correspond one to one with the shape's (shape.c), and for
+	 * SHAPE_SPJ (a projection's recomputation runs the view's text).
 	 */
 	struct DeltaShape *written;
 } DeltaShape;

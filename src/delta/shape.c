@@ -786,11 +786,6 @@ DeltaBuildShape(const char *sql, char **reason)
 				return NULL;
 			}
 		}
-		/* its rows are all a recomputation needs (apply.c) */
-		shape->written = palloc(sizeof(DeltaShape));
-		*shape->written = *shape;
-		shape->written->query = written;
-		shape->written->written = NULL;
 		return shape;
 	}
 
