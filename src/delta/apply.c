@@ -248,6 +248,22 @@ row_id_of(const DeltaShape *shape, const char *alias)
 }
 
 /*
+ * The input relation of a recomputation of every group (DeltaInputQuery),
+ * as SQL: over the defining query as written where the shape found its
+ * group keys and aggregates there (DeltaShape.written), as a FULL refresh
+ * runs it, so that PostgreSQL plans its sublinks itself (a correlated
+ * scalar subquery per outer row through an index, NOT EXISTS as an
+ * anti-join); over the rewritten query otherwise.  Both have the same
+ * rows, so the state columns computed from them are the same.
+ */
+static char *
+full_input_sql(const DeltaShape *shape)
+{
+	return pg_get_querydef(DeltaInputQuery(shape->written ? shape->written : shape),
+						   false);
+}
+
+/*
  * The rows a recomputation writes into the storage table: the query's
  * result with the hidden columns of the shape, as a SELECT.  *target gets
  * the storage columns its output columns go to, in order (quoted, comma
@@ -264,7 +280,10 @@ DeltaFullSelectSql(const StreamTable *st, const DeltaShape *shape, char **target
 	 * does, not the form the delta rules rewrote it into: a correlated
 	 * scalar subquery made a LEFT JOIN to a grouped subquery aggregates all
 	 * of its input, where the planner runs the original per outer row
-	 * through an index (TPC-H Q20: 146 ms against 14 ms).
+	 * through an index (TPC-H Q20: 146 ms against 14 ms).  The view's own
+	 * text, not a parse tree of the engine: a CTE referenced twice stays a
+	 * CTE, computed once (TPC-H Q15), where the engine inlines each
+	 * reference.
 	 */
 	if (shape->kind == SHAPE_SPJ)
 	{
@@ -282,7 +301,7 @@ DeltaFullSelectSql(const StreamTable *st, const DeltaShape *shape, char **target
 					" WHERE %s",
 					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "),
 					row_id_of(shape, "s"),
-					state_select(shape), pg_get_querydef(DeltaInputQuery(shape), false),
+					state_select(shape), full_input_sql(shape),
 					shape->scalar ? "" : "GROUP BY ", shape->scalar ? "" : group_by_keys(shape, "i."),
 					having_over_state(shape, st->relid));
 }
@@ -776,13 +795,14 @@ DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape)
 	 * Without aggregates the stream table is a multiset: the change from
 	 * its stored rows to the query's rows is the query with multiplicity +1
 	 * and the stored rows with -1, consolidated per row image like any
-	 * delta; rows that are in both cancel and are not written.
+	 * delta; rows that are in both cancel and are not written.  The query
+	 * as written, as DeltaFullSelectSql runs it.
 	 */
 	if (shape->kind == SHAPE_SPJ)
 		return spj_apply_sql(st, shape,
 							 psprintf("SELECT q.*, 1::pg_catalog.int8 FROM (%s) q"
 									  " UNION ALL SELECT %s, -1::pg_catalog.int8 FROM %s s",
-									  pg_get_querydef(shape->query, false),
+									  DependViewQuery(st->query_relid),
 									  list_join(shape->visible, "s.", ", "), table));
 
 	initStringInfo(&keymatch);
@@ -809,7 +829,7 @@ DeltaFullDiffSql(const StreamTable *st, const DeltaShape *shape)
 					" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM del),"
 					"        (SELECT pg_catalog.count(*) FROM upd)",
 					row_id_of(shape, "s"),
-					state_select(shape), pg_get_querydef(DeltaInputQuery(shape), false),
+					state_select(shape), full_input_sql(shape),
 					shape->scalar ? "" : "GROUP BY ", shape->scalar ? "" : group_by_keys(shape, "i."),
 					list_join(shape->visible, "c.", ", "), hidden_names(shape, "c.", ", "),
 					visible_from_state(shape, st->relid), hidden_names(shape, "n.", ", "),

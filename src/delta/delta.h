@@ -74,6 +74,16 @@ typedef struct DeltaShape
 	bool		has_minmax;
 	bool		has_nonfinite;	/* a sum/avg whose input can be NaN/Infinity */
 	bool		has_recompute;	/* an aggregate recomputed per touched group */
+
+	/*
+	 * SHAPE_AGGREGATE: the same shape over the defining query as written
+	 * (views expanded, sublinks not rewritten), its group_exprs and the
+	 * aggrefs of its aggs taken from that query; what a recomputation of
+	 * every group reads.  NULL when that query's group keys and aggregates
+	 * do not correspond one to one with the shape's (shape.c), and for
+	 * SHAPE_SPJ (a projection's recomputation runs the view's text).
+	 */
+	struct DeltaShape *written;
 } DeltaShape;
 
 /* shape.c */

@@ -731,6 +731,8 @@ classify_aggref(Aggref *aggref, char **reason)
 	return agg;
 }
 
+static DeltaShape *written_shape(const DeltaShape *shape, Query *w);
+
 /*
  * The shape of a supported defining query (deparsed, qualified text), or
  * NULL with *reason naming what the engine cannot differentiate.
@@ -741,6 +743,7 @@ DeltaBuildShape(const char *sql, char **reason)
 	char	   *scalar_reason;
 	Query	   *q;
 	DeltaShape *shape = palloc0(sizeof(DeltaShape));
+	Query	   *written;
 	List	   *aggrefs = NIL;
 	ListCell   *lc;
 	int			i;
@@ -749,6 +752,8 @@ DeltaBuildShape(const char *sql, char **reason)
 	q = DeltaExpandViews(DeltaParseUserQuery(sql), reason);
 	if (*reason != NULL)
 		return NULL;
+	/* before its sublinks are rewritten: what a recomputation reads */
+	written = copyObject(q);
 	/* subqueries in ON conditions, into WHERE where that is exact (onqual.c) */
 	q = DeltaOnQualRewrite(q);
 	/* EXISTS/IN/scalar subqueries anywhere, into counts (sublink.c) */
@@ -875,7 +880,139 @@ DeltaBuildShape(const char *sql, char **reason)
 			getBaseType(agg->argtype) == NUMERICOID)
 			shape->has_nonfinite = true;
 	}
+	shape->written = written_shape(shape, written);
 	return shape;
+}
+
+/* Whether two expressions have the same type, typmod and collation. */
+static bool
+same_type(Node *a, Node *b)
+{
+	return exprType(a) == exprType(b) && exprTypmod(a) == exprTypmod(b) &&
+		exprCollation(a) == exprCollation(b);
+}
+
+/*
+ * Whether aggregate a of the query as written is the call b of the
+ * rewritten query: the same function, result, options (star, DISTINCT,
+ * ORDER BY, direct arguments, FILTER) and arguments of the same types.
+ */
+static bool
+same_aggregate(Aggref *a, Aggref *b)
+{
+	ListCell   *la;
+	ListCell   *lb;
+
+	if (a->aggfnoid != b->aggfnoid || a->aggtype != b->aggtype ||
+		a->aggcollid != b->aggcollid || a->aggstar != b->aggstar ||
+		a->aggvariadic != b->aggvariadic || a->aggkind != b->aggkind ||
+		a->agglevelsup != b->agglevelsup ||
+		(a->aggfilter == NULL) != (b->aggfilter == NULL) ||
+		!equal(a->aggargtypes, b->aggargtypes) ||
+		!equal(a->aggdirectargs, b->aggdirectargs) ||
+		!equal(a->aggorder, b->aggorder) ||
+		!equal(a->aggdistinct, b->aggdistinct) ||
+		list_length(a->args) != list_length(b->args))
+		return false;
+	forboth(la, a->args, lb, b->args)
+	{
+		TargetEntry *ta = lfirst_node(TargetEntry, la);
+		TargetEntry *tb = lfirst_node(TargetEntry, lb);
+
+		if (ta->resjunk != tb->resjunk || ta->ressortgroupref != tb->ressortgroupref ||
+			!same_type((Node *) ta->expr, (Node *) tb->expr))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The shape over the defining query as written (w: parsed, views expanded
+ * as the delta reads them, sublinks not rewritten), for the recomputation
+ * of every group (DeltaShape.written), or NULL.
+ *
+ * Views are expanded in w as in the shape's query: a recomputation reads
+ * their tables with the rights and row-level security of the stream
+ * table's owner, as every delta does, so that the state it writes is the
+ * one the deltas continue from.
+ *
+ * The sublink rewrites before the shape (sublink.c, scalar.c) replace
+ * FROM items and WHERE conditions of a query level by joins and keep its
+ * target list, GROUP BY, DISTINCT and HAVING, with a sublink of an output
+ * expression replaced by a column of a join: the group keys and the
+ * aggregates correspond one to one, in the order the shape collects them,
+ * and each input row of the query as written is one input row of the
+ * rewritten query (a join to a subquery grouped by the correlation, at
+ * most one row per outer row).  That correspondence is checked here
+ * rather than assumed: the same number of group keys of the same types,
+ * the same aggregates with arguments of the same types.  A query level
+ * restructured otherwise (a top-level UNION made a grouped query by
+ * setop.c, a different number of keys or aggregates) keeps the rewritten
+ * input.
+ */
+static DeltaShape *
+written_shape(const DeltaShape *shape, Query *w)
+{
+	Query	   *q = shape->query;
+	DeltaShape *ws;
+	List	   *keys = NIL;
+	List	   *aggrefs = NIL;
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	if (w->setOperations != NULL || q->setOperations != NULL ||
+		w->hasAggs != q->hasAggs || w->hasWindowFuncs || w->hasTargetSRFs ||
+		w->groupingSets != NIL || w->hasDistinctOn != q->hasDistinctOn ||
+		list_length(w->groupClause) != list_length(q->groupClause) ||
+		list_length(w->distinctClause) != list_length(q->distinctClause) ||
+		(w->havingQual == NULL) != (q->havingQual == NULL))
+		return NULL;
+	if (q->distinctClause != NIL)
+	{
+		foreach(lc, w->targetList)
+		{
+			TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+			if (!tle->resjunk)
+				keys = lappend(keys, tle->expr);
+		}
+	}
+	else
+	{
+		foreach(lc, w->groupClause)
+			keys = lappend(keys, get_sortgroupclause_tle(lfirst_node(SortGroupClause, lc),
+														 w->targetList)->expr);
+	}
+	if (list_length(keys) != list_length(shape->group_exprs))
+		return NULL;
+	forboth(lc, keys, lc2, shape->group_exprs)
+	{
+		if (!same_type(lfirst(lc), lfirst(lc2)))
+			return NULL;
+	}
+
+	(void) collect_aggrefs((Node *) w->targetList, &aggrefs);
+	(void) collect_aggrefs(w->havingQual, &aggrefs);
+	if (list_length(aggrefs) != list_length(shape->aggs))
+		return NULL;
+
+	ws = palloc(sizeof(DeltaShape));
+	*ws = *shape;
+	ws->query = w;
+	ws->group_exprs = keys;
+	ws->aggs = NIL;
+	ws->written = NULL;
+	forboth(lc, aggrefs, lc2, shape->aggs)
+	{
+		DeltaAgg   *agg = palloc(sizeof(DeltaAgg));
+
+		if (!same_aggregate(lfirst_node(Aggref, lc), ((DeltaAgg *) lfirst(lc2))->aggref))
+			return NULL;
+		*agg = *(DeltaAgg *) lfirst(lc2);
+		agg->aggref = lfirst_node(Aggref, lc);
+		ws->aggs = lappend(ws->aggs, agg);
+	}
+	return ws;
 }
 
 static void
