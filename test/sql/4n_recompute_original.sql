@@ -34,24 +34,10 @@ INSERT INTO rq_o SELECT i, 1 + i % 200 FROM generate_series(1, 2000) i;
 INSERT INTO rq_r VALUES ('r0', true), ('r1', true), ('r2', false), (NULL, true);
 ANALYZE rq_l, rq_p, rq_c, rq_o, rq_r;
 
--- the rows read from rq_l (sequential and index) since rq_mark()
-CREATE FUNCTION rq_reads() RETURNS bigint LANGUAGE sql AS $$
-	SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)
-	  FROM pg_stat_user_tables WHERE relid = 'rq_l'::regclass
-$$;
-CREATE TABLE rq_mark (reads bigint);
-CREATE FUNCTION rq_mark() RETURNS void LANGUAGE sql AS $$
-	DELETE FROM rq_mark;
-	INSERT INTO rq_mark SELECT rq_reads();
-$$;
+-- whether a recomputation read all of rq_l since pgt_test.mark_reads
 CREATE FUNCTION rq_read() RETURNS text LANGUAGE sql AS $$
-	SELECT CASE WHEN rq_reads() - reads < 10000 THEN 'part of rq_l'
-				ELSE 'all of rq_l' END FROM rq_mark
-$$;
-CREATE FUNCTION rq_last(st text) RETURNS text LANGUAGE sql AS $$
-	SELECT h.action || ': ' || h.reason
-	  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
-	 WHERE s.pgt_relid = st::regclass ORDER BY h.refresh_id DESC LIMIT 1
+	SELECT CASE WHEN pgt_test.reads_since_mark('rq_l') < 10000 THEN 'part of rq_l'
+				ELSE 'all of rq_l' END
 $$;
 -- empty rq_p and fill it again in one transaction: the stream tables that
 -- read it recompute at their next refresh
@@ -140,33 +126,33 @@ SELECT pgt_test.drefresh('rq_proj_reader');
 SELECT rq_truncate_parts();
 ANALYZE rq_p;
 SELECT pg_stat_force_next_flush();
-SELECT rq_mark();
+SELECT pgt_test.mark_reads('rq_l');
 SELECT pgtrickle.refresh_stream_table('rq_scalar');
 SELECT pg_stat_force_next_flush();
-SELECT rq_read() AS rq_scalar, rq_last('rq_scalar');
+SELECT rq_read() AS rq_scalar, pgt_test.last_refresh('rq_scalar');
 SELECT pgt_test.check('rq_scalar');
 SELECT pg_stat_force_next_flush();
-SELECT rq_mark();
+SELECT pgt_test.mark_reads('rq_l');
 SELECT pgtrickle.refresh_stream_table('"rq grouped"');
 SELECT pg_stat_force_next_flush();
-SELECT rq_read() AS "rq grouped", rq_last('"rq grouped"');
+SELECT rq_read() AS "rq grouped", pgt_test.last_refresh('"rq grouped"');
 SELECT pgt_test.check('"rq grouped"');
 SELECT pg_stat_force_next_flush();
-SELECT rq_mark();
+SELECT pgt_test.mark_reads('rq_l');
 SELECT pgtrickle.refresh_stream_table('rq_read');
 SELECT pg_stat_force_next_flush();
-SELECT rq_read() AS rq_read, rq_last('rq_read');
+SELECT rq_read() AS rq_read, pgt_test.last_refresh('rq_read');
 SELECT pgt_test.check('rq_read');
 SELECT pgt_test.drefresh('rq_reader');
 SELECT pg_stat_force_next_flush();
-SELECT rq_mark();
+SELECT pgt_test.mark_reads('rq_l');
 SELECT pgtrickle.refresh_stream_table('rq_proj');
 SELECT pg_stat_force_next_flush();
-SELECT rq_read() AS rq_proj, rq_last('rq_proj');
+SELECT rq_read() AS rq_proj, pgt_test.last_refresh('rq_proj');
 SELECT pgt_test.check('rq_proj');
 SELECT pgt_test.drefresh('rq_proj_reader');
 SELECT pgtrickle.refresh_stream_table('rq_q17');
-SELECT rq_last('rq_q17');
+SELECT pgt_test.last_refresh('rq_q17');
 SELECT pgt_test.check('rq_q17');
 
 -- the hidden state the recomputation wrote carries the later deltas: a
@@ -195,10 +181,10 @@ TRUNCATE rq_o;
 INSERT INTO rq_o SELECT * FROM rq_o_keep WHERE cust % 9 <> 0;
 COMMIT;
 SELECT pgtrickle.refresh_stream_table('rq_anti');
-SELECT rq_last('rq_anti');
+SELECT pgt_test.last_refresh('rq_anti');
 SELECT pgt_test.check('rq_anti');
 SELECT pgtrickle.refresh_stream_table('rq_in_grouped');
-SELECT rq_last('rq_in_grouped');
+SELECT pgt_test.last_refresh('rq_in_grouped');
 SELECT pgt_test.check('rq_in_grouped');
 INSERT INTO rq_o VALUES (2001, 9), (2002, NULL);
 DELETE FROM rq_o WHERE cust = 10;
@@ -237,13 +223,13 @@ TRUNCATE rq_o;
 INSERT INTO rq_o SELECT * FROM rq_o_keep WHERE cust % 3 <> 0;
 COMMIT;
 SELECT pg_stat_force_next_flush();
-SELECT rq_mark();
+SELECT pgt_test.mark_reads('rq_l');
 SELECT pgtrickle.refresh_stream_table('rq_view');
 SELECT pg_stat_force_next_flush();
-SELECT rq_read() AS rq_view, rq_last('rq_view');
+SELECT rq_read() AS rq_view, pgt_test.last_refresh('rq_view');
 SELECT pgt_test.check('rq_view');
 SELECT pgtrickle.refresh_stream_table('rq_distinct');
-SELECT rq_last('rq_distinct');
+SELECT pgt_test.last_refresh('rq_distinct');
 SELECT pgt_test.check('rq_distinct');
 UPDATE rq_l SET q = 5 WHERE k = 200 AND q < 5;
 UPDATE rq_p SET size = 0 WHERE k = 300;
@@ -263,10 +249,10 @@ SELECT pgtrickle.create_stream_table('rq_having',
 	'1m', 'DIFFERENTIAL');
 SELECT rq_truncate_parts();
 SELECT pgtrickle.refresh_stream_table('rq_union');
-SELECT rq_last('rq_union');
+SELECT pgt_test.last_refresh('rq_union');
 SELECT pgt_test.check('rq_union');
 SELECT pgtrickle.refresh_stream_table('rq_having');
-SELECT rq_last('rq_having');
+SELECT pgt_test.last_refresh('rq_having');
 SELECT pgt_test.check('rq_having');
 SELECT h.grp, h.s FROM rq_having h ORDER BY h.grp;
 UPDATE rq_p SET grp = 'g5' WHERE k IN (100, 200, 300);
@@ -280,5 +266,5 @@ SELECT pgtrickle.drop_stream_table('rq_proj_reader');
 SELECT pgtrickle.drop_stream_table(t) FROM unnest(ARRAY['rq_scalar', 'rq_q17', '"rq grouped"', 'rq_anti',
 	'rq_in_grouped', 'rq_read', 'rq_proj', 'rq_view', 'rq_distinct', 'rq_union', 'rq_having']) t;
 DROP VIEW "rq v";
-DROP TABLE rq_l, rq_p, rq_c, rq_o, rq_r, rq_mark;
-DROP FUNCTION rq_reads(), rq_mark(), rq_read(), rq_last(text), rq_truncate_parts();
+DROP TABLE rq_l, rq_p, rq_c, rq_o, rq_r;
+DROP FUNCTION rq_read(), rq_truncate_parts();
