@@ -148,6 +148,25 @@ pgt_query_check_as_current_user(Query *query)
 }
 
 /*
+ * Forget which columns one query level reads for its privilege check (on
+ * the range table entries up to 15, on RTEPermissionInfo from 16): two
+ * levels that differ only in their select lists then compare equal.
+ */
+static inline void
+pgt_query_clear_selected_cols(Query *query)
+{
+	ListCell   *lc;
+
+#if PG_VERSION_NUM >= 160000
+	foreach(lc, query->rteperminfos)
+		lfirst_node(RTEPermissionInfo, lc)->selectedCols = NULL;
+#else
+	foreach(lc, query->rtable)
+		lfirst_node(RangeTblEntry, lc)->selectedCols = NULL;
+#endif
+}
+
+/*
  * From 16 a Var records the outer joins that can null it, and permissions
  * live in a list of the query: a rewritten tree that is only deparsed
  * drops the former and keeps a copy of the latter.

@@ -119,6 +119,61 @@ holds_equal(Node *node, void *target)
 	return expression_tree_walker(node, holds_equal, target);
 }
 
+/*
+ * Scalar subqueries of one level that share one grouped subquery: those
+ * with the same FROM, WHERE and the rest of the subquery as the one being
+ * peeled, differing only in their select list (sublink.c writes a scalar
+ * subquery without an aggregate as its count(*) and its min(value) over
+ * the same rows; a user may read several values of the same rows).  Each
+ * becomes one more value column of the same grouped subquery, so one join
+ * serves all of them.
+ */
+typedef struct SiblingContext
+{
+	Query	   *body;			/* the peeled subquery without select list */
+	List	   *found;			/* SubLink *, distinct (not equal) ones */
+} SiblingContext;
+
+static Query *
+subquery_body(SubLink *sl)
+{
+	Query	   *b = copyObject(castNode(Query, sl->subselect));
+
+	b->targetList = NIL;
+	pgt_query_clear_selected_cols(b);
+	return b;
+}
+
+static bool
+sibling_walker(Node *node, SiblingContext *c)
+{
+	if (node == NULL)
+		return false;
+	/* one inside an aggregate's call is refused on its own turn */
+	if (IsA(node, Aggref))
+		return false;
+	if (IsA(node, SubLink))
+	{
+		SubLink    *sl = (SubLink *) node;
+
+		if (sl->subLinkType == EXPR_SUBLINK)
+		{
+			ListCell   *lc;
+			Query	   *b = subquery_body(sl);
+
+			if (!equal(b, c->body))
+				return false;
+			foreach(lc, c->found)
+				if (equal(lfirst(lc), sl))
+					return false;
+			c->found = lappend(c->found, sl);
+			return false;
+		}
+		return sibling_walker(sl->testexpr, c);
+	}
+	return expression_tree_walker(node, sibling_walker, c);
+}
+
 /* ---------------------------------------------------------------------
  * The columns of the query level read above K
  * ---------------------------------------------------------------------
@@ -280,7 +335,7 @@ parse_count_star(void)
  * *reason when the subquery is not of the form the rewrite keeps exact.
  */
 static Query *
-peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
+peel(Query *q, SubLink *sl, bool top, char **reason, StringInfo notes)
 {
 	Query	   *sub = copyObject(castNode(Query, sl->subselect));
 	List	   *inner = NIL;
@@ -292,13 +347,15 @@ peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 	TargetEntry *value = NULL;
 	ListCell   *lc;
 	ListCell   *lc2;
+	ListCell   *lc3;
 	List	   *stlist = NIL;
 	List	   *names = NIL;
 	int			k = 0;
 	int			nvalue;
-	Node	   *replacement;
-	CaseExpr   *ce;
-	CaseWhen   *cw;
+	int			ncount;
+	List	   *values = NIL;
+	List	   *replacements = NIL;
+	SiblingContext sc;
 	ReplaceContext rc;
 	LevelVars	lv = {0, NIL};
 	Query	   *kq;
@@ -347,6 +404,38 @@ peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 			value = lfirst_node(TargetEntry, lc);
 	}
 	Assert(value != NULL);
+
+	/*
+	 * The level's other scalar subqueries over the same rows: their values
+	 * side by side in the same grouped subquery (SiblingContext).
+	 */
+	sc.body = subquery_body(sl);
+	sc.found = list_make1(sl);
+	if (top)
+		(void) sibling_walker((Node *) q->targetList, &sc);
+	foreach(lc, sc.found)
+	{
+		SubLink    *sib = lfirst_node(SubLink, lc);
+		Query	   *sq = castNode(Query, sib->subselect);
+		TargetEntry *v = NULL;
+
+		foreach(lc2, sq->targetList)
+		{
+			if (!lfirst_node(TargetEntry, lc2)->resjunk)
+				v = lfirst_node(TargetEntry, lc2);
+		}
+		if (sib != sl &&
+			(v == NULL || outer_aggref((Node *) v->expr, NULL) ||
+			 holds_equal(q->jointree->quals, sib) || holds_equal(q->havingQual, sib) ||
+			 contain_vars_of_level((Node *) v->expr, 1) ||
+			 (q->hasAggs && q->groupClause == NIL &&
+			  holds_node((Node *) q->targetList, sib))))
+		{
+			sc.found = foreach_delete_current(sc.found, lc);
+			continue;
+		}
+		values = lappend(values, sib == sl ? value : v);
+	}
 
 	/* its WHERE: uncorrelated conditions stay, correlated ones become theta */
 	if (sub->jointree->quals != NULL)
@@ -405,51 +494,74 @@ peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 		stlist = lappend(stlist, tle);
 		names = lappend(names, makeString(name));
 	}
-	nvalue = ++k;
-	stlist = lappend(stlist, makeTargetEntry((Expr *) copyObject(value->expr), k,
-											 pstrdup("pgt_s_value"), false));
-	names = lappend(names, makeString(pstrdup("pgt_s_value")));
+	nvalue = k + 1;
+	foreach(lc, values)
+	{
+		TargetEntry *v = lfirst_node(TargetEntry, lc);
+		char	   *name = foreach_current_index(lc) == 0 ? pstrdup("pgt_s_value")
+			: psprintf("pgt_s_value%d", foreach_current_index(lc) + 1);
+
+		stlist = lappend(stlist, makeTargetEntry((Expr *) copyObject(v->expr), ++k,
+												 name, false));
+		names = lappend(names, makeString(name));
+	}
 	count_tle = linitial_node(TargetEntry, parse_count_star()->targetList);
-	stlist = lappend(stlist, makeTargetEntry(count_tle->expr, ++k,
+	ncount = ++k;
+	stlist = lappend(stlist, makeTargetEntry(count_tle->expr, ncount,
 											 pstrdup("pgt_s_count"), false));
 	names = lappend(names, makeString(pstrdup("pgt_s_count")));
 	sub->targetList = stlist;
 	sub->distinctClause = NIL;
 	sub->sortClause = NIL;
 
-	/* the subquery's place: CASE WHEN s.count IS NULL THEN empty ELSE s.value */
-	cw = makeNode(CaseWhen);
+	/*
+	 * Each subquery's place: CASE WHEN s.count IS NULL THEN its value over
+	 * no rows ELSE its value column END.
+	 */
+	foreach(lc, values)
 	{
+		Expr	   *v = lfirst_node(TargetEntry, lc)->expr;
+		CaseExpr   *ce = makeNode(CaseExpr);
+		CaseWhen   *cw = makeNode(CaseWhen);
 		NullTest   *nt = makeNode(NullTest);
 
-		nt->arg = (Expr *) makeVar(SCALAR_VARNO, k, INT8OID, -1, InvalidOid, 0);
+		nt->arg = (Expr *) makeVar(SCALAR_VARNO, ncount, INT8OID, -1, InvalidOid, 0);
 		nt->nulltesttype = IS_NULL;
 		nt->location = -1;
 		cw->expr = (Expr *) nt;
+		cw->result = (Expr *) empty_value((Node *) copyObject(v), NULL);
+		cw->location = -1;
+		ce->casetype = exprType((Node *) v);
+		ce->casecollid = exprCollation((Node *) v);
+		ce->args = list_make1(cw);
+		ce->defresult = (Expr *) makeVar(SCALAR_VARNO, nvalue + foreach_current_index(lc),
+										 exprType((Node *) v), exprTypmod((Node *) v),
+										 exprCollation((Node *) v), 0);
+		ce->location = -1;
+		replacements = lappend(replacements, ce);
 	}
-	cw->result = (Expr *) empty_value((Node *) copyObject(value->expr), NULL);
-	cw->location = -1;
-	ce = makeNode(CaseExpr);
-	ce->casetype = exprType((Node *) value->expr);
-	ce->casecollid = exprCollation((Node *) value->expr);
-	ce->args = list_make1(cw);
-	ce->defresult = (Expr *) makeVar(SCALAR_VARNO, nvalue, exprType((Node *) value->expr),
-									 exprTypmod((Node *) value->expr),
-									 exprCollation((Node *) value->expr), 0);
-	ce->location = -1;
-	replacement = (Node *) ce;
 
-	/* the level's WHERE: conditions with the subquery go above the join */
-	rc.sl = sl;
-	rc.with = replacement;
+	/* the level's WHERE: conditions with a subquery go above the join */
 	if (q->jointree->quals != NULL)
 	{
 		foreach(lc, make_ands_implicit((Expr *) q->jointree->quals))
 		{
-			if (holds_equal(lfirst(lc), sl))
-				upper = lappend(upper, replace_sublink(lfirst(lc), &rc));
+			Node	   *cond = lfirst(lc);
+			bool		holds = false;
+
+			forboth(lc2, sc.found, lc3, replacements)
+			{
+				if (!holds_equal(lfirst(lc), lfirst(lc2)))
+					continue;
+				holds = true;
+				rc.sl = lfirst(lc2);
+				rc.with = lfirst(lc3);
+				cond = replace_sublink(cond, &rc);
+			}
+			if (holds)
+				upper = lappend(upper, cond);
 			else
-				rest = lappend(rest, lfirst(lc));
+				rest = lappend(rest, cond);
 		}
 	}
 
@@ -457,8 +569,15 @@ peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 	out->commandType = CMD_SELECT;
 	out->querySource = QSRC_ORIGINAL;
 	out->canSetTag = true;
-	out->targetList = (List *) replace_sublink((Node *) q->targetList, &rc);
-	out->havingQual = replace_sublink(q->havingQual, &rc);
+	out->targetList = q->targetList;
+	out->havingQual = q->havingQual;
+	forboth(lc2, sc.found, lc3, replacements)
+	{
+		rc.sl = lfirst(lc2);
+		rc.with = lfirst(lc3);
+		out->targetList = (List *) replace_sublink((Node *) out->targetList, &rc);
+		out->havingQual = replace_sublink(out->havingQual, &rc);
+	}
 	out->groupClause = copyObject(q->groupClause);
 	out->distinctClause = copyObject(q->distinctClause);
 	out->hasDistinctOn = q->hasDistinctOn;
@@ -563,20 +682,31 @@ peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 	 * select list can only be correlated to grouped expressions (PostgreSQL
 	 * refuses the query otherwise), so each group meets one row of s.
 	 */
-	if (q->groupClause != NIL &&
-		(holds_node((Node *) q->targetList, sl) || holds_node(q->havingQual, sl)))
+	foreach(lc, sc.found)
+	{
+		if (holds_node((Node *) q->targetList, lfirst(lc)) ||
+			holds_node(q->havingQual, lfirst(lc)))
+			break;
+	}
+	if (q->groupClause != NIL && lc != NULL)
 	{
 		Index		ref = 0;
+		List	   *cols = NIL;
 
 		foreach(lc, out->targetList)
 			ref = Max(ref, lfirst_node(TargetEntry, lc)->ressortgroupref);
-		for (int col = nvalue; col <= nvalue + 1; col++)
+		foreach(lc, values)
 		{
-			Var		   *var = (Var *) remap_mutator((Node *) makeVar(SCALAR_VARNO, col,
-																	 col == nvalue ? exprType((Node *) value->expr) : INT8OID,
-																	 col == nvalue ? exprTypmod((Node *) value->expr) : -1,
-																	 col == nvalue ? exprCollation((Node *) value->expr) : InvalidOid,
-																	 0), &lv);
+			Expr	   *v = lfirst_node(TargetEntry, lc)->expr;
+
+			cols = lappend(cols, makeVar(SCALAR_VARNO, nvalue + foreach_current_index(lc),
+										 exprType((Node *) v), exprTypmod((Node *) v),
+										 exprCollation((Node *) v), 0));
+		}
+		cols = lappend(cols, makeVar(SCALAR_VARNO, ncount, INT8OID, -1, InvalidOid, 0));
+		foreach(lc, cols)
+		{
+			Var		   *var = (Var *) remap_mutator(lfirst(lc), &lv);
 			TargetEntry *tle = makeTargetEntry((Expr *) var, list_length(out->targetList) + 1,
 											   NULL, true);
 			SortGroupClause *sgc = makeNode(SortGroupClause);
@@ -601,6 +731,8 @@ peel(Query *q, SubLink *sl, char **reason, StringInfo notes)
 		else
 			appendStringInfo(notes, "correlated scalar subquery: LEFT JOIN to the subquery grouped by its %d correlation column%s",
 							 list_length(inner), list_length(inner) > 1 ? "s" : "");
+		if (list_length(values) > 1)
+			appendStringInfo(notes, " (%d values of its rows side by side)", list_length(values));
 	}
 	out->hasSubLinks = checkExprHasSubLink((Node *) out->targetList) ||
 		checkExprHasSubLink((Node *) out->jointree) ||
@@ -652,6 +784,7 @@ typedef struct RewriteContext
 {
 	char	  **reason;
 	StringInfo	notes;			/* what was rewritten, for explain_st */
+	bool		top;			/* the level is the statement's top level */
 } RewriteContext;
 
 static Query *rewrite_level(Query *q, RewriteContext *rc);
@@ -706,7 +839,9 @@ rewrite_level(Query *q, RewriteContext *rc)
 	ListCell   *lc;
 	SubLink    *sl = NULL;
 	Query	   *out;
+	bool		top = rc->top;
 
+	rc->top = false;
 	foreach(lc, q->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
@@ -725,9 +860,11 @@ rewrite_level(Query *q, RewriteContext *rc)
 			contain_vars_of_level(sl->subselect, 1))
 			return q;
 	}
-	out = peel(q, sl, rc->reason, rc->notes);
+	out = peel(q, sl, top, rc->reason, rc->notes);
 	if (out == NULL)
 		return q;
+	/* K is a new subquery in FROM; the level itself stays where it was */
+	rc->top = top;
 	return rewrite_level(out, rc);
 }
 
@@ -739,7 +876,7 @@ rewrite_level(Query *q, RewriteContext *rc)
 Query *
 DeltaScalarRewrite(Query *q, char **reason)
 {
-	RewriteContext rc = {reason, NULL};
+	RewriteContext rc = {reason, NULL, true};
 
 	*reason = NULL;
 	return rewrite_level(q, &rc);
@@ -755,7 +892,7 @@ DeltaSubqueryMaintenance(const char *sql)
 {
 	StringInfoData notes;
 	char	   *reason;
-	RewriteContext rc = {&reason, &notes};
+	RewriteContext rc = {&reason, &notes, true};
 	Query	   *q;
 
 	initStringInfo(&notes);
