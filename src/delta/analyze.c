@@ -73,6 +73,7 @@ QueryAnalysis *
 AnalyzeDefiningQuery(const char *sql)
 {
 	QueryAnalysis *qa = palloc0(sizeof(QueryAnalysis));
+	DeltaShape *shape;
 	List	   *raw = raw_parser(sql, RAW_PARSE_DEFAULT);
 	RawStmt    *rawstmt;
 	SelectStmt *select;
@@ -132,7 +133,11 @@ AnalyzeDefiningQuery(const char *sql)
 	}
 
 	/* the engine decides from the same text, resolved the same way */
-	qa->differential_ok = DeltaBuildShape(qa->body, &qa->not_differential_reason) != NULL;
+	shape = DeltaBuildShape(qa->body, &qa->not_differential_reason);
+	qa->differential_ok = shape != NULL;
+	if (shape != NULL &&
+		(qa->not_differential_reason = DeltaStatementTooLarge(shape)) != NULL)
+		qa->differential_ok = false;
 	return qa;
 }
 

@@ -96,6 +96,7 @@ extern void DeltaDropStorage(const StreamTable *st);
 
 /* rewrite.c */
 extern char *DeltaQuerySql(int64 pgt_id, Query *query, List *pending);
+extern char *DeltaStatementTooLarge(const DeltaShape *shape);
 
 /* rewrite.c, for the operator rules of the engine (outerjoin.c) */
 typedef struct DeltaContext

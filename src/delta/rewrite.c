@@ -21,15 +21,18 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "parser/parsetree.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 
@@ -47,8 +50,20 @@
 char *
 DeltaSourceDeltaSql(DeltaContext *ctx, Oid relid)
 {
-	char	   *sql = CaptureDeltaSubquery(ctx->pgt_id, relid);
+	char	   *sql;
 	ListCell   *lc;
+
+	/*
+	 * The size check (DeltaStatementTooLarge) builds the statement before
+	 * anything is captured: the relation itself stands in for its change
+	 * set, with the same columns.
+	 */
+	if (ctx->pgt_id == 0)
+		return psprintf("SELECT %s, 1::pg_catalog.int8 AS __pgt_m FROM %s r",
+						DeltaRelationColumns(relid, "r"),
+						quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												   get_rel_name(relid)));
+	sql = CaptureDeltaSubquery(ctx->pgt_id, relid);
 
 	foreach(lc, ctx->pending)
 	{
@@ -334,6 +349,22 @@ DeltaVersionSql(DeltaContext *ctx, RangeTblEntry *rte, ItemVersion version)
 }
 
 /*
+ * A bound on the SQL a delta statement is built from (the terms of every
+ * level, counted as they are deparsed).  Each LEFT JOIN to a grouped
+ * subquery at a query level (a scalar subquery, EXISTS or IN used as a
+ * value: scalar.c, sublink.c) nests the level once more, and its delta
+ * repeats the inner level's in about three terms: five such joins at one
+ * level made a statement that took over 9 GB of memory to build (and
+ * would not have run).  Every query of the tests and of TPC-H passes the
+ * check with a wide margin.
+ */
+#define DELTA_MAX_SQL_BYTES (16 * 1024 * 1024)
+#define DELTA_TOO_LARGE_DETAIL \
+	"Each scalar subquery, EXISTS or IN used as a value joins its query level to a grouped subquery, and each such join makes the delta statement about three times larger"
+
+static Size delta_sql_bytes = 0;
+
+/*
  * A term as SQL: the query t (already rewritten) with its non-junk output
  * columns and the multiplicity mult as __pgt_m.
  */
@@ -343,7 +374,9 @@ DeltaTermSql(Query *t, Expr *mult)
 	List	   *tlist = NIL;
 	ListCell   *lc;
 	int			resno = 0;
+	char	   *sql;
 
+	CHECK_FOR_INTERRUPTS();
 	foreach(lc, t->targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -360,7 +393,16 @@ DeltaTermSql(Query *t, Expr *mult)
 	tlist = lappend(tlist, makeTargetEntry(mult, ++resno, pstrdup("__pgt_m"), false));
 	t->targetList = tlist;
 	t->sortClause = NIL;
-	return pg_get_querydef(t, false);
+	sql = pg_get_querydef(t, false);
+	delta_sql_bytes += strlen(sql);
+	if (delta_sql_bytes > DELTA_MAX_SQL_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the delta statement of this query exceeds %d MB",
+						DELTA_MAX_SQL_BYTES / (1024 * 1024)),
+				 errdetail("%s.", DELTA_TOO_LARGE_DETAIL),
+				 errhint("Use refresh_mode => 'FULL', or read some of the subqueries from a stream table of their own.")));
+	return sql;
 }
 
 /*
@@ -478,6 +520,7 @@ DeltaSql(DeltaContext *ctx, Query *q)
 	List	   *items = NIL;
 	bool		any = false;
 
+	CHECK_FOR_INTERRUPTS();
 	initStringInfo(&out);
 	if (DeltaSetOpCounts(q))
 		return DeltaSetOpCountSql(ctx, q);
@@ -544,7 +587,55 @@ DeltaQuerySql(int64 pgt_id, Query *query, List *pending)
 {
 	DeltaContext ctx = {pgt_id, pending, NIL};
 
+	delta_sql_bytes = 0;
 	return DeltaOnceHoist(&ctx, DeltaSql(&ctx, query));
+}
+
+/*
+ * Why the delta statement of a shape cannot be built, with every source
+ * changed, within the bound on its size, or NULL.  Asked when a stream
+ * table becomes DIFFERENTIAL, so that such a query is refused (AUTO: FULL)
+ * instead of failing at every refresh.  Built in a subtransaction and a
+ * memory context of its own, both discarded.
+ */
+char *
+DeltaStatementTooLarge(const DeltaShape *shape)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	MemoryContext scratch = AllocSetContextCreate(caller, "pg_trickle delta size check",
+												  ALLOCSET_DEFAULT_SIZES);
+	char	   *why = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(scratch);
+	PG_TRY();
+	{
+		(void) DeltaQuerySql(0, shape->kind == SHAPE_SPJ ? shape->query
+							 : DeltaInputQuery(shape), NIL);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+			ReThrowError(edata);
+		why = psprintf("its delta statement would exceed %d MB (%s)",
+					   DELTA_MAX_SQL_BYTES / (1024 * 1024),
+					   "each scalar subquery, EXISTS or IN used as a value joins its query level to a grouped subquery, and each such join makes the delta statement about three times larger");
+	}
+	PG_END_TRY();
+	MemoryContextDelete(scratch);
+	return why;
 }
 
 /*
