@@ -41,6 +41,49 @@
 #include "delta/delta.h"
 
 /*
+ * What stands in for a source's change set when the statement is built only
+ * to be measured (DeltaStatementTooLarge), before anything is captured:
+ * the columns a change set has, named and typed as
+ * CaptureDeltaSubquery names them (each as NULL, as it gives the columns
+ * the query does not read; a source's own column named like __pgt_m,
+ * which no differentiable query reads, renamed), and __pgt_m.
+ */
+static char *
+stand_in_delta_sql(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int a = 1; a <= desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a - 1);
+		int32		typmod = att->atttypmod;
+		Oid			type;
+
+		if (att->attisdropped)
+		{
+			appendStringInfo(&sql, "NULL::pg_catalog.int4 AS \"__pgt_dropped_%d\", ", a);
+			continue;
+		}
+		type = getBaseTypeAndTypmod(att->atttypid, &typmod);
+		/* a column named like ours (which no query may read) another name */
+		appendStringInfo(&sql, "NULL::%s AS %s, ",
+						 format_type_extended(type, typmod,
+											  FORMAT_TYPE_TYPEMOD_GIVEN |
+											  FORMAT_TYPE_FORCE_QUALIFY),
+						 strncmp(NameStr(att->attname), "__pgt_", 6) == 0 ?
+						 psprintf("\"__pgt_column_%d\"", a) :
+						 quote_identifier(NameStr(att->attname)));
+	}
+	appendStringInfoString(&sql, "1::pg_catalog.int8 AS __pgt_m");
+	table_close(rel, AccessShareLock);
+	return sql.data;
+}
+
+/*
  * The pending change of a captured source: the netted change set the
  * refresh read (capture/changes.c), whose exact size the planner learns
  * from pgtrickle._changes' support function, so each term starts from it
@@ -59,10 +102,7 @@ DeltaSourceDeltaSql(DeltaContext *ctx, Oid relid)
 	 * set, with the same columns.
 	 */
 	if (ctx->pgt_id == 0)
-		return psprintf("SELECT %s, 1::pg_catalog.int8 AS __pgt_m FROM %s r",
-						DeltaRelationColumns(relid, "r"),
-						quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												   get_rel_name(relid)));
+		return stand_in_delta_sql(relid);
 	sql = CaptureDeltaSubquery(ctx->pgt_id, relid);
 
 	foreach(lc, ctx->pending)
@@ -627,8 +667,20 @@ DeltaStatementTooLarge(const DeltaShape *shape)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode != ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+		/*
+		 * Only the bound decides here: a cancel is the user's, any other
+		 * error of this stand-in build is left to the refresh that builds
+		 * the real statement (which reports it where it belongs).
+		 */
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_OUT_OF_MEMORY)
 			ReThrowError(edata);
+		if (edata->sqlerrcode != ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+		{
+			elog(DEBUG1, "delta statement size check: %s", edata->message);
+			MemoryContextDelete(scratch);
+			return NULL;
+		}
 		why = psprintf("its delta statement would exceed %d MB (%s)",
 					   DELTA_MAX_SQL_BYTES / (1024 * 1024),
 					   "each scalar subquery, EXISTS or IN used as a value joins its query level to a grouped subquery, and each such join makes the delta statement about three times larger");
