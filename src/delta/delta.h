@@ -182,6 +182,10 @@ extern Query *DeltaSublinkRewrite(Query *q, StringInfo notes);
 /* onqual.c */
 extern Query *DeltaOnQualRewrite(Query *q);
 
+/* outerjoin.c: the type of a column of a relation or subquery FROM item */
+extern void DeltaItemColumnType(RangeTblEntry *rte, int attno, Oid *type,
+								int32 *typmod, Oid *coll);
+
 /* moreagg.c */
 extern bool DeltaClassifyMoreAgg(DeltaAgg *agg, const char *name, char **reason);
 extern bool DeltaMoreAggHidden(DeltaShape *shape, DeltaAgg *agg, int i);

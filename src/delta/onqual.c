@@ -85,23 +85,13 @@ filter_entry(Query *q, int rti, Node *cond)
 		Oid			coll;
 
 		attno++;
-		if (rte->rtekind == RTE_RELATION)
+		/* a relation's dropped column: left out, the Vars renumbered below */
+		if (name[0] == '\0')
 		{
-			if (name[0] == '\0')
-			{
-				dropped = true;
-				continue;
-			}
-			get_atttypetypmodcoll(rte->relid, attno, &type, &typmod, &coll);
+			dropped = true;
+			continue;
 		}
-		else
-		{
-			Node	   *e = (Node *) get_tle_by_resno(rte->subquery->targetList, attno)->expr;
-
-			type = exprType(e);
-			typmod = exprTypmod(e);
-			coll = exprCollation(e);
-		}
+		DeltaItemColumnType(rte, attno, &type, &typmod, &coll);
 		tlist = lappend(tlist,
 						makeTargetEntry((Expr *) makeVar(1, attno, type, typmod, coll, 0),
 										list_length(tlist) + 1, pstrdup(name), false));

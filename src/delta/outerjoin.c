@@ -459,9 +459,9 @@ wrap(NormContext *nc, Node **slot)
 			make_unused(rt_fetch(i, q->rtable));
 }
 
-/* The type of column attno of a FROM item. */
-static void
-item_column_type(RangeTblEntry *rte, int attno, Oid *type, int32 *typmod, Oid *coll)
+/* The type of column attno of a FROM item (a relation or a subquery). */
+void
+DeltaItemColumnType(RangeTblEntry *rte, int attno, Oid *type, int32 *typmod, Oid *coll)
 {
 	if (rte->rtekind == RTE_RELATION)
 		get_atttypetypmodcoll(rte->relid, attno, type, typmod, coll);
@@ -508,7 +508,7 @@ DeltaRebuildJoin(Query *q, JoinExpr *j)
 			attno++;
 			if (col[0] == '\0')
 				continue;		/* a dropped column */
-			item_column_type(in, attno, &type, &typmod, &coll);
+			DeltaItemColumnType(in, attno, &type, &typmod, &coll);
 			rte->joinaliasvars = lappend(rte->joinaliasvars,
 										 makeVar(rt, attno, type, typmod, coll, 0));
 			names = lappend(names, makeString(pstrdup(col)));
