@@ -110,6 +110,15 @@ int
 CaptureExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 			   Snapshot snapshot, bool read_only)
 {
+	return CaptureExecuteLimited(sql, nargs, argtypes, values, snapshot,
+								 read_only, 0);
+}
+
+/* As CaptureExecute, stopping after tcount rows (0: all of them). */
+int
+CaptureExecuteLimited(const char *sql, int nargs, Oid *argtypes, Datum *values,
+					  Snapshot snapshot, bool read_only, long tcount)
+{
 	CatalogAccess acc;
 	SPIPlanPtr	plan;
 	int			rc;
@@ -118,9 +127,9 @@ CaptureExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	plan = CatalogPrepare(sql, nargs, argtypes, true);
 	if (snapshot != InvalidSnapshot)
 		rc = SPI_execute_snapshot(plan, values, NULL, snapshot,
-								  InvalidSnapshot, read_only, true, 0);
+								  InvalidSnapshot, read_only, true, tcount);
 	else
-		rc = SPI_execute_plan(plan, values, NULL, read_only, 0);
+		rc = SPI_execute_plan(plan, values, NULL, read_only, tcount);
 	CatalogEndAccess(&acc);
 	if (rc < 0)
 		elog(ERROR, "capture statement failed (%s): %s",

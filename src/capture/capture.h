@@ -79,7 +79,8 @@ extern void CaptureAdvanceFrontiers(int64 pgt_id, Snapshot snapshot);
  * its next refresh must be a full one.  source_rows_estimate is the
  * planner's row estimate of the source.  With max_rows >= 0, a source
  * whose pending rows (before netting) exceed what is left of max_rows is
- * not netted: over_limit is set and rows is that raw count, and the
+ * not netted, nor read further than the first row beyond the limit:
+ * over_limit is set and rows is the number read (a lower bound), and the
  * refresh is meant to recompute instead.
  */
 typedef struct CapturePending
@@ -172,6 +173,9 @@ extern const CaptureTriggerSpec CaptureTriggers[CAPTURE_NTRIGGERS];
 /* buffer.c */
 extern int	CaptureExecute(const char *sql, int nargs, Oid *argtypes,
 						   Datum *values, Snapshot snapshot, bool read_only);
+extern int	CaptureExecuteLimited(const char *sql, int nargs, Oid *argtypes,
+								  Datum *values, Snapshot snapshot,
+								  bool read_only, long tcount);
 extern char *CaptureBufferName(Oid source_relid);
 extern Oid	CaptureBufferRelid(Oid source_relid);
 extern AttrNumber *CaptureColumnMap(Oid buffer_relid, Oid source_relid,

@@ -66,9 +66,30 @@ UPDATE ce_big SET v = v + 1 WHERE id % 100 = 0;
 SELECT pgtrickle.refresh_stream_table('ce_copy');
 SELECT pgt_test.last_refresh('ce_copy');
 SELECT pgt_test.check('ce_copy');
+
+-- A change set over the limit of the first read (1,000 rows) is read
+-- once and a little: that read stops at the 1,001st row, then the whole
+-- set is read and netted (a table without history: the planner decides).
+-- Rows read of the buffer by the refresh: 1,001 and 6,000, then 6,000 by
+-- the prune that deletes them (before: the first read went through all
+-- 6,000 too).
+CREATE TABLE ce_reads (id int PRIMARY KEY, v int);
+INSERT INTO ce_reads SELECT g, g FROM generate_series(1, 60000) g;
+ANALYZE ce_reads;
+SELECT pgtrickle.create_stream_table('ce_reads_copy', 'SELECT id, v FROM ce_reads', '1m', 'DIFFERENTIAL');
+UPDATE ce_reads SET v = v + 1 WHERE id <= 3000;
+SELECT format('pgtrickle_changes.changes_%s', 'ce_reads'::regclass::oid) AS buffer \gset
+SELECT pg_stat_force_next_flush();
+SELECT pgt_test.mark_reads(:'buffer');
+SELECT pgtrickle.refresh_stream_table('ce_reads_copy');
+SELECT pg_stat_force_next_flush();
+SELECT pgt_test.reads_since_mark(:'buffer') AS "rows of the buffer read";
+SELECT pgt_test.last_refresh('ce_reads_copy');
+SELECT pgt_test.check('ce_reads_copy');
 RESET pg_trickle.differential_max_change_ratio;
 
 SELECT pgtrickle.drop_stream_table('"ce agg"');
 SELECT pgtrickle.drop_stream_table('"ce outer"');
 SELECT pgtrickle.drop_stream_table('ce_copy');
-DROP TABLE ce_big, ce_fact, ce_dim;
+SELECT pgtrickle.drop_stream_table('ce_reads_copy');
+DROP TABLE ce_big, ce_reads, ce_fact, ce_dim;
