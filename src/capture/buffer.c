@@ -111,20 +111,24 @@ CaptureExecute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 			   Snapshot snapshot, bool read_only)
 {
 	return CaptureExecuteLimited(sql, nargs, argtypes, values, snapshot,
-								 read_only, 0);
+								 read_only, 0, true);
 }
 
-/* As CaptureExecute, stopping after tcount rows (0: all of them). */
+/*
+ * As CaptureExecute, stopping after tcount rows (0: all of them); planned
+ * for each execution's values only with custom.
+ */
 int
 CaptureExecuteLimited(const char *sql, int nargs, Oid *argtypes, Datum *values,
-					  Snapshot snapshot, bool read_only, long tcount)
+					  Snapshot snapshot, bool read_only, long tcount,
+					  bool custom)
 {
 	CatalogAccess acc;
 	SPIPlanPtr	plan;
 	int			rc;
 
 	CatalogBeginAccess(&acc, NULL);
-	plan = CatalogPrepare(sql, nargs, argtypes, true);
+	plan = CatalogPrepare(sql, nargs, argtypes, custom);
 	if (snapshot != InvalidSnapshot)
 		rc = SPI_execute_snapshot(plan, values, NULL, snapshot,
 								  InvalidSnapshot, read_only, true, tcount);

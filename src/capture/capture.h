@@ -175,7 +175,7 @@ extern int	CaptureExecute(const char *sql, int nargs, Oid *argtypes,
 						   Datum *values, Snapshot snapshot, bool read_only);
 extern int	CaptureExecuteLimited(const char *sql, int nargs, Oid *argtypes,
 								  Datum *values, Snapshot snapshot,
-								  bool read_only, long tcount);
+								  bool read_only, long tcount, bool custom);
 extern char *CaptureBufferName(Oid source_relid);
 extern Oid	CaptureBufferRelid(Oid source_relid);
 extern AttrNumber *CaptureColumnMap(Oid buffer_relid, Oid source_relid,
