@@ -21,14 +21,14 @@
  *
  * Each term is a copy of the item's query in which K is replaced by one of
  * its versions, N by one row of NULLs, and the join by a WHERE that probes
- * N through correlated subqueries (EXISTS, the count of matches now, the
- * sum of multiplicities of OLD(N)); the rows of a relation K that a change
- * of N touches are found once each, with the change of their match count,
- * by their ctid or their place in K's change set (touched_term) or, for a
- * subquery K, by their place in the set of K's rows that theta's
- * equalities reach from the change of N, materialised once.  Every term
- * starts from a change set and reaches the sides only through their join
- * keys.
+ * N through correlated subqueries (EXISTS, EXISTS past the first d
+ * matches, the sum of multiplicities of OLD(N)); the rows of a relation K
+ * that a change of N touches are found once each, with the change of their
+ * match count, by their ctid or their place in K's change set
+ * (touched_term) or, for a subquery K, by their place in the set of K's
+ * rows that theta's equalities reach from the change of N, materialised
+ * once.  Every term starts from a change set and reaches the sides only
+ * through their join keys.
  *
  * Outer joins elsewhere in a query (chains, mixed with inner joins, under
  * aggregates) are first made into such items (DeltaNormalizeOuterJoins):
