@@ -21,14 +21,14 @@
  *
  * Each term is a copy of the item's query in which K is replaced by one of
  * its versions, N by one row of NULLs, and the join by a WHERE that probes
- * N through correlated subqueries (EXISTS, the count of matches now, the
- * sum of multiplicities of OLD(N)); the rows of a relation K that a change
- * of N touches are found once each, with the change of their match count,
- * by their ctid or their place in K's change set (touched_term) or, for a
- * subquery K, by their place in the set of K's rows that theta's
- * equalities reach from the change of N, materialised once.  Every term
- * starts from a change set and reaches the sides only through their join
- * keys.
+ * N through correlated subqueries (EXISTS, EXISTS past the first d
+ * matches, the sum of multiplicities of OLD(N)); the rows of a relation K
+ * that a change of N touches are found once each, with the change of their
+ * match count, by their ctid or their place in K's change set
+ * (touched_term) or, for a subquery K, by their place in the set of K's
+ * rows that theta's equalities reach from the change of N, materialised
+ * once.  Every term starts from a change set and reaches the sides only
+ * through their join keys.
  *
  * Outer joins elsewhere in a query (chains, mixed with inner joins, under
  * aggregates) are first made into such items (DeltaNormalizeOuterJoins):
@@ -808,25 +808,18 @@ ctid_identifies(RangeTblEntry *rte)
 		!has_subclass(rte->relid);
 }
 
-typedef struct PlaceholderContext
-{
-	Node	   *n;				/* stands for placeholder column 1 */
-	Node	   *d;				/* ... column 2 */
-	Node	   *none;			/* ... column 3 */
-} PlaceholderContext;
-
+/*
+ * An expression parsed over "(SELECT ... AS d) a" with a.d replaced by the
+ * expression d (the change of a row's match count).
+ */
 static Node *
-fill_placeholders(Node *node, PlaceholderContext *c)
+fill_placeholder(Node *node, Node *d)
 {
 	if (node == NULL)
 		return NULL;
 	if (IsA(node, Var) && ((Var *) node)->varlevelsup == 0 && ((Var *) node)->varno == 1)
-	{
-		AttrNumber	attno = ((Var *) node)->varattno;
-
-		return copyObject(attno == 1 ? c->n : attno == 2 ? c->d : c->none);
-	}
-	return expression_tree_mutator(node, fill_placeholders, c);
+		return copyObject(d);
+	return expression_tree_mutator(node, fill_placeholder, d);
 }
 
 /* Whether every Var of an expression reads range table entry varno. */
@@ -928,15 +921,24 @@ candidates_sql(DeltaContext *ctx, Query *s, int k, int n, List *driver, ItemVers
  *
  * (the change drives it, reaching k by its join key).  With c its match
  * count now, it had c - d, so it flipped when (c = 0) differs from
- * (c = d).  By the sign of d, at most one probe of n decides:
+ * (c = d):
  *
  *	 d = 0  never (the count did not change): no probe at all;
- *	 d < 0  it had c - d > 0 matches, so it flipped iff c = 0: an EXISTS
- *			probe, which stops at the first match; +1 (its last match went);
- *	 d > 0  c >= d > 0, so it flipped iff c = d: the matches now, counted;
- *			-1 (its first match came).
+ *	 d < 0  it had c - d > 0 matches, so it flipped iff c = 0, that is iff
+ *			n has no first match; +1 (its last match went);
+ *	 d > 0  c >= d > 0, so it flipped iff c = d, that is iff n has no
+ *			(d + 1)-th match; -1 (its first match came).
  *
- * No pass over a change set per row, unlike the general form.
+ * Both are one probe of n that stops at the first match past an offset:
+ *
+ *	 NOT EXISTS (SELECT FROM NEW(n) WHERE θ OFFSET greatest(d, 0))
+ *
+ * One subplan per row, so the planner charges what runs (a CASE choosing
+ * between an EXISTS and a count by the sign of d was charged both
+ * subplans for every row, which made the delta look dearer than the
+ * recomputation it beat), and it reads at most d + 1 matches where a count
+ * read all of them.  No pass over a change set per row, unlike the
+ * general form.
  */
 static char *
 touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion kv,
@@ -950,22 +952,16 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 	char	   *names = DeltaPositionalNames(ncols);
 	char	   *base;
 	Query	   *wq;
-	Query	   *exprs = DeltaParseQuery("SELECT CASE WHEN a.d OPERATOR(pg_catalog.<) 0 THEN a.none"
-										" WHEN a.d OPERATOR(pg_catalog.>) 0 THEN a.n OPERATOR(pg_catalog.=) a.d"
-										" ELSE false END,"
+	Query	   *exprs = DeltaParseQuery("SELECT pg_catalog.int8(GREATEST(a.d, 0::pg_catalog.numeric)),"
 										" CASE WHEN a.d OPERATOR(pg_catalog.<) 0 THEN 1::pg_catalog.int8"
 										" ELSE -1::pg_catalog.int8 END"
-										" FROM (SELECT 0::pg_catalog.numeric AS n, 0::pg_catalog.numeric AS d,"
-										" true AS none) a");
-	Query	   *cq = DeltaParseQuery("SELECT pg_catalog.count(*)::pg_catalog.numeric AS n");
+										" FROM (SELECT 0::pg_catalog.numeric AS d) a");
 	RangeTblEntry *x = version_rte(ctx, nrte, V_DELTA);
 	StringInfoData cols;
 	ListCell   *lc;
-	Query	   *count;
-	SubLink    *sl = makeNode(SubLink);
+	Query	   *probe;
+	SubLink    *sl;
 	PointContext pc;
-	PlaceholderContext fc;
-	Node	   *flipped;
 	Expr	   *sign;
 	int			i = 0;
 
@@ -995,7 +991,10 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 	(void) point_at_multiplicity((Node *) wq->targetList, &pc);
 	wq->jointree->quals = theta_remap(theta, k, 1, 0, n, 2);
 
-	/* as a version of k: its columns (named as k's versions are), __pgt_m, d */
+	/*
+	 * As a version of k: its columns (named as k's versions are), __pgt_m,
+	 * d; only the rows whose count changed (d = 0 never flips).
+	 */
 	initStringInfo(&cols);
 	foreach(lc, krte->eref->colnames)
 	{
@@ -1009,27 +1008,24 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 							 rel ? quote_identifier(name) : psprintf("__pgt_c%d", i));
 	}
 	DeltaReplaceWithSubquery(krte, psprintf("SELECT %sw.__pgt_m, w.__pgt_d FROM (%s) w"
-											" WHERE w.__pgt_rn OPERATOR(pg_catalog.=) 1",
+											" WHERE w.__pgt_rn OPERATOR(pg_catalog.=) 1"
+											" AND w.__pgt_d OPERATOR(pg_catalog.<>) 0",
 											cols.data, pg_get_querydef(wq, false)));
 	krte->eref->colnames = lappend(krte->eref->colnames, makeString(pstrdup("__pgt_d")));
 
-	/* c: the row's matches now, one probe of n (only when d > 0) */
-	count = probe_query(new_by_key(ctx, nrte, theta, k, n), theta_for_probe(theta, k, n));
-	count->targetList = cq->targetList;
-	count->hasAggs = true;
-	sl->subLinkType = EXPR_SUBLINK;
-	sl->subselect = (Node *) count;
+	/* flipped: no match of n past the first greatest(d, 0), one probe */
+	probe = probe_query(new_by_key(ctx, nrte, theta, k, n), theta_for_probe(theta, k, n));
+	probe->limitOffset = fill_placeholder((Node *) linitial_node(TargetEntry, exprs->targetList)->expr,
+										  (Node *) makeVar(k, ncols + 2, NUMERICOID, -1, InvalidOid, 1));
+	sl = makeNode(SubLink);
+	sl->subLinkType = EXISTS_SUBLINK;
+	sl->subselect = (Node *) probe;
 	sl->location = -1;
+	t->jointree->quals = (Node *) makeBoolExpr(NOT_EXPR, list_make1(sl), -1);
 
-	fc.n = (Node *) sl;
-	fc.d = (Node *) makeVar(k, ncols + 2, NUMERICOID, -1, InvalidOid, 0);
-	/* no match now: NOT EXISTS, one probe of n that stops at a match */
-	fc.none = (Node *) makeBoolExpr(NOT_EXPR,
-									list_make1(exists_match(new_by_key(ctx, nrte, theta, k, n),
-															theta_for_probe(theta, k, n))), -1);
-	flipped = fill_placeholders((Node *) linitial_node(TargetEntry, exprs->targetList)->expr, &fc);
-	sign = (Expr *) fill_placeholders((Node *) lsecond_node(TargetEntry, exprs->targetList)->expr, &fc);
-	t->jointree->quals = flipped;
+	/* +1: the row lost its last match (d < 0); -1: it found its first */
+	sign = (Expr *) fill_placeholder((Node *) lsecond_node(TargetEntry, exprs->targetList)->expr,
+									 (Node *) makeVar(k, ncols + 2, NUMERICOID, -1, InvalidOid, 0));
 	return DeltaTermSql(t, DeltaInt8Product((Expr *) makeVar(k, ncols + 1, INT8OID, -1, InvalidOid, 0),
 											sign));
 }
