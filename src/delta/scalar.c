@@ -373,8 +373,8 @@ upper_ref_walker(Node *node, int *depth)
 
 /*
  * Whether a WHERE conjunct of the level may be repeated inside the key
- * filter: no sublink (the semi-join rule takes none nested in the filter's
- * EXISTS, and a join with an IN's subquery there made TPC-H Q20's delta
+ * filter: no sublink (the semi-join rule takes none nested in the
+ * filter's EXISTS; an IN repeated there as a join made TPC-H Q20's delta
  * statement exceed its bound), nothing of a level above, no volatile
  * function.
  */
@@ -411,7 +411,6 @@ restrict_to_outer_keys(Query *q, Query *sub, List *rest, List *inner, List *oute
 	Query	   *e;
 	RangeTblRef *ref;
 	SubLink    *sl;
-	List	   *from;
 	List	   *conds = NIL;
 	ListCell   *lc;
 	ListCell   *lc2;
@@ -432,9 +431,6 @@ restrict_to_outer_keys(Query *q, Query *sub, List *rest, List *inner, List *oute
 	if (rte->rtekind != RTE_RELATION || rte->lateral)
 		return;
 
-	ref = makeNode(RangeTblRef);
-	ref->rtindex = 1;
-	from = list_make1(ref);
 	e = makeNode(Query);
 	e->commandType = CMD_SELECT;
 	e->querySource = QSRC_ORIGINAL;
@@ -472,7 +468,9 @@ restrict_to_outer_keys(Query *q, Query *sub, List *rest, List *inner, List *oute
 		conds = lappend(conds, op);
 	}
 
-	e->jointree = makeFromExpr(from, (Node *) make_ands_explicit(conds));
+	ref = makeNode(RangeTblRef);
+	ref->rtindex = 1;
+	e->jointree = makeFromExpr(list_make1(ref), (Node *) make_ands_explicit(conds));
 	e->targetList = list_make1(makeTargetEntry((Expr *) makeConst(INT4OID, -1, InvalidOid,
 																  sizeof(int32), Int32GetDatum(1),
 																  false, true),
