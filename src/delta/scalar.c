@@ -28,6 +28,7 @@
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_oper.h"
 #include "parser/parsetree.h"
@@ -330,12 +331,169 @@ parse_count_star(void)
 	return DeltaParseQuery("SELECT pg_catalog.count(*)");
 }
 
+/* ---------------------------------------------------------------------
+ * The grouped subquery restricted to the keys the outer query can meet
+ * ---------------------------------------------------------------------
+ */
+
+/* Whether node (at depth 0 of the level) reads a query level above it. */
+static bool
+upper_ref_walker(Node *node, int *depth)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return (int) ((Var *) node)->varlevelsup > *depth;
+	if (IsA(node, Aggref))
+		return (int) ((Aggref *) node)->agglevelsup > *depth;
+	if (IsA(node, GroupingFunc))
+		return (int) ((GroupingFunc *) node)->agglevelsup > *depth;
+	if (IsA(node, PlaceHolderVar))
+		return (int) ((PlaceHolderVar *) node)->phlevelsup > *depth;
+	if (IsA(node, Param))
+		return true;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		return rte->rtekind == RTE_CTE && (int) rte->ctelevelsup > *depth;
+	}
+	if (IsA(node, Query))
+	{
+		bool		result;
+
+		(*depth)++;
+		result = query_tree_walker((Query *) node, upper_ref_walker, depth,
+								   QTW_EXAMINE_RTES_BEFORE);
+		(*depth)--;
+		return result;
+	}
+	return expression_tree_walker(node, upper_ref_walker, depth);
+}
+
+/*
+ * Whether a WHERE conjunct of the level may be repeated inside the key
+ * filter: no sublink (the semi-join rule takes none nested in the
+ * filter's EXISTS; an IN repeated there as a join made TPC-H Q20's delta
+ * statement exceed its bound), nothing of a level above, no volatile
+ * function.
+ */
+static bool
+key_filter_condition(Node *cond)
+{
+	int			depth = 0;
+
+	return !checkExprHasSubLink(cond) && !upper_ref_walker(cond, &depth) &&
+		!contain_volatile_functions(cond);
+}
+
+/*
+ * Restrict the grouped subquery sub to the groups whose key some row of
+ * the level q can meet (src/delta/README.md, "Scalar subqueries", "Only
+ * the keys the outer query can meet"): when every outer side x_i of the
+ * correlation reads one relation R of the level, sub's WHERE gets
+ *
+ *	 EXISTS (SELECT 1 FROM R WHERE <conds> AND n_1 = x_1 AND ... AND n_k = x_k)
+ *
+ * conds being the level's WHERE conjuncts (those that stay in K, rest)
+ * that read R only.  A group outside it joins no row of K, so the LEFT
+ * JOIN's result is the same; the delta of sub then touches only groups the
+ * outer query can read (TPC-H Q17: the parts of one brand and container,
+ * not every part a changed lineitem names).
+ */
+static void
+restrict_to_outer_keys(Query *q, Query *sub, List *rest, List *inner, List *outer,
+					   List *eqops)
+{
+	Bitmapset  *rels = NULL;
+	int			rti;
+	RangeTblEntry *rte;
+	Query	   *e;
+	RangeTblRef *ref;
+	SubLink    *sl;
+	List	   *conds = NIL;
+	ListCell   *lc;
+	ListCell   *lc2;
+	ListCell   *lc3;
+	int			depth = 0;
+
+	if (inner == NIL)
+		return;
+	foreach(lc, outer)
+	{
+		if (upper_ref_walker(lfirst(lc), &depth) || checkExprHasSubLink(lfirst(lc)))
+			return;
+		rels = bms_add_members(rels, pull_varnos_of_level(NULL, lfirst(lc), 0));
+	}
+	if (!bms_get_singleton_member(rels, &rti))
+		return;
+	rte = rt_fetch(rti, q->rtable);
+	if (rte->rtekind != RTE_RELATION || rte->lateral)
+		return;
+
+	e = makeNode(Query);
+	e->commandType = CMD_SELECT;
+	e->querySource = QSRC_ORIGINAL;
+	e->canSetTag = true;
+	e->rtable = list_make1(copyObject(rte));
+	pgt_query_copy_perminfos(e, q);
+
+	foreach(lc, rest)
+	{
+		Node	   *cond = lfirst(lc);
+
+		if (!bms_equal(pull_varnos_of_level(NULL, cond, 0), rels) ||
+			!key_filter_condition(cond))
+			continue;
+		cond = copyObject(cond);
+		ChangeVarNodes(cond, rti, 1, 0);
+		conds = lappend(conds, cond);
+	}
+	/* R alone, without a condition, would filter nothing worth a semi-join */
+	if (conds == NIL)
+		return;
+	forthree(lc, inner, lc2, outer, lc3, eqops)
+	{
+		Node	   *n = copyObject(lfirst(lc));
+		Node	   *x = copyObject(lfirst(lc2));
+		OpExpr	   *op;
+
+		/* n is read one level further out, x is R's, now item 1 */
+		IncrementVarSublevelsUp(n, 1, 0);
+		ChangeVarNodes(x, rti, 1, 0);
+		op = (OpExpr *) make_opclause(lfirst_oid(lc3), BOOLOID, false,
+									  (Expr *) n, (Expr *) x,
+									  InvalidOid, exprCollation(x));
+		set_opfuncid(op);
+		conds = lappend(conds, op);
+	}
+
+	ref = makeNode(RangeTblRef);
+	ref->rtindex = 1;
+	e->jointree = makeFromExpr(list_make1(ref), (Node *) make_ands_explicit(conds));
+	e->targetList = list_make1(makeTargetEntry((Expr *) makeConst(INT4OID, -1, InvalidOid,
+																  sizeof(int32), Int32GetDatum(1),
+																  false, true),
+											   1, pstrdup("pgt_one"), false));
+	e->hasSubLinks = checkExprHasSubLink((Node *) e->jointree);
+
+	sl = makeNode(SubLink);
+	sl->subLinkType = EXISTS_SUBLINK;
+	sl->subLinkId = 0;
+	sl->subselect = (Node *) e;
+	sl->location = -1;
+	sub->jointree->quals = (Node *)
+		make_ands_explicit(lappend(make_ands_implicit((Expr *) sub->jointree->quals), sl));
+	sub->hasSubLinks = true;
+}
+
 /*
  * Rewrite the scalar subquery sl of level q into K LEFT JOIN S; NULL with
  * *reason when the subquery is not of the form the rewrite keeps exact.
  */
 static Query *
-peel(Query *q, SubLink *sl, bool top, char **reason, StringInfo notes)
+peel(Query *q, SubLink *sl, bool top, bool restrict_keys, char **reason,
+	 StringInfo notes)
 {
 	Query	   *sub = copyObject(castNode(Query, sl->subselect));
 	List	   *inner = NIL;
@@ -640,6 +798,14 @@ peel(Query *q, SubLink *sl, bool top, char **reason, StringInfo notes)
 		theta = lappend(theta, op);
 	}
 
+	/*
+	 * Only the groups some row of K can meet (before theta is remapped);
+	 * not inside an EXISTS/IN subquery, where the semi-join rule would
+	 * refuse the filter's EXISTS as a subquery nested in another.
+	 */
+	if (restrict_keys)
+		restrict_to_outer_keys(q, sub, rest, inner, outer, eqops);
+
 	out->targetList = (List *) remap_mutator((Node *) out->targetList, &lv);
 	out->havingQual = remap_mutator(out->havingQual, &lv);
 	upper = (List *) remap_mutator((Node *) upper, &lv);
@@ -785,6 +951,7 @@ typedef struct RewriteContext
 	char	  **reason;
 	StringInfo	notes;			/* what was rewritten, for explain_st */
 	bool		top;			/* the level is the statement's top level */
+	int			in_sublink;		/* levels inside an EXISTS/IN subquery */
 } RewriteContext;
 
 static Query *rewrite_level(Query *q, RewriteContext *rc);
@@ -800,7 +967,11 @@ rewrite_sublinks(Node *node, RewriteContext *rc)
 
 		if (sl->subLinkType != EXPR_SUBLINK)
 		{
-			Query	   *sub = rewrite_level(castNode(Query, sl->subselect), rc);
+			Query	   *sub;
+
+			rc->in_sublink++;
+			sub = rewrite_level(castNode(Query, sl->subselect), rc);
+			rc->in_sublink--;
 
 			/*
 			 * An uncorrelated grouped subquery of EXISTS/IN (TPC-H Q18:
@@ -860,7 +1031,7 @@ rewrite_level(Query *q, RewriteContext *rc)
 			contain_vars_of_level(sl->subselect, 1))
 			return q;
 	}
-	out = peel(q, sl, top, rc->reason, rc->notes);
+	out = peel(q, sl, top, rc->in_sublink == 0, rc->reason, rc->notes);
 	if (out == NULL)
 		return q;
 	/* K is a new subquery in FROM; the level itself stays where it was */
@@ -876,7 +1047,7 @@ rewrite_level(Query *q, RewriteContext *rc)
 Query *
 DeltaScalarRewrite(Query *q, char **reason)
 {
-	RewriteContext rc = {reason, NULL, true};
+	RewriteContext rc = {reason, NULL, true, 0};
 
 	*reason = NULL;
 	return rewrite_level(q, &rc);
@@ -892,7 +1063,7 @@ DeltaSubqueryMaintenance(const char *sql)
 {
 	StringInfoData notes;
 	char	   *reason;
-	RewriteContext rc = {&reason, &notes, true};
+	RewriteContext rc = {&reason, &notes, true, 0};
 	Query	   *q;
 
 	initStringInfo(&notes);
