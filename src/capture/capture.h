@@ -124,6 +124,7 @@ extern char *CaptureDeltaSubquery(int64 pgt_id, Oid source_relid);
  * transaction: a later prune catches up.
  */
 extern void CapturePrune(int64 pgt_id);
+extern uint64 CaptureReadOldest(int64 pgt_id, Oid source_relid);
 extern void CaptureEnforceBufferLimits(void);
 extern List *CaptureCapturedSources(void);
 extern List *CaptureSources(int64 pgt_id);

@@ -52,6 +52,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/xid8.h"
 
 #include "capture/capture.h"
 #include "catalog/pgt_catalog.h"
@@ -97,6 +98,94 @@ forget_context(void *arg pg_attribute_unused())
 {
 	change_context = NULL;
 	change_sets = NIL;
+}
+
+/*
+ * The oldest writer among the pending rows each source's read returned,
+ * for the prune that follows the refresh (CaptureReadOldest): whether any
+ * row this refresh consumed can be consumed by all.  Kept in the
+ * transaction's memory; every read of a source replaces its entry (0: no
+ * row read, or not read), so an entry never outlives the refresh that
+ * wrote it into another one of the same stream table.
+ */
+typedef struct ReadOldest
+{
+	int64		pgt_id;
+	Oid			source_relid;
+	uint64		oldest;
+} ReadOldest;
+
+static MemoryContext oldest_context = NULL;
+static List *read_oldest = NIL;
+
+static void
+forget_oldest(void *arg pg_attribute_unused())
+{
+	oldest_context = NULL;
+	read_oldest = NIL;
+}
+
+static void
+note_read_oldest(int64 pgt_id, Oid source_relid, uint64 oldest)
+{
+	ListCell   *lc;
+	ReadOldest *r;
+	MemoryContext old;
+
+	foreach(lc, read_oldest)
+	{
+		r = lfirst(lc);
+		if (r->pgt_id == pgt_id && r->source_relid == source_relid)
+		{
+			r->oldest = oldest;
+			return;
+		}
+	}
+	if (oldest_context == NULL)
+	{
+		MemoryContextCallback *cb;
+
+		oldest_context = AllocSetContextCreate(TopTransactionContext,
+											   "pg_trickle read horizons",
+											   ALLOCSET_SMALL_SIZES);
+		cb = MemoryContextAlloc(oldest_context, sizeof(MemoryContextCallback));
+		cb->func = forget_oldest;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(oldest_context, cb);
+	}
+	old = MemoryContextSwitchTo(oldest_context);
+	r = palloc(sizeof(ReadOldest));
+	r->pgt_id = pgt_id;
+	r->source_relid = source_relid;
+	r->oldest = oldest;
+	read_oldest = lappend(read_oldest, r);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The xid8 (as uint64) of the oldest writer of the rows the last read of
+ * source by pgt_id's refresh in this transaction returned; 0 when it read
+ * none.  The entry is consumed.
+ */
+uint64
+CaptureReadOldest(int64 pgt_id, Oid source_relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, read_oldest)
+	{
+		ReadOldest *r = lfirst(lc);
+
+		if (r->pgt_id == pgt_id && r->source_relid == source_relid)
+		{
+			uint64		oldest = r->oldest;
+
+			read_oldest = foreach_delete_current(read_oldest, lc);
+			pfree(r);
+			return oldest;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -329,6 +418,7 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 	ChangeSet  *cs;
 	int			a = -1;
 	bool		custom;
+	uint64		oldest_read = 0;
 
 	if (!OidIsValid(buffer_relid))
 		ereport(ERROR,
@@ -356,6 +446,7 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 	 * consumed: the index on __pgt_xid skips them, however many a lagging
 	 * consumer keeps.
 	 */
+	appendStringInfoString(&sql, ", __pgt_b.__pgt_xid");
 	appendStringInfo(&sql, " FROM %s __pgt_b, __pgt_f"
 					 " WHERE " CAPTURE_XID_KEY("__pgt_b") " OPERATOR(pg_catalog.>=) $1 AND %s",
 					 quote_qualified_identifier(CAPTURE_SCHEMA, RelationGetRelationName(buf)),
@@ -409,6 +500,7 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 		int16		mult;
 		uint32		h;
 		NetRow	   *row;
+		uint64		writer;
 
 		CHECK_FOR_INTERRUPTS();
 		heap_deform_tuple(tup, tdesc, values, isnull);
@@ -418,6 +510,9 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 			*truncated = true;
 			break;
 		}
+		writer = U64FromFullTransactionId(DatumGetFullTransactionId(values[ncols + 1]));
+		if (oldest_read == 0 || writer < oldest_read)
+			oldest_read = writer;
 		h = image_hash(values + 1, isnull + 1, desc, ncols);
 		bucket = hash_search(net, &h, HASH_ENTER, &found);
 		if (!found)
@@ -496,6 +591,7 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 	old = MemoryContextSwitchTo(mem);
 	change_sets = lappend(change_sets, cs);
 	MemoryContextSwitchTo(old);
+	note_read_oldest(pgt_id, source_relid, oldest_read);
 	return cs;
 }
 
@@ -520,15 +616,21 @@ CapturePendingChanges(int64 pgt_id, Snapshot snapshot, double max_rows)
 		p->source_relid = source_relid;
 		p->unread = !has_frontier;
 		if (!has_frontier || p->lost)
+		{
 			p->truncated = true;	/* never refreshed since capture started,
 									 * or pending changes discarded */
+			note_read_oldest(pgt_id, source_relid, 0);
+		}
 		else
 		{
 			int64		raw = 0;
 
 			if (cs == NULL)
+			{
+				note_read_oldest(pgt_id, source_relid, 0);
 				cs = read_change_set(pgt_id, source_relid, cols, oldest, snapshot,
 									 left, &p->truncated, &raw);
+			}
 			if (cs == NULL && !p->truncated && left >= 0)
 			{
 				p->over_limit = true;

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/tableam.h"
 #include "executor/tuptable.h"
 #include "utils/snapmgr.h"
@@ -35,6 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/xid8.h"
 
 #include "capture/capture.h"
 #include "catalog/pgt_catalog.h"
@@ -287,6 +289,42 @@ buffer_is_empty(Oid buffer_relid)
 }
 
 /*
+ * Whether another DIFFERENTIAL reader of source has consumed none of the
+ * rows this refresh read, the oldest of which was written by oldest (an
+ * xid8): its frontier does not see that writer (the snapshot's xmax is
+ * not above it) nor is it that writer's own refresh, or it has no frontier
+ * at all.  Then the prune can delete nothing this refresh consumed, and
+ * what older rows all readers consumed (left by a prune skipped for a
+ * lock) goes with the next prune that is not skipped: the one after the
+ * refresh of the reader that consumes these rows last, or any after a
+ * refresh that read nothing of the source.
+ */
+static bool
+other_reader_needs_all(int64 pgt_id, Oid source_relid, uint64 oldest)
+{
+	Oid			argtypes[3] = {OIDOID, INT8OID, XID8OID};
+	Datum		values[3] = {ObjectIdGetDatum(source_relid), Int64GetDatum(pgt_id),
+		FullTransactionIdGetDatum(FullTransactionIdFromU64(oldest))};
+	bool		isnull;
+	bool		needs;
+
+	SPI_connect();
+	CatalogRun("SELECT EXISTS (SELECT 1 FROM pgtrickle.pgt_dependencies d"
+			   "  JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = d.pgt_id"
+			   " WHERE d.source_relid = $1 AND d.pgt_id <> $2"
+			   "   AND s.refresh_mode = 'DIFFERENTIAL'"
+			   "   AND d.source_type IN ('TABLE', 'STREAM_TABLE')"
+			   "   AND (d.frontier IS NULL"
+			   "        OR (pg_catalog.pg_snapshot_xmax(d.frontier) OPERATOR(pg_catalog.<=) $3"
+			   "            AND d.frontier_xid OPERATOR(pg_catalog.<) $3)))",
+			   3, argtypes, values, NULL, false);
+	needs = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									   1, &isnull));
+	SPI_finish();
+	return needs;
+}
+
+/*
  * Prune one source's buffer after a refresh of pgt_id (0: no refresh, the
  * scheduler's periodic pass), and enforce pg_trickle.max_buffer_rows.
  */
@@ -294,10 +332,21 @@ static void
 prune_source(int64 pgt_id, Oid source_relid)
 {
 	Oid			buffer_relid = CaptureBufferRelid(source_relid);
+	uint64		oldest = pgt_id != 0 ? CaptureReadOldest(pgt_id, source_relid) : 0;
 	char	   *sql;
 
 	/* nothing to delete: no statement, no lock (the common case) */
 	if (!OidIsValid(buffer_relid) || buffer_is_empty(buffer_relid))
+		return;
+
+	/*
+	 * Nothing this refresh consumed is consumed by all yet: the DELETE
+	 * would scan the whole buffer to delete nothing new (with several
+	 * readers of a source, every refresh but the last reader's).  The
+	 * limit on buffers needs the prune's count, so it keeps it.
+	 */
+	if (oldest != 0 && pgt_max_buffer_rows <= 0 &&
+		other_reader_needs_all(pgt_id, source_relid, oldest))
 		return;
 	/* another prune, or a consumer being added: prune next time */
 	if (!CaptureLockConsumers(source_relid, AccessExclusiveLock, false))

@@ -52,7 +52,10 @@ SELECT pgtrickle.refresh_stream_table('fc_join');
 SELECT fc_last('fc_join') AS action, fc_pruned() AS pruned;
 COMMIT;
 
--- a change the refresh reads but that nets to nothing is still pruned
+-- a change the refresh reads but that nets to nothing: its rows are not
+-- pruned yet, fc_dim_only has consumed none of them, and the prune sees
+-- that from the frontiers without running its DELETE (before: it scanned
+-- the buffer to delete nothing)
 BEGIN;
 INSERT INTO "fc dim.x" VALUES (99, 'gone');
 DELETE FROM "fc dim.x" WHERE id = 99;
