@@ -32,6 +32,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/transam.h"
 #include "access/table.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -442,16 +443,6 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 						 quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(buf),
 																map[a] - 1)->attname)));
 	/*
-	 * Rows older than the frontier's xmin and its own transaction are
-	 * consumed: the index on __pgt_xid skips them, however many a lagging
-	 * consumer keeps.
-	 */
-	appendStringInfoString(&sql, ", __pgt_b.__pgt_xid");
-	appendStringInfo(&sql, " FROM %s __pgt_b, __pgt_f"
-					 " WHERE " CAPTURE_XID_KEY("__pgt_b") " OPERATOR(pg_catalog.>=) $1 AND %s",
-					 quote_qualified_identifier(CAPTURE_SCHEMA, RelationGetRelationName(buf)),
-					 CapturePendingCondition("__pgt_b", "__pgt_f"));
-	/*
 	 * Planning the read for each refresh's horizon (so that the planner can
 	 * take the index on __pgt_xid) costs about 0.6 ms a source, a tenth of a
 	 * small refresh, and buys nothing while the buffer is small: every plan
@@ -461,6 +452,25 @@ read_change_set(int64 pgt_id, Oid source_relid, Bitmapset *cols, Datum oldest,
 	 * settles on.
 	 */
 	custom = RelationGetNumberOfBlocks(buf) > CAPTURE_CUSTOM_READ_BLOCKS;
+
+	/*
+	 * Rows older than the frontier's xmin and its own transaction are
+	 * consumed.  In a large buffer the index on __pgt_xid skips them,
+	 * however many a lagging consumer keeps: the condition is then on the
+	 * index's expression.  In a small one, which is read whole anyway, it
+	 * compares the xid8 itself, sparing the expression's conversion to
+	 * text and back for every row.
+	 */
+	appendStringInfoString(&sql, ", __pgt_b.__pgt_xid");
+	appendStringInfo(&sql, " FROM %s __pgt_b, __pgt_f WHERE %s OPERATOR(pg_catalog.>=) $1 AND %s",
+					 quote_qualified_identifier(CAPTURE_SCHEMA, RelationGetRelationName(buf)),
+					 custom ? CAPTURE_XID_KEY("__pgt_b") : "__pgt_b.__pgt_xid",
+					 CapturePendingCondition("__pgt_b", "__pgt_f"));
+	if (!custom)
+	{
+		argtypes[0] = XID8OID;
+		args[0] = FullTransactionIdGetDatum(FullTransactionIdFromU64((uint64) DatumGetInt64(oldest)));
+	}
 	table_close(buf, NoLock);
 	table_close(src, NoLock);
 
