@@ -348,6 +348,23 @@ relation_neg_delta_sql(DeltaContext *ctx, Oid relid)
 					DeltaRelationColumns(relid, "d"), DeltaSourceDeltaSql(ctx, relid));
 }
 
+/*
+ * The delta of a subquery item, evaluated once per statement: every term
+ * that reads the item at its DELTA or NEG_DELTA version reads the same
+ * once-item (once.c).  A subquery's delta is itself a sum of terms (a join
+ * in it, a semi-join's K, an outer join item), and the terms of the level
+ * above read it several times — a semi-join reads K's delta in K's own
+ * delta, in term (a) and in term (b) over NEG_DELTA(K), and a WHERE with
+ * two sublinks nests that (TPC-H Q21: the four-table join's delta was
+ * computed eight times).  See src/delta/README.md, "A subquery item's
+ * delta once per statement".
+ */
+static char *
+subquery_delta_sql(DeltaContext *ctx, Query *sub)
+{
+	return DeltaOnceSql(ctx, DeltaSql(ctx, sub));
+}
+
 static char *
 subquery_neg_delta_sql(DeltaContext *ctx, Query *sub)
 {
@@ -358,7 +375,7 @@ subquery_neg_delta_sql(DeltaContext *ctx, Query *sub)
 	for (int i = 1; i <= n; i++)
 		appendStringInfo(&dcols, "d.__pgt_c%d, ", i);
 	return psprintf("SELECT %s-d.__pgt_m FROM (%s) d(%s, __pgt_m)",
-					dcols.data, DeltaSql(ctx, sub), DeltaPositionalNames(n));
+					dcols.data, subquery_delta_sql(ctx, sub), DeltaPositionalNames(n));
 }
 
 /*
@@ -376,7 +393,8 @@ DeltaVersionSql(DeltaContext *ctx, RangeTblEntry *rte, ItemVersion version)
 		case V_NEW:
 			break;
 		case V_DELTA:
-			return rel ? DeltaSourceDeltaSql(ctx, rte->relid) : DeltaSql(ctx, rte->subquery);
+			return rel ? DeltaSourceDeltaSql(ctx, rte->relid)
+				: subquery_delta_sql(ctx, rte->subquery);
 		case V_NEG_DELTA:
 			return rel ? relation_neg_delta_sql(ctx, rte->relid)
 				: subquery_neg_delta_sql(ctx, rte->subquery);
