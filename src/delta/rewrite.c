@@ -349,20 +349,48 @@ relation_neg_delta_sql(DeltaContext *ctx, Oid relid)
 }
 
 /*
- * The delta of a subquery item, evaluated once per statement: every term
- * that reads the item at its DELTA or NEG_DELTA version reads the same
- * once-item (once.c).  A subquery's delta is itself a sum of terms (a join
- * in it, a semi-join's K, an outer join item), and the terms of the level
- * above read it several times — a semi-join reads K's delta in K's own
- * delta, in term (a) and in term (b) over NEG_DELTA(K), and a WHERE with
- * two sublinks nests that (TPC-H Q21: the four-table join's delta was
- * computed eight times).  See src/delta/README.md, "A subquery item's
- * delta once per statement".
+ * Whether a query has a semi- or anti-join condition (a sublink left in a
+ * WHERE after the rewrites of sublink.c and scalar.c) at any depth: its
+ * delta then reads its rest-of-the-query's delta in three terms, and
+ * several sublinks nest that.
+ */
+static bool
+has_sublink_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+
+		if (q->hasSubLinks)
+			return true;
+		return query_tree_walker(q, has_sublink_walker, context, 0);
+	}
+	return expression_tree_walker(node, has_sublink_walker, context);
+}
+
+/*
+ * The delta of a subquery item.  When the subquery holds a semi- or
+ * anti-join (has_sublink_walker), its delta is evaluated once per
+ * statement: every term that reads the item at its DELTA or NEG_DELTA
+ * version reads the same once-item (once.c).  A semi-join reads K's delta
+ * in K's own delta, in term (a) and in term (b) over NEG_DELTA(K), and a
+ * WHERE with two sublinks nests that (TPC-H Q21: the four-table join's
+ * delta was computed eight times).  Any other subquery (a join, an outer
+ * join item, a projection) keeps a copy per term, as before: a copy lets
+ * the planner push the reading term's conditions into it, below its joins
+ * and into its grouped subqueries (src/delta/README.md, "A subquery item's
+ * delta once per statement", says what that kept).
  */
 static char *
 subquery_delta_sql(DeltaContext *ctx, Query *sub)
 {
-	return DeltaOnceSql(ctx, DeltaSql(ctx, sub));
+	char	   *sql = DeltaSql(ctx, sub);
+
+	if (!has_sublink_walker((Node *) sub, NULL))
+		return sql;
+	return DeltaOnceSql(ctx, sql);
 }
 
 static char *
