@@ -31,6 +31,35 @@
 
 #define ONCE_PREFIX "__pgt_once"
 
+#define ONCE_FORMAT "WITH %s AS MATERIALIZED (%s) SELECT * FROM %s"
+
+/*
+ * Whether sql is a reference DeltaOnceSql returned for this statement (its
+ * N-th item's, rebuilt and compared whole).
+ */
+static bool
+once_reference(DeltaContext *ctx, const char *sql)
+{
+	const char *p;
+	long		n = 0;
+	char	   *name;
+	char	   *ref;
+	bool		result;
+
+	if (strncmp(sql, "WITH " ONCE_PREFIX, 5 + strlen(ONCE_PREFIX)) != 0)
+		return false;
+	for (p = sql + 5 + strlen(ONCE_PREFIX); *p >= '0' && *p <= '9' && n <= list_length(ctx->once); p++)
+		n = n * 10 + (*p - '0');
+	if (n < 1 || n > list_length(ctx->once))
+		return false;
+	name = psprintf(ONCE_PREFIX "%ld", n);
+	ref = psprintf(ONCE_FORMAT, name, (const char *) list_nth(ctx->once, n - 1), name);
+	result = strcmp(ref, sql) == 0;
+	pfree(name);
+	pfree(ref);
+	return result;
+}
+
 /*
  * A reference to sql, evaluated once per statement: the same name for the
  * same text (a deparsed query is the same text for the same query).
@@ -41,6 +70,10 @@ DeltaOnceSql(DeltaContext *ctx, const char *sql)
 	ListCell   *lc;
 	int			n = 0;
 	char	   *name;
+
+	/* already a reference to a once-item: nothing to add */
+	if (once_reference(ctx, sql))
+		return pstrdup(sql);
 
 	foreach(lc, ctx->once)
 	{
@@ -54,7 +87,7 @@ DeltaOnceSql(DeltaContext *ctx, const char *sql)
 		n = list_length(ctx->once);
 	}
 	name = psprintf(ONCE_PREFIX "%d", n);
-	return psprintf("WITH %s AS MATERIALIZED (%s) SELECT * FROM %s", name, sql, name);
+	return psprintf(ONCE_FORMAT, name, sql, name);
 }
 
 static bool

@@ -348,6 +348,51 @@ relation_neg_delta_sql(DeltaContext *ctx, Oid relid)
 					DeltaRelationColumns(relid, "d"), DeltaSourceDeltaSql(ctx, relid));
 }
 
+/*
+ * Whether a query has a semi- or anti-join condition (a sublink left in a
+ * WHERE after the rewrites of sublink.c and scalar.c) at any depth: its
+ * delta then reads its rest-of-the-query's delta in three terms, and
+ * several sublinks nest that.
+ */
+static bool
+has_sublink_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+
+		if (q->hasSubLinks)
+			return true;
+		return query_tree_walker(q, has_sublink_walker, context, 0);
+	}
+	return expression_tree_walker(node, has_sublink_walker, context);
+}
+
+/*
+ * The delta of a subquery item.  When the subquery holds a semi- or
+ * anti-join (has_sublink_walker), its delta is evaluated once per
+ * statement: every term that reads the item at its DELTA or NEG_DELTA
+ * version reads the same once-item (once.c).  A semi-join reads K's delta
+ * in K's own delta, in term (a) and in term (b) over NEG_DELTA(K), and a
+ * WHERE with two sublinks nests that (TPC-H Q21: the four-table join's
+ * delta was computed eight times).  Any other subquery (a join, an outer
+ * join item, a projection) keeps a copy per term, as before: a copy lets
+ * the planner push the reading term's conditions into it, below its joins
+ * and into its grouped subqueries (src/delta/README.md, "A subquery item's
+ * delta once per statement", says what that kept).
+ */
+static char *
+subquery_delta_sql(DeltaContext *ctx, Query *sub)
+{
+	char	   *sql = DeltaSql(ctx, sub);
+
+	if (!has_sublink_walker((Node *) sub, NULL))
+		return sql;
+	return DeltaOnceSql(ctx, sql);
+}
+
 static char *
 subquery_neg_delta_sql(DeltaContext *ctx, Query *sub)
 {
@@ -358,7 +403,7 @@ subquery_neg_delta_sql(DeltaContext *ctx, Query *sub)
 	for (int i = 1; i <= n; i++)
 		appendStringInfo(&dcols, "d.__pgt_c%d, ", i);
 	return psprintf("SELECT %s-d.__pgt_m FROM (%s) d(%s, __pgt_m)",
-					dcols.data, DeltaSql(ctx, sub), DeltaPositionalNames(n));
+					dcols.data, subquery_delta_sql(ctx, sub), DeltaPositionalNames(n));
 }
 
 /*
@@ -376,7 +421,8 @@ DeltaVersionSql(DeltaContext *ctx, RangeTblEntry *rte, ItemVersion version)
 		case V_NEW:
 			break;
 		case V_DELTA:
-			return rel ? DeltaSourceDeltaSql(ctx, rte->relid) : DeltaSql(ctx, rte->subquery);
+			return rel ? DeltaSourceDeltaSql(ctx, rte->relid)
+				: subquery_delta_sql(ctx, rte->subquery);
 		case V_NEG_DELTA:
 			return rel ? relation_neg_delta_sql(ctx, rte->relid)
 				: subquery_neg_delta_sql(ctx, rte->subquery);

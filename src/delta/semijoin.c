@@ -557,15 +557,15 @@ DeltaSemiJoinSql(DeltaContext *ctx, Query *q)
 						   DeltaItemPending(ctx, rt_fetch(1, s->rtable)),
 						   DeltaItemPending(ctx, rt_fetch(2, s->rtable)),
 						   &anti);
-	base = DeltaSql(ctx, kproj);
 	if (anti.len == 0)
 	{
 		/* nothing pending on either side: an empty delta */
-		return base;
+		return DeltaSql(ctx, kproj);
 	}
 	terms = anti.data + strlen(" UNION ALL ");
 	if (f.anti)
 		return pstrdup(terms);
+	base = DeltaSql(ctx, kproj);
 
 	initStringInfo(&dcols);
 	foreach(lc, tlist)
