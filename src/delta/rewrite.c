@@ -363,6 +363,15 @@ has_sublink_walker(Node *node, void *context)
 	{
 		Query	   *q = (Query *) node;
 
+		/*
+		 * Not below a grouping: a grouped subquery's delta is read by key,
+		 * the reading term's conditions pushed into it (groupprobe.c), which
+		 * a once-item would stop; a sublink in it (scalar.c's restriction to
+		 * the keys the outer query can meet, TPC-H Q17) does not multiply
+		 * the copies the way a semi-join of the item itself does.
+		 */
+		if (q->hasAggs || q->groupClause != NIL)
+			return false;
 		if (q->hasSubLinks)
 			return true;
 		return query_tree_walker(q, has_sublink_walker, context, 0);
