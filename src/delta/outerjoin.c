@@ -907,6 +907,61 @@ candidates_sql(DeltaContext *ctx, Query *s, int k, int n, List *driver, ItemVers
 }
 
 /*
+ * Whether term (b) counts the matches of its touched rows by a join: when
+ * n is a table and theta has an equality between the two sides
+ * (equality_driver), so that the join reaches n through the key's index
+ * and the planner costs it with the number of touched rows as its loop
+ * count.  Otherwise (n a subquery, which a join could not reach by key;
+ * no such equality, where a join would pair every touched row with every
+ * row of n) the probe below, which stops after d + 1 matches.
+ */
+static bool
+counted_by_join(RangeTblEntry *nrte, Node *theta, int k, int n)
+{
+	return nrte->rtekind == RTE_RELATION && equality_driver(theta, k, n) != NIL;
+}
+
+/*
+ * The touched rows of a version of k (touched, touched_term's window
+ * query: k's columns positionally, __pgt_m, __pgt_i, __pgt_d, __pgt_rn),
+ * once each, with their matches in the table n counted by a LEFT JOIN, and
+ * only those whose match status flipped: c = greatest(d, 0), with c the
+ * count now (src/delta/README.md, "Outer joins", Cost):
+ *
+ *	 SELECT * FROM (
+ *	   SELECT DISTINCT ON (j.i) j.*, count(y.*) OVER (PARTITION BY j.i) AS c
+ *		 FROM (SELECT DISTINCT ON (w.i) w.* FROM touched w WHERE d <> 0) j
+ *		 LEFT JOIN n y ON theta) c
+ *	  WHERE c = greatest(d, 0)
+ *
+ * DISTINCT ON, not a filter on a row number, so that the planner estimates
+ * the touched rows by the identity's number of distinct values (a filter
+ * rn = 1 is taken for 1/200 of the rows) and the join above it by that.
+ */
+static char *
+counted_sql(Query *s, int k, int n, Node *theta, const char *touched)
+{
+	RangeTblEntry *nrte = rt_fetch(n, s->rtable);
+	Query	   *cq;
+	JoinExpr   *j;
+
+	cq = DeltaParseQuery(psprintf("SELECT DISTINCT ON (j.__pgt_i) j.*,"
+								  " pg_catalog.count(y.*) OVER (PARTITION BY j.__pgt_i) AS __pgt_n"
+								  " FROM (SELECT DISTINCT ON (w.__pgt_i) w.* FROM (%s) w"
+								  " WHERE w.__pgt_d OPERATOR(pg_catalog.<>) 0) j"
+								  " LEFT JOIN %s y ON true",
+								  touched,
+								  quote_qualified_identifier(get_namespace_name(get_rel_namespace(nrte->relid)),
+															 get_rel_name(nrte->relid))));
+	rt_fetch(2, cq->rtable)->inh = nrte->inh;
+	j = linitial_node(JoinExpr, cq->jointree->fromlist);
+	j->quals = theta_remap(theta, k, 1, 0, n, 2);
+	return psprintf("SELECT c.* FROM (%s) c WHERE c.__pgt_n::pg_catalog.numeric"
+					" OPERATOR(pg_catalog.=) GREATEST(c.__pgt_d, 0::pg_catalog.numeric)",
+					pg_get_querydef(cq, false));
+}
+
+/*
  * Term (b) from a version kv of k whose rows can be told apart: a table
  * read as it is now (by ctid), k's change set (numbered once), or, with a
  * driver (equality_driver), the rows of a subquery item's version that
@@ -964,6 +1019,8 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 	PointContext pc;
 	Expr	   *sign;
 	int			i = 0;
+	bool		by_join = counted_by_join(nrte, theta, k, n);
+	char	   *counted = NULL;
 
 	/* k's version with an identity __pgt_i, columns named positionally */
 	if (driver != NIL)
@@ -993,8 +1050,11 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 
 	/*
 	 * As a version of k: its columns (named as k's versions are), __pgt_m,
-	 * d; only the rows whose count changed (d = 0 never flips).
+	 * d; only the rows whose count changed (d = 0 never flips).  With the
+	 * count by a join (counted_by_join), only those that flipped.
 	 */
+	if (by_join)
+		counted = counted_sql(s, k, n, theta, pg_get_querydef(wq, false));
 	initStringInfo(&cols);
 	foreach(lc, krte->eref->colnames)
 	{
@@ -1007,21 +1067,30 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 			appendStringInfo(&cols, "w.__pgt_c%d AS %s, ", i,
 							 rel ? quote_identifier(name) : psprintf("__pgt_c%d", i));
 	}
-	DeltaReplaceWithSubquery(krte, psprintf("SELECT %sw.__pgt_m, w.__pgt_d FROM (%s) w"
-											" WHERE w.__pgt_rn OPERATOR(pg_catalog.=) 1"
-											" AND w.__pgt_d OPERATOR(pg_catalog.<>) 0",
-											cols.data, pg_get_querydef(wq, false)));
+	if (by_join)
+		DeltaReplaceWithSubquery(krte, psprintf("SELECT %sw.__pgt_m, w.__pgt_d FROM (%s) w",
+												cols.data, counted));
+	else
+		DeltaReplaceWithSubquery(krte, psprintf("SELECT %sw.__pgt_m, w.__pgt_d FROM (%s) w"
+												" WHERE w.__pgt_rn OPERATOR(pg_catalog.=) 1"
+												" AND w.__pgt_d OPERATOR(pg_catalog.<>) 0",
+												cols.data, pg_get_querydef(wq, false)));
 	krte->eref->colnames = lappend(krte->eref->colnames, makeString(pstrdup("__pgt_d")));
 
 	/* flipped: no match of n past the first greatest(d, 0), one probe */
-	probe = probe_query(new_by_key(ctx, nrte, theta, k, n), theta_for_probe(theta, k, n));
-	probe->limitOffset = fill_placeholder((Node *) linitial_node(TargetEntry, exprs->targetList)->expr,
-										  (Node *) makeVar(k, ncols + 2, NUMERICOID, -1, InvalidOid, 1));
-	sl = makeNode(SubLink);
-	sl->subLinkType = EXISTS_SUBLINK;
-	sl->subselect = (Node *) probe;
-	sl->location = -1;
-	t->jointree->quals = (Node *) makeBoolExpr(NOT_EXPR, list_make1(sl), -1);
+	if (by_join)
+		t->jointree->quals = (Node *) makeBoolConst(true, false);
+	else
+	{
+		probe = probe_query(new_by_key(ctx, nrte, theta, k, n), theta_for_probe(theta, k, n));
+		probe->limitOffset = fill_placeholder((Node *) linitial_node(TargetEntry, exprs->targetList)->expr,
+											  (Node *) makeVar(k, ncols + 2, NUMERICOID, -1, InvalidOid, 1));
+		sl = makeNode(SubLink);
+		sl->subLinkType = EXISTS_SUBLINK;
+		sl->subselect = (Node *) probe;
+		sl->location = -1;
+		t->jointree->quals = (Node *) makeBoolExpr(NOT_EXPR, list_make1(sl), -1);
+	}
 
 	/* +1: the row lost its last match (d < 0); -1: it found its first */
 	sign = (Expr *) fill_placeholder((Node *) lsecond_node(TargetEntry, exprs->targetList)->expr,
