@@ -116,6 +116,22 @@ DELETE FROM n WHERE kid = 1;
 SELECT * FROM pgt_test.drefresh_schema('op.est') WHERE st NOT IN ('oj', 'oj2');
 SELECT count(*) FILTER (WHERE note IS NULL) AS null_extended, count(*) AS n_rows FROM l;
 
+-- a match whose columns are all NULL (the condition reads through
+-- coalesce): counted, as the probe found it
+CREATE TABLE k0 (id int);
+CREATE TABLE n0 (kid int, note text);
+INSERT INTO k0 VALUES (0), (0), (1);
+SELECT pgtrickle.create_stream_table('"op.est".z',
+	'SELECT k0.id, n0.note FROM k0 LEFT JOIN n0 ON coalesce(n0.kid, 0) = k0.id', '1m', 'DIFFERENTIAL');
+INSERT INTO n0 VALUES (NULL, NULL);
+SELECT pgt_test.drefresh('"op.est".z');
+SELECT count(*) FILTER (WHERE note IS NULL) AS null_rows, count(*) AS n_rows FROM z;
+INSERT INTO n0 VALUES (NULL, NULL);
+SELECT pgt_test.drefresh('"op.est".z');
+DELETE FROM n0;
+SELECT pgt_test.drefresh('"op.est".z');
+SELECT count(*) FILTER (WHERE note IS NULL) AS null_rows, count(*) AS n_rows FROM z;
+
 SELECT pgtrickle.drop_stream_table(st)
-  FROM unnest(ARRAY['"op.est".oj', '"op.est".oj2', '"op.est".l', '"op.est".ne', '"op.est".r', '"op.est".f', '"op.est".sub']) st;
+  FROM unnest(ARRAY['"op.est".oj', '"op.est".oj2', '"op.est".l', '"op.est".ne', '"op.est".r', '"op.est".f', '"op.est".sub', '"op.est".z']) st;
 DROP SCHEMA "op.est" CASCADE;
