@@ -22,7 +22,9 @@
  * Each term is a copy of the item's query in which K is replaced by one of
  * its versions, N by one row of NULLs, and the join by a WHERE that probes
  * N through correlated subqueries (EXISTS, EXISTS past the first d
- * matches, the sum of multiplicities of OLD(N)); the rows of a relation K
+ * matches, the sum of multiplicities of OLD(N)) or, when N is a table that
+ * an equality of theta reaches, counts the matches of the touched rows by
+ * a join of N (counted_sql); the rows of a relation K
  * that a change of N touches are found once each, with the change of their
  * match count, by their ctid or their place in K's change set
  * (touched_term) or, for a subquery K, by their place in the set of K's
@@ -994,6 +996,10 @@ counted_sql(Query *s, int k, int n, Node *theta, const char *touched)
  * recomputation it beat), and it reads at most d + 1 matches where a count
  * read all of them.  No pass over a change set per row, unlike the
  * general form.
+ *
+ * When n is a table that an equality of theta reaches (counted_by_join),
+ * the probe is a join instead (counted_sql): a subplan is costed as a cold
+ * index scan per call, a join's inner index scan with its loop count.
  */
 static char *
 touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion kv,
