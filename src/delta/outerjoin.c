@@ -923,44 +923,82 @@ counted_by_join(RangeTblEntry *nrte, Node *theta, int k, int n)
 	return nrte->rtekind == RTE_RELATION && equality_driver(theta, k, n) != NIL;
 }
 
+/* The first SubLink of an expression tree (*found). */
+static bool
+first_sublink(Node *node, SubLink **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		*found = (SubLink *) node;
+		return true;
+	}
+	return expression_tree_walker(node, first_sublink, found);
+}
+
 /*
  * The touched rows of a version of k (touched, touched_term's window
  * query: k's columns positionally, __pgt_m, __pgt_i, __pgt_d, __pgt_rn),
- * once each, with their matches in the table n counted by a LEFT JOIN, and
- * only those whose match status flipped: c = greatest(d, 0), with c the
- * count now (src/delta/README.md, "Outer joins", Cost):
+ * once each, that flipped, decided by joins of the table n (src/delta/
+ * README.md, "Outer joins", Cost) rather than by a probe per row:
  *
- *	 SELECT * FROM (
- *	   SELECT DISTINCT ON (j.i) j.*, count(y.*) OVER (PARTITION BY j.i) AS c
- *		 FROM (SELECT DISTINCT ON (w.i) w.* FROM touched w WHERE d <> 0) j
- *		 LEFT JOIN n y ON theta) c
- *	  WHERE c = greatest(d, 0)
+ *	 WITH j AS MATERIALIZED (SELECT DISTINCT ON (w.i) w.* FROM touched w
+ *							  WHERE d <> 0)
+ *	 SELECT a.*, 0 FROM j a					-- lost matches: flipped iff none
+ *	  WHERE a.d < 0 AND NOT EXISTS (SELECT FROM n y WHERE theta)
+ *	 UNION ALL
+ *	 SELECT c.* FROM (						-- gained d: flipped iff c = d
+ *	   SELECT DISTINCT ON (b.i) b.*, count(y.*) OVER (PARTITION BY b.i) AS c
+ *		 FROM j b LEFT JOIN n y ON theta WHERE b.d > 0) c
+ *	  WHERE c = d
  *
- * DISTINCT ON, not a filter on a row number, so that the planner estimates
- * the touched rows by the identity's number of distinct values (a filter
- * rn = 1 is taken for 1/200 of the rows) and the join above it by that.
+ * The NOT EXISTS becomes an anti-join, which stops at the first match;
+ * both joins reach n by theta's equality with the touched rows as their
+ * loop count.  DISTINCT ON, not a filter on a row number, so that the
+ * planner estimates the touched rows by the identity's number of distinct
+ * values (a filter rn = 1 is taken for 1/200 of the rows); the rows are
+ * materialised once, so neither branch reads k's version again.
  */
 static char *
 counted_sql(Query *s, int k, int n, Node *theta, const char *touched)
 {
 	RangeTblEntry *nrte = rt_fetch(n, s->rtable);
-	Query	   *cq;
-	JoinExpr   *j;
+	char	   *nname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(nrte->relid)),
+												   get_rel_name(nrte->relid));
+	Query	   *q;
+	Query	   *lost;
+	Query	   *gained;
+	Query	   *probe;
+	SubLink    *sl = NULL;
 
-	cq = DeltaParseQuery(psprintf("SELECT DISTINCT ON (j.__pgt_i) j.*,"
-								  " pg_catalog.count(y.*) OVER (PARTITION BY j.__pgt_i) AS __pgt_n"
-								  " FROM (SELECT DISTINCT ON (w.__pgt_i) w.* FROM (%s) w"
-								  " WHERE w.__pgt_d OPERATOR(pg_catalog.<>) 0) j"
-								  " LEFT JOIN %s y ON true",
-								  touched,
-								  quote_qualified_identifier(get_namespace_name(get_rel_namespace(nrte->relid)),
-															 get_rel_name(nrte->relid))));
-	rt_fetch(2, cq->rtable)->inh = nrte->inh;
-	j = linitial_node(JoinExpr, cq->jointree->fromlist);
-	j->quals = theta_remap(theta, k, 1, 0, n, 2);
-	return psprintf("SELECT c.* FROM (%s) c WHERE c.__pgt_n::pg_catalog.numeric"
-					" OPERATOR(pg_catalog.=) GREATEST(c.__pgt_d, 0::pg_catalog.numeric)",
-					pg_get_querydef(cq, false));
+	q = DeltaParseQuery(psprintf("WITH __pgt_j AS MATERIALIZED"
+								 " (SELECT DISTINCT ON (w.__pgt_i) w.* FROM (%s) w"
+								 " WHERE w.__pgt_d OPERATOR(pg_catalog.<>) 0)"
+								 " SELECT a.*, 0::pg_catalog.int8 AS __pgt_n FROM __pgt_j a"
+								 " WHERE a.__pgt_d OPERATOR(pg_catalog.<) 0"
+								 " AND NOT EXISTS (SELECT FROM %s y WHERE true)"
+								 " UNION ALL"
+								 " SELECT c.* FROM (SELECT DISTINCT ON (b.__pgt_i) b.*,"
+								 " pg_catalog.count(y.*) OVER (PARTITION BY b.__pgt_i) AS __pgt_n"
+								 " FROM __pgt_j b LEFT JOIN %s y ON true"
+								 " WHERE b.__pgt_d OPERATOR(pg_catalog.>) 0) c"
+								 " WHERE c.__pgt_n::pg_catalog.numeric OPERATOR(pg_catalog.=) c.__pgt_d",
+								 touched, nname, nname));
+
+	/* rows that lost matches: the anti-join's condition */
+	lost = rt_fetch(1, q->rtable)->subquery;
+	if (!first_sublink(lost->jointree->quals, &sl))
+		elog(ERROR, "anti-join of the touched rows not found");
+	probe = castNode(Query, sl->subselect);
+	rt_fetch(1, probe->rtable)->inh = nrte->inh;
+	probe->jointree->quals = theta_remap(theta, k, 1, 1, n, 1);
+
+	/* rows that gained matches: the counting join's condition */
+	gained = rt_fetch(1, rt_fetch(2, q->rtable)->subquery->rtable)->subquery;
+	rt_fetch(2, gained->rtable)->inh = nrte->inh;
+	linitial_node(JoinExpr, gained->jointree->fromlist)->quals = theta_remap(theta, k, 1, 0, n, 2);
+	return pg_get_querydef(q, false);
 }
 
 /*

@@ -43,7 +43,7 @@ UPDATE t SET dim = 1 + (dim + 1500) % 3000 WHERE id % 100 < 3;
 SELECT count(*) FILTER (WHERE l ~ '^ *SubPlan') AS subplans
   FROM pgtrickle.explain_st('"op.est".oj') e, plan_lines(e.value) l
  WHERE e.property = 'differential_refresh_sql';
-SELECT value LIKE '%count(y.*) OVER (PARTITION BY j.__pgt_i)%' AS counted_by_join
+SELECT value LIKE '%count(y.*) OVER (PARTITION BY b.__pgt_i)%' AS counted_by_join
   FROM pgtrickle.explain_st('"op.est".oj') WHERE property = 'differential_refresh_sql';
 
 -- chosen by the planner now (before: "FULL by cost: N changes, planner
