@@ -1,10 +1,11 @@
 -- The NULL-extended rows of an outer join whose match count a change
--- touched are decided by one probe of the other side per row, so the
--- planner charges what runs (src/delta/README.md, "Outer joins", Cost).
--- Before, the probe was a CASE choosing by the sign of the change between
--- a NOT EXISTS and a count of the matches: the planner charged both
--- subplans for every row, estimated the delta at about three times its
--- cost, and recomputed a table whose delta was cheaper.
+-- touched are decided by joins of the other side when it is a table
+-- reached by an equality (an anti-join for rows that lost matches, a
+-- counted LEFT JOIN for rows that gained), otherwise by one probe per
+-- row, so the planner charges what runs (src/delta/README.md, "Outer
+-- joins", Cost).  Before, a probe per row (a CASE of two subplans, then
+-- one NOT EXISTS ... OFFSET) was costed as a cold index scan per call,
+-- and tables whose delta was cheaper were recomputed.
 \pset format unaligned
 SET client_min_messages = warning;
 CREATE SCHEMA "op.est";
