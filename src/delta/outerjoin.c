@@ -22,7 +22,9 @@
  * Each term is a copy of the item's query in which K is replaced by one of
  * its versions, N by one row of NULLs, and the join by a WHERE that probes
  * N through correlated subqueries (EXISTS, EXISTS past the first d
- * matches, the sum of multiplicities of OLD(N)); the rows of a relation K
+ * matches, the sum of multiplicities of OLD(N)) or, when N is a table that
+ * an equality of theta reaches, counts the matches of the touched rows by
+ * a join of N (counted_sql); the rows of a relation K
  * that a change of N touches are found once each, with the change of their
  * match count, by their ctid or their place in K's change set
  * (touched_term) or, for a subquery K, by their place in the set of K's
@@ -907,6 +909,99 @@ candidates_sql(DeltaContext *ctx, Query *s, int k, int n, List *driver, ItemVers
 }
 
 /*
+ * Whether term (b) counts the matches of its touched rows by a join: when
+ * n is a table and theta has an equality between the two sides
+ * (equality_driver), so that the join reaches n through the key's index
+ * and the planner costs it with the number of touched rows as its loop
+ * count.  Otherwise (n a subquery, which a join could not reach by key;
+ * no such equality, where a join would pair every touched row with every
+ * row of n) the probe below, which stops after d + 1 matches.
+ */
+static bool
+counted_by_join(RangeTblEntry *nrte, Node *theta, int k, int n)
+{
+	return nrte->rtekind == RTE_RELATION && equality_driver(theta, k, n) != NIL;
+}
+
+/* The first SubLink of an expression tree (*found). */
+static bool
+first_sublink(Node *node, SubLink **found)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		*found = (SubLink *) node;
+		return true;
+	}
+	return expression_tree_walker(node, first_sublink, found);
+}
+
+/*
+ * The touched rows of a version of k (touched, touched_term's window
+ * query: k's columns positionally, __pgt_m, __pgt_i, __pgt_d, __pgt_rn),
+ * once each, that flipped, decided by joins of the table n (src/delta/
+ * README.md, "Outer joins", Cost) rather than by a probe per row:
+ *
+ *	 WITH j AS MATERIALIZED (SELECT DISTINCT ON (w.i) w.* FROM touched w
+ *							  WHERE d <> 0)
+ *	 SELECT a.*, 0 FROM j a					-- lost matches: flipped iff none
+ *	  WHERE a.d < 0 AND NOT EXISTS (SELECT FROM n y WHERE theta)
+ *	 UNION ALL
+ *	 SELECT c.* FROM (						-- gained d: flipped iff c = d
+ *	   SELECT DISTINCT ON (b.i) b.*, count(y.*) OVER (PARTITION BY b.i) AS c
+ *		 FROM j b LEFT JOIN n y ON theta WHERE b.d > 0) c
+ *	  WHERE c = d
+ *
+ * The NOT EXISTS becomes an anti-join, which stops at the first match;
+ * both joins reach n by theta's equality with the touched rows as their
+ * loop count.  DISTINCT ON, not a filter on a row number, so that the
+ * planner estimates the touched rows by the identity's number of distinct
+ * values (a filter rn = 1 is taken for 1/200 of the rows); the rows are
+ * materialised once, so neither branch reads k's version again.
+ */
+static char *
+counted_sql(Query *s, int k, int n, Node *theta, const char *touched)
+{
+	RangeTblEntry *nrte = rt_fetch(n, s->rtable);
+	char	   *nname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(nrte->relid)),
+												   get_rel_name(nrte->relid));
+	Query	   *q;
+	Query	   *lost;
+	Query	   *gained;
+	Query	   *probe;
+	SubLink    *sl = NULL;
+
+	q = DeltaParseQuery(psprintf("WITH __pgt_j AS MATERIALIZED"
+								 " (SELECT DISTINCT ON (w.__pgt_i) w.* FROM (%s) w"
+								 " WHERE w.__pgt_d OPERATOR(pg_catalog.<>) 0)"
+								 " SELECT a.*, 0::pg_catalog.int8 AS __pgt_n FROM __pgt_j a"
+								 " WHERE a.__pgt_d OPERATOR(pg_catalog.<) 0"
+								 " AND NOT EXISTS (SELECT FROM %s y WHERE true)"
+								 " UNION ALL"
+								 " SELECT c.* FROM (SELECT DISTINCT ON (b.__pgt_i) b.*,"
+								 " pg_catalog.count(y.*) OVER (PARTITION BY b.__pgt_i) AS __pgt_n"
+								 " FROM __pgt_j b LEFT JOIN %s y ON true"
+								 " WHERE b.__pgt_d OPERATOR(pg_catalog.>) 0) c"
+								 " WHERE c.__pgt_n::pg_catalog.numeric OPERATOR(pg_catalog.=) c.__pgt_d",
+								 touched, nname, nname));
+
+	/* rows that lost matches: the anti-join's condition */
+	lost = rt_fetch(1, q->rtable)->subquery;
+	if (!first_sublink(lost->jointree->quals, &sl))
+		elog(ERROR, "anti-join of the touched rows not found");
+	probe = castNode(Query, sl->subselect);
+	rt_fetch(1, probe->rtable)->inh = nrte->inh;
+	probe->jointree->quals = theta_remap(theta, k, 1, 1, n, 1);
+
+	/* rows that gained matches: the counting join's condition */
+	gained = rt_fetch(1, rt_fetch(2, q->rtable)->subquery->rtable)->subquery;
+	rt_fetch(2, gained->rtable)->inh = nrte->inh;
+	linitial_node(JoinExpr, gained->jointree->fromlist)->quals = theta_remap(theta, k, 1, 0, n, 2);
+	return pg_get_querydef(q, false);
+}
+
+/*
  * Term (b) from a version kv of k whose rows can be told apart: a table
  * read as it is now (by ctid), k's change set (numbered once), or, with a
  * driver (equality_driver), the rows of a subquery item's version that
@@ -939,6 +1034,10 @@ candidates_sql(DeltaContext *ctx, Query *s, int k, int n, List *driver, ItemVers
  * recomputation it beat), and it reads at most d + 1 matches where a count
  * read all of them.  No pass over a change set per row, unlike the
  * general form.
+ *
+ * When n is a table that an equality of theta reaches (counted_by_join),
+ * the probe is a join instead (counted_sql): a subplan is costed as a cold
+ * index scan per call, a join's inner index scan with its loop count.
  */
 static char *
 touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion kv,
@@ -964,6 +1063,8 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 	PointContext pc;
 	Expr	   *sign;
 	int			i = 0;
+	bool		by_join = counted_by_join(nrte, theta, k, n);
+	char	   *counted = NULL;
 
 	/* k's version with an identity __pgt_i, columns named positionally */
 	if (driver != NIL)
@@ -993,8 +1094,11 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 
 	/*
 	 * As a version of k: its columns (named as k's versions are), __pgt_m,
-	 * d; only the rows whose count changed (d = 0 never flips).
+	 * d; only the rows whose count changed (d = 0 never flips).  With the
+	 * count by a join (counted_by_join), only those that flipped.
 	 */
+	if (by_join)
+		counted = counted_sql(s, k, n, theta, pg_get_querydef(wq, false));
 	initStringInfo(&cols);
 	foreach(lc, krte->eref->colnames)
 	{
@@ -1007,21 +1111,30 @@ touched_term(DeltaContext *ctx, Query *s, int k, int n, Node *theta, ItemVersion
 			appendStringInfo(&cols, "w.__pgt_c%d AS %s, ", i,
 							 rel ? quote_identifier(name) : psprintf("__pgt_c%d", i));
 	}
-	DeltaReplaceWithSubquery(krte, psprintf("SELECT %sw.__pgt_m, w.__pgt_d FROM (%s) w"
-											" WHERE w.__pgt_rn OPERATOR(pg_catalog.=) 1"
-											" AND w.__pgt_d OPERATOR(pg_catalog.<>) 0",
-											cols.data, pg_get_querydef(wq, false)));
+	if (by_join)
+		DeltaReplaceWithSubquery(krte, psprintf("SELECT %sw.__pgt_m, w.__pgt_d FROM (%s) w",
+												cols.data, counted));
+	else
+		DeltaReplaceWithSubquery(krte, psprintf("SELECT %sw.__pgt_m, w.__pgt_d FROM (%s) w"
+												" WHERE w.__pgt_rn OPERATOR(pg_catalog.=) 1"
+												" AND w.__pgt_d OPERATOR(pg_catalog.<>) 0",
+												cols.data, pg_get_querydef(wq, false)));
 	krte->eref->colnames = lappend(krte->eref->colnames, makeString(pstrdup("__pgt_d")));
 
 	/* flipped: no match of n past the first greatest(d, 0), one probe */
-	probe = probe_query(new_by_key(ctx, nrte, theta, k, n), theta_for_probe(theta, k, n));
-	probe->limitOffset = fill_placeholder((Node *) linitial_node(TargetEntry, exprs->targetList)->expr,
-										  (Node *) makeVar(k, ncols + 2, NUMERICOID, -1, InvalidOid, 1));
-	sl = makeNode(SubLink);
-	sl->subLinkType = EXISTS_SUBLINK;
-	sl->subselect = (Node *) probe;
-	sl->location = -1;
-	t->jointree->quals = (Node *) makeBoolExpr(NOT_EXPR, list_make1(sl), -1);
+	if (by_join)
+		t->jointree->quals = (Node *) makeBoolConst(true, false);
+	else
+	{
+		probe = probe_query(new_by_key(ctx, nrte, theta, k, n), theta_for_probe(theta, k, n));
+		probe->limitOffset = fill_placeholder((Node *) linitial_node(TargetEntry, exprs->targetList)->expr,
+											  (Node *) makeVar(k, ncols + 2, NUMERICOID, -1, InvalidOid, 1));
+		sl = makeNode(SubLink);
+		sl->subLinkType = EXISTS_SUBLINK;
+		sl->subselect = (Node *) probe;
+		sl->location = -1;
+		t->jointree->quals = (Node *) makeBoolExpr(NOT_EXPR, list_make1(sl), -1);
+	}
 
 	/* +1: the row lost its last match (d < 0); -1: it found its first */
 	sign = (Expr *) fill_placeholder((Node *) lsecond_node(TargetEntry, exprs->targetList)->expr,
