@@ -423,10 +423,11 @@ restrict_to_level_keys(Query *kq, Query *sub, List *rest, List *outer)
  *	 SELECT x_1, ..., x_k FROM R WHERE <conds>
  *
  * conds being the level's WHERE conjuncts that stay in K (rest) and read
- * nothing of the level but R (a sublink among them included).  grouped.c
- * restricts the groups sub's delta recomputes to the keys that query
- * returns now or names in its delta; sub itself, and every version of it
- * a term reads, stays whole.
+ * nothing of the level but R (a sublink among them included); otherwise
+ * the keys of K as a whole (restrict_to_level_keys).  grouped.c restricts
+ * the groups sub's delta recomputes to the keys that query returns, in a
+ * refresh where nothing it reads changed; sub itself, and every version
+ * of it a term reads, stays whole.
  */
 static void
 restrict_to_outer_keys(Query *q, Query *kq, Query *sub, List *rest, List *outer)
@@ -474,9 +475,8 @@ restrict_to_outer_keys(Query *q, Query *kq, Query *sub, List *rest, List *outer)
 		conds = lappend(conds, cond);
 	}
 	/*
-	 * R alone, without a condition, would restrict to little; R's
-	 * conditions may read other items of the level (TPC-H Q20: its IN
-	 * became a join with a grouped subquery, sublink.c): then K's keys
+	 * R alone, without a condition of its own, would restrict to little:
+	 * then the keys of K as a whole, its other items' conditions included
 	 */
 	if (conds == NIL)
 	{
