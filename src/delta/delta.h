@@ -163,6 +163,7 @@ extern bool DeltaIsGrouped(Query *q);
 extern const char *DeltaGroupedRefusal(Query *q);
 extern char *DeltaGroupedSql(DeltaContext *ctx, Query *q);
 extern void DeltaGroupedDescribe(Query *q, StringInfo out);
+extern void DeltaGroupedAddKeyHint(Query *sub, Query *keys);
 
 /* groupprobe.c */
 extern bool DeltaGroupedRestrict(Query *sub, int varno, Node *quals,

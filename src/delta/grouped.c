@@ -18,6 +18,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
@@ -350,6 +351,127 @@ operator_sql(Oid opno)
 	return sql;
 }
 
+/* ---------------------------------------------------------------------
+ * The key hint (src/delta/README.md, "Scalar subqueries", "Only the keys
+ * the outer query can meet")
+ * ---------------------------------------------------------------------
+ */
+
+#define KEY_HINT_PREFIX "pg_trickle key hint: "
+
+/*
+ * Add to sub's WHERE the conjunct '<prefix><SQL of keys>'::text IS NOT
+ * NULL: always true (the planner folds it away wherever sub is read), a
+ * plain constant that no rule of the engine treats as a condition, and
+ * carried with sub through every copy and deparse.  keys returns, in the
+ * order of sub's group keys, the key values some row of the outer query
+ * can meet; DeltaGroupedSql reads it back (take_key_hint).
+ */
+void
+DeltaGroupedAddKeyHint(Query *sub, Query *keys)
+{
+	NullTest   *nt = makeNode(NullTest);
+	char	   *sql = psprintf("%s%s", KEY_HINT_PREFIX, pg_get_querydef(keys, false));
+
+	nt->arg = (Expr *) makeConst(TEXTOID, -1, DEFAULT_COLLATION_OID, -1,
+								 CStringGetTextDatum(sql), false, false);
+	nt->nulltesttype = IS_NOT_NULL;
+	nt->argisrow = false;
+	nt->location = -1;
+	sub->jointree->quals = (Node *)
+		make_ands_explicit(lappend(make_ands_implicit((Expr *) sub->jointree->quals), nt));
+}
+
+/* The SQL of the key hint conjunct cond, or NULL when cond is not one. */
+static char *
+key_hint_sql(Node *cond)
+{
+	NullTest   *nt;
+	Const	   *c;
+	char	   *str;
+
+	if (!IsA(cond, NullTest))
+		return NULL;
+	nt = (NullTest *) cond;
+	if (nt->nulltesttype != IS_NOT_NULL || !IsA(nt->arg, Const))
+		return NULL;
+	c = (Const *) nt->arg;
+	if (c->consttype != TEXTOID || c->constisnull)
+		return NULL;
+	str = TextDatumGetCString(c->constvalue);
+	if (strncmp(str, KEY_HINT_PREFIX, strlen(KEY_HINT_PREFIX)) != 0)
+		return NULL;
+	return str + strlen(KEY_HINT_PREFIX);
+}
+
+/*
+ * The level q without its key hint (a copy when it has one), and the
+ * hint's SQL in *hint (NULL without one).
+ */
+static Query *
+take_key_hint(Query *q, char **hint)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	*hint = NULL;
+	if (q->jointree == NULL || q->jointree->quals == NULL)
+		return q;
+	foreach(lc, make_ands_implicit((Expr *) q->jointree->quals))
+	{
+		char	   *sql = key_hint_sql(lfirst(lc));
+
+		if (sql != NULL && *hint == NULL)
+			*hint = sql;
+		else
+			kept = lappend(kept, lfirst(lc));
+	}
+	if (*hint == NULL)
+		return q;
+	q = copyObject(q);
+	q->jointree->quals = kept == NIL ? NULL : (Node *) make_ands_explicit(kept);
+	return q;
+}
+
+/*
+ * The touched keys (SQL with columns __pgt_g1..k) restricted to those the
+ * key hint's query returns: a group of any other key meets no row of the
+ * outer query, before or after.  Only when nothing the hint reads has a
+ * pending change (then its rows are the same before and after); otherwise
+ * (rare: the outer query's filtered relation itself changed), and when the
+ * hint does not return a column per key, the touched keys stay whole for
+ * this refresh.  Building the hint's delta instead made the delta
+ * statement of TPC-H Q20's shape about ten times slower to build
+ * (src/delta/README.md).
+ */
+static char *
+restrict_touched(DeltaContext *ctx, Grouped *g, const char *touched, const char *hint)
+{
+	Query	   *kq = DeltaParseQuery(hint);
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	StringInfoData eq;
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, kq->targetList)
+		if (!lfirst_node(TargetEntry, lc)->resjunk)
+			n++;
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = kq;
+	if (n != g->nkeys || DeltaItemPending(ctx, rte))
+		return (char *) touched;
+	initStringInfo(&eq);
+	foreach(lc, g->eqops)
+	{
+		int			i = foreach_current_index(lc) + 1;
+
+		appendStringInfo(&eq, "%st.__pgt_g%d %s k.__pgt_x%d",
+						 i > 1 ? " AND " : "", i, operator_sql(lfirst_oid(lc)), i);
+	}
+	return psprintf("SELECT t.* FROM (%s) t WHERE EXISTS (SELECT 1 FROM (%s) k(%s) WHERE %s)",
+					touched, hint, column_list(NULL, "__pgt_x", 1, n), eq.data);
+}
+
 /*
  * The rows of the input (SQL with its columns __pgt_g1..n) whose key the
  * touched keys (SQL with columns __pgt_g1..k) hold: keys without a NULL
@@ -450,7 +572,9 @@ DeltaGroupedSql(DeltaContext *ctx, Query *q)
 	char	   *gate = "";
 	char	   *out;
 	char	   *u;
+	char	   *hint;
 
+	q = take_key_hint(q, &hint);
 	split_level(q, &g);
 	input = pg_get_querydef(g.input, false);
 	cols = column_list(NULL, "__pgt_g", 1, g.ncols);
@@ -460,10 +584,14 @@ DeltaGroupedSql(DeltaContext *ctx, Query *q)
 
 	if (g.nkeys > 0)
 	{
-		char	   *touched = DeltaOnceSql(ctx,
-										   psprintf("SELECT DISTINCT %s FROM (%s) d(%s, __pgt_m)",
-													column_list("d", "__pgt_g", 1, g.nkeys),
-													delta, cols));
+		char	   *touched = psprintf("SELECT DISTINCT %s FROM (%s) d(%s, __pgt_m)",
+										   column_list("d", "__pgt_g", 1, g.nkeys),
+										   delta, cols);
+
+		/* only the keys the outer query can meet (scalar.c's key hint) */
+		if (hint != NULL)
+			touched = restrict_touched(ctx, &g, touched, hint);
+		touched = DeltaOnceSql(ctx, touched);
 
 		/* the touched groups' rows, read by both sides: once */
 		newin = DeltaOnceSql(ctx, restrict_sql(&g, input, touched));

@@ -350,8 +350,9 @@ upper_ref_walker(Node *node, int *depth)
 		return (int) ((GroupingFunc *) node)->agglevelsup > *depth;
 	if (IsA(node, PlaceHolderVar))
 		return (int) ((PlaceHolderVar *) node)->phlevelsup > *depth;
+	/* a sublink's own output (the x of "x IN (SELECT ...)") reads no level */
 	if (IsA(node, Param))
-		return true;
+		return ((Param *) node)->paramkind != PARAM_SUBLINK;
 	if (IsA(node, RangeTblEntry))
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) node;
@@ -372,71 +373,95 @@ upper_ref_walker(Node *node, int *depth)
 }
 
 /*
- * Whether a WHERE conjunct of the level may be repeated inside the key
- * filter: no sublink (the semi-join rule takes none nested in the
- * filter's EXISTS; an IN repeated there as a join made TPC-H Q20's delta
- * statement exceed its bound), nothing of a level above, no volatile
- * function.
+ * Whether a WHERE conjunct of the level may be repeated in the key hint:
+ * nothing of a level above (the hint runs on its own), no volatile
+ * function (a second evaluation must select the same rows).
  */
 static bool
 key_filter_condition(Node *cond)
 {
 	int			depth = 0;
 
-	return !checkExprHasSubLink(cond) && !upper_ref_walker(cond, &depth) &&
-		!contain_volatile_functions(cond);
+	return !upper_ref_walker(cond, &depth) && !contain_volatile_functions(cond);
 }
 
 /*
- * Restrict the grouped subquery sub to the groups whose key some row of
- * the level q can meet (src/delta/README.md, "Scalar subqueries", "Only
- * the keys the outer query can meet"): when every outer side x_i of the
- * correlation reads one relation R of the level, sub's WHERE gets
- *
- *	 EXISTS (SELECT 1 FROM R WHERE <conds> AND n_1 = x_1 AND ... AND n_k = x_k)
- *
- * conds being the level's WHERE conjuncts (those that stay in K, rest)
- * that read R only.  A group outside it joins no row of K, so the LEFT
- * JOIN's result is the same; the delta of sub then touches only groups the
- * outer query can read (TPC-H Q17: the parts of one brand and container,
- * not every part a changed lineitem names).
+ * The key hint of the whole of K, "SELECT x_1, ..., x_k FROM <K's FROM>
+ * WHERE <K's conditions>", when no single relation of the level carries
+ * the keys with conditions of its own (restrict_to_outer_keys); not when K
+ * has no condition (it would restrict to little), reads a level above (the
+ * hint runs on its own) or holds a volatile function.
  */
 static void
-restrict_to_outer_keys(Query *q, Query *sub, List *rest, List *inner, List *outer,
-					   List *eqops)
+restrict_to_level_keys(Query *kq, Query *sub, List *rest, List *outer)
+{
+	Query	   *keys;
+	List	   *tlist = NIL;
+	ListCell   *lc;
+	int			depth = -1;
+
+	if (rest == NIL || upper_ref_walker((Node *) kq, &depth) ||
+		contain_volatile_functions((Node *) kq))
+		return;
+	foreach(lc, outer)
+		tlist = lappend(tlist,
+						makeTargetEntry((Expr *) copyObject(lfirst(lc)),
+										list_length(tlist) + 1,
+										psprintf("pgt_x%d", list_length(tlist) + 1),
+										false));
+	keys = copyObject(kq);
+	keys->targetList = tlist;
+	DeltaGroupedAddKeyHint(sub, keys);
+}
+
+/*
+ * Give the grouped subquery sub a key hint (src/delta/README.md, "Scalar
+ * subqueries", "Only the keys the outer query can meet"): when every outer
+ * side x_i of the correlation reads one relation R of the level (a plain
+ * table, not LATERAL), the query
+ *
+ *	 SELECT x_1, ..., x_k FROM R WHERE <conds>
+ *
+ * conds being the level's WHERE conjuncts that stay in K (rest) and read
+ * nothing of the level but R (a sublink among them included); otherwise
+ * the keys of K as a whole (restrict_to_level_keys).  grouped.c restricts
+ * the groups sub's delta recomputes to the keys that query returns, in a
+ * refresh where nothing it reads changed; sub itself, and every version
+ * of it a term reads, stays whole.
+ */
+static void
+restrict_to_outer_keys(Query *q, Query *kq, Query *sub, List *rest, List *outer)
 {
 	Bitmapset  *rels = NULL;
 	int			rti;
 	RangeTblEntry *rte;
-	Query	   *e;
+	Query	   *h;
 	RangeTblRef *ref;
-	SubLink    *sl;
 	List	   *conds = NIL;
+	List	   *tlist = NIL;
 	ListCell   *lc;
-	ListCell   *lc2;
-	ListCell   *lc3;
 	int			depth = 0;
 
-	if (inner == NIL)
+	if (outer == NIL)
 		return;
 	foreach(lc, outer)
 	{
-		if (upper_ref_walker(lfirst(lc), &depth) || checkExprHasSubLink(lfirst(lc)))
+		if (upper_ref_walker(lfirst(lc), &depth) || checkExprHasSubLink(lfirst(lc)) ||
+			contain_volatile_functions(lfirst(lc)))
 			return;
 		rels = bms_add_members(rels, pull_varnos_of_level(NULL, lfirst(lc), 0));
 	}
 	if (!bms_get_singleton_member(rels, &rti))
+	{
+		restrict_to_level_keys(kq, sub, rest, outer);
 		return;
+	}
 	rte = rt_fetch(rti, q->rtable);
 	if (rte->rtekind != RTE_RELATION || rte->lateral)
+	{
+		restrict_to_level_keys(kq, sub, rest, outer);
 		return;
-
-	e = makeNode(Query);
-	e->commandType = CMD_SELECT;
-	e->querySource = QSRC_ORIGINAL;
-	e->canSetTag = true;
-	e->rtable = list_make1(copyObject(rte));
-	pgt_query_copy_perminfos(e, q);
+	}
 
 	foreach(lc, rest)
 	{
@@ -449,42 +474,37 @@ restrict_to_outer_keys(Query *q, Query *sub, List *rest, List *inner, List *oute
 		ChangeVarNodes(cond, rti, 1, 0);
 		conds = lappend(conds, cond);
 	}
-	/* R alone, without a condition, would filter nothing worth a semi-join */
+	/*
+	 * R alone, without a condition of its own, would restrict to little:
+	 * then the keys of K as a whole, its other items' conditions included
+	 */
 	if (conds == NIL)
-		return;
-	forthree(lc, inner, lc2, outer, lc3, eqops)
 	{
-		Node	   *n = copyObject(lfirst(lc));
-		Node	   *x = copyObject(lfirst(lc2));
-		OpExpr	   *op;
+		restrict_to_level_keys(kq, sub, rest, outer);
+		return;
+	}
+	foreach(lc, outer)
+	{
+		Node	   *x = copyObject(lfirst(lc));
 
-		/* n is read one level further out, x is R's, now item 1 */
-		IncrementVarSublevelsUp(n, 1, 0);
 		ChangeVarNodes(x, rti, 1, 0);
-		op = (OpExpr *) make_opclause(lfirst_oid(lc3), BOOLOID, false,
-									  (Expr *) n, (Expr *) x,
-									  InvalidOid, exprCollation(x));
-		set_opfuncid(op);
-		conds = lappend(conds, op);
+		tlist = lappend(tlist, makeTargetEntry((Expr *) x, list_length(tlist) + 1,
+											   psprintf("pgt_x%d", list_length(tlist) + 1),
+											   false));
 	}
 
+	h = makeNode(Query);
+	h->commandType = CMD_SELECT;
+	h->querySource = QSRC_ORIGINAL;
+	h->canSetTag = true;
+	h->rtable = list_make1(copyObject(rte));
+	pgt_query_copy_perminfos(h, q);
 	ref = makeNode(RangeTblRef);
 	ref->rtindex = 1;
-	e->jointree = makeFromExpr(list_make1(ref), (Node *) make_ands_explicit(conds));
-	e->targetList = list_make1(makeTargetEntry((Expr *) makeConst(INT4OID, -1, InvalidOid,
-																  sizeof(int32), Int32GetDatum(1),
-																  false, true),
-											   1, pstrdup("pgt_one"), false));
-	e->hasSubLinks = checkExprHasSubLink((Node *) e->jointree);
-
-	sl = makeNode(SubLink);
-	sl->subLinkType = EXISTS_SUBLINK;
-	sl->subLinkId = 0;
-	sl->subselect = (Node *) e;
-	sl->location = -1;
-	sub->jointree->quals = (Node *)
-		make_ands_explicit(lappend(make_ands_implicit((Expr *) sub->jointree->quals), sl));
-	sub->hasSubLinks = true;
+	h->jointree = makeFromExpr(list_make1(ref), (Node *) make_ands_explicit(conds));
+	h->targetList = tlist;
+	h->hasSubLinks = checkExprHasSubLink((Node *) h->jointree);
+	DeltaGroupedAddKeyHint(sub, h);
 }
 
 /*
@@ -492,8 +512,7 @@ restrict_to_outer_keys(Query *q, Query *sub, List *rest, List *inner, List *oute
  * *reason when the subquery is not of the form the rewrite keeps exact.
  */
 static Query *
-peel(Query *q, SubLink *sl, bool top, bool restrict_keys, char **reason,
-	 StringInfo notes)
+peel(Query *q, SubLink *sl, bool top, char **reason, StringInfo notes)
 {
 	Query	   *sub = copyObject(castNode(Query, sl->subselect));
 	List	   *inner = NIL;
@@ -798,13 +817,8 @@ peel(Query *q, SubLink *sl, bool top, bool restrict_keys, char **reason,
 		theta = lappend(theta, op);
 	}
 
-	/*
-	 * Only the groups some row of K can meet (before theta is remapped);
-	 * not inside an EXISTS/IN subquery, where the semi-join rule would
-	 * refuse the filter's EXISTS as a subquery nested in another.
-	 */
-	if (restrict_keys)
-		restrict_to_outer_keys(q, sub, rest, inner, outer, eqops);
+	/* sub's delta: only the groups some row of K can meet */
+	restrict_to_outer_keys(q, kq, sub, rest, outer);
 
 	out->targetList = (List *) remap_mutator((Node *) out->targetList, &lv);
 	out->havingQual = remap_mutator(out->havingQual, &lv);
@@ -951,7 +965,6 @@ typedef struct RewriteContext
 	char	  **reason;
 	StringInfo	notes;			/* what was rewritten, for explain_st */
 	bool		top;			/* the level is the statement's top level */
-	int			in_sublink;		/* levels inside an EXISTS/IN subquery */
 } RewriteContext;
 
 static Query *rewrite_level(Query *q, RewriteContext *rc);
@@ -969,9 +982,7 @@ rewrite_sublinks(Node *node, RewriteContext *rc)
 		{
 			Query	   *sub;
 
-			rc->in_sublink++;
 			sub = rewrite_level(castNode(Query, sl->subselect), rc);
-			rc->in_sublink--;
 
 			/*
 			 * An uncorrelated grouped subquery of EXISTS/IN (TPC-H Q18:
@@ -1031,7 +1042,7 @@ rewrite_level(Query *q, RewriteContext *rc)
 			contain_vars_of_level(sl->subselect, 1))
 			return q;
 	}
-	out = peel(q, sl, top, rc->in_sublink == 0, rc->reason, rc->notes);
+	out = peel(q, sl, top, rc->reason, rc->notes);
 	if (out == NULL)
 		return q;
 	/* K is a new subquery in FROM; the level itself stays where it was */
@@ -1047,7 +1058,7 @@ rewrite_level(Query *q, RewriteContext *rc)
 Query *
 DeltaScalarRewrite(Query *q, char **reason)
 {
-	RewriteContext rc = {reason, NULL, true, 0};
+	RewriteContext rc = {reason, NULL, true};
 
 	*reason = NULL;
 	return rewrite_level(q, &rc);
@@ -1063,7 +1074,7 @@ DeltaSubqueryMaintenance(const char *sql)
 {
 	StringInfoData notes;
 	char	   *reason;
-	RewriteContext rc = {&reason, &notes, true, 0};
+	RewriteContext rc = {&reason, &notes, true};
 	Query	   *q;
 
 	initStringInfo(&notes);
