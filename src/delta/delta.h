@@ -164,6 +164,7 @@ extern const char *DeltaGroupedRefusal(Query *q);
 extern char *DeltaGroupedSql(DeltaContext *ctx, Query *q);
 extern void DeltaGroupedDescribe(Query *q, StringInfo out);
 extern void DeltaGroupedAddKeyHint(Query *sub, Query *keys);
+extern bool DeltaHasKeyHintText(Query *q);
 
 /* groupprobe.c */
 extern bool DeltaGroupedRestrict(Query *sub, int varno, Node *quals,

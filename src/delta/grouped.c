@@ -382,6 +382,36 @@ DeltaGroupedAddKeyHint(Query *sub, Query *keys)
 		make_ands_explicit(lappend(make_ands_implicit((Expr *) sub->jointree->quals), nt));
 }
 
+static bool
+key_hint_text_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Const))
+	{
+		Const	   *c = (Const *) node;
+
+		return c->consttype == TEXTOID && !c->constisnull &&
+			strncmp(TextDatumGetCString(c->constvalue), KEY_HINT_PREFIX,
+					strlen(KEY_HINT_PREFIX)) == 0;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, key_hint_text_walker, context, 0);
+	return expression_tree_walker(node, key_hint_text_walker, context);
+}
+
+/*
+ * Whether a defining query (its views expanded) holds a text constant
+ * that reads as a key hint: refused, so that only hints the engine made
+ * are ever taken for one (a view's author could otherwise narrow the
+ * groups a reader's refresh recomputes).
+ */
+bool
+DeltaHasKeyHintText(Query *q)
+{
+	return key_hint_text_walker((Node *) q, NULL);
+}
+
 /* The SQL of the key hint conjunct cond, or NULL when cond is not one. */
 static char *
 key_hint_sql(Node *cond)

@@ -752,6 +752,11 @@ DeltaBuildShape(const char *sql, char **reason)
 	q = DeltaExpandViews(DeltaParseUserQuery(sql), reason);
 	if (*reason != NULL)
 		return NULL;
+	if (DeltaHasKeyHintText(q))
+	{
+		*reason = pstrdup("a string constant beginning with \"pg_trickle key hint: \" (reserved for the engine)");
+		return NULL;
+	}
 	/* before its sublinks are rewritten: what a recomputation reads */
 	written = copyObject(q);
 	/* subqueries in ON conditions, into WHERE where that is exact (onqual.c) */

@@ -81,5 +81,12 @@ SELECT pgt_test.drefresh('rf_one_set');
 SELECT pgt_test.check('rf_one_set');
 SELECT pgtrickle.drop_stream_table('rf_one_set');
 
+-- a text constant that reads as the engine's key hint (src/delta/README.md,
+-- "The key hint"), here in a view a reader's grouped subquery reads: only
+-- hints the engine makes are taken for one
+CREATE VIEW rf_hinted AS SELECT grp, v FROM rf_t WHERE 'pg_trickle key hint: SELECT 1'::text IS NOT NULL;
+SELECT pgt_test.rf_probe('SELECT grp, (SELECT sum(h.v) FROM rf_hinted h WHERE h.grp = u.grp) AS s FROM rf_u u');
+DROP VIEW rf_hinted;
+
 DROP FUNCTION pgt_test.rf_probe(text);
 DROP TABLE rf_t, rf_u;
