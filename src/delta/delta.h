@@ -133,6 +133,7 @@ extern List *DeltaCollectLevelVars(Node *node, int level, int ignore_varno,
 								   List *vars);
 
 /* once.c */
+extern bool DeltaReadsUpperLevel(Node *node, int depth, bool sublink_params);
 extern char *DeltaOnceSql(DeltaContext *ctx, const char *sql);
 extern char *DeltaOnceHoist(DeltaContext *ctx, const char *sql);
 

@@ -190,39 +190,59 @@ point_walker(Node *node, HoistContext *c)
  * ---------------------------------------------------------------------
  */
 
-/* Whether node (a query at depth 0) reads anything of a query above it. */
+typedef struct UpperRefContext
+{
+	int			depth;			/* levels below the one the question is about */
+	bool		sublink_params;	/* count a sublink's output Param as a read */
+} UpperRefContext;
+
 static bool
-outer_ref_walker(Node *node, int *depth)
+upper_ref_walker(Node *node, UpperRefContext *c)
 {
 	if (node == NULL)
 		return false;
 	if (IsA(node, Var))
-		return (int) ((Var *) node)->varlevelsup > *depth;
+		return (int) ((Var *) node)->varlevelsup > c->depth;
 	if (IsA(node, Aggref))
-		return (int) ((Aggref *) node)->agglevelsup > *depth;
+		return (int) ((Aggref *) node)->agglevelsup > c->depth;
 	if (IsA(node, GroupingFunc))
-		return (int) ((GroupingFunc *) node)->agglevelsup > *depth;
+		return (int) ((GroupingFunc *) node)->agglevelsup > c->depth;
 	if (IsA(node, PlaceHolderVar))
-		return (int) ((PlaceHolderVar *) node)->phlevelsup > *depth;
+		return (int) ((PlaceHolderVar *) node)->phlevelsup > c->depth;
 	if (IsA(node, Param))
-		return true;
+		return c->sublink_params || ((Param *) node)->paramkind != PARAM_SUBLINK;
 	if (IsA(node, RangeTblEntry))
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) node;
 
-		return rte->rtekind == RTE_CTE && (int) rte->ctelevelsup > *depth;
+		return rte->rtekind == RTE_CTE && (int) rte->ctelevelsup > c->depth;
 	}
 	if (IsA(node, Query))
 	{
 		bool		result;
 
-		(*depth)++;
-		result = query_tree_walker((Query *) node, outer_ref_walker, depth,
+		c->depth++;
+		result = query_tree_walker((Query *) node, upper_ref_walker, c,
 								   QTW_EXAMINE_RTES_BEFORE);
-		(*depth)--;
+		c->depth--;
 		return result;
 	}
-	return expression_tree_walker(node, outer_ref_walker, depth);
+	return expression_tree_walker(node, upper_ref_walker, c);
+}
+
+/*
+ * Whether node, an expression of a query level (depth 0) or a Query one
+ * level below it (depth -1), reads anything of a level above that one: a
+ * Var, aggregate or CTE of it, or a Param (with sublink_params, also the
+ * output of a sublink, "x IN (SELECT ...)", which reads no level but was
+ * counted by once.c's first callers and still is for them).
+ */
+bool
+DeltaReadsUpperLevel(Node *node, int depth, bool sublink_params)
+{
+	UpperRefContext c = {depth, sublink_params};
+
+	return upper_ref_walker(node, &c);
 }
 
 /*
@@ -234,12 +254,10 @@ outer_ref_walker(Node *node, int *depth)
 static bool
 repeat_candidate(RangeTblEntry *rte)
 {
-	int			depth = -1;
-
 	if (rte->rtekind != RTE_SUBQUERY || rte->lateral ||
 		!DeltaIsGrouped(rte->subquery))
 		return false;
-	return !outer_ref_walker((Node *) rte->subquery, &depth) &&
+	return !DeltaReadsUpperLevel((Node *) rte->subquery, -1, true) &&
 		!contain_volatile_functions((Node *) rte->subquery);
 }
 

@@ -336,42 +336,6 @@ parse_count_star(void)
  * ---------------------------------------------------------------------
  */
 
-/* Whether node (at depth 0 of the level) reads a query level above it. */
-static bool
-upper_ref_walker(Node *node, int *depth)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Var))
-		return (int) ((Var *) node)->varlevelsup > *depth;
-	if (IsA(node, Aggref))
-		return (int) ((Aggref *) node)->agglevelsup > *depth;
-	if (IsA(node, GroupingFunc))
-		return (int) ((GroupingFunc *) node)->agglevelsup > *depth;
-	if (IsA(node, PlaceHolderVar))
-		return (int) ((PlaceHolderVar *) node)->phlevelsup > *depth;
-	/* a sublink's own output (the x of "x IN (SELECT ...)") reads no level */
-	if (IsA(node, Param))
-		return ((Param *) node)->paramkind != PARAM_SUBLINK;
-	if (IsA(node, RangeTblEntry))
-	{
-		RangeTblEntry *rte = (RangeTblEntry *) node;
-
-		return rte->rtekind == RTE_CTE && (int) rte->ctelevelsup > *depth;
-	}
-	if (IsA(node, Query))
-	{
-		bool		result;
-
-		(*depth)++;
-		result = query_tree_walker((Query *) node, upper_ref_walker, depth,
-								   QTW_EXAMINE_RTES_BEFORE);
-		(*depth)--;
-		return result;
-	}
-	return expression_tree_walker(node, upper_ref_walker, depth);
-}
-
 /*
  * Whether a WHERE conjunct of the level may be repeated in the key hint:
  * nothing of a level above (the hint runs on its own), no volatile
@@ -380,9 +344,7 @@ upper_ref_walker(Node *node, int *depth)
 static bool
 key_filter_condition(Node *cond)
 {
-	int			depth = 0;
-
-	return !upper_ref_walker(cond, &depth) && !contain_volatile_functions(cond);
+	return !DeltaReadsUpperLevel(cond, 0, false) && !contain_volatile_functions(cond);
 }
 
 /*
@@ -398,9 +360,8 @@ restrict_to_level_keys(Query *kq, Query *sub, List *rest, List *outer)
 	Query	   *keys;
 	List	   *tlist = NIL;
 	ListCell   *lc;
-	int			depth = -1;
 
-	if (rest == NIL || upper_ref_walker((Node *) kq, &depth) ||
+	if (rest == NIL || DeltaReadsUpperLevel((Node *) kq, -1, false) ||
 		contain_volatile_functions((Node *) kq))
 		return;
 	foreach(lc, outer)
@@ -440,13 +401,12 @@ restrict_to_outer_keys(Query *q, Query *kq, Query *sub, List *rest, List *outer)
 	List	   *conds = NIL;
 	List	   *tlist = NIL;
 	ListCell   *lc;
-	int			depth = 0;
 
 	if (outer == NIL)
 		return;
 	foreach(lc, outer)
 	{
-		if (upper_ref_walker(lfirst(lc), &depth) || checkExprHasSubLink(lfirst(lc)) ||
+		if (DeltaReadsUpperLevel(lfirst(lc), 0, false) || checkExprHasSubLink(lfirst(lc)) ||
 			contain_volatile_functions(lfirst(lc)))
 			return;
 		rels = bms_add_members(rels, pull_varnos_of_level(NULL, lfirst(lc), 0));
