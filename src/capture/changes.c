@@ -102,6 +102,21 @@ forget_context(void *arg pg_attribute_unused())
 }
 
 /*
+ * cxt, a child of TopTransactionContext, with forget to run when it goes
+ * (with the transaction, or deleted), to clear the static pointers into it.
+ */
+static MemoryContext
+with_forget(MemoryContext cxt, MemoryContextCallbackFunction forget)
+{
+	MemoryContextCallback *cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+
+	cb->func = forget;
+	cb->arg = NULL;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	return cxt;
+}
+
+/*
  * The oldest writer among the pending rows each source's read returned,
  * for the prune that follows the refresh (CaptureReadOldest): whether any
  * row this refresh consumed can be consumed by all.  Kept in the
@@ -143,17 +158,10 @@ note_read_oldest(int64 pgt_id, Oid source_relid, uint64 oldest)
 		}
 	}
 	if (oldest_context == NULL)
-	{
-		MemoryContextCallback *cb;
-
-		oldest_context = AllocSetContextCreate(TopTransactionContext,
-											   "pg_trickle read horizons",
-											   ALLOCSET_SMALL_SIZES);
-		cb = MemoryContextAlloc(oldest_context, sizeof(MemoryContextCallback));
-		cb->func = forget_oldest;
-		cb->arg = NULL;
-		MemoryContextRegisterResetCallback(oldest_context, cb);
-	}
+		oldest_context = with_forget(AllocSetContextCreate(TopTransactionContext,
+														   "pg_trickle read horizons",
+														   ALLOCSET_SMALL_SIZES),
+									 forget_oldest);
 	old = MemoryContextSwitchTo(oldest_context);
 	r = palloc(sizeof(ReadOldest));
 	r->pgt_id = pgt_id;
@@ -206,17 +214,10 @@ static MemoryContext
 changes_memory(void)
 {
 	if (change_context == NULL)
-	{
-		MemoryContextCallback *cb;
-
-		change_context = AllocSetContextCreate(TopTransactionContext,
-											   "pg_trickle change sets",
-											   ALLOCSET_DEFAULT_SIZES);
-		cb = MemoryContextAlloc(change_context, sizeof(MemoryContextCallback));
-		cb->func = forget_context;
-		cb->arg = NULL;
-		MemoryContextRegisterResetCallback(change_context, cb);
-	}
+		change_context = with_forget(AllocSetContextCreate(TopTransactionContext,
+														   "pg_trickle change sets",
+														   ALLOCSET_DEFAULT_SIZES),
+									 forget_context);
 	return change_context;
 }
 
